@@ -1,0 +1,71 @@
+"""The HTTP API and pages: /health, the public catalogue, one JSON error envelope."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bastide import __version__
+from bastide.api import catalogue_views
+from bastide.errors import DomainError
+from bastide.platform import Platform
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "web" / "templates"))
+
+
+def envelope(request: Request, status: int, code: str, message: str, details: dict | None = None) -> JSONResponse:
+    request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
+    return JSONResponse(status_code=status, content={
+        "error": {"code": code, "message": message, "details": details or {}}, "request_id": request_id,
+    }, headers={"X-Request-ID": request_id})
+
+
+def create_app(platform: Platform) -> FastAPI:
+    app = FastAPI(title="Bastide", version=__version__, docs_url="/docs", openapi_url="/openapi.json")
+    app.state.platform = platform
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next):
+        request.state.request_id = uuid.uuid4().hex
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request.state.request_id
+        return response
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError):
+        return envelope(request, exc.http_status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return envelope(request, exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        return envelope(request, 422, "invalid_input", "the request is not valid", {"errors": exc.errors()})
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception):
+        return envelope(request, 500, "internal_error", "an unexpected error occurred; it was logged")
+
+    @app.get("/health", tags=["platform"])
+    def health() -> dict:
+        platform.db.is_migrated()
+        platform.store.check()
+        return {"status": "ok", "version": __version__, "database": platform.db.engine.dialect.name,
+                "store": platform.store.url.split("://")[0] if "://" in platform.store.url else "local"}
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request):
+        with platform.db.unit_of_work() as session:
+            datasets = catalogue_views.datasets_payload(session)
+        return TEMPLATES.TemplateResponse(request, "catalogue.html", {"datasets": datasets})
+
+    app.include_router(catalogue_views.router)
+    return app

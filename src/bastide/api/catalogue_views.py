@@ -1,0 +1,64 @@
+"""GET /api/catalogue/...: public metadata (no row-level data ever leaves here, SPE-01)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from bastide.catalogue import service as catalogue
+from bastide.catalogue.dcat import export
+from bastide.catalogue.schemas import DatasetOut, SnapshotDetail, SnapshotOut, TableDetail
+from bastide.errors import InvalidInput
+
+router = APIRouter(prefix="/api/catalogue", tags=["catalogue"])
+
+
+def datasets_payload(session) -> list[DatasetOut]:
+    return [DatasetOut.build(d, catalogue.list_snapshots(session, d)) for d in catalogue.list_datasets(session)]
+
+
+@router.get("/datasets", response_model=list[DatasetOut])
+def list_datasets(request: Request):
+    with request.app.state.platform.db.unit_of_work() as session:
+        return datasets_payload(session)
+
+
+@router.get("/datasets/{name}", response_model=DatasetOut)
+def get_dataset(request: Request, name: str):
+    with request.app.state.platform.db.unit_of_work() as session:
+        dataset = catalogue.get_dataset(session, name)
+        return DatasetOut.build(dataset, catalogue.list_snapshots(session, dataset))
+
+
+@router.get("/datasets/{name}/snapshots", response_model=list[SnapshotOut])
+def list_snapshots(request: Request, name: str):
+    with request.app.state.platform.db.unit_of_work() as session:
+        return [SnapshotOut.build(s) for s in catalogue.list_snapshots(session, catalogue.get_dataset(session, name))]
+
+
+@router.get("/datasets/{name}/snapshots/{release}", response_model=SnapshotDetail)
+def get_snapshot(request: Request, name: str, release: str):
+    with request.app.state.platform.db.unit_of_work() as session:
+        return SnapshotDetail.build(catalogue.get_snapshot(session, f"{name}@{release}"))
+
+
+@router.get("/datasets/{name}/snapshots/{release}/tables/{table}", response_model=TableDetail)
+def get_table(request: Request, name: str, release: str, table: str):
+    with request.app.state.platform.db.unit_of_work() as session:
+        snapshot = catalogue.get_snapshot(session, f"{name}@{release}")
+        return TableDetail.build(catalogue.get_table(snapshot, table))
+
+
+MEDIA = {"jsonld": "application/ld+json", "turtle": "text/turtle"}
+
+
+@router.get("/datasets/{name}/dcat", response_class=Response)
+def get_dcat(request: Request, name: str, format: str = "jsonld"):
+    if format not in MEDIA:
+        raise InvalidInput(f"format must be one of {sorted(MEDIA)}", details={"format": format})
+    platform = request.app.state.platform
+    s = platform.settings
+    with platform.db.unit_of_work() as session:
+        text = export(catalogue.get_dataset(session, name), fmt=format, base_iri=s.catalogue_base_iri,
+                      publisher=s.catalogue_publisher, email=s.catalogue_contact_email, namespace=s.healthdcatap_namespace)
+    return Response(text, media_type=MEDIA[format])

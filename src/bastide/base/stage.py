@@ -1,0 +1,233 @@
+"""Staging a delivery in a scratch DuckDB database: load, check, quarantine.
+
+DuckDB reads the CSV with the schema's types and keeps rejected lines (with their line
+numbers) instead of guessing; every other rule is an SQL query over the staged table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from bastide.base.checks import Rule, lit, q, row_rules, unique_keys
+from bastide.base.delivery import DeliveredFolder, read_header
+from bastide.base.report import Problem, Report
+from bastide.base.schema import ForeignKey, TableSchema
+from bastide.errors import InvalidInput
+
+REJECT_RULES = {"CAST": "type", "MISSING COLUMNS": "missing_value", "TOO MANY COLUMNS": "too_many_values",
+                "INVALID UNICODE": "encoding", "UNQUOTED VALUE": "quoting", "LINE SIZE OVER MAXIMUM": "line_too_long"}
+
+
+def connect(path: Path, *, threads: int, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), config={
+        "threads": threads, "memory_limit": memory_limit, "temp_directory": str(path.parent / "spill"),
+        "autoinstall_known_extensions": False, "autoload_known_extensions": False,
+    })
+
+
+class Stage:
+    def __init__(self, con: duckdb.DuckDBPyConnection, report: Report, *, quarantine: bool):
+        self.con, self.report, self.quarantine = con, report, quarantine
+        self.types: dict[str, dict[str, str]] = {}
+
+    # -- loading ---------------------------------------------------------------------------------------
+    def load(self, folder: DeliveredFolder, encoding: str) -> bool:
+        """Stage one folder; False when its files cannot be read at all (problems reported)."""
+        schema = folder.table.schema
+        self.types[folder.name] = {c.name: c.read_type for c in schema.columns}
+        self.con.execute(f"DROP TABLE IF EXISTS {q(folder.name)}")
+        if folder.format == "parquet":
+            return self._load_parquet(folder)
+        header = self._common_header(folder, encoding)
+        if header is None:
+            return False
+        columns = "{" + ", ".join(f"{lit(c)}: {lit(schema.column(c).read_type)}" for c in header) + "}"
+        files = "[" + ", ".join(lit(f) for f in folder.files) + "]"
+        sql = (
+            f"CREATE TABLE {q(folder.name)} AS SELECT {', '.join(q(c) for c in schema.column_names)}, filename "
+            f"FROM read_csv({files}, delim=';', header=true, auto_detect=false, columns={columns}, "
+            f"dateformat='%Y-%m-%d', timestampformat='%Y-%m-%d %H:%M:%S', encoding={lit(encoding)}, "
+            f"quote='\"', escape='\"', nullstr='', filename=true, store_rejects=true, "
+            f"rejects_table='rej', rejects_scan='rej_scan')"
+        )
+        try:
+            self.con.execute(sql)
+        except duckdb.Error as exc:
+            self.report.add(Problem(folder.name, "unreadable", _reason(exc)))
+            return False
+        self._report_rejects(folder)
+        return True
+
+    def _common_header(self, folder: DeliveredFolder, encoding: str) -> list[str] | None:
+        schema, header, ok = folder.table.schema, None, True
+        for path in folder.files:
+            try:
+                this = read_header(path, encoding)
+            except InvalidInput as exc:
+                self.report.add(Problem(folder.name, exc.details.get("rule", "unreadable"), exc.message, file=path.name))
+                ok = False
+                continue
+            ok &= self._check_columns(folder.name, schema, this, path.name)
+            if header is not None and this != header:
+                self.report.add(Problem(folder.name, "header_mismatch", "files of one table must share one header",
+                                        file=path.name))
+                ok = False
+            header = header or this
+        return header if ok else None
+
+    def _check_columns(self, table: str, schema: TableSchema, header: list[str], file: str) -> bool:
+        known = set(schema.column_names)
+        for col in header:
+            if col not in known:
+                self.report.add(Problem(table, "unknown_column", f"column {col} is not in table {schema.name}",
+                                        file=file, line=1, column=col))
+        for col in schema.column_names:
+            if col not in header:
+                self.report.add(Problem(table, "missing_column", f"column {col} of {schema.name} is missing",
+                                        file=file, line=1, column=col))
+        dupes = {c for c in header if header.count(c) > 1}
+        for col in dupes:
+            self.report.add(Problem(table, "duplicate_column", f"column {col} appears twice", file=file, line=1, column=col))
+        return set(header) == known and not dupes
+
+    def _load_parquet(self, folder: DeliveredFolder) -> bool:
+        schema = folder.table.schema
+        files = "[" + ", ".join(lit(f) for f in folder.files) + "]"
+        try:
+            names = [r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM read_parquet({files})").fetchall()]
+        except duckdb.Error as exc:
+            self.report.add(Problem(folder.name, "unreadable", _reason(exc)))
+            return False
+        if not self._check_columns(folder.name, schema, names, folder.files[0].name):
+            return False
+        casts = ", ".join(f"TRY_CAST({q(c.name)} AS {c.read_type}) AS {q(c.name)}" for c in schema.columns)
+        bad = " OR ".join(f"({q(c.name)} IS NOT NULL AND TRY_CAST({q(c.name)} AS {c.read_type}) IS NULL)"
+                          for c in schema.columns)
+        source = f"read_parquet({files}, filename=true)"
+        count = self.con.execute(f"SELECT count(*) FROM {source} WHERE {bad}").fetchone()[0]
+        if count:
+            self.report.add(Problem(folder.name, "type", f"{count} rows hold values of the wrong type"), count=count)
+            if not self.quarantine:
+                return False
+        self.con.execute(f"CREATE TABLE {q(folder.name)} AS SELECT {casts}, filename FROM {source} WHERE NOT ({bad})")
+        return True
+
+    def _report_rejects(self, folder: DeliveredFolder) -> None:
+        rows = self.con.execute(
+            "SELECT s.file_path, e.line, e.column_name, e.error_type, e.csv_line, e.error_message, e.column_idx "
+            "FROM rej e JOIN rej_scan s USING (scan_id, file_id) ORDER BY s.file_path, e.line"
+        ).fetchall()
+        for path, line, column, kind, csv_line, message, idx in rows:
+            rule = REJECT_RULES.get(str(kind), "unreadable")
+            value = _field(csv_line, idx) if rule == "type" else None
+            text = _reject_message(rule, column, message)
+            self.report.add(Problem(folder.name, rule, text, file=Path(path).name, line=int(line),
+                                    column=column or None, value=value))
+        if rows:
+            self.report.quarantined[folder.name] += len(rows)
+        self.con.execute("DROP TABLE IF EXISTS rej; DROP TABLE IF EXISTS rej_scan")
+
+    # -- rules -----------------------------------------------------------------------------------------
+    def check_rows(self, folder: DeliveredFolder) -> None:
+        rules = row_rules(folder.table.schema)
+        if not rules:
+            return
+        t = q(folder.name)
+        counts = self.con.execute(
+            "SELECT " + ", ".join(f"count(*) FILTER (WHERE {r.condition})" for r in rules) + f" FROM {t}"
+        ).fetchone()
+        failing = [(r, n) for r, n in zip(rules, counts, strict=True) if n]
+        for rule, n in failing:
+            self._examples(folder.name, rule, n)
+        if failing and self.quarantine:
+            self._quarantine(folder.name, " OR ".join(f"({r.condition})" for r, _ in failing))
+
+    def _examples(self, table: str, rule: Rule, total: int) -> None:
+        rows = self.con.execute(
+            f"WITH firsts AS (SELECT filename, min(rowid) AS first FROM {q(table)} GROUP BY filename) "
+            f"SELECT t.filename, t.rowid - f.first + 2, CAST({q(rule.column)} AS VARCHAR) FROM {q(table)} t "
+            f"JOIN firsts f USING (filename) WHERE {rule.condition} ORDER BY t.rowid LIMIT {self.report.limit}"
+        ).fetchall()
+        self.report.extend([Problem(table, rule.rule, rule.message, file=Path(f).name, line=int(line),
+                                    column=rule.column, value=v) for f, line, v in rows], total=total)
+
+    def _quarantine(self, table: str, condition: str) -> None:
+        removed = self.con.execute(f"DELETE FROM {q(table)} WHERE {condition}").fetchone()[0]
+        self.report.quarantined[table] += removed
+
+    def check_unique(self, folder: DeliveredFolder) -> None:
+        t = q(folder.name)
+        for key in unique_keys(folder.table.schema):
+            cols = ", ".join(q(c) for c in key)
+            dupes = self.con.execute(
+                f"SELECT {cols}, count(*) - 1 FROM {t} GROUP BY ALL HAVING count(*) > 1 LIMIT {self.report.limit}"
+            ).fetchall()
+            if not dupes:
+                continue
+            total = self.con.execute(f"SELECT sum(n - 1) FROM (SELECT count(*) AS n FROM {t} GROUP BY {cols} "
+                                     f"HAVING count(*) > 1)").fetchone()[0]
+            rule = "primary_key" if key == folder.table.schema.primary_key else "unique"
+            self.report.extend([Problem(folder.name, rule, f"{'+'.join(key)} is not unique", column="+".join(key),
+                                        value="|".join(str(v) for v in d[:-1])) for d in dupes], total=int(total))
+            if self.quarantine:
+                self._quarantine(folder.name, f"rowid IN (SELECT rowid FROM (SELECT rowid, row_number() OVER "
+                                              f"(PARTITION BY {cols} ORDER BY rowid) AS n FROM {t}) WHERE n > 1)")
+
+    def check_link(self, child: str, fk: ForeignKey, parent: str) -> int:
+        """Rows of `child` whose foreign key finds no row in `parent` (nulls are not links)."""
+        ctypes, ptypes = self.types[child], self.types[parent]
+
+        def side(alias: str, col: str, mine: dict, other: str) -> str:
+            return f"{alias}.{q(col)}" if mine[col] == other else f"CAST({alias}.{q(col)} AS VARCHAR)"
+
+        on = " AND ".join(
+            f"{side('c', f, ctypes, ptypes[r])} = {side('p', r, ptypes, ctypes[f])}"
+            for f, r in zip(fk.fields, fk.ref_fields, strict=True)
+        )
+        not_null = " AND ".join(f"c.{q(f)} IS NOT NULL" for f in fk.fields)
+        orphans = f"SELECT c.rowid AS rid, {', '.join('c.' + q(f) for f in fk.fields)} FROM {q(child)} c " \
+                  f"ANTI JOIN {q(parent)} p ON {on} WHERE {not_null}"
+        total = self.con.execute(f"SELECT count(*) FROM ({orphans})").fetchone()[0]
+        if total:
+            rows = self.con.execute(f"{orphans} LIMIT {self.report.limit}").fetchall()
+            message = f"{'+'.join(fk.fields)} has no matching row in {parent}"
+            self.report.extend([Problem(child, "foreign_key", message, column="+".join(fk.fields),
+                                        value="|".join(str(v) for v in r[1:])) for r in rows], total=total)
+            if self.quarantine:
+                self._quarantine(child, f"rowid IN (SELECT rid FROM ({orphans}))")
+        return total
+
+    def register(self, name: str, dataset, types: dict[str, str]) -> None:
+        """A folder reused from an earlier snapshot, readable for link checks."""
+        self.con.register(name, dataset)
+        self.types[name] = types
+
+    def count(self, name: str) -> int:
+        return self.con.execute(f"SELECT count(*) FROM {q(name)}").fetchone()[0]
+
+
+def _field(csv_line: str | None, idx) -> str | None:
+    if not csv_line or not idx:
+        return None
+    parts = csv_line.split(";")
+    return parts[int(idx) - 1] if 0 < int(idx) <= len(parts) else None
+
+
+def _reject_message(rule: str, column: str | None, message: str) -> str:
+    if rule == "encoding":
+        return "the line is not valid in this encoding: if the delivery is Latin-1, pass --encoding latin-1"
+    if rule == "type":
+        return f"{column} does not hold a value of its declared type"
+    return str(message).splitlines()[0][:300]
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    if "gzip" in text.lower() or "compress" in text.lower():
+        return "the file is not a complete gzip file (truncated or corrupt)"
+    if "unicode" in text.lower() or "utf-8" in text.lower():
+        return "the file is not valid UTF-8: if the delivery is Latin-1, pass --encoding latin-1"
+    return text.splitlines()[0][:300]

@@ -1,0 +1,101 @@
+"""A synthetic SNDS delivery, coherent across tables and deterministic for a seed.
+
+Codes come from the real nomenclatures, columns from the real schema-snds; the people
+are made up. The delivery is written next to its target and renamed into place at the
+end, so an interrupted run never leaves a half-written delivery behind.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bastide.base.schema import snds_registry
+from bastide.base.synth import dcir, deaths, pmsi, referentials
+from bastide.base.synth.codes import load_codes
+from bastide.base.synth.population import make_population
+from bastide.base.synth.values import digits_ids
+from bastide.base.synth.writer import DeliveryWriter
+from bastide.errors import InvalidInput
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class SynthSummary:
+    out: Path
+    rows: dict[str, int]
+    seconds: float
+
+
+def parse_years(text: str) -> list[int]:
+    try:
+        first, _, last = text.partition("-")
+        years = list(range(int(first), int(last or first) + 1))
+    except ValueError:
+        raise InvalidInput(f"years must look like 2022-2024 or 2023, not {text!r}") from None
+    if not years or years[0] < 2006 or years[-1] > 2099:
+        raise InvalidInput(f"years {text!r} must be an increasing range between 2006 and 2099")
+    return years
+
+
+def generate(
+    out: Path, *, beneficiaries: int, years: list[int], seed: int, gzip: bool = False, progress: Progress | None = None
+) -> SynthSummary:
+    if beneficiaries < 1:
+        raise InvalidInput("--beneficiaries must be at least 1")
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise InvalidInput(f"{out} already exists and is not empty: choose another --out or remove it")
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    began = time.monotonic()
+    writer = DeliveryWriter(partial, gzip=gzip)
+    steps = 5 + 2 * len(years)
+    tick = progress or (lambda *_: None)
+    _write_all(writer, beneficiaries, years, np.random.default_rng(seed), lambda s, d: tick(s, d, steps))
+    if out.exists():
+        out.rmdir()
+    partial.rename(out)
+    return SynthSummary(out, dict(writer.rows), time.monotonic() - began)
+
+
+def _write_all(writer: DeliveryWriter, count: int, years: list[int], rng, tick) -> None:
+    schemas = snds_registry()
+    codes = load_codes()
+    start, end = np.datetime64(f"{years[0]}-01-01"), np.datetime64(f"{years[-1]}-12-31")
+    pop = make_population(rng, count, years, codes)
+    tick("population", 1)
+    _doctors, numbers, specialty = referentials.practitioners(rng, max(50, count // 200), codes, years[-1])
+    n_eta = max(20, count // 5000)
+    finess = digits_ids(rng, n_eta, 8).to_numpy(zero_copy_only=False)
+    eta_numbers = 100_000_000 + np.arange(n_eta, dtype=np.int64) * 1013
+    practice = dcir.Practice(numbers, specialty, finess)
+    writer.write(schemas.get("IR_BEN_R"), "IR_BEN_R", "IR_BEN_R", referentials.beneficiaries(rng, pop, end))
+    tick("IR_BEN_R", 2)
+    writer.write(schemas.get("IR_IMB_R"), "IR_IMB_R", "IR_IMB_R", referentials.long_term_illnesses(rng, pop, codes, start))
+    tick("IR_IMB_R", 3)
+    prs_serial, rsa_serial, step = 1, 0, 3
+    for year in years:
+        prs, details, prs_serial = dcir.prestations(rng, pop, codes, practice, year, prs_serial)
+        writer.write(schemas.get("ER_PRS_F"), "ER_PRS_F", f"ER_PRS_F_{year}", prs)
+        for table, columns in details.items():
+            writer.write(schemas.get(table), table, f"{table}_{year}", columns)
+        step += 1
+        tick(f"DCIR {year}", step)
+        yy = f"{year % 100:02d}"
+        b, c, d, a, rsa_serial = pmsi.stays(rng, pop, codes, eta_numbers, year, rsa_serial)
+        for suffix, columns in (("B", b), ("C", c), ("D", d), ("A", a)):
+            writer.write(schemas.get(f"T_MCOaa{suffix}"), f"T_MCO{yy}{suffix}", f"T_MCO{yy}{suffix}", columns)
+        writer.write(schemas.get("T_MCOaaE"), f"T_MCO{yy}E", f"T_MCO{yy}E", pmsi.establishments(n_eta, year, finess, eta_numbers))
+        step += 1
+        tick(f"PMSI {year}", step)
+    cci, ecd = deaths.causes_of_death(rng, pop, codes)
+    writer.write(schemas.get("KI_CCI_R"), "KI_CCI_R", "KI_CCI_R", cci)
+    writer.write(schemas.get("KI_ECD_R"), "KI_ECD_R", "KI_ECD_R", ecd)
+    tick("causes of death", step + 2)

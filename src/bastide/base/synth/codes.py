@@ -1,0 +1,62 @@
+"""Real codes drawn from the shipped SNDS nomenclatures (ICD-10, CCAM, CIP, biology...)."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+NOMENCLATURES = Path(__file__).parent.parent / "snds_schema" / "nomenclatures"
+
+# Prestation natures (IR_NAT_V) per kind of care; each is checked against the file.
+NATURES = {
+    "consultation": (1110, 1111, 1112),
+    "pharmacy": (3311, 3312, 3313),
+    "biology": (2413, 3222),
+    "ccam": (1321, 1324, 1351),
+    "hospital": (2211,),
+}
+
+
+def _column(file: str, column: str, *, quoted: bool = False) -> list[str]:
+    with open(NOMENCLATURES / file, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh, delimiter=";", quotechar='"' if quoted else "\x00")
+        return [row[column].strip() for row in reader if row.get(column)]
+
+
+@dataclass(frozen=True)
+class Codes:
+    icd10: np.ndarray  # ICD-10 codes of 3-4 characters, as PMSI and CépiDc write them
+    ccam: np.ndarray
+    cip7: np.ndarray
+    biology: np.ndarray
+    departments: np.ndarray
+    specialties: np.ndarray
+    natures: dict[str, np.ndarray]
+
+
+@cache
+def load_codes() -> Codes:
+    icd = [c for c in _column("IR_CIM_V.csv", "CIM_COD") if 3 <= len(c) <= 4 and c.isalnum()]
+    ccam = [c for c in _column("IR_CCAM_V63.csv", "CAM_PRS_IDE_COD", quoted=True) if len(c) == 7]
+    cip = [int(c) for c in _column("IR_CIP_V.csv", "PHA_PRS_IDE") if c.isdigit() and len(c) <= 7]
+    bio = [int(c) for c in _column("IR_BIO_R.csv", "BIO_PRS_IDE") if c.isdigit() and len(c) <= 4]
+    dpt = [c for c in _column("IR_DPT_V.csv", "GEO_DPT_COD") if len(c) == 3 and c not in ("000", "999")]
+    spe = [int(c) for c in _column("IR_SPE_V.csv", "PFS_SPE_COD") if c.isdigit() and 0 < int(c) < 99]
+    known = {int(c) for c in _column("IR_NAT_V.csv", "PRS_NAT") if c.isdigit()}
+    for kind, codes in NATURES.items():
+        missing = set(codes) - known
+        if missing:  # pragma: no cover - guards the shipped nomenclature
+            raise RuntimeError(f"IR_NAT_V lacks {kind} natures {sorted(missing)}")
+    return Codes(
+        icd10=np.array(icd),
+        ccam=np.array(ccam),
+        cip7=np.array(cip, dtype=np.int64),
+        biology=np.array(bio, dtype=np.int64),
+        departments=np.array(dpt),
+        specialties=np.array(spe, dtype=np.int64),
+        natures={k: np.array(v, dtype=np.int64) for k, v in NATURES.items()},
+    )

@@ -1,0 +1,126 @@
+"""DCIR: ER_PRS_F prestations and their detail tables, linked by the 9 join keys.
+
+Each prestation gets a unique (DCT_ORD_NUM, FLX_EMT_ORD) inside its flux, so the
+9-column key is unique; every detail row copies its parent's 9 keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from bastide.base.synth.codes import Codes
+from bastide.base.synth.population import Population
+from bastide.base.synth.values import days, pick
+
+KINDS = ("consultation", "pharmacy", "biology", "ccam", "hospital")
+KIND_WEIGHTS = (0.42, 0.30, 0.12, 0.11, 0.05)
+MEAN_AMOUNT = (25.0, 32.0, 18.0, 70.0, 650.0)
+KEYS = ("DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EMT_TYP",
+        "FLX_TRT_DTD", "ORG_CLE_NUM", "PRS_ORD_NUM", "REM_TYP_AFF")
+
+
+@dataclass
+class Practice:
+    numbers: np.ndarray  # DA_PRA_R.PFS_PFS_NUM
+    specialty: np.ndarray
+    finess: np.ndarray  # establishments' FINESS numbers
+
+
+def _repeat_lines(rng: np.random.Generator, parents: np.ndarray, extra_mean: float, most: int):
+    """Parents repeated 1+Poisson(extra_mean) times (at most `most`), with a 1-based line number."""
+    lines = np.minimum(1 + rng.poisson(extra_mean, len(parents)), most)
+    index = np.repeat(parents, lines)
+    starts = np.repeat(np.cumsum(lines) - lines, lines)
+    return index, np.arange(len(index)) - starts + 1
+
+
+def prestations(rng, pop: Population, codes: Codes, practice: Practice, year: int, serial: int):
+    index, first, last = pop.alive_span(year)
+    age = pop.age_on(first, index)
+    counts = rng.poisson(2.0 + age / 18.0)
+    who = np.repeat(index, counts)
+    span = np.repeat((last - first).astype(np.int64) + 1, counts)
+    care = np.repeat(first, counts) + (rng.random(len(who)) * span).astype("timedelta64[D]")
+    flux = (care.astype("datetime64[M]") + rng.choice(3, len(who), p=[0.3, 0.5, 0.2])).astype("datetime64[D]")
+    order = np.argsort(flux, kind="stable")
+    who, care, flux = who[order], care[order], flux[order]
+    n = len(who)
+    kind = rng.choice(len(KINDS), n, p=KIND_WEIGHTS)
+    nature = np.empty(n, dtype=np.int64)
+    for k, name in enumerate(KINDS):
+        mask = kind == k
+        nature[mask] = pick(rng, codes.natures[name], int(mask.sum()))
+    amount = np.round(rng.lognormal(0, 0.6, n) * np.array(MEAN_AMOUNT)[kind], 2)
+    doctor = rng.integers(0, len(practice.numbers), n)
+    seq = serial + np.arange(n, dtype=np.int64)
+    keys = {
+        "DCT_ORD_NUM": pa.array(seq % 100_000_000),
+        "FLX_DIS_DTD": days(flux),
+        "FLX_EMT_NUM": pa.array(rng.integers(1, 21, n)),
+        "FLX_EMT_ORD": pa.array(seq // 100_000_000),
+        "FLX_EMT_TYP": pa.array(np.ones(n, dtype=np.int64)),
+        "FLX_TRT_DTD": days(flux - rng.integers(1, 15, n).astype("timedelta64[D]")),
+        "ORG_CLE_NUM": pa.array(np.char.add("0175", np.char.zfill(rng.integers(0, 100, n).astype(str), 5))),
+        "PRS_ORD_NUM": pa.array(np.ones(n, dtype=np.int64)),
+        "REM_TYP_AFF": pa.array(np.ones(n, dtype=np.int64)),
+    }
+    prs = dict(keys)
+    prs.update({
+        "BEN_NIR_PSA": pop.nir.take(pa.array(who)),
+        "BEN_RNG_GEM": pa.array(pop.rank[who]),
+        "BEN_SEX_COD": pa.array(pop.sex[who]),
+        "BEN_NAI_ANN": pa.array(pop.birth[who].astype("datetime64[Y]").astype(np.int64) + 1970),
+        "BEN_AMA_COD": pa.array(pop.age_on(care, who)),
+        "BEN_RES_DPT": pa.array(pop.dept[who]),
+        "EXE_SOI_DTD": days(care),
+        "EXE_SOI_DTF": days(care),
+        "PRS_NAT_REF": pa.array(nature),
+        "PSE_SPE_COD": pa.array(practice.specialty[doctor]),
+        "PFS_EXE_NUM": pa.array(practice.numbers[doctor]),
+        "PRS_ACT_QTE": pa.array(np.ones(n)),
+        "PRS_PAI_MNT": pa.array(amount),
+        "ORG_CLE_NEW": keys["ORG_CLE_NUM"],
+    })
+    details = _details(rng, codes, practice, keys, kind)
+    return prs, details, serial + n
+
+
+def _with_keys(keys: dict[str, pa.Array], index: np.ndarray, columns: dict) -> dict:
+    taken = pa.array(index)
+    out = {name: keys[name].take(taken) for name in KEYS}
+    out["ORG_CLE_NEW"] = out["ORG_CLE_NUM"]
+    out.update(columns)
+    return out
+
+
+def _details(rng, codes: Codes, practice: Practice, keys: dict, kind: np.ndarray) -> dict[str, dict]:
+    pha, pha_line = _repeat_lines(rng, np.flatnonzero(kind == 1), 0.8, 5)
+    bio, bio_line = _repeat_lines(rng, np.flatnonzero(kind == 2), 1.5, 8)
+    cam = np.flatnonzero(kind == 3)
+    ete = np.flatnonzero(kind == 4)
+    return {
+        "ER_PHA_F": _with_keys(keys, pha, {
+            "PHA_PRS_IDE": pa.array(pick(rng, codes.cip7, len(pha))),
+            "PHA_ACT_QSN": pa.array(rng.integers(1, 4, len(pha))),
+            "PHA_ACT_PRU": pa.array(np.round(rng.lognormal(2.3, 0.8, len(pha)), 2)),
+            "PHA_ORD_NUM": pa.array(pha_line),
+        }),
+        "ER_BIO_F": _with_keys(keys, bio, {
+            "BIO_PRS_IDE": pa.array(pick(rng, codes.biology, len(bio))),
+            "BIO_ACT_QSN": pa.array(np.ones(len(bio), dtype=np.int64)),
+            "BIO_ORD_NUM": pa.array(bio_line),
+        }),
+        "ER_CAM_F": _with_keys(keys, cam, {
+            "CAM_PRS_IDE": pa.array(pick(rng, codes.ccam, len(cam))),
+            "CAM_ACT_PRU": pa.array(np.round(rng.lognormal(3.8, 0.7, len(cam)), 2)),
+            "CAM_ORD_NUM": pa.array(np.ones(len(cam), dtype=np.int64)),
+        }),
+        "ER_ETE_F": _with_keys(keys, ete, {
+            "ETB_EXE_FIN": pa.array(pick(rng, practice.finess, len(ete))),
+            "ETE_IND_TAA": pa.array(np.ones(len(ete), dtype=np.int64)),
+            "ETE_TYP_COD": pa.array(rng.choice([1, 2, 3], len(ete))),
+        }),
+    }

@@ -1,0 +1,72 @@
+"""IR_BEN_R (beneficiaries), IR_IMB_R (long-term illnesses, ALD) and DA_PRA_R (practitioners)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from bastide.base.synth.codes import Codes
+from bastide.base.synth.population import Population
+from bastide.base.synth.values import days, digits_ids, formatted, pick, unique_ids, year_of, yearmonth
+
+
+def beneficiaries(rng: np.random.Generator, pop: Population, last_day: np.datetime64) -> dict[str, pa.Array]:
+    n = len(pop)
+    return {
+        "BEN_NIR_PSA": pop.nir,
+        "BEN_RNG_GEM": pa.array(pop.rank),
+        "BEN_NIR_ANO": unique_ids(rng, n, 17),
+        "BEN_IDT_ANO": pop.idt,
+        "BEN_IDT_TOP": pa.array(np.ones(n, dtype=bool)),
+        "BEN_CDI_NIR": pa.array(np.full(n, "00")),
+        "BEN_NAI_ANN": pa.array(year_of(pop.birth)),
+        "BEN_NAI_MOI": formatted(pop.birth, "%m"),
+        "BEN_SEX_COD": pa.array(pop.sex),
+        "BEN_DCD_DTE": days(pop.death),
+        "BEN_DCD_AME": yearmonth(pop.death),
+        "ORG_AFF_BEN": pa.array(np.char.add("01", pick(rng, np.arange(1000000, 1000100).astype(str), n))),
+        "BEN_RES_DPT": pa.array(pop.dept),
+        "BEN_RES_COM": pa.array(np.char.zfill(rng.integers(1, 999, n).astype(str), 3)),
+        "BEN_DTE_INS": days(np.maximum(pop.birth, np.datetime64("2006-01-01"))),
+        "BEN_DTE_MAJ": days(np.full(n, last_day)),
+    }
+
+
+def long_term_illnesses(rng: np.random.Generator, pop: Population, codes: Codes, start: np.datetime64):
+    age = pop.age_on(start)
+    has = rng.random(len(pop)) < np.clip(0.02 + age * 0.004, 0, 0.6)
+    index = np.flatnonzero(has)
+    n = len(index)
+    earliest = np.maximum(pop.birth[index], np.datetime64("2005-01-01"))
+    span = np.maximum((start - earliest).astype(np.int64), 1)
+    begin = earliest + (rng.random(n) * span).astype("timedelta64[D]")
+    icd5 = codes.icd10[np.char.str_len(codes.icd10) <= 5]
+    return {
+        "BEN_NIR_PSA": pop.nir.take(pa.array(index)),
+        "BEN_RNG_GEM": pa.array(pop.rank[index]),
+        "IMB_ALD_DTD": days(begin),
+        "IMB_ALD_DTF": days(begin + np.timedelta64(5 * 365, "D")),
+        "IMB_ALD_NUM": pa.array(rng.integers(1, 31, n)),
+        "IMB_ETM_NAT": pa.array(np.full(n, 41)),
+        "MED_MTF_COD": pa.array(pick(rng, icd5, n)),
+        "INS_DTE": days(begin),
+        "UPD_DTE": days(begin),
+    }
+
+
+def practitioners(rng: np.random.Generator, count: int, codes: Codes, year: int) -> tuple[dict, np.ndarray, np.ndarray]:
+    # 9 characters: ER_PRS_F.PFS_EXE_NUM requires minLength 9 (DA_PRA_R declares 8, so the
+    # synthetic delivery leaves DA_PRA_R out rather than break one of the two schemas).
+    numbers = (100_000_000 + np.arange(count) * 7 + rng.integers(0, 7, count)).astype(str)
+    specialty = np.where(rng.random(count) < 0.55, 1, pick(rng, codes.specialties, count))
+    columns = {
+        "PFS_PFS_NUM": pa.array(numbers),
+        "PFS_PRA_SPE": pa.array(np.char.zfill(specialty.astype(str), 2)),
+        "IPP_SEX_COD": pa.array(rng.choice(["1", "2"], count)),
+        "IPP_ANN_NAI": pa.array(rng.integers(1950, 1996, count)),
+        "DTE_ANN_TRT": pa.array(np.full(count, year)),
+        "DTE_MOI_FIN": pa.array(np.full(count, "12")),
+        "PFS_COD_POS": digits_ids(rng, count, 5),
+        "PFS_EXC_COM": pa.array(np.char.zfill(rng.integers(1, 999, count).astype(str), 3)),
+    }
+    return columns, numbers, specialty

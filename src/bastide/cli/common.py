@@ -1,0 +1,63 @@
+"""What every CLI command shares: settings, the platform, clear errors without tracebacks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+
+from bastide.config import load_settings
+from bastide.errors import DomainError
+from bastide.platform import Platform
+
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+@contextmanager
+def platform_session(*, init: bool = False) -> Iterator[Platform]:
+    """Open the platform for one command; domain errors become a message and an exit code."""
+    platform = None
+    try:
+        platform = Platform(load_settings())
+        if init:
+            platform.init(actor())
+        elif not platform.db.is_migrated():
+            raise DomainError("the platform is not initialised here: run `bastide init` first (or `bastide up`)",
+                              code="not_initialised")
+        yield platform
+    except DomainError as exc:
+        fail(exc)
+    except typer.Exit:
+        raise
+    except Exception as exc:  # an unexpected failure: one line, no traceback (BASTIDE_DEBUG=1 shows it)
+        if os.environ.get("BASTIDE_DEBUG"):
+            raise
+        err.print(f"[red]internal error:[/] {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        err.print("Re-run with BASTIDE_DEBUG=1 for details, and report it.")
+        raise typer.Exit(70) from None
+    finally:
+        if platform is not None:
+            platform.close()
+
+
+def fail(exc: DomainError) -> None:
+    err.print(f"[red]error:[/] {exc.message}")
+    raise typer.Exit(exc.exit_code)
+
+
+def actor():
+    from bastide.platform import operator_actor
+
+    return operator_actor()
+
+
+def human_bytes(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"  # pragma: no cover

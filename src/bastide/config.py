@@ -1,0 +1,117 @@
+"""One Settings class for the whole platform.
+
+Embedded defaults (SQLite, a local folder, a local key file) need no setting at all;
+production points the same code at PostgreSQL, an S3 bucket and an HSM by configuration
+only. Every setting is documented in docs/configuration.md (a test enforces it).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bastide.errors import ConfigError
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads settings from the TOML file named by BASTIDE_CONFIG_FILE, if any."""
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - unused by pydantic here
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = os.environ.get("BASTIDE_CONFIG_FILE")
+        if not path:
+            return {}
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"configuration file {path} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from exc
+        return data.get("bastide", data)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BASTIDE_", extra="forbid")
+
+    config_file: Path | None = Field(None, description="Optional TOML file with these settings (a [bastide] table).")
+    home: Path = Field(Path(".bastide"), description="Folder for embedded state: SQLite DB, local store, key files.")
+    env: Literal["dev", "test", "prod"] = Field("dev", description="Deployment kind; `prod` refuses embedded secrets.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL of the metadata DB; default SQLite in `home`.")
+    store_url: str | None = Field(None, description="Object store: a folder path or `s3://bucket/prefix`; default `home/store`.")
+    s3_endpoint: str | None = Field(None, description="S3 endpoint URL (e.g. `https://s3.provider.example`).")
+    s3_region: str = Field("us-east-1", description="S3 region name.")
+    s3_access_key: SecretStr | None = Field(None, description="S3 access key id.")
+    s3_secret_key: SecretStr | None = Field(None, description="S3 secret key.")
+    key_backend: Literal["local"] = Field("local", description="Key manager: `local` (key file); `pkcs11` comes later.")
+    master_key_file: Path | None = Field(None, description="Master key file (0600); default `home/keys/master.key`.")
+    signing_key_file: Path | None = Field(None, description="Ed25519 signing key (0600); default `home/keys/signing.pem`.")
+    work_dir: Path | None = Field(None, description="Scratch space for ingest; default `home/work`.")
+    duckdb_memory_limit: str = Field("4GB", description="Memory cap for the embedded DuckDB engine.")
+    duckdb_threads: int = Field(2, description="Threads for the embedded DuckDB engine.")
+    parquet_row_group_rows: int = Field(1_000_000, description="Rows per Parquet row group written by ingest.")
+    parquet_file_rows: int = Field(5_000_000, description="Most rows per Parquet file before a new part starts.")
+    max_reported_errors: int = Field(50, description="Validation errors listed per rule and table in a report.")
+    catalogue_publisher: str = Field("Plateforme des données de santé", description="Publisher named in HealthDCAT-AP exports.")
+    catalogue_contact_email: str = Field("dpo@bastide.invalid", description="Contact e-mail in HealthDCAT-AP exports.")
+    catalogue_base_iri: str = Field("https://bastide.invalid/", description="Base IRI for catalogue resources.")
+    healthdcatap_namespace: str = Field(
+        "http://healthdataportal.eu/ns/health#", description="HealthDCAT-AP namespace (provisional, CAT-10)."
+    )
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+        return (init_settings, env_settings, _TomlSource(settings_cls), file_secret_settings)
+
+    @field_validator("duckdb_threads", "parquet_row_group_rows", "parquet_file_rows", "max_reported_errors")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'bastide.db').resolve()}"
+
+    @cached_property
+    def resolved_store_url(self) -> str:
+        return self.store_url or str((self.home / "store").resolve())
+
+    @cached_property
+    def resolved_master_key_file(self) -> Path:
+        return self.master_key_file or self.home / "keys" / "master.key"
+
+    @cached_property
+    def resolved_signing_key_file(self) -> Path:
+        return self.signing_key_file or self.home / "keys" / "signing.pem"
+
+    @cached_property
+    def resolved_work_dir(self) -> Path:
+        return self.work_dir or self.home / "work"
+
+    def check_production(self) -> None:
+        """Refuse embedded defaults where they would be unsafe (prod)."""
+        if self.env != "prod":
+            return
+        if self.resolved_database_url.startswith("sqlite"):
+            raise ConfigError("BASTIDE_ENV=prod needs BASTIDE_DATABASE_URL pointing at PostgreSQL")
+        if not self.resolved_store_url.startswith("s3://"):
+            raise ConfigError("BASTIDE_ENV=prod needs BASTIDE_STORE_URL=s3://bucket/prefix")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ConfigError:
+        raise
+    except Exception as exc:  # pydantic ValidationError: say which setting is wrong
+        raise ConfigError(f"invalid configuration: {exc}") from exc

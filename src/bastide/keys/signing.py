@@ -1,0 +1,60 @@
+"""The platform's Ed25519 signing key: manifests are signed so a data holder can check them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from bastide.errors import ConfigError
+from bastide.keys.local import write_private_file
+
+
+class Signer:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._key: Ed25519PrivateKey | None = None
+
+    def ensure_key(self) -> bool:
+        if self.path.exists():
+            return False
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        write_private_file(self.path, pem)
+        return True
+
+    def _private(self) -> Ed25519PrivateKey:
+        if self._key is None:
+            try:
+                key = serialization.load_pem_private_key(self.path.read_bytes(), password=None)
+            except FileNotFoundError as exc:
+                raise ConfigError(f"signing key {self.path} is missing: run `bastide init`") from exc
+            if not isinstance(key, Ed25519PrivateKey):
+                raise ConfigError(f"signing key {self.path} is not an Ed25519 key")
+            self._key = key
+        return self._key
+
+    def sign(self, data: bytes) -> bytes:
+        return self._private().sign(data)
+
+    def public_pem(self) -> str:
+        return (
+            self._private()
+            .public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
+
+
+def signature_valid(public_pem: str, data: bytes, signature: bytes) -> bool:
+    key = serialization.load_pem_public_key(public_pem.encode())
+    if not isinstance(key, Ed25519PublicKey):
+        return False
+    try:
+        key.verify(signature, data)
+    except InvalidSignature:
+        return False
+    return True

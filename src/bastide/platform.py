@@ -1,0 +1,70 @@
+"""The composition root: settings -> database, object store, key manager, signer."""
+
+from __future__ import annotations
+
+import getpass
+from functools import cached_property
+
+from bastide.audit.actions import AuditAction
+from bastide.audit.service import record
+from bastide.catalogue.workflow import DATA_OPERATOR
+from bastide.config import Settings
+from bastide.db import Database
+from bastide.keys.local import LocalKeyManager
+from bastide.keys.signing import Signer
+from bastide.statemachine import Actor
+from bastide.storage import ObjectStore, open_store
+
+
+def operator_actor() -> Actor:
+    """The person at the CLI: a named local operator (identity/ brings real accounts)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # pragma: no cover - no passwd entry in some containers
+        user = "unknown"
+    return Actor(f"operator:{user}", frozenset({DATA_OPERATOR}))
+
+
+class Platform:
+    def __init__(self, settings: Settings):
+        settings.check_production()
+        self.settings = settings
+
+    @cached_property
+    def db(self) -> Database:
+        return Database(self.settings.resolved_database_url)
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        return open_store(self.settings)
+
+    @cached_property
+    def keys(self) -> LocalKeyManager:
+        return LocalKeyManager(self.settings.resolved_master_key_file)
+
+    @cached_property
+    def signer(self) -> Signer:
+        return Signer(self.settings.resolved_signing_key_file)
+
+    def init(self, actor: Actor) -> list[str]:
+        """Create what is missing (keys, schema, store); say what was created."""
+        created = []
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        if self.keys.ensure_master_key():
+            created.append(f"master key {self.keys.path}")
+        if self.signer.ensure_key():
+            created.append(f"signing key {self.signer.path}")
+        fresh = not self.db.is_migrated()
+        self.db.migrate()
+        if fresh:
+            created.append("metadata database")
+        self.store.check()
+        if fresh:
+            with self.db.unit_of_work() as session:
+                record(session, actor=actor, action=AuditAction.PLATFORM_INIT, target="platform",
+                       details={"database": self.db.engine.dialect.name, "store": self.store.url.split("://")[0]})
+        return created
+
+    def close(self) -> None:
+        if "db" in self.__dict__:
+            self.db.dispose()

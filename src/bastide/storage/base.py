@@ -1,0 +1,128 @@
+"""The ObjectStore protocol and the code both implementations share.
+
+Keys are `/`-separated paths relative to the store's root (ARCHITECTURE.md §3). Both
+implementations sit on `pyarrow.fs`, so a pyarrow dataset (and DuckDB through it) reads
+the same keys on a laptop folder and on a SecNumCloud provider's S3 bucket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Protocol
+
+import pyarrow.fs as pafs
+
+from bastide.errors import InvalidInput, StorageError
+
+if TYPE_CHECKING:
+    from bastide.config import Settings
+
+CHUNK = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+
+
+class ObjectStore(Protocol):
+    url: str
+    fs: pafs.FileSystem
+
+    def path(self, key: str) -> str: ...
+    def put_file(self, local: Path, key: str) -> None: ...
+    def put_bytes(self, key: str, data: bytes) -> None: ...
+    def get_bytes(self, key: str) -> bytes: ...
+    def exists(self, key: str) -> bool: ...
+    def list(self, prefix: str) -> list[ObjectInfo]: ...
+    def delete_prefix(self, prefix: str) -> int: ...
+    def sha256(self, key: str) -> tuple[str, int]: ...
+    def check(self) -> None: ...
+
+
+def _clean_key(key: str) -> str:
+    parts = key.strip("/").split("/")
+    if not key.strip("/") or any(p in ("", ".", "..") for p in parts):
+        raise InvalidInput(f"invalid object key {key!r}")
+    return "/".join(parts)
+
+
+class ArrowStore:
+    """Shared behaviour over a pyarrow filesystem rooted at `root`."""
+
+    def __init__(self, url: str, fs: pafs.FileSystem, root: str):
+        self.url, self.fs, self.root = url, fs, root.rstrip("/")
+
+    def path(self, key: str) -> str:
+        return f"{self.root}/{_clean_key(key)}"
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except FileNotFoundError as exc:
+            raise StorageError(f"{doing}: not found in the store {self.url}", code="not_found") from exc
+        except OSError as exc:
+            raise StorageError(f"{doing} failed on the store {self.url}: {_short(exc)}") from exc
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        with self._errors(f"writing {key}"), self.fs.open_output_stream(self.path(key)) as out:
+            out.write(data)
+
+    def get_bytes(self, key: str) -> bytes:
+        with self._errors(f"reading {key}"), self.fs.open_input_stream(self.path(key)) as src:
+            return src.read()
+
+    def exists(self, key: str) -> bool:
+        with self._errors(f"looking up {key}"):
+            return self.fs.get_file_info(self.path(key)).type == pafs.FileType.File
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        base = self.path(prefix)
+        with self._errors(f"listing {prefix}"):
+            if self.fs.get_file_info(base).type != pafs.FileType.Directory:
+                return []
+            infos = self.fs.get_file_info(pafs.FileSelector(base, recursive=True))
+        return sorted(
+            (ObjectInfo(i.path[len(self.root) + 1 :], i.size) for i in infos if i.type == pafs.FileType.File),
+            key=lambda o: o.key,
+        )
+
+    def delete_prefix(self, prefix: str) -> int:
+        objects = self.list(prefix)
+        with self._errors(f"deleting {prefix}"):
+            if objects:
+                self.fs.delete_dir(self.path(prefix))
+        return len(objects)
+
+    def sha256(self, key: str) -> tuple[str, int]:
+        digest, size = hashlib.sha256(), 0
+        with self._errors(f"reading {key}"), self.fs.open_input_stream(self.path(key)) as src:
+            while chunk := src.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+        return digest.hexdigest(), size
+
+    def open_input(self, key: str) -> IO[bytes]:
+        return self.fs.open_input_stream(self.path(key))  # type: ignore[return-value]
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:300]
+
+
+def open_store(settings: Settings) -> ObjectStore:
+    url = settings.resolved_store_url
+    if url.startswith("s3://"):
+        from bastide.storage.s3 import S3Store
+
+        return S3Store.from_settings(settings)
+    from bastide.storage.local import LocalStore
+
+    return LocalStore(Path(url))
