@@ -107,7 +107,7 @@ class Stage:
         bad = " OR ".join(f"({q(c.name)} IS NOT NULL AND TRY_CAST({q(c.name)} AS {c.read_type}) IS NULL)"
                           for c in schema.columns)
         source = f"read_parquet({files}, filename=true)"
-        count = self.con.execute(f"SELECT count(*) FROM {source} WHERE {bad}").fetchone()[0]
+        count = self.con.execute(f"SELECT count(*) FROM {source} WHERE {bad}").fetchall()[0][0]
         if count:
             self.report.add(Problem(folder.name, "type", f"{count} rows hold values of the wrong type"), count=count)
             if not self.quarantine:
@@ -138,7 +138,7 @@ class Stage:
         t = q(folder.name)
         counts = self.con.execute(
             "SELECT " + ", ".join(f"count(*) FILTER (WHERE {r.condition})" for r in rules) + f" FROM {t}"
-        ).fetchone()
+        ).fetchall()[0]
         failing = [(r, n) for r, n in zip(rules, counts, strict=True) if n]
         for rule, n in failing:
             self._examples(folder.name, rule, n)
@@ -155,7 +155,7 @@ class Stage:
                                     column=rule.column, value=v) for f, line, v in rows], total=total)
 
     def _quarantine(self, table: str, condition: str) -> None:
-        removed = self.con.execute(f"DELETE FROM {q(table)} WHERE {condition}").fetchone()[0]
+        removed = self.con.execute(f"DELETE FROM {q(table)} WHERE {condition}").fetchall()[0][0]
         self.report.quarantined[table] += removed
 
     def check_unique(self, folder: DeliveredFolder) -> None:
@@ -168,7 +168,7 @@ class Stage:
             if not dupes:
                 continue
             total = self.con.execute(f"SELECT sum(n - 1) FROM (SELECT count(*) AS n FROM {t} GROUP BY {cols} "
-                                     f"HAVING count(*) > 1)").fetchone()[0]
+                                     f"HAVING count(*) > 1)").fetchall()[0][0]
             rule = "primary_key" if key == folder.table.schema.primary_key else "unique"
             self.report.extend([Problem(folder.name, rule, f"{'+'.join(key)} is not unique", column="+".join(key),
                                         value="|".join(str(v) for v in d[:-1])) for d in dupes], total=int(total))
@@ -190,7 +190,7 @@ class Stage:
         not_null = " AND ".join(f"c.{q(f)} IS NOT NULL" for f in fk.fields)
         orphans = f"SELECT c.rowid AS rid, {', '.join('c.' + q(f) for f in fk.fields)} FROM {q(child)} c " \
                   f"ANTI JOIN {q(parent)} p ON {on} WHERE {not_null}"
-        total = self.con.execute(f"SELECT count(*) FROM ({orphans})").fetchone()[0]
+        total = self.con.execute(f"SELECT count(*) FROM ({orphans})").fetchall()[0][0]
         if total:
             rows = self.con.execute(f"{orphans} LIMIT {self.report.limit}").fetchall()
             message = f"{'+'.join(fk.fields)} has no matching row in {parent}"
@@ -206,7 +206,7 @@ class Stage:
         self.types[name] = types
 
     def count(self, name: str) -> int:
-        return self.con.execute(f"SELECT count(*) FROM {q(name)}").fetchone()[0]
+        return self.con.execute(f"SELECT count(*) FROM {q(name)}").fetchall()[0][0]
 
 
 def _field(csv_line: str | None, idx) -> str | None:

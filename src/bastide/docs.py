@@ -1,0 +1,23 @@
+"""Regenerate the generated parts of docs/: `python -m bastide.docs`."""
+
+from pathlib import Path
+
+from bastide.catalogue.workflow import SNAPSHOT_WORKFLOW
+
+WORKFLOWS = [SNAPSHOT_WORKFLOW]
+
+
+def workflows_markdown() -> str:
+    parts = ["# Workflows\n\nGenerated from the transition tables by `python -m bastide.docs`; a test fails when stale.\n"]
+    for wf in WORKFLOWS:
+        parts.append(f"\n## {wf.name}\n\n| from | action | to | who may act | audit action |\n|---|---|---|---|---|\n")
+        for t in wf.transitions:
+            parts.append(f"| {t.source} | {t.action} | {t.target} | {', '.join(sorted(t.roles))} | `{t.audit_action}` |\n")
+        parts.append(f"\n```mermaid\n{wf.to_mermaid()}```\n")
+    return "".join(parts)
+
+
+if __name__ == "__main__":
+    target = Path(__file__).parents[2] / "docs" / "workflows.md"
+    target.write_text(workflows_markdown())
+    print(f"wrote {target}")

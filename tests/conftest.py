@@ -1,0 +1,105 @@
+"""Fixtures: the metadata DB (SQLite and PostgreSQL) and the store (local and S3) are real."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bastide.base.synth import generate
+from bastide.config import Settings
+from bastide.platform import Platform, operator_actor
+from tests.services import S3_ACCESS, S3_SECRET, Postgres, SeaweedS3
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    url = os.environ.get("BASTIDE_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    server = Postgres()
+    url = server.start()
+    yield url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    server = SeaweedS3()
+    endpoint = server.start()
+    yield server, endpoint
+    server.stop()
+
+
+def _fresh_postgres_db(server_url: str) -> str:
+    name = "t_" + uuid.uuid4().hex[:12]
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'meta.db'}"
+    return _fresh_postgres_db(request.getfixturevalue("postgres_server"))
+
+
+def _s3_settings(request) -> dict:
+    server, endpoint = request.getfixturevalue("s3_server")
+    bucket = "b" + uuid.uuid4().hex[:12]
+    server.filesystem().create_dir(bucket)
+    return {"store_url": f"s3://{bucket}/bastide", "s3_endpoint": endpoint, "s3_access_key": S3_ACCESS,
+            "s3_secret_key": S3_SECRET}
+
+
+@pytest.fixture(params=["local", "s3"])
+def store_settings(request) -> dict:
+    return {} if request.param == "local" else _s3_settings(request)
+
+
+def make_platform(tmp_path: Path, **overrides) -> Platform:
+    settings = Settings(home=tmp_path / "home", env="test", **overrides)
+    platform = Platform(settings)
+    platform.init(operator_actor())
+    return platform
+
+
+@pytest.fixture(params=["sqlite+local", "postgresql+s3"])
+def platform(request, tmp_path):
+    """The two deployments that matter: embedded defaults, and PostgreSQL + S3."""
+    if request.param == "sqlite+local":
+        p = make_platform(tmp_path)
+    else:
+        url = _fresh_postgres_db(request.getfixturevalue("postgres_server"))
+        p = make_platform(tmp_path, database_url=url, **_s3_settings(request))
+    yield p
+    p.close()
+
+
+@pytest.fixture(scope="session")
+def small_delivery(tmp_path_factory) -> Path:
+    """A coherent synthetic delivery, made once; tests copy it before changing it."""
+    out = tmp_path_factory.mktemp("synth") / "delivery"
+    generate(out, beneficiaries=300, years=[2023, 2024], seed=7)
+    return out
+
+
+@pytest.fixture
+def delivery(small_delivery, tmp_path) -> Path:
+    import shutil
+
+    target = tmp_path / "delivery"
+    shutil.copytree(small_delivery, target)
+    return target
+
+
+@pytest.fixture
+def actor():
+    return operator_actor()

