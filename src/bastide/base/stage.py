@@ -17,7 +17,8 @@ from bastide.base.schema import ForeignKey, TableSchema
 from bastide.errors import InvalidInput
 
 REJECT_RULES = {"CAST": "type", "MISSING COLUMNS": "missing_value", "TOO MANY COLUMNS": "too_many_values",
-                "INVALID UNICODE": "encoding", "UNQUOTED VALUE": "quoting", "LINE SIZE OVER MAXIMUM": "line_too_long"}
+                "INVALID UNICODE": "encoding", "INVALID ENCODING": "encoding",
+                "UNQUOTED VALUE": "quoting", "LINE SIZE OVER MAXIMUM": "line_too_long"}
 
 
 def connect(path: Path, *, threads: int, memory_limit: str) -> duckdb.DuckDBPyConnection:
@@ -36,11 +37,14 @@ class Stage:
     # -- loading ---------------------------------------------------------------------------------------
     def load(self, folder: DeliveredFolder, encoding: str) -> bool:
         """Stage one folder; False when its files cannot be read at all (problems reported)."""
-        schema = folder.table.schema
-        self.types[folder.name] = {c.name: c.read_type for c in schema.columns}
         self.con.execute(f"DROP TABLE IF EXISTS {q(folder.name)}")
-        if folder.format == "parquet":
-            return self._load_parquet(folder)
+        loaded = self._load_parquet(folder) if folder.format == "parquet" else self._load_csv(folder, encoding)
+        if loaded:  # only a staged table can take part in link checks
+            self.types[folder.name] = {c.name: c.read_type for c in folder.table.schema.columns}
+        return loaded
+
+    def _load_csv(self, folder: DeliveredFolder, encoding: str) -> bool:
+        schema = folder.table.schema
         header = self._common_header(folder, encoding)
         if header is None:
             return False

@@ -1,0 +1,139 @@
+"""Bad deliveries: each gets a clear, located error, and nothing becomes visible."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+
+import pytest
+
+from bastide.base.ingest import IngestRequest, ingest
+from bastide.catalogue import service as catalogue
+from bastide.errors import InvalidInput, NotFound, StorageError, ValidationFailed
+from tests.conftest import make_platform
+
+
+@pytest.fixture
+def local(tmp_path):
+    p = make_platform(tmp_path)
+    yield p
+    p.close()
+
+
+def _csv(delivery, table):
+    return next((delivery / table).glob("*.csv"))
+
+
+def _edit(path, line: int, column: str, value: str) -> None:
+    """Set `column` on file line `line` (1 is the header)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(";")
+    cells = lines[line - 1].split(";")
+    cells[header.index(column)] = value
+    lines[line - 1] = ";".join(cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _fails(platform, actor, delivery, rule, **kw) -> dict:
+    with pytest.raises(ValidationFailed) as exc:
+        ingest(platform, actor=actor, request=IngestRequest(str(delivery), "snds", "r1", **kw))
+    problems = [p for p in exc.value.details["problems"] if p["rule"] == rule]
+    assert problems, exc.value.details["counts"]
+    with platform.db.unit_of_work() as s, pytest.raises(NotFound):
+        catalogue.get_snapshot(s, "snds@r1")
+    assert platform.store.list("base/snds/r1") == []
+    return problems[0]
+
+
+def test_unknown_table(local, delivery, actor):
+    shutil.copytree(delivery / "IR_BEN_R", delivery / "IR_XYZ_R")
+    with pytest.raises(InvalidInput, match="unknown table IR_XYZ_R"):
+        ingest(local, actor=actor, request=IngestRequest(str(delivery), "snds", "r1"))
+
+
+def test_unknown_and_missing_column(local, delivery, actor):
+    path = _csv(delivery, "IR_BEN_R")
+    text = path.read_text().replace("BEN_RES_COM", "BEN_RES_XXX", 1)
+    path.write_text(text)
+    unknown = _fails(local, actor, delivery, "unknown_column")
+    assert unknown["column"] == "BEN_RES_XXX" and unknown["line"] == 1
+    missing = _fails(local, actor, delivery, "missing_column")
+    assert missing["column"] == "BEN_RES_COM"
+
+
+def test_text_in_numeric_column(local, delivery, actor):
+    _edit(_csv(delivery, "IR_BEN_R"), 5, "BEN_SEX_COD", "X")
+    problem = _fails(local, actor, delivery, "type")
+    assert (problem["file"], problem["line"], problem["column"], problem["value"]) == ("IR_BEN_R.csv", 5, "BEN_SEX_COD", "X")
+
+
+def test_text_in_date_column(local, delivery, actor):
+    _edit(_csv(delivery, "IR_BEN_R"), 3, "BEN_DTE_INS", "2023-13-45")
+    assert _fails(local, actor, delivery, "type")["column"] == "BEN_DTE_INS"
+
+
+def test_value_over_declared_length(local, delivery, actor):
+    _edit(_csv(delivery, "IR_BEN_R"), 7, "BEN_RES_DPT", "12345")
+    problem = _fails(local, actor, delivery, "length")
+    assert (problem["line"], problem["column"], problem["value"]) == (7, "BEN_RES_DPT", "12345")
+
+
+def test_duplicate_primary_key(local, delivery, actor):
+    path = _csv(delivery, "IR_BEN_R")
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines + [lines[1]]) + "\n")
+    assert _fails(local, actor, delivery, "primary_key")["column"] == "BEN_NIR_PSA+BEN_RNG_GEM"
+
+
+def test_pharmacy_row_without_prestation(local, delivery, actor):
+    _edit(next((delivery / "ER_PHA_F").glob("*.csv")), 2, "DCT_ORD_NUM", "99999999")
+    problem = _fails(local, actor, delivery, "foreign_key")
+    assert problem["table"] == "ER_PHA_F" and problem["column"].startswith("DCT_ORD_NUM+FLX_DIS_DTD")
+
+
+def test_empty_file(local, delivery, actor):
+    _csv(delivery, "KI_ECD_R").write_text("")
+    assert _fails(local, actor, delivery, "empty_file")["file"] == "KI_ECD_R.csv"
+
+
+def test_truncated_gzip(local, delivery, actor):
+    path = _csv(delivery, "IR_BEN_R")
+    packed = gzip.compress(path.read_bytes())
+    path.unlink()
+    (delivery / "IR_BEN_R" / "IR_BEN_R.csv.gz").write_bytes(packed[: len(packed) // 2])
+    problem = _fails(local, actor, delivery, "unreadable")
+    assert "gzip" in problem["message"]
+
+
+def test_latin1_needs_its_encoding(local, delivery, actor):
+    path = _csv(delivery, "T_MCO23E")
+    path.write_bytes(path.read_text().replace("SYNTHETIQUE", "SYNTHÉTIQUE").encode("latin-1"))
+    problem = _fails(local, actor, delivery, "encoding")
+    assert "--encoding latin-1" in problem["message"]
+    result = ingest(local, actor=actor, request=IngestRequest(str(delivery), "snds", "r1", encoding="latin-1"))
+    assert result.tables["T_MCOaaE"] > 0
+
+
+def test_missing_delivery_folder(local, tmp_path, actor):
+    with pytest.raises(InvalidInput, match="does not exist"):
+        ingest(local, actor=actor, request=IngestRequest(str(tmp_path / "nope"), "snds", "r1"))
+
+
+def test_quarantine_sets_bad_rows_aside(local, delivery, actor):
+    _edit(_csv(delivery, "IR_BEN_R"), 5, "BEN_RES_DPT", "12345")
+    result = ingest(local, actor=actor, request=IngestRequest(str(delivery), "snds", "r1", quarantine=True))
+    assert result.quarantined.get("IR_BEN_R") == 1
+    # the beneficiary's prestations and stays lost their parent: they are set aside too, never silently kept
+    assert sum(result.quarantined.values()) > 1
+
+
+def test_unreachable_store_leaves_nothing_visible(tmp_path, delivery, actor):
+    platform = make_platform(tmp_path)
+    platform.settings.__dict__["resolved_store_url"] = "s3://nobucket/x"
+    platform.settings.s3_endpoint = "http://127.0.0.1:9"
+    platform.__dict__.pop("store", None)
+    with pytest.raises(StorageError):
+        ingest(platform, actor=actor, request=IngestRequest(str(delivery), "snds", "r1"))
+    with platform.db.unit_of_work() as s, pytest.raises(NotFound):
+        catalogue.get_snapshot(s, "snds@r1")
+    platform.close()
