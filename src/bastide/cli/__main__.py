@@ -1,0 +1,3 @@
+from bastide.cli.main import app
+
+app(prog_name="bastide")

@@ -1,0 +1,47 @@
+"""The HTTP API: health, the public catalogue, and the one JSON error envelope."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bastide.api.app import create_app
+from bastide.base.ingest import IngestRequest, ingest
+
+
+@pytest.fixture
+def client(platform, small_delivery, actor):
+    ingest(platform, actor=actor, request=IngestRequest(str(small_delivery), "snds", "2024-12"))
+    with TestClient(create_app(platform)) as c:
+        yield c
+
+
+def test_health_and_openapi(client):
+    assert client.get("/health").json()["status"] == "ok"
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/api/catalogue/datasets/{name}/snapshots/{release}/tables/{table}" in paths
+
+
+def test_catalogue_endpoints(client):
+    datasets = client.get("/api/catalogue/datasets").json()
+    assert [d["name"] for d in datasets] == ["snds"]
+    snap = client.get("/api/catalogue/datasets/snds/snapshots/2024-12").json()
+    assert {t["name"] for t in snap["table_list"]} >= {"ER_PRS_F", "ER_PHA_F", "IR_BEN_R", "T_MCOaaB"}
+    table = client.get("/api/catalogue/datasets/snds/snapshots/2024-12/tables/ER_PHA_F").json()
+    assert table["variables"][0]["name"] == "ORG_CLE_NEW" and table["partitioning"] == "flx_month"
+    assert "dcat:Dataset" in client.get("/api/catalogue/datasets/snds/dcat?format=turtle").text
+    assert "Catalogue des données" in client.get("/").text
+
+
+@pytest.mark.parametrize("path, status, code", [
+    ("/api/catalogue/datasets/nope", 404, "not_found"),
+    ("/api/catalogue/datasets/snds/snapshots/1999-01", 404, "not_found"),
+    ("/api/catalogue/datasets/snds/snapshots/2024-12/tables/NOPE", 404, "not_found"),
+    ("/api/catalogue/datasets/snds/dcat?format=xml", 422, "invalid_input"),
+    ("/no/such/route", 404, "not_found"),
+])
+def test_every_error_uses_the_envelope(client, path, status, code):
+    response = client.get(path)
+    body = response.json()
+    assert response.status_code == status
+    assert set(body) == {"error", "request_id"} and body["error"]["code"] == code and body["error"]["message"]
