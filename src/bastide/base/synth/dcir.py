@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from bastide.base.synth.codes import Codes
 from bastide.base.synth.population import Population
-from bastide.base.synth.values import days, pick
+from bastide.base.synth.values import days, expand, pick
 
 KINDS = ("consultation", "pharmacy", "biology", "ccam", "hospital")
 KIND_WEIGHTS = (0.42, 0.30, 0.12, 0.11, 0.05)
@@ -31,10 +31,8 @@ class Practice:
 
 def _repeat_lines(rng: np.random.Generator, parents: np.ndarray, extra_mean: float, most: int):
     """Parents repeated 1+Poisson(extra_mean) times (at most `most`), with a 1-based line number."""
-    lines = np.minimum(1 + rng.poisson(extra_mean, len(parents)), most)
-    index = np.repeat(parents, lines)
-    starts = np.repeat(np.cumsum(lines) - lines, lines)
-    return index, np.arange(len(index)) - starts + 1
+    index, line = expand(np.minimum(1 + rng.poisson(extra_mean, len(parents)), most))
+    return parents[index], line
 
 
 def prestations(rng, pop: Population, codes: Codes, practice: Practice, year: int, serial: int):

@@ -7,7 +7,7 @@ import pyarrow as pa
 
 from bastide.base.synth.codes import Codes
 from bastide.base.synth.population import Population
-from bastide.base.synth.values import days, formatted, pick, year_of, yearmonth
+from bastide.base.synth.values import days, expand, formatted, pick, year_of, yearmonth
 
 
 def causes_of_death(rng, pop: Population, codes: Codes) -> tuple[dict, dict]:
@@ -31,8 +31,7 @@ def causes_of_death(rng, pop: Population, codes: Codes) -> tuple[dict, dict]:
         "DCD_CIM_COD": pa.array(underlying),
     }
     lines = np.minimum(1 + rng.poisson(1.0, n), 4)
-    rows = np.repeat(np.arange(n), lines)
-    rank = np.arange(len(rows)) - np.repeat(np.cumsum(lines) - lines, lines) + 1
+    rows, rank = expand(lines)
     causes = pick(rng, icd4, len(rows))
     causes[rank == 1] = underlying[rows[rank == 1]]  # the first line is the underlying cause
     ecd = {

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from bastide.base.synth.codes import Codes
 from bastide.base.synth.population import Population
-from bastide.base.synth.values import formatted, pick, yearmonth
+from bastide.base.synth.values import expand, formatted, pick, yearmonth
 
 
 def establishments(count: int, year: int, finess: np.ndarray, numbers: np.ndarray) -> dict[str, pa.Array]:
@@ -79,27 +79,18 @@ def stays(rng, pop: Population, codes: Codes, eta_numbers: np.ndarray, year: int
     return stay_b, link_c, _diagnoses(rng, codes, eta, rsa, n_dgn), _acts(rng, codes, eta, rsa, n_act), serial + n
 
 
-def _lines(counts: np.ndarray):
-    index = np.repeat(np.arange(len(counts)), counts)
-    starts = np.repeat(np.cumsum(counts) - counts, counts)
-    return index, np.arange(len(index)) - starts + 1
+def _per_stay(eta, rsa, counts) -> tuple[dict[str, pa.Array], np.ndarray]:
+    """The stay key (as text, as D and A declare it) repeated for each of a stay's lines."""
+    index, line = expand(counts)
+    return {"ETA_NUM": pa.array(eta[index].astype(str)), "RSA_NUM": pa.array(rsa[index].astype(str))}, line
 
 
 def _diagnoses(rng, codes: Codes, eta, rsa, counts) -> dict[str, pa.Array]:
-    index, line = _lines(counts)
-    return {
-        "ETA_NUM": pa.array(eta[index].astype(str)),
-        "RSA_NUM": pa.array(rsa[index].astype(str)),
-        "ASS_DGN": pa.array(pick(rng, codes.icd10, len(index))),
-        "DGN_ASS_NUM": pa.array(line),
-    }
+    columns, line = _per_stay(eta, rsa, counts)
+    return {**columns, "ASS_DGN": pa.array(pick(rng, codes.icd10, len(line))), "DGN_ASS_NUM": pa.array(line)}
 
 
 def _acts(rng, codes: Codes, eta, rsa, counts) -> dict[str, pa.Array]:
-    index, _line = _lines(counts)
-    return {
-        "ETA_NUM": pa.array(eta[index].astype(str)),
-        "RSA_NUM": pa.array(rsa[index].astype(str)),
-        "CDC_ACT": pa.array(pick(rng, codes.ccam, len(index))),
-        "NBR_EXE_ACT": pa.array(np.ones(len(index), dtype=np.int64)),
-    }
+    columns, line = _per_stay(eta, rsa, counts)
+    return {**columns, "CDC_ACT": pa.array(pick(rng, codes.ccam, len(line))),
+            "NBR_EXE_ACT": pa.array(np.ones(len(line), dtype=np.int64))}

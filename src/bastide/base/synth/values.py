@@ -52,3 +52,9 @@ def yearmonth(values: np.ndarray) -> pa.Array:
 
 def pick(rng: np.random.Generator, choices: np.ndarray, count: int) -> np.ndarray:
     return choices[rng.integers(0, len(choices), size=count)]
+
+
+def expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row i repeated counts[i] times: (index of the source row, 1-based line number within it)."""
+    index = np.repeat(np.arange(len(counts)), counts)
+    return index, np.arange(len(index)) - np.repeat(np.cumsum(counts) - counts, counts) + 1
