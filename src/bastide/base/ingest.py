@@ -128,9 +128,9 @@ class _Run:
 
     def execute(self) -> IngestResult:
         settings = self.p.settings
-        con = connect(self.work / "stage.duckdb", threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit)
+        con = connect(self.work, threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit)
         try:
-            stage = Stage(con, self.report, quarantine=self.request.quarantine)
+            stage = Stage(con, self.report, quarantine=self.request.quarantine, directory=self.work / "stage")
             self._stage_all(stage)
             self._check_links(stage)
             self._raise_if_failed()
@@ -194,7 +194,7 @@ class _Run:
             key = unwrap_key(session, keys=self.p.keys, key_id=self.key_id)
         s = self.p.settings
         target = OutputTarget(self.p.store, self.prefix, self.key_id, key, self.work, s.parquet_row_group_rows,
-                              s.parquet_file_rows)
+                              s.parquet_file_rows, workers=s.duckdb_threads)
         files: list[manifest.FileEntry] = []
         for folder in self.folders:
             if folder.name in self.reused:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 
-from bastide.base.checks import lit, q, select_list
+from bastide.base.checks import q, select_list
 from bastide.base.delivery import DeliveredFolder
 from bastide.base.manifest import FileEntry
 from bastide.errors import IntegrityError
@@ -28,6 +29,7 @@ class OutputTarget:
     work: Path
     row_group_rows: int
     file_rows: int
+    workers: int = 2
 
 
 def _partitions(con: duckdb.DuckDBPyConnection, folder: DeliveredFolder) -> list[tuple[str | None, str]]:
@@ -36,10 +38,13 @@ def _partitions(con: duckdb.DuckDBPyConnection, folder: DeliveredFolder) -> list
     if schema.partitioning == "year":
         return [(f"year={folder.table.year}", "TRUE")]
     if schema.partitioning == "flx_month":
-        expr = "strftime(FLX_DIS_DTD, '%Y-%m')"
-        months = [r[0] for r in con.execute(f"SELECT DISTINCT {expr} FROM {q(folder.name)} ORDER BY 1").fetchall()]
+        months = [r[0] for r in con.execute(
+            f"SELECT DISTINCT date_trunc('month', FLX_DIS_DTD) FROM {q(folder.name)} ORDER BY 1"
+        ).fetchall()]
+        # A range on the column itself, so Parquet row-group statistics prune the scan.
         return [
-            (f"flx_month={m}", f"{expr} = {lit(m)}") if m is not None
+            (f"flx_month={m:%Y-%m}", f"FLX_DIS_DTD >= DATE '{m:%Y-%m-%d}' AND FLX_DIS_DTD < DATE '{m:%Y-%m-%d}' "
+                                     "+ INTERVAL 1 MONTH") if m is not None
             else ("flx_month=__HIVE_DEFAULT_PARTITION__", "FLX_DIS_DTD IS NULL")
             for m in months
         ]
@@ -48,14 +53,28 @@ def _partitions(con: duckdb.DuckDBPyConnection, folder: DeliveredFolder) -> list
 
 def write_folder(con: duckdb.DuckDBPyConnection, folder: DeliveredFolder, target: OutputTarget,
                  on_file: Callable[[FileEntry], None]) -> list[FileEntry]:
-    schema = folder.table.schema
+    """Write every partition; two at a time, so DuckDB's scan overlaps pyarrow's encoding."""
     entries: list[FileEntry] = []
-    for directory, where in _partitions(con, folder):
-        base = f"{schema.name}/{directory}" if directory else schema.name
-        reader = con.sql(f"SELECT {select_list(schema)} FROM {q(folder.name)} WHERE {where}").to_arrow_reader(
+    with ThreadPoolExecutor(max_workers=target.workers) as pool:
+        futures = [pool.submit(_write_partition, con.cursor(), folder, target, directory, where)
+                   for directory, where in _partitions(con, folder)]
+        for future in futures:
+            for entry in future.result():
+                on_file(entry)
+                entries.append(entry)
+    return entries
+
+
+def _write_partition(cursor: duckdb.DuckDBPyConnection, folder: DeliveredFolder, target: OutputTarget,
+                     directory: str | None, where: str) -> list[FileEntry]:
+    schema = folder.table.schema
+    base = f"{schema.name}/{directory}" if directory else schema.name
+    entries: list[FileEntry] = []
+    part, writer, rows, local = 0, None, 0, None
+    try:
+        reader = cursor.sql(f"SELECT {select_list(schema)} FROM {q(folder.name)} WHERE {where}").to_arrow_reader(
             target.row_group_rows
         )
-        part, writer, rows, local = 0, None, 0, None
         for batch in reader:
             if writer is None:
                 local = target.work / "out" / f"{base}/part-{part}.parquet"
@@ -67,12 +86,12 @@ def write_folder(con: duckdb.DuckDBPyConnection, folder: DeliveredFolder, target
             if rows >= target.file_rows:
                 writer.close()
                 entries.append(_publish(target, local, f"{base}/part-{part}.parquet", rows, schema.name, folder, directory))
-                on_file(entries[-1])
                 part, writer, rows = part + 1, None, 0
         if writer is not None:
             writer.close()
             entries.append(_publish(target, local, f"{base}/part-{part}.parquet", rows, schema.name, folder, directory))
-            on_file(entries[-1])
+    finally:
+        cursor.close()
     return entries
 
 
