@@ -77,3 +77,26 @@ def test_kill_9_mid_ingest_leaves_nothing_visible_and_rerun_succeeds(tmp_path):
     assert "r1" not in run(home, "base", "snapshots", "snds", check=False).stdout
     run(home, "base", "ingest", str(out), "--dataset", "snds", "--release", "r1")
     assert run(home, "base", "verify", "snds@r1").returncode == 0
+
+
+@pytest.mark.slow
+def test_up_loads_a_sample_and_serves_the_catalogue(tmp_path):
+    import json
+    import urllib.request
+
+    from tests.services import free_port, wait_port
+
+    home, port = tmp_path / "home", free_port()
+    env = {**os.environ, "BASTIDE_HOME": str(home)}
+    proc = subprocess.Popen([*BASTIDE, "up", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        wait_port(port, timeout=120)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health") as r:
+            assert json.load(r)["status"] == "ok"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/catalogue/datasets/snds/snapshots") as r:
+            assert [s["ref"] for s in json.load(r)] == ["snds@sample"]
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/" in out
