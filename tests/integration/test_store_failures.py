@@ -41,16 +41,19 @@ def test_s3_unreachable_mid_ingest(tmp_path, s3_server, delivery, actor):
     assert len(written) >= 3
     _nothing_visible(platform, "snds@r1")
     platform.close()
+    import gc
+
+    gc.collect()  # sockets of the cut connections are closed here, inside this test
 
 
 @pytest.fixture
 def tiny_volume(tmp_path):
-    """A real 3 MB filesystem (tmpfs) for the store, so the disk really fills up."""
+    """A real 1 MB filesystem (tmpfs) for the store, so the disk really fills up."""
     mount = tmp_path / "small"
     mount.mkdir()
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root (CI runs as root)")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True)
     yield mount
     subprocess.run(["umount", str(mount)], check=True)
 
