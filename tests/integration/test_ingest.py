@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow.dataset as ds
 import pytest
+from pydantic import SecretStr
 
 from bastide.base.ingest import IngestRequest, ingest
 from bastide.base.verify import verify_snapshot
 from bastide.catalogue import service as catalogue
-from bastide.errors import Conflict, NotFound
+from bastide.errors import Conflict, InvalidInput, NotFound, ValidationFailed
 from bastide.keys.parquet import scan_options
 from bastide.keys.service import destroy_key, unwrap_key
+from tests.services import S3_ACCESS, S3_SECRET
 
 
 def test_ingest_verify_and_catalogue(platform, delivery, actor):
@@ -104,3 +108,38 @@ def test_other_dataset_with_its_own_schema(platform, tmp_path, actor):
         assert [d.name for d in catalogue.list_datasets(s)] == ["registre-cancers"]
     with platform.db.unit_of_work() as s, pytest.raises(NotFound):
         catalogue.get_snapshot(s, "snds@2023")
+
+
+def test_parquet_delivery_is_cast_and_checked(platform, tmp_path, small_delivery, actor):
+    import duckdb
+
+    data = tmp_path / "pq"
+    (data / "IR_BEN_R").mkdir(parents=True)
+    target = data / "IR_BEN_R" / "IR_BEN_R.parquet"
+    duckdb.sql(f"COPY (SELECT * FROM read_csv('{small_delivery}/IR_BEN_R/*.csv', delim=';', header=true, "
+               f"all_varchar=true)) TO '{target}' (FORMAT parquet)")
+    result = ingest(platform, actor=actor, request=IngestRequest(str(data), "snds", "pq1"))
+    assert result.tables == {"IR_BEN_R": 300}
+    duckdb.sql(f"COPY (SELECT * REPLACE (CASE WHEN BEN_RNG_GEM = '1' THEN 'un' ELSE BEN_RNG_GEM END AS BEN_RNG_GEM) "
+               f"FROM '{target}') TO '{target}.tmp' (FORMAT parquet)")
+    Path(f"{target}.tmp").replace(target)
+    with pytest.raises(ValidationFailed) as exc:
+        ingest(platform, actor=actor, request=IngestRequest(str(data), "snds", "pq2"))
+    assert {c["rule"] for c in exc.value.details["counts"]} == {"type"}
+
+
+def test_delivery_from_s3(platform, s3_server, small_delivery, actor):
+    import pyarrow.fs as pafs
+
+    server, endpoint = s3_server
+    bucket = server.fresh_prefix()
+    fs = server.filesystem()
+    pafs.copy_files(str(small_delivery), f"{bucket}/cnam/2024-12", source_filesystem=pafs.LocalFileSystem(),
+                    destination_filesystem=fs)
+    settings = platform.settings
+    settings.s3_endpoint = endpoint
+    settings.s3_access_key, settings.s3_secret_key = SecretStr(S3_ACCESS), SecretStr(S3_SECRET)
+    result = ingest(platform, actor=actor, request=IngestRequest(f"s3://{bucket}/cnam/2024-12", "snds", "s3"))
+    assert result.tables["ER_PRS_F"] > 1000
+    with pytest.raises(InvalidInput, match="holds no file"):
+        ingest(platform, actor=actor, request=IngestRequest(f"s3://{bucket}/nothing", "snds", "s3b"))

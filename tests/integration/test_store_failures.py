@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import uuid
 
 import pytest
 
@@ -23,10 +22,8 @@ def _nothing_visible(platform, ref: str) -> None:
 
 def test_s3_unreachable_mid_ingest(tmp_path, s3_server, delivery, actor):
     server, _endpoint = s3_server
-    bucket = "b" + uuid.uuid4().hex[:12]
-    server.filesystem().create_dir(bucket)
     proxy = CuttableProxy(server.port)
-    platform = make_platform(tmp_path, store_url=f"s3://{bucket}/bastide", s3_endpoint=f"http://127.0.0.1:{proxy.port}",
+    platform = make_platform(tmp_path, store_url=f"s3://{server.fresh_prefix()}/bastide", s3_endpoint=f"http://127.0.0.1:{proxy.port}",
                              s3_access_key=S3_ACCESS, s3_secret_key=S3_SECRET)
     written = []
 

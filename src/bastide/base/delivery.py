@@ -112,7 +112,9 @@ def fetch_s3(url: str, target: Path, fs: pafs.FileSystem) -> Path:
     prefix = url.removeprefix("s3://").strip("/")
     try:
         infos = fs.get_file_info(pafs.FileSelector(prefix, recursive=True))
-    except (OSError, FileNotFoundError) as exc:
+    except FileNotFoundError:
+        infos = []
+    except OSError as exc:
         raise StorageError(f"cannot list the delivery {url}: {str(exc).splitlines()[0]}") from exc
     files = [i for i in infos if i.type == pafs.FileType.File]
     if not files:

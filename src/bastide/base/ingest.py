@@ -113,7 +113,9 @@ def _quiet(_event: str, _info: dict) -> None:
 
 def _local_source(platform: Platform, source: str, work: Path) -> Path:
     if source.startswith("s3://"):
-        return fetch_s3(source, work / "incoming", platform.store.fs)
+        from bastide.storage.s3 import s3_filesystem
+
+        return fetch_s3(source, work / "incoming", s3_filesystem(platform.settings))
     return Path(source)
 
 

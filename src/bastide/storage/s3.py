@@ -14,32 +14,29 @@ if TYPE_CHECKING:
     from bastide.config import Settings
 
 
+def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
+    """The S3 endpoint and credentials of the settings (the store's, and s3:// deliveries')."""
+    options: dict = {"region": settings.s3_region, "request_timeout": 30, "connect_timeout": 5}
+    if settings.s3_endpoint:
+        scheme, _, host = settings.s3_endpoint.partition("://")
+        options.update(endpoint_override=host or scheme, scheme=scheme if host else "https")
+    if settings.s3_access_key and settings.s3_secret_key:
+        options.update(access_key=settings.s3_access_key.get_secret_value(),
+                       secret_key=settings.s3_secret_key.get_secret_value())
+    return pafs.S3FileSystem(**options, retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=3))
+
+
 class S3Store(ArrowStore):
-    def __init__(self, url: str, *, endpoint: str | None, region: str, access_key: str | None, secret_key: str | None):
+    def __init__(self, url: str, fs: pafs.S3FileSystem):
         bucket_prefix = url.removeprefix("s3://").strip("/")
         if not bucket_prefix:
             raise ConfigError("BASTIDE_STORE_URL must name a bucket: s3://bucket[/prefix]")
-        options: dict = {"region": region, "request_timeout": 30, "connect_timeout": 5}
-        if endpoint:
-            scheme, _, host = endpoint.partition("://")
-            options.update(endpoint_override=host or scheme, scheme=scheme if host else "https")
-        if access_key and secret_key:
-            options.update(access_key=access_key, secret_key=secret_key)
-        fs = pafs.S3FileSystem(
-            **options, retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=3)
-        )
         super().__init__(url, fs, bucket_prefix)
         self.bucket = bucket_prefix.split("/")[0]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Store:
-        return cls(
-            settings.resolved_store_url,
-            endpoint=settings.s3_endpoint,
-            region=settings.s3_region,
-            access_key=settings.s3_access_key.get_secret_value() if settings.s3_access_key else None,
-            secret_key=settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None,
-        )
+        return cls(settings.resolved_store_url, s3_filesystem(settings))
 
     def put_file(self, local: Path, key: str) -> None:
         with self._errors(f"uploading {key}"):
