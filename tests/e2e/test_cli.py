@@ -22,27 +22,61 @@ def run(home: Path, *args: str, check: bool = True, env: dict | None = None) -> 
     return proc
 
 
+@pytest.fixture(params=["sqlite+local", "postgresql+s3"])
+def deployment(request) -> dict:
+    """Environment of the two deployments: embedded defaults, and PostgreSQL + SeaweedFS."""
+    if request.param == "sqlite+local":
+        return {}
+    from tests.conftest import _fresh_postgres_db, _s3_settings
+
+    url = _fresh_postgres_db(request.getfixturevalue("postgres_server"))
+    return {"BASTIDE_DATABASE_URL": url, **{f"BASTIDE_{k.upper()}": v for k, v in _s3_settings(request).items()}}
+
+
+def _flip_a_byte(home: Path, env: dict, key_part: str) -> str:
+    """Corrupt one Parquet file of the snapshot where it is stored; return its key."""
+    from bastide.config import Settings
+    from bastide.storage import open_store
+
+    store = open_store(Settings(home=home, **{k.removeprefix("BASTIDE_").lower(): v for k, v in env.items()}))
+    key = next(o.key for o in store.list("base/snds/2024-12") if key_part in o.key and o.key.endswith(".parquet"))
+    data = bytearray(store.get_bytes(key))
+    data[100] ^= 0xFF
+    store.put_bytes(key, bytes(data))
+    return key
+
+
 @pytest.mark.slow
-def test_done_when_flow_on_embedded_defaults(tmp_path):
+def test_done_when_flow(tmp_path, deployment):
     home = tmp_path / "home"
     out = tmp_path / "delivery"
     run(home, "synth", "snds", "--beneficiaries", "2000", "--out", str(out), "--gzip")
-    run(home, "init")
-    ingest = run(home, "base", "ingest", str(out), "--dataset", "snds", "--release", "2024-12")
+    run(home, "init", env=deployment)
+    ingest = run(home, "base", "ingest", str(out), "--dataset", "snds", "--release", "2024-12", env=deployment)
     assert "published snds@2024-12" in ingest.stdout
-    assert "ok snds@2024-12" in run(home, "base", "verify", "snds@2024-12").stdout
-    assert "snds@2024-12" in run(home, "base", "snapshots", "snds").stdout
-    assert "ER_PRS_F" in run(home, "catalogue", "show", "snds@2024-12").stdout
-    assert "BEN_NIR_PSA" in run(home, "catalogue", "show", "snds@2024-12:IR_BEN_R").stdout
-    assert "healthdcatap" in run(home, "catalogue", "export", "snds", "--format", "turtle").stdout
-    assert "BEGIN PUBLIC KEY" in run(home, "public-key").stdout
-    assert "intact" in run(home, "audit", "verify").stdout
-    victim = next((home / "store" / "base" / "snds" / "2024-12" / "IR_BEN_R").glob("*.parquet"))
-    data = bytearray(victim.read_bytes())
-    data[100] ^= 0xFF
-    victim.write_bytes(bytes(data))
-    failed = run(home, "base", "verify", "snds@2024-12", check=False)
-    assert failed.returncode == 6 and "IR_BEN_R/part-0.parquet" in failed.stderr
+    assert "ok snds@2024-12" in run(home, "base", "verify", "snds@2024-12", env=deployment).stdout
+    assert "snds@2024-12" in run(home, "base", "snapshots", "snds", env=deployment).stdout
+    assert "ER_PRS_F" in run(home, "catalogue", "show", "snds@2024-12", env=deployment).stdout
+    assert "BEN_NIR_PSA" in run(home, "catalogue", "show", "snds@2024-12:IR_BEN_R", env=deployment).stdout
+    assert "healthdcatap" in run(home, "catalogue", "export", "snds", "--format", "turtle", env=deployment).stdout
+    assert "intact" in run(home, "audit", "verify", env=deployment).stdout
+    victim = _flip_a_byte(home, deployment, "/IR_BEN_R/")
+    failed = run(home, "base", "verify", "snds@2024-12", check=False, env=deployment)
+    assert failed.returncode == 6 and victim in failed.stderr
+
+
+def test_a_data_holder_checks_the_signature_with_openssl(tmp_path, small_delivery):
+    """The manifest's signature verifies with the exported public key and stock OpenSSL."""
+    home = tmp_path / "home"
+    run(home, "init")
+    run(home, "base", "ingest", str(small_delivery), "--dataset", "snds", "--release", "2024-12")
+    (tmp_path / "bastide.pub").write_text(run(home, "public-key").stdout)
+    prefix = home / "store" / "base" / "snds" / "2024-12"
+    cmd = ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", str(tmp_path / "bastide.pub"), "-rawin",
+           "-in", str(prefix / "MANIFEST.json"), "-sigfile", str(prefix / "MANIFEST.json.sig")]
+    assert "Signature Verified Successfully" in subprocess.run(cmd, capture_output=True, text=True).stdout
+    (prefix / "MANIFEST.json").write_text((prefix / "MANIFEST.json").read_text().replace('"rows": 300', '"rows": 301'))
+    assert subprocess.run(cmd, capture_output=True, text=True).returncode != 0
 
 
 def test_errors_are_one_clear_line_without_traceback(tmp_path):
