@@ -105,3 +105,45 @@ def delivery(small_delivery, tmp_path) -> Path:
 @pytest.fixture
 def actor():
     return operator_actor()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def every_write_is_audited():
+    """ARCHITECTURE §5: a transaction that writes any row records an audit event with it.
+
+    Checked on every commit of every test, so a new service that forgets its event fails
+    the suite wherever it is exercised.
+    """
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from bastide.audit.models import AuditEvent, AuditHead
+
+    def note(session):
+        changed = [*session.new, *session.deleted, *(o for o in session.dirty if session.is_modified(o))]
+        for obj in changed:
+            if isinstance(obj, AuditEvent):
+                session.info["audited"] = True
+            elif not isinstance(obj, AuditHead):
+                session.info.setdefault("writes", set()).add(type(obj).__name__)
+
+    def before_flush(session, _context, _instances):
+        note(session)
+
+    def before_commit(session):
+        note(session)  # commit flushes after this event: look at what is still pending too
+        writes = session.info.pop("writes", set())
+        audited = session.info.pop("audited", False)
+        if writes and not audited:
+            raise AssertionError(f"a transaction wrote {sorted(writes)} without an audit event")
+
+    def after_rollback(session):
+        session.info.pop("writes", None)
+        session.info.pop("audited", None)
+
+    event.listen(Session, "before_flush", before_flush)
+    event.listen(Session, "before_commit", before_commit)
+    event.listen(Session, "after_soft_rollback", lambda session, _tx: after_rollback(session))
+    yield
+    event.remove(Session, "before_flush", before_flush)
+    event.remove(Session, "before_commit", before_commit)

@@ -47,3 +47,17 @@ def test_a_failed_write_leaves_no_event(tmp_path):
     with platform.db.unit_of_work() as s:
         assert verify_chain(s).events == 1  # only platform:init
     platform.close()
+
+
+def test_the_suite_catches_a_write_without_its_event(tmp_path):
+    """The autouse guard in conftest.py fails a commit that writes without an audit event."""
+    import pytest
+
+    from bastide.catalogue.models import Dataset
+    from bastide.db import utcnow
+
+    platform = Platform(Settings(home=tmp_path))
+    platform.init(operator_actor())
+    with pytest.raises(AssertionError, match="without an audit event"), platform.db.unit_of_work() as s:
+        s.add(Dataset(name="x", title="x", description="", schema_source="s", created_at=utcnow()))
+    platform.close()
