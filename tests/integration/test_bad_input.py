@@ -91,6 +91,13 @@ def test_pharmacy_row_without_prestation(local, delivery, actor):
     assert problem["table"] == "ER_PHA_F" and problem["column"].startswith("DCT_ORD_NUM+FLX_DIS_DTD")
 
 
+def test_code_missing_from_its_delivered_nomenclature(local, delivery, actor):
+    _edit(next((delivery / "ER_PRS_F").glob("*.csv")), 4, "PRS_NAT_REF", "9998")
+    problem = _fails(local, actor, delivery, "nomenclature")
+    assert (problem["table"], problem["column"], problem["value"]) == ("ER_PRS_F", "PRS_NAT_REF", "9998")
+    assert "IR_NAT_V" in problem["message"]
+
+
 def test_empty_file(local, delivery, actor):
     _csv(delivery, "KI_ECD_R").write_text("")
     assert _fails(local, actor, delivery, "empty_file")["file"] == "KI_ECD_R.csv"
@@ -106,12 +113,19 @@ def test_truncated_gzip(local, delivery, actor):
 
 
 def test_latin1_needs_its_encoding(local, delivery, actor):
-    path = _csv(delivery, "T_MCO23E")
-    path.write_bytes(path.read_text().replace("SYNTHETIQUE", "SYNTHÉTIQUE").encode("latin-1"))
+    for path in delivery.rglob("*.csv"):  # a whole export in Latin-1, as SNDS extracts often are
+        path.write_bytes(path.read_text(encoding="utf-8").replace("SYNTHETIQUE", "SYNTHÉTIQUE").encode("latin-1", "replace"))
     problem = _fails(local, actor, delivery, "encoding")
     assert "--encoding latin-1" in problem["message"]
     result = ingest(local, actor=actor, request=IngestRequest(str(delivery), "snds", "r1", encoding="latin-1"))
     assert result.tables["T_MCOaaE"] > 0
+
+
+def test_utf8_delivery_declared_latin1_is_refused(local, delivery, actor):
+    problem = _fails(local, actor, delivery, "encoding", encoding="latin-1")
+    # the referentials with accented labels are the files that give the encoding away
+    assert problem["table"] in {"IR_CCAM_V63", "IR_CIM_V", "IR_NAT_V", "IR_SPE_V"}
+    assert "--encoding" in problem["message"]
 
 
 def test_missing_delivery_folder(local, tmp_path, actor):

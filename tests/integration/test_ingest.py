@@ -65,17 +65,14 @@ def test_snapshot_name_taken_is_refused_and_loses_nothing(platform, delivery, ac
 
 def test_unchanged_tables_are_reused_by_the_next_release(platform, delivery, actor):
     first = ingest(platform, actor=actor, request=IngestRequest(str(delivery), "snds", "r1"))
+    import shutil
+
     extra = delivery / "IR_BEN_R" / "IR_BEN_R.csv"
     lines = extra.read_text().splitlines()
-    extra.write_text("\n".join(lines[:-1]) + "\n")  # IR_BEN_R changes; its children must still link
-    for child in ("KI_CCI_R", "KI_ECD_R", "IR_IMB_R"):
-        import shutil
-        shutil.rmtree(delivery / child)
-    # T_MCO*C links to IR_BEN_R: drop the PMSI too, so the changed referential stays coherent
-    for folder in delivery.glob("T_MCO*"):
-        shutil.rmtree(folder)
-    for folder in delivery.glob("ER_*"):
-        shutil.rmtree(folder)
+    extra.write_text("\n".join(lines[:-1]) + "\n")  # IR_BEN_R changes
+    for folder in delivery.iterdir():  # keep it alone, so no other table loses its beneficiary
+        if folder.name != "IR_BEN_R":
+            shutil.rmtree(folder)
     second = ingest(platform, actor=actor, request=IngestRequest(str(delivery), "snds", "r2"))
     assert second.reused == [] and second.tables == {"IR_BEN_R": len(lines) - 2}
     third = ingest(platform, actor=actor, request=IngestRequest(str(delivery), "snds", "r3"))

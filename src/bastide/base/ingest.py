@@ -92,7 +92,8 @@ def ingest(platform: Platform, *, actor: Actor, request: IngestRequest, progress
                                                 release=request.release)
             snapshot_id, prefix, key_id = snapshot.id, snapshot.prefix, snapshot.key_id
         platform.store.delete_prefix(prefix)  # what a crashed attempt left behind
-        run = _Run(platform, request, encoding, folders, snapshot_id, prefix, key_id, work, progress or _quiet)
+        run = _Run(platform, request, registry, encoding, folders, snapshot_id, prefix, key_id, work,
+                   progress or _quiet)
         try:
             result = run.execute()
         except DomainError as exc:
@@ -120,8 +121,8 @@ def _local_source(platform: Platform, source: str, work: Path) -> Path:
 
 
 class _Run:
-    def __init__(self, platform, request, encoding, folders, snapshot_id, prefix, key_id, work, progress):
-        self.p, self.request, self.encoding, self.folders = platform, request, encoding, folders
+    def __init__(self, platform, request, registry, encoding, folders, snapshot_id, prefix, key_id, work, progress):
+        self.p, self.request, self.registry, self.encoding, self.folders = platform, request, registry, encoding, folders
         self.snapshot_id, self.prefix, self.key_id, self.work, self.progress = snapshot_id, prefix, key_id, work, progress
         self.report = Report(limit=platform.settings.max_reported_errors)
         self.reused: dict[str, list[manifest.FileEntry]] = {}
@@ -176,7 +177,7 @@ class _Run:
             for folder in self.folders:
                 if folder.name in self.reused or folder.name not in available:
                     continue
-                for fk in folder.table.schema.foreign_keys:
+                for fk in self.registry.links(folder.table.schema):
                     parent = _parent_folder(folder, fk.table)
                     if parent in available and parent in by_name and _fields_exist(folder, by_name[parent], fk):
                         removed += stage.check_link(folder.name, fk, parent)

@@ -17,6 +17,8 @@ from pathlib import Path
 from bastide.errors import InvalidInput, NotFound
 
 SNDS_SCHEMA_DIR = Path(__file__).parent / "snds_schema" / "schemas"
+SNDS_NOMENCLATURE_DIR = Path(__file__).parent / "snds_schema" / "nomenclatures"
+NOMENCLATURE = "NOMENCLATURE"
 FLUX_COLUMN = "FLX_DIS_DTD"
 
 # Table Schema type -> DuckDB type read from the CSV. Non-default date formats are read
@@ -56,6 +58,11 @@ class Column:
         return "VARCHAR" if self.parsed_with_format else self.duckdb_type
 
     @property
+    def nomenclature_table(self) -> str:
+        """`IR_BER_V:BEN_RNG_GEM` names a table and its column; `IR_NAT_V` only the table."""
+        return self.nomenclature.partition(":")[0]
+
+    @property
     def max_length(self) -> int | None:
         """Declared length (digits for integers, characters for text)."""
         if self.type not in ("string", "integer") or not self.length:
@@ -69,6 +76,7 @@ class ForeignKey:
     fields: tuple[str, ...]
     table: str
     ref_fields: tuple[str, ...]
+    kind: str = "table"  # or "nomenclature": a code that must exist in a delivered referential
 
 
 @dataclass(frozen=True)
@@ -109,7 +117,7 @@ def _as_tuple(value) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-def parse_table_schema(raw: dict, *, default_name: str) -> TableSchema:
+def parse_table_schema(raw: dict, *, default_name: str, product: str = "") -> TableSchema:
     if not isinstance(raw, dict) or not isinstance(raw.get("fields"), list) or not raw["fields"]:
         raise InvalidInput(f"schema {default_name} is not a Table Schema: it needs a non-empty `fields` list")
     columns = []
@@ -137,7 +145,7 @@ def parse_table_schema(raw: dict, *, default_name: str) -> TableSchema:
     return TableSchema(
         name=name,
         title=raw.get("title", name),
-        product=raw.get("produit", ""),
+        product=raw.get("produit", product),
         columns=tuple(columns),
         primary_key=_as_tuple(raw.get("primaryKey")),
         foreign_keys=fks,
@@ -181,6 +189,17 @@ class SchemaRegistry:
             details={"table": folder, "rule": "unknown_table"},
         )
 
+    def links(self, schema: TableSchema) -> tuple[ForeignKey, ...]:
+        """Declared foreign keys, plus each column's nomenclature when the registry knows it."""
+        extra = []
+        for col in schema.columns:
+            ref = self.tables.get(col.nomenclature_table)
+            if ref is None or ref.product != NOMENCLATURE or len(ref.primary_key) != 1:
+                continue
+            code = col.nomenclature.partition(":")[2] or ref.primary_key[0]
+            extra.append(ForeignKey((col.name,), ref.name, (code,), kind="nomenclature"))
+        return schema.foreign_keys + tuple(extra)
+
     @property
     def schema_hash(self) -> str:
         digest = hashlib.sha256()
@@ -189,7 +208,7 @@ class SchemaRegistry:
         return digest.hexdigest()
 
 
-def load_schema_dir(path: Path, source: str) -> SchemaRegistry:
+def _load_tables(path: Path, product: str = "") -> dict[str, TableSchema]:
     path = Path(path)
     files = [path] if path.is_file() else sorted(path.rglob("*.json"))
     if not files:
@@ -200,11 +219,16 @@ def load_schema_dir(path: Path, source: str) -> SchemaRegistry:
             raw = json.loads(file.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InvalidInput(f"schema file {file} cannot be read: {exc}") from exc
-        schema = parse_table_schema(raw, default_name=file.stem)
+        schema = parse_table_schema(raw, default_name=file.stem, product=product)
         tables[schema.name] = schema
-    return SchemaRegistry(tables, source)
+    return tables
+
+
+def load_schema_dir(path: Path, source: str) -> SchemaRegistry:
+    return SchemaRegistry(_load_tables(path), source)
 
 
 @cache
 def snds_registry() -> SchemaRegistry:
-    return load_schema_dir(SNDS_SCHEMA_DIR, "SNDS")
+    """The 188 schema-snds tables and the nomenclatures shipped with them."""
+    return SchemaRegistry({**_load_tables(SNDS_SCHEMA_DIR), **_load_tables(SNDS_NOMENCLATURE_DIR, NOMENCLATURE)}, "SNDS")

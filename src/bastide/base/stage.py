@@ -78,7 +78,8 @@ class Stage:
         try:
             self._copy(folder.name, select)
         except duckdb.Error as exc:
-            self.report.add(Problem(folder.name, "unreadable", _reason(exc)))
+            rule = "encoding" if "encoded" in str(exc) else "unreadable"
+            self.report.add(Problem(folder.name, rule, _reason(exc), file=folder.files[0].name))
             return False
         self._report_rejects(folder)
         return True
@@ -218,8 +219,10 @@ class Stage:
         total = self.con.execute(f"SELECT count(*) FROM ({orphans})").fetchall()[0][0]
         if total:
             rows = self.con.execute(f"{orphans} LIMIT {self.report.limit}").fetchall()
-            message = f"{'+'.join(fk.fields)} has no matching row in {parent}"
-            self.report.extend([Problem(child, "foreign_key", message, column="+".join(fk.fields),
+            message = (f"{fk.fields[0]} is not a code of the nomenclature {parent}" if fk.kind == "nomenclature"
+                       else f"{'+'.join(fk.fields)} has no matching row in {parent}")
+            rule = "nomenclature" if fk.kind == "nomenclature" else "foreign_key"
+            self.report.extend([Problem(child, rule, message, column="+".join(fk.fields),
                                         value="|".join(str(v) for v in r[1:])) for r in rows], total=total)
             if self.quarantine:
                 self._quarantine(child, f"rn IN (SELECT rid FROM ({orphans}))")
@@ -255,4 +258,6 @@ def _reason(exc: Exception) -> str:
         return "the file is not a complete gzip file (truncated or corrupt)"
     if "unicode" in text.lower() or "utf-8" in text.lower():
         return "the file is not valid UTF-8: if the delivery is Latin-1, pass --encoding latin-1"
+    if "encoded" in text.lower():
+        return f"{text.splitlines()[0][:200]}: every file of a delivery must use the one --encoding given"
     return text.splitlines()[0][:300]

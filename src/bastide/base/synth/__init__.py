@@ -17,13 +17,15 @@ import numpy as np
 
 from bastide.base.schema import snds_registry
 from bastide.base.synth import dcir, deaths, pmsi, referentials
-from bastide.base.synth.codes import load_codes
+from bastide.base.synth.codes import NOMENCLATURES, load_codes
 from bastide.base.synth.population import make_population
 from bastide.base.synth.values import digits_ids
 from bastide.base.synth.writer import DeliveryWriter
 from bastide.errors import InvalidInput
 
 Progress = Callable[[str, int, int], None]
+# The referentials the synthetic tables draw their codes from, delivered alongside them.
+REFERENTIALS = ("IR_NAT_V", "IR_SPE_V", "IR_DPT_V", "IR_SEX_V", "IR_CIM_V", "IR_CCAM_V63", "IR_BIO_R")
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ def _write_all(writer: DeliveryWriter, count: int, years: list[int], rng, tick) 
         writer.write(schemas.get("T_MCOaaE"), f"T_MCO{yy}E", f"T_MCO{yy}E", pmsi.establishments(n_eta, year, finess, eta_numbers))
         step += 1
         tick(f"PMSI {year}", step)
+    for name in REFERENTIALS:
+        writer.copy_referential(NOMENCLATURES / f"{name}.csv")
     cci, ecd = deaths.causes_of_death(rng, pop, codes)
     writer.write(schemas.get("KI_CCI_R"), "KI_CCI_R", "KI_CCI_R", cci)
     writer.write(schemas.get("KI_ECD_R"), "KI_ECD_R", "KI_ECD_R", ecd)

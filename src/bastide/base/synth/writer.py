@@ -37,3 +37,18 @@ class DeliveryWriter:
             pacsv.write_csv(table, sink, write_options=options)
         self.rows[folder] = self.rows.get(folder, 0) + count
         return count
+
+    def copy_referential(self, source: Path) -> int:
+        """Deliver a real nomenclature file as it is (public referential, no personal data)."""
+        folder = source.stem
+        target = self.out / folder / (folder + (".csv.gz" if self.gzip else ".csv"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = source.read_bytes()
+        if self.gzip:
+            with pa.CompressedOutputStream(str(target), "gzip") as sink:
+                sink.write(data)
+        else:
+            target.write_bytes(data)
+        count = sum(1 for line in data.splitlines() if line.strip()) - 1
+        self.rows[folder] = count
+        return count
