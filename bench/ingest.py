@@ -28,7 +28,11 @@ DCIR = ("ER_PRS_F", "ER_PHA_F", "ER_BIO_F", "ER_CAM_F", "ER_ETE_F")
 
 
 def delivery(root: Path, beneficiaries: int, seed: int) -> Path:
-    out = root / f"delivery-{beneficiaries}-{seed}"
+    """Made once per generator version, size and seed (kept in bench/out, which git ignores)."""
+    import bastide.base.synth as synth
+
+    code = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(Path(synth.__file__).parent.glob("*.py"))))
+    out = root / f"delivery-{beneficiaries}-{seed}-{code.hexdigest()[:8]}"
     if not out.exists():
         began = time.monotonic()
         generate(out, beneficiaries=beneficiaries, years=[2022, 2023, 2024], seed=seed)
