@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -52,8 +50,3 @@ class Report:
             "counts": [{"table": t, "rule": r, "count": n} for (t, r), n in sorted(self.counts.items())],
             "quarantined_rows": dict(self.quarantined),
         }
-
-    def write(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False))
-        return path

@@ -200,12 +200,6 @@ class SchemaRegistry:
             extra.append(ForeignKey((col.name,), ref.name, (code,), kind="nomenclature"))
         return schema.foreign_keys + tuple(extra)
 
-    @property
-    def schema_hash(self) -> str:
-        digest = hashlib.sha256()
-        for name in sorted(self.tables):
-            digest.update(f"{name}:{self.tables[name].schema_hash}\n".encode())
-        return digest.hexdigest()
 
 
 def _load_tables(path: Path, product: str = "") -> dict[str, TableSchema]:

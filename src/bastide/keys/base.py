@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-# KEY-02: the only algorithms the platform uses (ANSSI RGS B1-compatible).
-ALLOWED_ALGORITHMS = frozenset({"AES-256-GCM", "Ed25519", "SHA-256", "HMAC-SHA256"})
+# KEY-02: the platform uses AES-256-GCM (data and file keys), Ed25519 (signatures) and
+# SHA-256 (hashes, Merkle root) only, all on ANSSI's RGS B1 list.
 DATA_KEY_BYTES = 32
 
 

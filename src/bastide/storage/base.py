@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pyarrow.fs as pafs
 
@@ -112,9 +112,6 @@ class ArrowStore:
                 digest.update(chunk)
                 size += len(chunk)
         return digest.hexdigest(), size
-
-    def open_input(self, key: str) -> IO[bytes]:
-        return self.fs.open_input_stream(self.path(key))  # type: ignore[return-value]
 
 
 def _short(exc: BaseException) -> str:
