@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     catalogue_publisher: str = Field("Plateforme des données de santé", description="Publisher named in HealthDCAT-AP exports.")
     catalogue_contact_email: str = Field("dpo@bastide.invalid", description="Contact e-mail in HealthDCAT-AP exports.")
     catalogue_base_iri: str = Field("https://bastide.invalid/", description="Base IRI for catalogue resources.")
+    auth_max_failures: int = Field(5, description="Failed logins after which an account locks (IAM-04).")
+    terms_version: str = Field("2026-11", description="Version of the terms of use users accept at first login.")
     healthdcatap_namespace: str = Field(
         "http://healthdataportal.eu/ns/health#", description="HealthDCAT-AP namespace (provisional, CAT-10)."
     )
@@ -71,7 +73,8 @@ class Settings(BaseSettings):
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
         return (init_settings, env_settings, _TomlSource(settings_cls), file_secret_settings)
 
-    @field_validator("duckdb_threads", "parquet_row_group_rows", "parquet_file_rows", "max_reported_errors")
+    @field_validator("duckdb_threads", "parquet_row_group_rows", "parquet_file_rows", "max_reported_errors",
+                     "auth_max_failures")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:

@@ -17,12 +17,13 @@ from bastide.storage import ObjectStore, open_store
 
 
 def operator_actor() -> Actor:
-    """The person at the CLI: a named local operator (identity/ brings real accounts)."""
+    """The person at the CLI: the platform operator, who holds the server's key files and so
+    administers it and loads data (never a researcher: separation of duties, IAM-07)."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # pragma: no cover - no passwd entry in some containers
         user = "unknown"
-    return Actor(f"operator:{user}", frozenset({DATA_OPERATOR}))
+    return Actor(f"operator:{user}", frozenset({DATA_OPERATOR, "administrator"}))
 
 
 class Platform:

@@ -134,3 +134,21 @@ def test_up_loads_a_sample_and_serves_the_catalogue(tmp_path):
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert f"http://127.0.0.1:{port}/" in out
+
+
+def test_users_commands(tmp_path):
+    home = tmp_path / "home"
+    run(home, "init")
+    run(home, "users", "create-org", "INSERM", "--sector", "public")
+    run(home, "users", "create", "alice@inserm.example", "--name", "Alice", "--org", "INSERM",
+        "--role", "researcher", "--until", "2030-12-31")
+    listed = run(home, "users", "list").stdout
+    assert "alice@inserm.example" in listed and "researcher" in listed and "2030-12-31" in listed
+    sod = run(home, "users", "create", "bob@inserm.example", "--name", "Bob", "--org", "INSERM",
+              "--role", "researcher", "--role", "output_checker", "--until", "2030-12-31", check=False)
+    assert sod.returncode == 2 and "separation of duties" in sod.stderr and "Traceback" not in sod.stderr
+    bad_date = run(home, "users", "create", "c@x.example", "--name", "C", "--org", "INSERM", "--role", "researcher",
+                   "--until", "someday", check=False)
+    assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stdout + bad_date.stderr
+    assert "disabled" in run(home, "users", "disable", "alice@inserm.example", "--reason", "left").stdout
+    assert "intact" in run(home, "audit", "verify").stdout

@@ -1,0 +1,41 @@
+"""Organisations and named users (IAM-03: accounts are nominative)."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Date, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bastide.db import Base, UTCDateTime
+
+
+class Organisation(Base):
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), unique=True, nullable=False)
+    sector: Mapped[str] = mapped_column(String(20), nullable=False)  # public | private (EHDS Art. 53)
+    created_at = mapped_column(UTCDateTime(), nullable=False)
+
+
+class User(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(300), nullable=False)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), nullable=False)
+    roles: Mapped[list] = mapped_column(JSON, nullable=False)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    mfa_secret_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)  # wrapped by the master key
+    mfa_confirmed: Mapped[bool] = mapped_column(default=False, nullable=False)
+    mfa_last_step: Mapped[int] = mapped_column(Integer, default=0, nullable=False)  # refuses a replayed code
+    recovery_hashes: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    locked_at = mapped_column(UTCDateTime(), nullable=True)
+    disabled_at = mapped_column(UTCDateTime(), nullable=True)
+    end_of_rights = mapped_column(Date(), nullable=False)  # IAM-06: mandatory
+    terms_version: Mapped[str | None] = mapped_column(String(20))
+    terms_accepted_at = mapped_column(UTCDateTime(), nullable=True)
+    created_at = mapped_column(UTCDateTime(), nullable=False)
+
+    organisation: Mapped[Organisation] = relationship()
