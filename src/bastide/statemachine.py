@@ -48,9 +48,10 @@ class Workflow:
     def check(self, state: str, action: str, actor: Actor) -> Transition:
         transition = self._by_key.get((state, action))
         if transition is None:
+            allowed = sorted(a for (s, a) in self._by_key if s == state)
             raise TransitionNotAllowed(
-                f"cannot {action} a {self.name} that is {state}",
-                details={"workflow": self.name, "state": state, "action": action},
+                f"cannot {action} a {self.name} that is {state}; allowed: {', '.join(allowed) or 'nothing'}",
+                details={"workflow": self.name, "state": state, "action": action, "allowed": allowed},
             )
         if not (actor.roles & transition.roles):
             raise TransitionNotAllowed(

@@ -1,0 +1,42 @@
+"""Access applications (EHDS Art. 67(2)(a)–(k), French procedures)."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bastide.db import Base, UTCDateTime
+from bastide.identity.models import Organisation, User
+
+
+class Application(Base):
+    __tablename__ = "application"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), nullable=False)
+    procedure: Mapped[str] = mapped_column(String(30), nullable=False)  # GOV-23
+    track: Mapped[str] = mapped_column(String(20), nullable=False, default="standard")  # deadline track (GOV-09)
+    # Art. 67(2): one field per letter; `form` keeps them as data, since the EU template is not final (Art. 70)
+    form: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    title: Mapped[str] = mapped_column(String(300), nullable=False)
+    ethics_opinion: Mapped[dict | None] = mapped_column(JSON)  # CESREES: reference, date, outcome
+    cnil_decision: Mapped[dict | None] = mapped_column(JSON)  # authorisation or MR declaration: reference, date
+    assessment: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)  # Art. 68(1)(a)–(h) checklist
+    decision: Mapped[str | None] = mapped_column(String(20))  # granted | refused
+    justification: Mapped[str | None] = mapped_column(Text)
+    submitted_at = mapped_column(UTCDateTime(), nullable=True)
+    paused_at = mapped_column(UTCDateTime(), nullable=True)
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extended: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    decided_at = mapped_column(UTCDateTime(), nullable=True)
+    created_at = mapped_column(UTCDateTime(), nullable=False)
+
+    applicant: Mapped[User] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+
+    @property
+    def reference(self) -> str:
+        return f"APP-{self.id:06d}"

@@ -1,0 +1,189 @@
+"""Access applications: draft, submit, instruct, decide (GOV-01…GOV-13, GOV-22…GOV-24).
+
+One entry point moves an application (`act`): the transition table checks state and role,
+this module checks ownership and each step's conditions. Services never commit.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bastide.audit.actions import AuditAction
+from bastide.audit.service import record
+from bastide.catalogue import service as catalogue
+from bastide.db import utcnow
+from bastide.errors import Conflict, InvalidInput, NotFound
+from bastide.governance import deadlines
+from bastide.governance.form import Procedure, check_submission
+from bastide.governance.models import Application
+from bastide.governance.workflow import APPLICATION_WORKFLOW
+from bastide.identity.models import User
+from bastide.identity.policy import Forbidden, check_permission
+from bastide.identity.roles import Permission
+from bastide.statemachine import Actor
+
+EDITABLE = {"draft", "awaiting_additional_information"}
+CRITERIA = tuple("abcdefgh")  # Art. 68(1)(a)–(h), each recorded before a decision (GOV-06)
+NEEDS_ETHICS = {Procedure.STANDARD}  # CESREES opinion; MR-00x files declare conformity instead (GOV-22)
+
+
+def actor_for(user: User) -> Actor:
+    return Actor(f"user:{user.email}", frozenset(user.roles))
+
+
+def _target(app: Application) -> str:
+    return f"application:{app.reference}"
+
+
+def create_application(session: Session, *, actor: Actor, user: User, title: str, procedure: str,
+                       form: dict | None = None) -> Application:
+    check_permission(actor, Permission.APPLICATION_CREATE)
+    if actor.id != actor_for(user).id:
+        raise Forbidden("an application is drafted by its applicant")
+    try:
+        procedure = Procedure(procedure).value
+    except ValueError:
+        raise InvalidInput(f"procedure must be one of {', '.join(p.value for p in Procedure)}") from None
+    if not title.strip():
+        raise InvalidInput("an application needs a title", details={"field": "title"})
+    app = Application(status=APPLICATION_WORKFLOW.initial, applicant=user, organisation=user.organisation,
+                      procedure=procedure, title=title.strip(), form=dict(form or {}), assessment={},
+                      track="accelerated" if user.organisation.sector == "public" else "standard",
+                      created_at=utcnow())
+    session.add(app)
+    session.flush()
+    record(session, actor=actor, action=AuditAction.APPLICATION_CREATE, target=_target(app),
+           details={"procedure": procedure, "title": app.title})
+    return app
+
+
+def get_application(session: Session, app_id: int) -> Application:
+    app = session.get(Application, app_id)
+    if app is None:
+        raise NotFound(f"no application {app_id}")
+    return app
+
+
+def update_form(session: Session, *, actor: Actor, app: Application, changes: dict) -> Application:
+    _check_applicant(actor, app)
+    if app.status not in EDITABLE:
+        raise Conflict(f"{app.reference} is {app.status}: it can be edited only as a draft or when information "
+                       "was asked for")
+    app.form = {**app.form, **changes}
+    record(session, actor=actor, action=AuditAction.APPLICATION_UPDATE, target=_target(app),
+           details={"fields": sorted(changes)})
+    return app
+
+
+def _check_applicant(actor: Actor, app: Application) -> None:
+    if actor.id != f"user:{app.applicant.email}":
+        raise Forbidden(f"only the applicant of {app.reference} may do this")
+
+
+def act(session: Session, *, actor: Actor, app: Application, action: str, justification: str | None = None,
+        now: datetime | None = None) -> Application:
+    """Move an application along its transition table, with each step's conditions."""
+    now = now or utcnow()
+    transition = APPLICATION_WORKFLOW.check(app.status, action, actor)
+    if transition.roles == frozenset({"researcher"}):
+        _check_applicant(actor, app)
+    STEPS.get(action, lambda *_: None)(session, app, now, justification)
+    app.status = transition.target
+    record(session, actor=actor, action=transition.audit_action, target=_target(app),
+           details={"to": transition.target, **({"justification": justification} if justification else {})})
+    return app
+
+
+def _submit(session: Session, app: Application, now: datetime, _justification) -> None:
+    check_submission(app.form, sector=app.organisation.sector)
+    snapshot = catalogue.get_snapshot(session, app.form["data"]["snapshot"])
+    unknown = set(app.form["data"]["tables"]) - {t.name for t in snapshot.tables}
+    if unknown:
+        raise InvalidInput(f"{snapshot.ref} has no tables {sorted(unknown)}", details={"field": "data.tables"})
+    app.submitted_at = now
+
+
+def _ask(_session, app: Application, now: datetime, justification) -> None:
+    if not justification:
+        raise InvalidInput("say what information is missing", details={"field": "justification"})
+    app.paused_at = now  # the decision clock stops while the applicant completes the file
+
+
+def _answer(_session, app: Application, now: datetime, _justification) -> None:
+    app.paused_seconds += int((now - app.paused_at).total_seconds())
+    app.paused_at = None
+
+
+def _grant(_session, app: Application, now: datetime, _justification) -> None:
+    missing = [c for c in CRITERIA if c not in app.assessment]
+    if missing:
+        raise InvalidInput(f"record the Art. 68(1) criteria {', '.join(missing)} before deciding (GOV-06)",
+                           details={"missing": missing})
+    if Procedure(app.procedure) in NEEDS_ETHICS and not app.ethics_opinion:
+        raise InvalidInput("a standard authorisation needs the CESREES opinion recorded (GOV-22)")
+    if not app.cnil_decision:
+        raise InvalidInput("record the CNIL authorisation or the reference-methodology declaration (GOV-22)")
+    app.decision, app.decided_at = "granted", now
+
+
+def _refuse(_session, app: Application, now: datetime, justification) -> None:
+    if not justification or not justification.strip():
+        raise InvalidInput("a refusal needs its justification; it is published with the decision (GOV-12)",
+                           details={"field": "justification"}, code="justification_required")
+    app.decision, app.justification, app.decided_at = "refused", justification.strip(), now
+
+
+STEPS = {"submit": _submit, "request_information": _ask, "provide_information": _answer, "grant": _grant,
+         "refuse": _refuse}
+
+
+def record_opinion(session: Session, *, actor: Actor, app: Application, kind: str, reference: str,
+                   on: date, outcome: str) -> Application:
+    """CESREES opinion (`ethics`) or CNIL authorisation / MR declaration (`cnil`), GOV-22."""
+    check_permission(actor, Permission.OPINION_RECORD)
+    if app.status != "processing":
+        raise Conflict(f"{app.reference} is {app.status}: opinions are recorded while it is processing")
+    if kind not in ("ethics", "cnil") or not reference.strip():
+        raise InvalidInput("kind is ethics or cnil, and the reference is mandatory")
+    entry = {"reference": reference.strip(), "date": on.isoformat(), "outcome": outcome}
+    if kind == "ethics":
+        app.ethics_opinion = entry
+    else:
+        app.cnil_decision = entry
+    record(session, actor=actor, action=AuditAction.APPLICATION_OPINION, target=_target(app),
+           details={"kind": kind, **entry})
+    return app
+
+
+def assess(session: Session, *, actor: Actor, app: Application, criterion: str, met: bool, note: str) -> Application:
+    check_permission(actor, Permission.APPLICATION_REVIEW)
+    if criterion not in CRITERIA:
+        raise InvalidInput(f"criterion must be one of Art. 68(1) {', '.join(CRITERIA)}")
+    app.assessment = {**app.assessment, criterion: {"met": met, "note": note}}
+    record(session, actor=actor, action=AuditAction.APPLICATION_UPDATE, target=_target(app),
+           details={"criterion": criterion, "met": met})
+    return app
+
+
+def extend_deadline(session: Session, *, actor: Actor, app: Application, reason: str) -> Application:
+    check_permission(actor, Permission.APPLICATION_DECIDE)
+    if app.extended:
+        raise Conflict(f"the deadline of {app.reference} was already extended once")
+    if not reason.strip():
+        raise InvalidInput("an extension needs its reason (GOV-09)", details={"field": "reason"})
+    app.extended, app.extension_reason = True, reason.strip()
+    record(session, actor=actor, action=AuditAction.APPLICATION_EXTEND, target=_target(app), details={"reason": reason})
+    return app
+
+
+def instructor_queue(session: Session, *, actor: Actor, now: datetime | None = None) -> list[tuple[Application, datetime | None]]:
+    """Applications waiting for the access body, soonest due first, overdue ones included."""
+    check_permission(actor, Permission.APPLICATION_REVIEW)
+    now = now or utcnow()
+    open_states = ("submitted", "pre_screening", "processing", "awaiting_additional_information")
+    apps = session.execute(select(Application).where(Application.status.in_(open_states))).scalars()
+    rows = [(a, deadlines.decision_due(a, now)) for a in apps]
+    return sorted(rows, key=lambda r: (r[1] is None, r[1] or now))

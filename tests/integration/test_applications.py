@@ -1,0 +1,118 @@
+"""An application from draft to a granted or refused decision (GOV-01…GOV-12, GOV-22)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from bastide.base.ingest import IngestRequest, ingest
+from bastide.config import Settings
+from bastide.errors import Conflict, InvalidInput, TransitionNotAllowed
+from bastide.governance import service as gov
+from bastide.identity import service as identity
+from bastide.identity.policy import Forbidden
+from bastide.platform import Platform, operator_actor
+from tests.unit.test_application_form import FULL
+
+
+@pytest.fixture
+def world(tmp_path, database_url, small_delivery):
+    platform = Platform(Settings(home=tmp_path, database_url=database_url))
+    platform.init(operator_actor())
+    ingest(platform, actor=operator_actor(), request=IngestRequest(str(small_delivery), "snds", "2024-12"))
+    until = date.today() + timedelta(days=365)
+    people = {}
+    with platform.db.unit_of_work() as s:
+        lab = identity.create_organisation(s, actor=operator_actor(), name="Labo privé", sector="private")
+        hdh = identity.create_organisation(s, actor=operator_actor(), name="HDH", sector="public")
+        for email, org, role in (("alice@labo.example", lab, "researcher"), ("ines@hdh.example", hdh, "instructor"),
+                                 ("louis@hdh.example", hdh, "legal_recorder"), ("bob@labo.example", lab, "researcher")):
+            identity.create_user(s, actor=operator_actor(), email=email, name=email, organisation=org, roles={role},
+                                 end_of_rights=until)
+    with platform.db.unit_of_work() as s:
+        for email in ("alice@labo.example", "ines@hdh.example", "louis@hdh.example", "bob@labo.example"):
+            people[email.split("@")[0]] = gov.actor_for(identity.get_user(s, email))
+    yield platform, people
+    platform.close()
+
+
+def _new(platform, alice, form=None):
+    with platform.db.unit_of_work() as s:
+        user = identity.get_user(s, "alice@labo.example")
+        return gov.create_application(s, actor=alice, user=user, title="Diabète et statines", procedure="standard",
+                                      form=form or {}).id
+
+
+def _do(platform, app_id, fn, **kw):
+    with platform.db.unit_of_work() as s:
+        return fn(s, app=gov.get_application(s, app_id), **kw)
+
+
+def test_from_draft_to_granted(world):
+    platform, p = world
+    app_id = _new(platform, p["alice"])
+    with pytest.raises(InvalidInput) as exc:  # GOV-01: every missing element is named
+        _do(platform, app_id, gov.act, actor=p["alice"], action="submit")
+    assert "persons" in exc.value.details["missing"]
+    _do(platform, app_id, gov.update_form, actor=p["alice"], changes=FULL)
+    _do(platform, app_id, gov.act, actor=p["alice"], action="submit")
+    with pytest.raises(TransitionNotAllowed) as exc:  # not in the table: the allowed actions are named
+        _do(platform, app_id, gov.act, actor=p["ines"], action="grant")
+    assert exc.value.details["allowed"] == ["screen", "withdraw"]
+    _do(platform, app_id, gov.act, actor=p["ines"], action="screen")
+    _do(platform, app_id, gov.act, actor=p["ines"], action="request_information", justification="which years?")
+    _do(platform, app_id, gov.update_form, actor=p["alice"], changes={"data": {**FULL["data"], "years": [2023, 2024]}})
+    _do(platform, app_id, gov.act, actor=p["alice"], action="provide_information")
+    with pytest.raises(InvalidInput, match="criteria"):  # GOV-06
+        _do(platform, app_id, gov.act, actor=p["ines"], action="grant")
+    for criterion in "abcdefgh":
+        _do(platform, app_id, gov.assess, actor=p["ines"], criterion=criterion, met=True, note="ok")
+    with pytest.raises(InvalidInput, match="CESREES"):  # GOV-22
+        _do(platform, app_id, gov.act, actor=p["ines"], action="grant")
+    with pytest.raises(Forbidden):
+        _do(platform, app_id, gov.record_opinion, actor=p["ines"], kind="ethics", reference="C-1", on=date.today(),
+            outcome="favourable")
+    _do(platform, app_id, gov.record_opinion, actor=p["louis"], kind="ethics", reference="CESREES-2026-42",
+        on=date.today(), outcome="favourable")
+    _do(platform, app_id, gov.record_opinion, actor=p["louis"], kind="cnil", reference="DR-2026-101",
+        on=date.today(), outcome="authorised")
+    _do(platform, app_id, gov.extend_deadline, actor=p["ines"], reason="complex linkage")
+    with pytest.raises(Conflict, match="once"):
+        _do(platform, app_id, gov.extend_deadline, actor=p["ines"], reason="again")
+    app = _do(platform, app_id, gov.act, actor=p["ines"], action="grant")
+    assert (app.status, app.decision) == ("decision_issued", "granted")
+
+
+def test_refusal_needs_justification_and_only_the_applicant_acts(world):
+    platform, p = world
+    app_id = _new(platform, p["alice"], form=FULL)
+    with pytest.raises(Forbidden):  # bob is a researcher too, but not this applicant
+        _do(platform, app_id, gov.act, actor=p["bob"], action="submit")
+    with pytest.raises(TransitionNotAllowed):  # an instructor does not submit for the applicant
+        _do(platform, app_id, gov.act, actor=p["ines"], action="submit")
+    _do(platform, app_id, gov.act, actor=p["alice"], action="submit")
+    _do(platform, app_id, gov.act, actor=p["ines"], action="screen")
+    _do(platform, app_id, gov.act, actor=p["ines"], action="accept")
+    with pytest.raises(InvalidInput, match="justification"):  # GOV-12
+        _do(platform, app_id, gov.act, actor=p["ines"], action="refuse", justification=" ")
+    app = _do(platform, app_id, gov.act, actor=p["ines"], action="refuse", justification="purpose not met")
+    assert app.decision == "refused" and app.justification == "purpose not met"
+
+
+def test_unknown_snapshot_or_table_is_refused_at_submission(world):
+    platform, p = world
+    app_id = _new(platform, p["alice"], form={**FULL, "data": {**FULL["data"], "tables": ["ER_XXX_F"]}})
+    with pytest.raises(InvalidInput, match="ER_XXX_F"):
+        _do(platform, app_id, gov.act, actor=p["alice"], action="submit")
+
+
+def test_instructor_queue_lists_due_dates(world):
+    platform, p = world
+    app_id = _new(platform, p["alice"], form=FULL)
+    _do(platform, app_id, gov.act, actor=p["alice"], action="submit")
+    with platform.db.unit_of_work() as s:
+        queue = gov.instructor_queue(s, actor=p["ines"])
+        assert [(a.id, due is not None) for a, due in queue] == [(app_id, True)]
+        with pytest.raises(Forbidden):
+            gov.instructor_queue(s, actor=p["alice"])
