@@ -9,6 +9,7 @@ import pytest
 from bastide.base.ingest import IngestRequest, ingest
 from bastide.config import Settings
 from bastide.errors import Conflict, InvalidInput, TransitionNotAllowed
+from bastide.governance import permits
 from bastide.governance import service as gov
 from bastide.identity import service as identity
 from bastide.identity.policy import Forbidden
@@ -80,8 +81,39 @@ def test_from_draft_to_granted(world):
     _do(platform, app_id, gov.extend_deadline, actor=p["ines"], reason="complex linkage")
     with pytest.raises(Conflict, match="once"):
         _do(platform, app_id, gov.extend_deadline, actor=p["ines"], reason="again")
-    app = _do(platform, app_id, gov.act, actor=p["ines"], action="grant")
-    assert (app.status, app.decision) == ("decision_issued", "granted")
+    permit = _do(platform, app_id, permits.grant, actor=p["ines"], signer=platform.signer)
+    assert (permit.application.status, permit.application.decision) == ("decision_issued", "granted")
+    with platform.db.unit_of_work() as s:
+        text = permits.export(permits.get_permit(s, permit.id), platform.signer.public_pem())
+    document = permits.verify_file(text, public_pem=platform.signer.public_pem())  # GOV-10
+    assert document["data"]["snapshot"] == "snds@2024-12" and len(document["data"]["merkle_root"]) == 64
+    assert document["persons"] == ["alice@inserm.example"] and document["opinions"]["cnil"]["reference"] == "DR-2026-101"
+    tampered = text.replace('"duration_months": 24', '"duration_months": 48').replace('"years": [', '"years": [2019, ')
+    with pytest.raises(InvalidInput, match="altered"):
+        permits.verify_file(tampered, public_pem=platform.signer.public_pem())
+    _verify_offline_with_the_cli(platform, text, tampered)
+
+
+def _verify_offline_with_the_cli(platform, text, tampered):
+    """A holder checks the file with the public key only: no database, no store (GOV-10)."""
+    import os
+    import subprocess
+    import sys
+
+    folder = platform.settings.home / "holder"
+    folder.mkdir()
+    (folder / "bastide.pub").write_text(platform.signer.public_pem())
+    (folder / "permit.json").write_text(text)
+    (folder / "tampered.json").write_text(tampered)
+    env = {**os.environ, "BASTIDE_HOME": str(folder / "no-platform-here")}
+
+    def verify(name):
+        return subprocess.run([sys.executable, "-m", "bastide.cli", "permits", "verify", str(folder / name),
+                               "--public-key", str(folder / "bastide.pub")], capture_output=True, text=True, env=env)
+
+    good, bad = verify("permit.json"), verify("tampered.json")
+    assert good.returncode == 0 and "valid" in good.stdout
+    assert bad.returncode == 6 and "altered" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_refusal_needs_justification_and_only_the_applicant_acts(world):
@@ -98,6 +130,15 @@ def test_refusal_needs_justification_and_only_the_applicant_acts(world):
         _do(platform, app_id, gov.act, actor=p["ines"], action="refuse", justification=" ")
     app = _do(platform, app_id, gov.act, actor=p["ines"], action="refuse", justification="purpose not met")
     assert app.decision == "refused" and app.justification == "purpose not met"
+
+
+def test_a_permit_over_ten_years_is_refused(world):
+    platform, p = world
+    app_id = _new(platform, p["alice"], form={**FULL, "duration_months": 121})
+    with pytest.raises(InvalidInput, match="120"):
+        _do(platform, app_id, gov.act, actor=p["alice"], action="submit")
+    with pytest.raises(InvalidInput, match="10 years"):
+        _do(platform, app_id, permits.grant, actor=p["ines"], signer=platform.signer)
 
 
 def test_unknown_snapshot_or_table_is_refused_at_submission(world):

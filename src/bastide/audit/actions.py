@@ -37,3 +37,4 @@ class AuditAction(StrEnum):
     APPLICATION_WITHDRAW = "application:withdraw"
     APPLICATION_OPINION = "application:record_opinion"
     APPLICATION_EXTEND = "application:extend_deadline"
+    PERMIT_ISSUE = "permit:issue"

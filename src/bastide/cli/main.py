@@ -13,6 +13,7 @@ from bastide.base.cli import base_app, synth_app
 from bastide.catalogue import service as catalogue
 from bastide.catalogue.cli import app as catalogue_app
 from bastide.cli.common import actor, console, platform_session
+from bastide.governance.cli import app as permits_app
 from bastide.identity.cli import app as users_app
 
 app = typer.Typer(help="Bastide: sovereign platform for national health data.", no_args_is_help=True,
@@ -22,6 +23,7 @@ app.add_typer(base_app, name="base")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
+app.add_typer(permits_app, name="permits")
 
 SAMPLE = {"beneficiaries": 2000, "years": [2022, 2023, 2024], "seed": 42, "release": "sample"}
 

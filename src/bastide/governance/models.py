@@ -40,3 +40,25 @@ class Application(Base):
     @property
     def reference(self) -> str:
         return f"APP-{self.id:06d}"
+
+
+class Permit(Base):
+    """A data permit (EHDS Art. 68(10)): a canonical JSON document signed with Ed25519 (GOV-10)."""
+
+    __tablename__ = "permit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    document: Mapped[str] = mapped_column(Text, nullable=False)  # the exact signed bytes, as text
+    signature: Mapped[str] = mapped_column(String(200), nullable=False)  # base64 Ed25519
+    valid_from = mapped_column(UTCDateTime(), nullable=False)
+    valid_until = mapped_column(UTCDateTime(), nullable=False)
+    created_at = mapped_column(UTCDateTime(), nullable=False)
+
+    application: Mapped[Application] = relationship()
+
+    @property
+    def reference(self) -> str:
+        return f"PRM-{self.id:06d}-v{self.version}"
