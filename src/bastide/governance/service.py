@@ -19,7 +19,7 @@ from bastide.errors import Conflict, InvalidInput, NotFound
 from bastide.governance import deadlines
 from bastide.governance.form import Procedure, check_submission
 from bastide.governance.models import Application
-from bastide.governance.workflow import APPLICATION_WORKFLOW
+from bastide.governance.workflow import APPLICANT, APPLICATION_WORKFLOW, UNDER_INSTRUCTION
 from bastide.identity.models import User
 from bastide.identity.policy import Forbidden, check_permission
 from bastide.identity.roles import Permission
@@ -88,7 +88,7 @@ def act(session: Session, *, actor: Actor, app: Application, action: str, justif
     """Move an application along its transition table, with each step's conditions."""
     now = now or utcnow()
     transition = APPLICATION_WORKFLOW.check(app.status, action, actor)
-    if transition.roles == frozenset({"researcher"}):
+    if transition.roles == APPLICANT:
         _check_applicant(actor, app)
     STEPS.get(action, lambda *_: None)(session, app, now, justification)
     app.status = transition.target
@@ -183,7 +183,6 @@ def instructor_queue(session: Session, *, actor: Actor, now: datetime | None = N
     """Applications waiting for the access body, soonest due first, overdue ones included."""
     check_permission(actor, Permission.APPLICATION_REVIEW)
     now = now or utcnow()
-    open_states = ("submitted", "pre_screening", "processing", "awaiting_additional_information")
-    apps = session.execute(select(Application).where(Application.status.in_(open_states))).scalars()
+    apps = session.execute(select(Application).where(Application.status.in_(UNDER_INSTRUCTION))).scalars()
     rows = [(a, deadlines.decision_due(a, now)) for a in apps]
     return sorted(rows, key=lambda r: (r[1] is None, r[1] or now))

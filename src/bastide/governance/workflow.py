@@ -6,6 +6,10 @@ from bastide.statemachine import Transition, Workflow
 APPLICANT = frozenset({"researcher"})
 INSTRUCTOR = frozenset({"instructor"})
 
+# The states in which the access body has the file: the instructor's queue, and where the
+# applicant may still withdraw (as from a draft).
+UNDER_INSTRUCTION = ("submitted", "pre_screening", "processing", "awaiting_additional_information")
+
 _T = Transition
 APPLICATION_WORKFLOW = Workflow(
     "application",
@@ -19,10 +23,6 @@ APPLICATION_WORKFLOW = Workflow(
         _T("awaiting_additional_information", "provide_information", "processing", APPLICANT, A.APPLICATION_ANSWER),
         _T("processing", "grant", "decision_issued", INSTRUCTOR, A.APPLICATION_GRANT),
         _T("processing", "refuse", "decision_issued", INSTRUCTOR, A.APPLICATION_REFUSE),
-        _T("draft", "withdraw", "withdrawn", APPLICANT, A.APPLICATION_WITHDRAW),
-        _T("submitted", "withdraw", "withdrawn", APPLICANT, A.APPLICATION_WITHDRAW),
-        _T("pre_screening", "withdraw", "withdrawn", APPLICANT, A.APPLICATION_WITHDRAW),
-        _T("processing", "withdraw", "withdrawn", APPLICANT, A.APPLICATION_WITHDRAW),
-        _T("awaiting_additional_information", "withdraw", "withdrawn", APPLICANT, A.APPLICATION_WITHDRAW),
+        *(_T(state, "withdraw", "withdrawn", APPLICANT, A.APPLICATION_WITHDRAW) for state in ("draft", *UNDER_INSTRUCTION)),
     ],
 )
