@@ -114,13 +114,19 @@ def every_write_is_audited():
     Checked on every commit of every test, so a new service that forgets its event fails
     the suite wherever it is exercised.
     """
-    from sqlalchemy import event
+    from sqlalchemy import event, inspect
     from sqlalchemy.orm import Session
 
     from bastide.audit.models import AuditEvent, AuditHead
 
+    def action(obj) -> bool:
+        """Modified beyond the bookkeeping columns a model declares (a session's last_seen_at)."""
+        state = inspect(obj)
+        changed = {a.key for a in state.attrs if a.history.has_changes()}
+        return bool(changed - getattr(obj, "__bookkeeping__", frozenset()))
+
     def note(session):
-        changed = [*session.new, *session.deleted, *(o for o in session.dirty if session.is_modified(o))]
+        changed = [*session.new, *session.deleted, *(o for o in session.dirty if session.is_modified(o) and action(o))]
         for obj in changed:
             if isinstance(obj, AuditEvent):
                 session.info["audited"] = True

@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     catalogue_contact_email: str = Field("dpo@bastide.invalid", description="Contact e-mail in HealthDCAT-AP exports.")
     catalogue_base_iri: str = Field("https://bastide.invalid/", description="Base IRI for catalogue resources.")
     auth_max_failures: int = Field(5, description="Failed logins after which an account locks (IAM-04).")
+    public_url: str = Field("http://localhost:8000", description="Address users reach the platform at (activation links).")
+    permit_check_seconds: int = Field(60, description="Seconds between the server's checks for expired permits.")
     terms_version: str = Field("2026-11", description="Version of the terms of use users accept at first login.")
     healthdcatap_namespace: str = Field(
         "http://healthdataportal.eu/ns/health#", description="HealthDCAT-AP namespace (provisional, CAT-10)."
@@ -74,7 +76,7 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, _TomlSource(settings_cls), file_secret_settings)
 
     @field_validator("duckdb_threads", "parquet_row_group_rows", "parquet_file_rows", "max_reported_errors",
-                     "auth_max_failures")
+                     "auth_max_failures", "permit_check_seconds")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:

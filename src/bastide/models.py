@@ -1,10 +1,12 @@
 """Every domain's models, imported once so Alembic and tests see one metadata."""
 
 from bastide.audit.models import AuditEvent, AuditHead
-from bastide.governance.models import Application, Permit
-from bastide.identity.models import Organisation, User
 from bastide.catalogue.models import Dataset, Snapshot, SnapshotSource, SnapshotTable, Variable
+from bastide.governance.models import Application, CallForProjects, OptOut, Permit, Score
+from bastide.identity.models import ApiToken, Organisation, User, WebSession
 from bastide.keys.models import DataKey
 
 __all__ = [
-    "Application", "Permit","AuditEvent", "AuditHead", "DataKey", "Dataset", "Organisation", "User", "Snapshot", "SnapshotSource", "SnapshotTable", "Variable"]
+    "ApiToken", "Application", "AuditEvent", "AuditHead", "CallForProjects", "DataKey", "Dataset", "OptOut",
+    "Organisation", "Permit", "Score", "Snapshot", "SnapshotSource", "SnapshotTable", "User", "Variable", "WebSession",
+]

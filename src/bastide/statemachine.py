@@ -18,6 +18,7 @@ class Actor:
 
     id: str
     roles: frozenset[str] = field(default_factory=frozenset)
+    scopes: frozenset[str] | None = None  # an API token's subset of the roles' permissions; None: all of them
 
 
 SYSTEM = Actor("system", frozenset({"system"}))
@@ -45,10 +46,13 @@ class Workflow:
     def states(self) -> set[str]:
         return {self.initial} | {t.source for t in self.transitions} | {t.target for t in self.transitions}
 
+    def actions_from(self, state: str) -> list[str]:
+        return sorted(a for (s, a) in self._by_key if s == state)
+
     def check(self, state: str, action: str, actor: Actor) -> Transition:
         transition = self._by_key.get((state, action))
         if transition is None:
-            allowed = sorted(a for (s, a) in self._by_key if s == state)
+            allowed = self.actions_from(state)
             raise TransitionNotAllowed(
                 f"cannot {action} a {self.name} that is {state}; allowed: {', '.join(allowed) or 'nothing'}",
                 details={"workflow": self.name, "state": state, "action": action, "allowed": allowed},

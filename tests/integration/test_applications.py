@@ -33,7 +33,7 @@ def world(tmp_path, database_url, small_delivery):
                                  end_of_rights=until)
     with platform.db.unit_of_work() as s:
         for email in ("alice@labo.example", "ines@hdh.example", "louis@hdh.example", "bob@labo.example"):
-            people[email.split("@")[0]] = gov.actor_for(identity.get_user(s, email))
+            people[email.split("@")[0]] = identity.actor_of(identity.get_user(s, email))
     yield platform, people
     platform.close()
 

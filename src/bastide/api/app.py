@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import uuid
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -12,22 +16,52 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bastide import __version__
-from bastide.api import catalogue_views
+from bastide.api import catalogue_views, governance_views, identity_views
+from bastide.governance import permits
+from bastide.web import pages
 from bastide.errors import DomainError
 from bastide.platform import Platform
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "web" / "templates"))
+LOG = logging.getLogger(__name__)
 
 
 def envelope(request: Request, status: int, code: str, message: str, details: dict | None = None) -> JSONResponse:
     request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
     return JSONResponse(status_code=status, content={
         "error": {"code": code, "message": message, "details": details or {}}, "request_id": request_id,
-    }, headers={"X-Request-ID": request_id})
+    }, headers={"X-Request-ID": request_id, "X-Error-Code": code})
+
+
+def expire_permits(platform: Platform) -> int:
+    """The scheduled check of GOV-11: permits past their end date become expired (audited)."""
+    with platform.db.unit_of_work() as session:
+        return len(permits.expire_due(session))
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    platform = app.state.platform
+
+    async def every_interval():
+        while True:
+            await asyncio.sleep(platform.settings.permit_check_seconds)
+            try:
+                await asyncio.to_thread(expire_permits, platform)
+            except Exception:  # noqa: BLE001 - the next round retries; the failure is logged
+                LOG.exception("the scheduled permit expiry check failed")
+
+    task = asyncio.create_task(every_interval())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def create_app(platform: Platform) -> FastAPI:
-    app = FastAPI(title="Bastide", version=__version__, docs_url="/docs", openapi_url="/openapi.json")
+    app = FastAPI(title="Bastide", version=__version__, docs_url="/docs", openapi_url="/openapi.json",
+                  lifespan=lifespan)
     app.state.platform = platform
 
     @app.middleware("http")
@@ -39,6 +73,8 @@ def create_app(platform: Platform) -> FastAPI:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
+        if is_page(request):
+            return pages.error_page(request, exc)
         return envelope(request, exc.http_status, exc.code, exc.message, exc.details)
 
     @app.exception_handler(StarletteHTTPException)
@@ -61,11 +97,13 @@ def create_app(platform: Platform) -> FastAPI:
         return {"status": "ok", "version": __version__, "database": platform.db.engine.dialect.name,
                 "store": platform.store.url.split("://")[0] if "://" in platform.store.url else "local"}
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home(request: Request):
-        with platform.db.unit_of_work() as session:
-            datasets = catalogue_views.datasets_payload(session)
-        return TEMPLATES.TemplateResponse(request, "catalogue.html", {"datasets": datasets})
-
     app.include_router(catalogue_views.router)
+    app.include_router(identity_views.router)
+    app.include_router(governance_views.router)
+    app.include_router(pages.router)
     return app
+
+
+def is_page(request: Request) -> bool:
+    """Pages answer people with HTML; everything under /api answers programs with the envelope."""
+    return not request.url.path.startswith(("/api/", "/health", "/openapi.json", "/docs"))

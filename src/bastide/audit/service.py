@@ -104,3 +104,9 @@ def list_events(session: Session, *, target: str | None = None, limit: int = 100
     if target:
         query = query.where(AuditEvent.target == target)
     return list(session.execute(query).scalars())
+
+
+def history(session: Session, *, targets: list[str]) -> list[AuditEvent]:
+    """Every event about these records, oldest first: their complete history (AUD-11)."""
+    query = select(AuditEvent).where(AuditEvent.target.in_(targets)).order_by(AuditEvent.id)
+    return list(session.execute(query).scalars())

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
 
 from sqlalchemy.orm import Session
 
@@ -17,8 +19,10 @@ from bastide.governance.deadlines import add_months
 from bastide.governance.form import PURPOSES
 from bastide.governance.models import Application, Permit
 from bastide.governance.service import act
+from bastide.governance.workflow import PERMIT_WORKFLOW
 from bastide.keys.signing import Signer, signature_valid
-from bastide.statemachine import Actor
+from bastide.identity.models import User
+from bastide.statemachine import SYSTEM, Actor
 
 FORMAT = "bastide-permit/1"
 MAX_MONTHS = 120  # EHDS Art. 68(12): at most 10 years
@@ -28,27 +32,44 @@ def canonical(document: dict) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def _check_months(months) -> int:
+    if not isinstance(months, int) or not 1 <= months <= MAX_MONTHS:
+        raise InvalidInput(f"a permit lasts at most {MAX_MONTHS} months (10 years)", details={"field": "duration_months"})
+    return months
+
+
 def grant(session: Session, *, actor: Actor, app: Application, signer: Signer, now: datetime | None = None) -> Permit:
     """Decide to grant, and issue the permit in the same transaction."""
     now = now or utcnow()
-    months = app.form.get("duration_months") or 12
-    if not isinstance(months, int) or not 1 <= months <= MAX_MONTHS:
-        raise InvalidInput(f"a permit lasts at most {MAX_MONTHS} months (10 years)", details={"field": "duration_months"})
+    months = _check_months(app.form.get("duration_months") or 12)
     act(session, actor=actor, app=app, action="grant", now=now)
-    permit = Permit(application=app, version=1, status="active", valid_from=now, valid_until=add_months(now, months),
-                    document="", signature="", created_at=now)
-    session.add(permit)
-    session.flush()
-    body = canonical(_document(session, app, permit, now))
-    permit.document = body.decode()
-    permit.signature = base64.b64encode(signer.sign(body)).decode()
-    record(session, actor=actor, action=AuditAction.PERMIT_ISSUE, target=f"permit:{permit.reference}",
+    permit = _issue(session, signer, app=app, form=app.form, version=1, valid_from=now,
+                    valid_until=add_months(now, months), optout_as_of=now, now=now)
+    record(session, actor=actor, action=AuditAction.PERMIT_ISSUE, target=target(permit),
            details={"application": app.reference, "valid_until": permit.valid_until.isoformat()})
     return permit
 
 
-def _document(session: Session, app: Application, permit: Permit, now: datetime) -> dict:
-    form = app.form
+def target(permit: Permit) -> str:
+    return f"permit:{permit.reference}"
+
+
+def _issue(session: Session, signer: Signer, *, app: Application, form: dict, version: int, valid_from: datetime,
+           valid_until: datetime, optout_as_of: datetime, now: datetime, supersedes: Permit | None = None,
+           extended: bool = False) -> Permit:
+    """Write a permit version and sign its canonical document."""
+    permit = Permit(application=app, version=version, status=PERMIT_WORKFLOW.initial, valid_from=valid_from,
+                    valid_until=valid_until, optout_as_of=optout_as_of, supersedes_id=supersedes.id if supersedes else None,
+                    extended=extended, terms=dict(form), document="", signature="", created_at=now)
+    session.add(permit)
+    session.flush()
+    body = canonical(_document(session, app, form, permit, now))
+    permit.document = body.decode()
+    permit.signature = base64.b64encode(signer.sign(body)).decode()
+    return permit
+
+
+def _document(session: Session, app: Application, form: dict, permit: Permit, now: datetime) -> dict:
     snapshot = catalogue.get_snapshot(session, form["data"]["snapshot"])
     return {
         "format": FORMAT,
@@ -62,6 +83,9 @@ def _document(session: Session, app: Application, permit: Permit, now: datetime)
         "data": {**form["data"], "merkle_root": snapshot.merkle_root,  # (a): the snapshot pinned to its content
                  "pseudonymised": bool(form["pseudonymised"])},
         "optout_exception": form["optout_exception"],  # (c)
+        "optout_as_of": permit.optout_as_of.isoformat(),  # GOV-16: who objected by then is excluded
+        "version": permit.version,
+        "supersedes": f"PRM-{permit.supersedes_id:06d}" if permit.supersedes_id else None,
         "valid_from": permit.valid_from.isoformat(), "valid_until": permit.valid_until.isoformat(),  # (e)
         "environment": form["tools"],  # (f)
         "procedure": app.procedure,
@@ -93,3 +117,89 @@ def verify_file(text: str, *, public_pem: str) -> dict:
         raise InvalidInput("the permit's signature does not match its content: it was altered or not issued by "
                            "this platform", code="permit_invalid")
     return data["document"]
+
+
+# -- lifecycle (GOV-11, GOV-15) --------------------------------------------------------------
+
+EXTENSION_NOTICE_DAYS = 30  # an extension is asked for at least a month before the end (GOV-11)
+
+
+def _move(session: Session, *, actor: Actor, permit: Permit, action: str, reason: str, now: datetime,
+          details: dict | None = None) -> None:
+    transition = PERMIT_WORKFLOW.check(permit.status, action, actor)
+    if not reason.strip():
+        raise InvalidInput(f"say why (the reason is kept with the permit): {action}", details={"field": "reason"})
+    permit.status, permit.status_reason, permit.ended_at = transition.target, reason.strip(), now
+    record(session, actor=actor, action=transition.audit_action, target=target(permit),
+           details={"reason": reason.strip(), **(details or {})})
+
+
+def amend(session: Session, *, actor: Actor, permit: Permit, signer: Signer, changes: dict, reason: str,
+          now: datetime | None = None) -> Permit:
+    """A new version with changed terms (persons, scope, environment…); the old one is archived.
+    Opt-outs are still counted from the first grant: an amendment is not a new permit."""
+    now = now or utcnow()
+    form = {**permit.terms, **changes}
+    _check_months(form.get("duration_months") or 12)
+    _move(session, actor=actor, permit=permit, action="amend", reason=reason, now=now, details={"fields": sorted(changes)})
+    new = _issue(session, signer, app=permit.application, form=form, version=permit.version + 1, valid_from=now,
+                 valid_until=permit.valid_until, optout_as_of=permit.optout_as_of, now=now, supersedes=permit,
+                 extended=permit.extended)
+    record(session, actor=actor, action=AuditAction.PERMIT_ISSUE, target=target(new),
+           details={"supersedes": permit.reference, "reason": reason.strip()})
+    return new
+
+
+def extend(session: Session, *, actor: Actor, permit: Permit, signer: Signer, months: int, reason: str,
+           now: datetime | None = None) -> Permit:
+    """The single extension (Art. 68(12)): asked at least a month before the end, total ≤ 10 years."""
+    now = now or utcnow()
+    if permit.extended:
+        raise InvalidInput(f"{permit.reference} was already extended once: a new application is needed",
+                           code="already_extended")
+    if permit.valid_until - now < timedelta(days=EXTENSION_NOTICE_DAYS):
+        raise InvalidInput(f"an extension is asked for at least {EXTENSION_NOTICE_DAYS} days before the permit ends "
+                           f"({permit.valid_until.date()})", code="extension_too_late")
+    first = _first_version(session, permit)
+    until = add_months(permit.valid_until, months)
+    if months < 1 or until > add_months(first.valid_from, MAX_MONTHS):
+        raise InvalidInput(f"a permit lasts at most {MAX_MONTHS} months (10 years) in all, extension included",
+                           details={"field": "months"})
+    _move(session, actor=actor, permit=permit, action="extend", reason=reason, now=now, details={"months": months})
+    new = _issue(session, signer, app=permit.application, form=permit.terms, version=permit.version + 1, valid_from=now, valid_until=until, optout_as_of=permit.optout_as_of,
+                 now=now, supersedes=permit, extended=True)
+    record(session, actor=actor, action=AuditAction.PERMIT_ISSUE, target=target(new),
+           details={"supersedes": permit.reference, "valid_until": until.isoformat()})
+    return new
+
+
+def _first_version(session: Session, permit: Permit) -> Permit:
+    while permit.supersedes_id is not None:
+        permit = session.get(Permit, permit.supersedes_id)
+    return permit
+
+
+def revoke(session: Session, *, actor: Actor, permit: Permit, reason: str, now: datetime | None = None) -> Permit:
+    """GOV-15: ends access at once; the workspaces act on the `permit:revoke` event."""
+    _move(session, actor=actor, permit=permit, action="revoke", reason=reason, now=now or utcnow())
+    return permit
+
+
+def expire_due(session: Session, *, now: datetime | None = None) -> list[Permit]:
+    """The scheduled check: active permits past their end date become expired."""
+    now = now or utcnow()
+    due = session.execute(select(Permit).where(Permit.status == "active", Permit.valid_until <= now)).scalars().all()
+    for permit in due:
+        _move(session, actor=SYSTEM, permit=permit, action="expire", reason="end of validity", now=now)
+    return list(due)
+
+
+def list_permits(session: Session, *, holder: User | None = None) -> list[Permit]:
+    query = select(Permit).order_by(Permit.id)
+    if holder is not None:
+        query = query.join(Application).where(Application.applicant_id == holder.id)
+    return list(session.execute(query).scalars())
+
+
+def of_application(session: Session, app: Application) -> list[Permit]:
+    return list(session.execute(select(Permit).where(Permit.application_id == app.id).order_by(Permit.id)).scalars())

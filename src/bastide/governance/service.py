@@ -18,10 +18,11 @@ from bastide.db import utcnow
 from bastide.errors import Conflict, InvalidInput, NotFound
 from bastide.governance import deadlines
 from bastide.governance.form import Procedure, check_submission
-from bastide.governance.models import Application
+from bastide.governance.models import Application, CallForProjects
 from bastide.governance.workflow import APPLICANT, APPLICATION_WORKFLOW, UNDER_INSTRUCTION
 from bastide.identity.models import User
-from bastide.identity.policy import Forbidden, check_permission
+from bastide.identity.service import actor_of
+from bastide.identity.policy import Forbidden, check_permission, has_permission
 from bastide.identity.roles import Permission
 from bastide.statemachine import Actor
 
@@ -30,18 +31,16 @@ CRITERIA = tuple("abcdefgh")  # Art. 68(1)(a)–(h), each recorded before a deci
 NEEDS_ETHICS = {Procedure.STANDARD}  # CESREES opinion; MR-00x files declare conformity instead (GOV-22)
 
 
-def actor_for(user: User) -> Actor:
-    return Actor(f"user:{user.email}", frozenset(user.roles))
-
-
 def _target(app: Application) -> str:
     return f"application:{app.reference}"
 
 
 def create_application(session: Session, *, actor: Actor, user: User, title: str, procedure: str,
-                       form: dict | None = None) -> Application:
+                       form: dict | None = None, call: CallForProjects | None = None) -> Application:
     check_permission(actor, Permission.APPLICATION_CREATE)
-    if actor.id != actor_for(user).id:
+    if call is not None:
+        check_call_open(call, utcnow())
+    if actor.id != actor_of(user).id:
         raise Forbidden("an application is drafted by its applicant")
     try:
         procedure = Procedure(procedure).value
@@ -52,7 +51,7 @@ def create_application(session: Session, *, actor: Actor, user: User, title: str
     app = Application(status=APPLICATION_WORKFLOW.initial, applicant=user, organisation=user.organisation,
                       procedure=procedure, title=title.strip(), form=dict(form or {}), assessment={},
                       track="accelerated" if user.organisation.sector == "public" else "standard",
-                      created_at=utcnow())
+                      call_id=call.id if call else None, created_at=utcnow())
     session.add(app)
     session.flush()
     record(session, actor=actor, action=AuditAction.APPLICATION_CREATE, target=_target(app),
@@ -60,11 +59,42 @@ def create_application(session: Session, *, actor: Actor, user: User, title: str
     return app
 
 
+def call_is_open(call: CallForProjects, today: date) -> bool:
+    return call.opens_on <= today <= call.closes_on and call.selected_at is None
+
+
+def check_call_open(call: CallForProjects, now: datetime) -> None:
+    """An application answers a call only while it is open (checked on create and on submit)."""
+    if not call_is_open(call, now.date()):
+        raise Conflict(f"the call {call.title!r} is open from {call.opens_on} to {call.closes_on}", code="call_closed")
+
+
 def get_application(session: Session, app_id: int) -> Application:
     app = session.get(Application, app_id)
     if app is None:
         raise NotFound(f"no application {app_id}")
     return app
+
+
+def is_reviewer(actor: Actor) -> bool:
+    return has_permission(actor, Permission.APPLICATION_REVIEW) or has_permission(actor, Permission.OPINION_RECORD)
+
+
+def check_can_read(actor: Actor, app: Application) -> None:
+    """The applicant sees their file; the access body sees files once submitted."""
+    if actor.id == f"user:{app.applicant.email}" or (is_reviewer(actor) and app.status != "draft"):
+        return
+    raise Forbidden(f"{app.reference} is not yours to see")
+
+
+def visible_applications(session: Session, *, actor: Actor) -> list[Application]:
+    query = select(Application).order_by(Application.id.desc())
+    if is_reviewer(actor):
+        query = query.where(Application.status != "draft")
+    else:
+        check_permission(actor, Permission.APPLICATION_CREATE)
+        query = query.join(User, Application.applicant_id == User.id).where(User.email == actor.id.removeprefix("user:"))
+    return list(session.execute(query).scalars())
 
 
 def update_form(session: Session, *, actor: Actor, app: Application, changes: dict) -> Application:
@@ -99,6 +129,8 @@ def act(session: Session, *, actor: Actor, app: Application, action: str, justif
 
 def _submit(session: Session, app: Application, now: datetime, _justification) -> None:
     check_submission(app.form, sector=app.organisation.sector)
+    if app.call_id is not None:
+        check_call_open(session.get(CallForProjects, app.call_id), now)
     snapshot = catalogue.get_snapshot(session, app.form["data"]["snapshot"])
     unknown = set(app.form["data"]["tables"]) - {t.name for t in snapshot.tables}
     if unknown:

@@ -5,6 +5,7 @@ from bastide.statemachine import Transition, Workflow
 
 APPLICANT = frozenset({"researcher"})
 INSTRUCTOR = frozenset({"instructor"})
+SYSTEM = frozenset({"system"})
 
 # The states in which the access body has the file: the instructor's queue, and where the
 # applicant may still withdraw (as from a draft).
@@ -24,5 +25,18 @@ APPLICATION_WORKFLOW = Workflow(
         _T("processing", "grant", "decision_issued", INSTRUCTOR, A.APPLICATION_GRANT),
         _T("processing", "refuse", "decision_issued", INSTRUCTOR, A.APPLICATION_REFUSE),
         *(_T(state, "withdraw", "withdrawn", APPLICANT, A.APPLICATION_WITHDRAW) for state in ("draft", *UNDER_INSTRUCTION)),
+    ],
+)
+
+# GOV-11, GOV-15: a permit version is active until a new version replaces it (amendment, the
+# single extension), the access body revokes it, or its end date passes (the scheduled check).
+PERMIT_WORKFLOW = Workflow(
+    "permit",
+    initial="active",
+    transitions=[
+        _T("active", "amend", "superseded", INSTRUCTOR, A.PERMIT_AMEND),
+        _T("active", "extend", "superseded", INSTRUCTOR, A.PERMIT_EXTEND),
+        _T("active", "revoke", "revoked", INSTRUCTOR, A.PERMIT_REVOKE),
+        _T("active", "expire", "expired", SYSTEM, A.PERMIT_EXPIRE),
     ],
 )

@@ -53,9 +53,8 @@ def list_users() -> None:
     with platform_session() as platform, platform.db.unit_of_work() as session:
         table = Table("e-mail", "name", "organisation", "roles", "MFA", "until", "state")
         for u in identity.list_users(session):
-            state = "disabled" if u.disabled_at else "locked" if u.locked_at else "active"
             table.add_row(u.email, u.name, u.organisation.name, ", ".join(u.roles), "yes" if u.mfa_confirmed else "no",
-                          str(u.end_of_rights), state)
+                          str(u.end_of_rights), identity.account_state(u))
         console.print(table)
 
 

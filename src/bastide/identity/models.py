@@ -36,6 +36,47 @@ class User(Base):
     end_of_rights = mapped_column(Date(), nullable=False)  # IAM-06: mandatory
     terms_version: Mapped[str | None] = mapped_column(String(20))
     terms_accepted_at = mapped_column(UTCDateTime(), nullable=True)
+    # a one-time link to set a password and enrol MFA (first access, or after an MFA reset)
+    activation_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    activation_expires_at = mapped_column(UTCDateTime(), nullable=True)
     created_at = mapped_column(UTCDateTime(), nullable=False)
 
     organisation: Mapped[Organisation] = relationship()
+
+
+class WebSession(Base):
+    """A browser session: the cookie holds a random token, the database only its SHA-256."""
+
+    __tablename__ = "web_session"
+    # columns a request updates as bookkeeping, not as an action: no audit event for them
+    __bookkeeping__ = frozenset({"last_seen_at"})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False, index=True)
+    created_at = mapped_column(UTCDateTime(), nullable=False)
+    last_seen_at = mapped_column(UTCDateTime(), nullable=False)
+    expires_at = mapped_column(UTCDateTime(), nullable=False)  # absolute limit, whatever the activity
+    ended_at = mapped_column(UTCDateTime(), nullable=True)
+
+    user: Mapped[User] = relationship()
+
+
+class ApiToken(Base):
+    """A personal API token: hashed at rest, scoped to some of its owner's permissions, expiring."""
+
+    __tablename__ = "api_token"
+    __bookkeeping__ = frozenset({"last_used_at"})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    prefix: Mapped[str] = mapped_column(String(16), nullable=False)  # shown in lists to recognise a token
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False, index=True)
+    scopes: Mapped[list] = mapped_column(JSON, nullable=False)
+    created_at = mapped_column(UTCDateTime(), nullable=False)
+    expires_at = mapped_column(UTCDateTime(), nullable=False)
+    revoked_at = mapped_column(UTCDateTime(), nullable=True)
+    last_used_at = mapped_column(UTCDateTime(), nullable=True)
+
+    user: Mapped[User] = relationship()

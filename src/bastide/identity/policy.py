@@ -14,11 +14,14 @@ class Forbidden(DomainError):
 
 
 def has_permission(actor: Actor, permission: Permission) -> bool:
-    return permission in permissions_of(actor.roles)
+    """A role grants it and, for an API token, the token's scopes include it."""
+    return permission in permissions_of(actor.roles) and (actor.scopes is None or permission in actor.scopes)
 
 
 def check_permission(actor: Actor, permission: Permission) -> None:
     """Deny by default: raise unless one of the actor's roles grants `permission`."""
     if not has_permission(actor, permission):
-        raise Forbidden(f"{actor.id} may not {permission} (no role grants it)",
+        granted = permission in permissions_of(actor.roles)
+        why = "the token's scopes do not include it" if granted else "no role grants it"
+        raise Forbidden(f"{actor.id} may not {permission} ({why})",
                         details={"actor": actor.id, "permission": str(permission)})

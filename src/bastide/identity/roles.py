@@ -13,6 +13,8 @@ class Permission(StrEnum):
     APPLICATION_REVIEW = "application:review"
     APPLICATION_DECIDE = "application:decide"
     OPINION_RECORD = "opinion:record"
+    OPTOUT_RECORD = "optout:record"
+    CALL_MANAGE = "call:manage"
     OUTPUT_REVIEW = "output:review"
     SNAPSHOT_INGEST = "snapshot:ingest"
     USER_MANAGE = "user:manage"
@@ -32,8 +34,8 @@ class Role(StrEnum):
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.RESEARCHER: frozenset({Permission.APPLICATION_CREATE, Permission.WORKSPACE_ENTER}),
-    Role.INSTRUCTOR: frozenset({Permission.APPLICATION_REVIEW, Permission.APPLICATION_DECIDE}),
-    Role.LEGAL_RECORDER: frozenset({Permission.OPINION_RECORD}),
+    Role.INSTRUCTOR: frozenset({Permission.APPLICATION_REVIEW, Permission.APPLICATION_DECIDE, Permission.CALL_MANAGE}),
+    Role.LEGAL_RECORDER: frozenset({Permission.OPINION_RECORD, Permission.OPTOUT_RECORD}),
     Role.OUTPUT_CHECKER: frozenset({Permission.OUTPUT_REVIEW}),
     Role.DATA_STEWARD: frozenset({Permission.SNAPSHOT_INGEST}),
     Role.ADMINISTRATOR: frozenset({Permission.USER_MANAGE}),

@@ -40,6 +40,11 @@ def _target(user: User) -> str:
     return f"user:{user.email}"
 
 
+def actor_of(user: User) -> Actor:
+    """The actor a signed-in person is: their nominative id and roles."""
+    return Actor(_target(user), frozenset(user.roles))
+
+
 def create_organisation(session: Session, *, actor: Actor, name: str, sector: str) -> Organisation:
     check_permission(actor, Permission.USER_MANAGE)
     if sector not in ("public", "private"):
@@ -52,6 +57,10 @@ def create_organisation(session: Session, *, actor: Actor, name: str, sector: st
     record(session, actor=actor, action=AuditAction.ORGANISATION_CREATE, target=f"organisation:{name}",
            details={"sector": sector})
     return org
+
+
+def list_organisations(session: Session) -> list[Organisation]:
+    return list(session.execute(select(Organisation).order_by(Organisation.name)).scalars())
 
 
 def find_organisation(session: Session, name: str) -> Organisation | None:
@@ -123,6 +132,10 @@ def get_user(session: Session, email: str) -> User:
     return user
 
 
+def account_state(user: User) -> str:
+    return "disabled" if user.disabled_at else "locked" if user.locked_at else "active"
+
+
 def list_users(session: Session) -> list[User]:
     return list(session.execute(select(User).order_by(User.email)).scalars())
 
@@ -184,8 +197,8 @@ def authenticate(session: Session, *, keys: KeyManager, email: str, password: st
     if user is None:
         HASHER.hash(password)  # same work as for a real account: timing tells nothing either
         return LoginResult(None, wrong)
-    actor = Actor(_target(user), frozenset(user.roles))
-    refusal = _refusal(user, now)
+    actor = actor_of(user)
+    refusal = refusal_of(user, now)
     if refusal is not None:
         record(session, actor=actor, action=AuditAction.USER_LOGIN_REFUSED, target=_target(user),
                details={"reason": refusal.code})
@@ -203,7 +216,8 @@ def authenticate(session: Session, *, keys: KeyManager, email: str, password: st
     return LoginResult(user)
 
 
-def _refusal(user: User, now: datetime) -> DomainError | None:
+def refusal_of(user: User, now: datetime) -> DomainError | None:
+    """Why this account may not act now (disabled, locked, past its rights, no MFA), or None."""
     if user.disabled_at is not None:
         return AuthenticationFailed("this account is disabled: ask an administrator", code="account_disabled")
     if user.locked_at is not None:
@@ -257,5 +271,5 @@ def reset_mfa(session: Session, *, actor: Actor, user: User) -> None:
 def accept_terms(session: Session, *, user: User, version: str) -> None:
     """GOV-25, AUD-10: the terms of use (incl. that actions are traced) accepted at first login."""
     user.terms_version, user.terms_accepted_at = version, utcnow()
-    record(session, actor=Actor(_target(user), frozenset(user.roles)), action=AuditAction.USER_TERMS,
+    record(session, actor=actor_of(user), action=AuditAction.USER_TERMS,
            target=_target(user), details={"version": version})

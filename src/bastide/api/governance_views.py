@@ -1,0 +1,333 @@
+"""/api/applications, /api/queue, /api/permits, /api/calls, /api/optouts, /api/register, /api/audit."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse, Response
+from pydantic import BaseModel
+
+from bastide.api.auth import Principal, guard
+from bastide.audit import service as audit
+from bastide.db import utcnow
+from bastide.governance import calls, optout, permits, register
+from bastide.governance import service as gov
+from bastide.governance.models import Application, Permit
+from bastide.governance.schemas import (ActionIn, ApplicationIn, ApplicationOut, AssessmentIn, EventOut, FormIn,
+                                        OpinionIn, PermitOut, ReasonIn)
+from bastide.identity.models import User
+from bastide.identity.policy import Forbidden, has_permission
+from bastide.identity.roles import Permission as P
+
+router = APIRouter(tags=["governance"])
+
+
+def _who(*permissions: P):
+    return Annotated[Principal, Depends(guard(*permissions))]
+
+
+Reader = _who(P.APPLICATION_CREATE, P.APPLICATION_REVIEW, P.OPINION_RECORD)
+Applicant = _who(P.APPLICATION_CREATE)
+Mover = _who(P.APPLICATION_CREATE, P.APPLICATION_REVIEW, P.APPLICATION_DECIDE)
+Reviewer = _who(P.APPLICATION_REVIEW)
+Decider = _who(P.APPLICATION_DECIDE)
+Recorder = _who(P.OPINION_RECORD)
+
+
+def _db(request: Request):
+    return request.app.state.platform.db.unit_of_work()
+
+
+def _readable(session, who: Principal, app_id: int) -> Application:
+    app = gov.get_application(session, app_id)
+    gov.check_can_read(who.actor, app)
+    return app
+
+
+def _out(app: Application) -> ApplicationOut:
+    return ApplicationOut.build(app, utcnow())
+
+
+@router.get("/api/applications", response_model=list[ApplicationOut])
+def list_applications(request: Request, who: Reader):
+    """The caller's own applications, or every submitted one for the access body."""
+    with _db(request) as session:
+        return [_out(a) for a in gov.visible_applications(session, actor=who.actor)]
+
+
+@router.post("/api/applications", response_model=ApplicationOut, status_code=201)
+def create_application(request: Request, body: ApplicationIn, who: Applicant):
+    with _db(request) as session:
+        call = calls.get_call(session, body.call_id) if body.call_id is not None else None
+        return _out(gov.create_application(session, actor=who.actor, user=session.get(User, who.user_id),
+                                           title=body.title, procedure=body.procedure, form=body.form, call=call))
+
+
+@router.get("/api/applications/{app_id}", response_model=ApplicationOut)
+def get_application(request: Request, app_id: int, who: Reader):
+    with _db(request) as session:
+        return _out(_readable(session, who, app_id))
+
+
+@router.patch("/api/applications/{app_id}", response_model=ApplicationOut)
+def update_application(request: Request, app_id: int, body: FormIn, who: Applicant):
+    with _db(request) as session:
+        return _out(gov.update_form(session, actor=who.actor, app=gov.get_application(session, app_id),
+                                    changes=body.changes))
+
+
+@router.post("/api/applications/{app_id}/actions/{action}", response_model=ApplicationOut)
+def act(request: Request, app_id: int, action: str, body: ActionIn, who: Mover):
+    """Move the application along the GOV-08 table (docs/workflows.md); `grant` also issues the permit."""
+    with _db(request) as session:
+        app = _readable(session, who, app_id)
+        if action == "grant":
+            permits.grant(session, actor=who.actor, app=app, signer=request.app.state.platform.signer)
+        else:
+            gov.act(session, actor=who.actor, app=app, action=action, justification=body.justification)
+        return _out(app)
+
+
+@router.post("/api/applications/{app_id}/opinions", response_model=ApplicationOut)
+def record_opinion(request: Request, app_id: int, body: OpinionIn, who: Recorder):
+    """GOV-22: the CESREES opinion or the CNIL authorisation / MR declaration, with reference and date."""
+    with _db(request) as session:
+        return _out(gov.record_opinion(session, actor=who.actor, app=gov.get_application(session, app_id),
+                                       kind=body.kind, reference=body.reference, on=body.date, outcome=body.outcome))
+
+
+@router.post("/api/applications/{app_id}/assessment", response_model=ApplicationOut)
+def assess(request: Request, app_id: int, body: AssessmentIn, who: Reviewer):
+    with _db(request) as session:
+        return _out(gov.assess(session, actor=who.actor, app=gov.get_application(session, app_id),
+                               criterion=body.criterion, met=body.met, note=body.note))
+
+
+@router.post("/api/applications/{app_id}/extension", response_model=ApplicationOut)
+def extend_deadline(request: Request, app_id: int, body: ReasonIn, who: Decider):
+    with _db(request) as session:
+        return _out(gov.extend_deadline(session, actor=who.actor, app=gov.get_application(session, app_id),
+                                        reason=body.reason))
+
+
+@router.get("/api/applications/{app_id}/history", response_model=list[EventOut])
+def history(request: Request, app_id: int, who: _who(P.APPLICATION_CREATE, P.APPLICATION_REVIEW,
+                                                       P.OPINION_RECORD, P.AUDIT_READ)):
+    """AUD-11: every status change, decision and permit version of the application, oldest first."""
+    with _db(request) as session:
+        app = gov.get_application(session, app_id)
+        if not has_permission(who.actor, P.AUDIT_READ):
+            gov.check_can_read(who.actor, app)
+        targets = [f"application:{app.reference}", *(permits.target(p) for p in permits.of_application(session, app))]
+        return [EventOut.build(e) for e in audit.history(session, targets=targets)]
+
+
+@router.get("/api/queue", response_model=list[ApplicationOut])
+def queue(request: Request, who: Reviewer):
+    """Applications waiting for the access body, soonest due first (overdue ones flagged)."""
+    with _db(request) as session:
+        return [_out(a) for a, _due in gov.instructor_queue(session, actor=who.actor)]
+
+
+# -- permits ---------------------------------------------------------------------------------
+
+PermitReader = _who(P.APPLICATION_CREATE, P.APPLICATION_REVIEW)
+
+
+def _permit(session, who: Principal, permit_id: int) -> Permit:
+    permit = permits.get_permit(session, permit_id)
+    if not has_permission(who.actor, P.APPLICATION_REVIEW) and permit.application.applicant_id != who.user_id:
+        raise Forbidden(f"{permit.reference} is not yours to see")
+    return permit
+
+
+@router.get("/api/permits", response_model=list[PermitOut])
+def list_permits(request: Request, who: PermitReader):
+    with _db(request) as session:
+        holder = None if has_permission(who.actor, P.APPLICATION_REVIEW) else session.get(User, who.user_id)
+        return [PermitOut.build(p) for p in permits.list_permits(session, holder=holder)]
+
+
+@router.get("/api/permits/{permit_id}", response_model=PermitOut)
+def get_permit(request: Request, permit_id: int, who: PermitReader):
+    with _db(request) as session:
+        return PermitOut.build(_permit(session, who, permit_id))
+
+
+@router.get("/api/permits/{permit_id}/file", response_class=PlainTextResponse)
+def permit_file(request: Request, permit_id: int, who: PermitReader):
+    """The signed permit file; `bastide permits verify FILE --public-key …` checks it offline."""
+    with _db(request) as session:
+        permit = _permit(session, who, permit_id)
+        text = permits.export(permit, request.app.state.platform.signer.public_pem())
+    return Response(text, media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{permit.reference}.json"'})
+
+
+class AmendIn(BaseModel):
+    changes: dict[str, Any]
+    reason: str
+
+
+class ExtendIn(BaseModel):
+    months: int
+    reason: str
+
+
+@router.post("/api/permits/{permit_id}/amend", response_model=PermitOut, status_code=201)
+def amend_permit(request: Request, permit_id: int, body: AmendIn, who: Decider):
+    with _db(request) as session:
+        return PermitOut.build(permits.amend(session, actor=who.actor, permit=permits.get_permit(session, permit_id),
+                                             signer=request.app.state.platform.signer, changes=body.changes,
+                                             reason=body.reason))
+
+
+@router.post("/api/permits/{permit_id}/extend", response_model=PermitOut, status_code=201)
+def extend_permit(request: Request, permit_id: int, body: ExtendIn, who: Decider):
+    with _db(request) as session:
+        return PermitOut.build(permits.extend(session, actor=who.actor, permit=permits.get_permit(session, permit_id),
+                                              signer=request.app.state.platform.signer, months=body.months,
+                                              reason=body.reason))
+
+
+@router.post("/api/permits/{permit_id}/revoke", response_model=PermitOut)
+def revoke_permit(request: Request, permit_id: int, body: ReasonIn, who: Decider):
+    with _db(request) as session:
+        return PermitOut.build(permits.revoke(session, actor=who.actor, permit=permits.get_permit(session, permit_id),
+                                              reason=body.reason))
+
+
+# -- opt-out registry ----------------------------------------------------------------------------
+
+class OptOutIn(BaseModel):
+    pseudonym: str
+
+
+class OptOutOut(BaseModel):
+    id: int
+    recorded_at: Any
+    registered: int
+
+
+@router.post("/api/optouts", response_model=OptOutOut, status_code=201)
+def record_optout(request: Request, body: OptOutIn, who: _who(P.OPTOUT_RECORD)):
+    """GOV-16: permits issued from now on leave this person out."""
+    with _db(request) as session:
+        entry = optout.record_optout(session, actor=who.actor, pseudonym=body.pseudonym)
+        return OptOutOut(id=entry.id, recorded_at=entry.recorded_at, registered=optout.count(session))
+
+
+# -- calls for projects ----------------------------------------------------------------------
+
+class CallIn(BaseModel):
+    title: str
+    theme: str
+    description: str = ""
+    opens_on: date
+    closes_on: date
+    criteria: list[dict[str, Any]]
+
+
+class CallOut(BaseModel):
+    id: int
+    title: str
+    theme: str
+    description: str
+    opens_on: date
+    closes_on: date
+    criteria: list[dict[str, Any]]
+    open: bool
+    selected: bool
+
+    @classmethod
+    def build(cls, c) -> CallOut:
+        return cls(id=c.id, title=c.title, theme=c.theme, description=c.description, opens_on=c.opens_on,
+                   closes_on=c.closes_on, criteria=c.criteria, open=gov.call_is_open(c, utcnow().date()),
+                   selected=c.selected_at is not None)
+
+
+class ScoreIn(BaseModel):
+    application_id: int
+    criterion: str
+    score: int
+    note: str = ""
+
+
+class RankOut(BaseModel):
+    rank: int
+    application: str
+    application_id: int
+    title: str
+    total: float
+    reviewers: int
+
+
+class SelectionIn(BaseModel):
+    applications: list[int]
+
+
+@router.get("/api/calls", response_model=list[CallOut])
+def list_calls(request: Request):
+    """Public: the calls for projects, open or past."""
+    with _db(request) as session:
+        return [CallOut.build(c) for c in calls.list_calls(session)]
+
+
+@router.post("/api/calls", response_model=CallOut, status_code=201)
+def create_call(request: Request, body: CallIn, who: _who(P.CALL_MANAGE)):
+    with _db(request) as session:
+        return CallOut.build(calls.create_call(session, actor=who.actor, **body.model_dump()))
+
+
+@router.post("/api/calls/{call_id}/scores", status_code=204)
+def score(request: Request, call_id: int, body: ScoreIn, who: Reviewer):
+    with _db(request) as session:
+        app = gov.get_application(session, body.application_id)
+        if app.call_id != call_id:
+            raise Forbidden(f"{app.reference} does not answer call {call_id}")
+        calls.score(session, actor=who.actor, app=app, criterion=body.criterion, value=body.score, note=body.note)
+
+
+@router.get("/api/calls/{call_id}/ranking", response_model=list[RankOut])
+def ranking(request: Request, call_id: int, who: Reviewer):
+    with _db(request) as session:
+        return ranked(session, calls.get_call(session, call_id))
+
+
+def ranked(session, call) -> list[RankOut]:
+    return [RankOut(rank=i, application=r.application.reference, application_id=r.application.id,
+                    title=r.application.title, total=r.total, reviewers=r.reviewers)
+            for i, r in enumerate(calls.ranking(session, call=call), start=1)]
+
+
+@router.post("/api/calls/{call_id}/selection", response_model=list[ApplicationOut])
+def select(request: Request, call_id: int, body: SelectionIn, who: _who(P.CALL_MANAGE)):
+    with _db(request) as session:
+        chosen = calls.select_applications(session, actor=who.actor, call=calls.get_call(session, call_id),
+                                           chosen=body.applications)
+        return [_out(a) for a in chosen]
+
+
+# -- public register and audit -------------------------------------------------------------
+
+@router.get("/api/register")
+def register_json(request: Request) -> list[dict]:
+    """Public (TRA-01…TRA-05): applications from receipt, decisions, permits; nothing confidential."""
+    with _db(request) as session:
+        return register.entries(session)
+
+
+@router.get("/api/register.csv", response_class=PlainTextResponse)
+def register_csv(request: Request):
+    with _db(request) as session:
+        text = register.to_csv(register.entries(session))
+    return Response(text, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="registre-public.csv"'})
+
+
+@router.get("/api/audit/events", response_model=list[EventOut])
+def audit_events(request: Request, who: _who(P.AUDIT_READ), target: str | None = None, limit: int = 100):
+    with _db(request) as session:
+        return [EventOut.build(e) for e in audit.list_events(session, target=target, limit=min(limit, 1000))]

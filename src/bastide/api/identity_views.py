@@ -1,0 +1,175 @@
+"""/api/auth, /api/tokens, /api/users, /api/organisations: sign-in, activation, tokens, accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from bastide.api.auth import SESSION_COOKIE, Principal, cookie_options, guard
+from bastide.errors import InvalidInput
+from bastide.identity import credentials
+from bastide.identity import service as identity
+from bastide.identity.models import User
+from bastide.identity.roles import Permission
+from bastide.identity.schemas import (ActivateIn, ActivationOut, ConfirmIn, EnrolmentOut, LoginIn, MeOut,
+                                      OrganisationIn, OrganisationOut, TermsIn, TokenCreated, TokenIn, TokenOut,
+                                      UserIn, UserOut)
+
+router = APIRouter(tags=["identity"])
+Signed = Annotated[Principal, Depends(guard(terms=False))]
+SignedSession = Annotated[Principal, Depends(guard(terms=False, sessions_only=True))]
+Admin = Annotated[Principal, Depends(guard(Permission.USER_MANAGE))]
+
+
+def platform_of(request: Request):
+    return request.app.state.platform
+
+
+def sign_in(request: Request, *, email: str, password: str, code: str) -> tuple[User, str]:
+    """Check the three factors; on success open a session. Failures are committed before the
+    error is raised, so the lockout counter and the audit trail keep them (IAM-04)."""
+    platform = platform_of(request)
+    with platform.db.unit_of_work() as session:
+        result = identity.authenticate(session, keys=platform.keys, email=email, password=password, code=code,
+                                       max_failures=platform.settings.auth_max_failures)
+        secret = credentials.open_session(session, user=result.user) if result.user else None
+    if result.error is not None:
+        raise result.error
+    return result.user, secret
+
+
+@router.post("/api/auth/login", response_model=MeOut)
+def login(request: Request, response: Response, body: LoginIn):
+    user, secret = sign_in(request, email=body.email, password=body.password, code=body.code)
+    response.set_cookie(SESSION_COOKIE, secret, **cookie_options(request))
+    with platform_of(request).db.unit_of_work() as session:
+        return MeOut.build(session.get(User, user.id), current_terms=platform_of(request).settings.terms_version,
+                           csrf=credentials.csrf_token(secret))
+
+
+@router.post("/api/auth/logout", status_code=204)
+def logout(request: Request, response: Response, who: SignedSession):
+    end_session(request)
+    response.delete_cookie(SESSION_COOKIE, **cookie_options(request))
+
+
+def end_session(request: Request) -> None:
+    with platform_of(request).db.unit_of_work() as session:
+        credentials.close_session(session, web=credentials.resolve_session(session, request.cookies[SESSION_COOKIE]))
+
+
+@router.get("/api/auth/me", response_model=MeOut)
+def me(request: Request, who: Signed):
+    with platform_of(request).db.unit_of_work() as session:
+        return MeOut.build(session.get(User, who.user_id), current_terms=platform_of(request).settings.terms_version,
+                           csrf=who.csrf)
+
+
+@router.post("/api/auth/terms", response_model=MeOut)
+def accept_terms(request: Request, body: TermsIn, who: Signed):
+    """GOV-25, AUD-10: accept the current terms of use (version and time are kept)."""
+    current = platform_of(request).settings.terms_version
+    if body.version != current:
+        raise InvalidInput(f"the current terms are version {current}", details={"version": current})
+    with platform_of(request).db.unit_of_work() as session:
+        user = session.get(User, who.user_id)
+        identity.accept_terms(session, user=user, version=current)
+        return MeOut.build(user, current_terms=current, csrf=who.csrf)
+
+
+@router.post("/api/auth/activate", response_model=EnrolmentOut)
+def activate(request: Request, body: ActivateIn):
+    """From an activation link: choose a password, receive the TOTP secret (as a QR code) and recovery codes."""
+    platform = platform_of(request)
+    with platform.db.unit_of_work() as session:
+        enrolment = credentials.activate(session, keys=platform.keys, secret=body.token, password=body.password)
+    return EnrolmentOut.build(enrolment.uri, enrolment.recovery_codes)
+
+
+@router.post("/api/auth/activate/confirm", status_code=204)
+def confirm(request: Request, body: ConfirmIn):
+    platform = platform_of(request)
+    with platform.db.unit_of_work() as session:
+        credentials.confirm_activation(session, keys=platform.keys, secret=body.token, code=body.code)
+
+
+@router.get("/api/tokens", response_model=list[TokenOut])
+def list_tokens(request: Request, who: SignedSession):
+    with platform_of(request).db.unit_of_work() as session:
+        return [TokenOut.build(t) for t in credentials.list_tokens(session, user=session.get(User, who.user_id))]
+
+
+@router.post("/api/tokens", response_model=TokenCreated, status_code=201)
+def create_token(request: Request, body: TokenIn, who: Annotated[Principal, Depends(guard(sessions_only=True))]):
+    with platform_of(request).db.unit_of_work() as session:
+        token, secret = credentials.create_token(session, user=session.get(User, who.user_id), name=body.name,
+                                                 scopes=body.scopes, days=body.days)
+        return TokenCreated(**TokenOut.build(token).model_dump(), token=secret)
+
+
+@router.delete("/api/tokens/{token_id}", response_model=TokenOut)
+def revoke_token(request: Request, token_id: int, who: SignedSession):
+    with platform_of(request).db.unit_of_work() as session:
+        return TokenOut.build(credentials.revoke_token(session, user=session.get(User, who.user_id), token_id=token_id))
+
+
+@router.get("/api/organisations", response_model=list[OrganisationOut])
+def list_organisations(request: Request, who: Admin):
+    with platform_of(request).db.unit_of_work() as session:
+        return [OrganisationOut.build(o) for o in identity.list_organisations(session)]
+
+
+@router.post("/api/organisations", response_model=OrganisationOut, status_code=201)
+def create_organisation(request: Request, body: OrganisationIn, who: Admin):
+    with platform_of(request).db.unit_of_work() as session:
+        return OrganisationOut.build(identity.create_organisation(session, actor=who.actor, name=body.name,
+                                                                  sector=body.sector))
+
+
+@router.get("/api/users", response_model=list[UserOut])
+def list_users(request: Request, who: Admin):
+    with platform_of(request).db.unit_of_work() as session:
+        return [UserOut.build(u) for u in identity.list_users(session)]
+
+
+def activation_url(request: Request, secret: str) -> str:
+    return f"{platform_of(request).settings.public_url.rstrip('/')}/activate/{secret}"
+
+
+@router.post("/api/users", response_model=ActivationOut, status_code=201)
+def create_user(request: Request, body: UserIn, who: Admin):
+    """Create a named account; the answer's link lets the person set a password and enrol MFA."""
+    with platform_of(request).db.unit_of_work() as session:
+        user = identity.create_user(session, actor=who.actor, email=body.email, name=body.name,
+                                    organisation=identity.get_organisation(session, body.organisation),
+                                    roles=set(body.roles), end_of_rights=body.end_of_rights)
+        secret = credentials.issue_activation(session, actor=who.actor, user=user)
+        return ActivationOut(email=user.email, activation_url=activation_url(request, secret))
+
+
+@router.post("/api/users/{email}/disable", response_model=UserOut)
+def disable_user(request: Request, email: str, who: Admin, reason: str = "disabled by an administrator"):
+    return _admin(request, who, email, identity.disable_user, reason=reason)
+
+
+@router.post("/api/users/{email}/unlock", response_model=UserOut)
+def unlock_user(request: Request, email: str, who: Admin):
+    return _admin(request, who, email, identity.unlock_user)
+
+
+@router.post("/api/users/{email}/reset-mfa", response_model=ActivationOut)
+def reset_mfa(request: Request, email: str, who: Admin):
+    """Remove a lost second factor; the new activation link enrols another."""
+    with platform_of(request).db.unit_of_work() as session:
+        user = identity.get_user(session, email)
+        identity.reset_mfa(session, actor=who.actor, user=user)
+        secret = credentials.issue_activation(session, actor=who.actor, user=user)
+        return ActivationOut(email=user.email, activation_url=activation_url(request, secret))
+
+
+def _admin(request: Request, who: Principal, email: str, verb, **kwargs) -> UserOut:
+    with platform_of(request).db.unit_of_work() as session:
+        user = identity.get_user(session, email)
+        verb(session, actor=who.actor, user=user, **kwargs)
+        return UserOut.build(user)

@@ -1,0 +1,169 @@
+"""How a person proves who they are after login: activation links, web sessions, API tokens.
+
+Each credential is a random secret given once; the database keeps only its SHA-256, so a
+copy of the database opens nothing (IAM-05). Services never commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bastide.audit.actions import AuditAction
+from bastide.audit.service import record
+from bastide.db import utcnow
+from bastide.errors import InvalidInput, NotFound
+from bastide.identity import service as identity
+from bastide.identity.models import ApiToken, User, WebSession
+from bastide.identity.policy import check_permission
+from bastide.identity.roles import Permission, permissions_of
+from bastide.keys.base import KeyManager
+from bastide.statemachine import Actor
+
+ACTIVATION_TTL = timedelta(days=7)
+SESSION_IDLE = timedelta(minutes=30)  # a forgotten browser closes itself
+SESSION_MAX = timedelta(hours=10)  # one working day, whatever the activity
+TOKEN_MAX_DAYS = 90
+TOKEN_PREFIX = "bst_"
+
+
+class NotAuthenticated(identity.AuthenticationFailed):
+    code = "not_authenticated"
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def csrf_token(session_secret: str) -> str:
+    """Derived from the session cookie, so it needs no storage and dies with the session."""
+    return hashlib.sha256(f"csrf:{session_secret}".encode()).hexdigest()
+
+
+# -- activation: set a password and enrol MFA through a one-time link ------------------------
+
+def issue_activation(session: Session, *, actor: Actor, user: User, now: datetime | None = None) -> str:
+    check_permission(actor, Permission.USER_MANAGE)
+    secret = secrets.token_urlsafe(32)
+    user.activation_hash, user.activation_expires_at = digest(secret), (now or utcnow()) + ACTIVATION_TTL
+    record(session, actor=actor, action=AuditAction.USER_ACTIVATION, target=f"user:{user.email}",
+           details={"expires_at": user.activation_expires_at.isoformat()})
+    return secret
+
+
+def _activating(session: Session, secret: str, now: datetime) -> User:
+    user = session.execute(select(User).where(User.activation_hash == digest(secret))).scalar_one_or_none()
+    if user is None or user.activation_expires_at < now or user.disabled_at is not None:
+        raise NotAuthenticated("this activation link is unknown, used or expired: ask an administrator for a new "
+                               "one (`bastide users activation EMAIL`)", code="activation_invalid")
+    return user
+
+
+def activate(session: Session, *, keys: KeyManager, secret: str, password: str,
+             now: datetime | None = None) -> identity.Enrolment:
+    """First step: choose a password; the answer carries the TOTP URI and the recovery codes."""
+    user = _activating(session, secret, now or utcnow())
+    identity.set_password(session, actor=identity.actor_of(user), user=user, password=password)
+    return identity.enrol_mfa(session, keys=keys, actor=identity.actor_of(user), user=user)
+
+
+def confirm_activation(session: Session, *, keys: KeyManager, secret: str, code: str,
+                       now: datetime | None = None) -> User:
+    """Second step: a first code from the app proves the enrolment; the link is then spent."""
+    now = now or utcnow()
+    user = _activating(session, secret, now)
+    if not user.password_hash:
+        raise InvalidInput("choose a password first", details={"field": "password"})
+    identity.confirm_mfa(session, keys=keys, actor=identity.actor_of(user), user=user, code=code, now=now)
+    user.activation_hash, user.activation_expires_at = None, None
+    return user
+
+
+# -- web sessions --------------------------------------------------------------------------
+
+def open_session(session: Session, *, user: User, now: datetime | None = None) -> str:
+    now = now or utcnow()
+    secret = secrets.token_urlsafe(32)
+    web = WebSession(token_hash=digest(secret), user=user, created_at=now, last_seen_at=now,
+                     expires_at=now + SESSION_MAX)
+    session.add(web)
+    session.flush()
+    record(session, actor=identity.actor_of(user), action=AuditAction.SESSION_OPEN, target=f"session:{web.id}")
+    return secret
+
+
+def resolve_session(session: Session, secret: str, now: datetime | None = None) -> WebSession:
+    now = now or utcnow()
+    web = session.execute(select(WebSession).where(WebSession.token_hash == digest(secret))).scalar_one_or_none()
+    if web is None or web.ended_at is not None or now >= web.expires_at or now - web.last_seen_at >= SESSION_IDLE:
+        raise NotAuthenticated("your session has ended: log in again")
+    _check_account(web.user, now)
+    web.last_seen_at = now  # bookkeeping, not an action: exempt from the audit rule (see models)
+    return web
+
+
+def close_session(session: Session, *, web: WebSession) -> None:
+    web.ended_at = utcnow()
+    record(session, actor=identity.actor_of(web.user), action=AuditAction.SESSION_CLOSE, target=f"session:{web.id}")
+
+
+def _check_account(user: User, now: datetime) -> None:
+    """A disabled, locked or expired account loses its open sessions and tokens at once (IAM-06)."""
+    refusal = identity.refusal_of(user, now)
+    if refusal is not None:
+        raise refusal
+
+
+# -- API tokens ----------------------------------------------------------------------------
+
+def create_token(session: Session, *, user: User, name: str, scopes: list[str], days: int,
+                 now: datetime | None = None) -> tuple[ApiToken, str]:
+    """A token for scripts; its scopes are some of its owner's permissions, never more."""
+    now = now or utcnow()
+    if not name.strip():
+        raise InvalidInput("name the token (what it is for)", details={"field": "name"})
+    if not 1 <= days <= TOKEN_MAX_DAYS:
+        raise InvalidInput(f"a token lasts from 1 to {TOKEN_MAX_DAYS} days", details={"field": "days"})
+    owned = {str(p) for p in permissions_of(frozenset(user.roles))}
+    beyond = sorted(set(scopes) - owned)
+    if not scopes or beyond:
+        raise InvalidInput(f"scopes must be some of your permissions: {', '.join(sorted(owned)) or 'none'}",
+                           details={"field": "scopes", "not_yours": beyond})
+    body = secrets.token_urlsafe(32)
+    secret = f"{TOKEN_PREFIX}{body}"
+    token = ApiToken(token_hash=digest(secret), prefix=secret[:12], name=name.strip(), user=user,
+                     scopes=sorted(set(scopes)), created_at=now, expires_at=now + timedelta(days=days))
+    session.add(token)
+    session.flush()
+    record(session, actor=identity.actor_of(user), action=AuditAction.TOKEN_CREATE, target=f"token:{token.id}",
+           details={"name": token.name, "scopes": token.scopes, "expires_at": token.expires_at.isoformat()})
+    return token, secret
+
+
+def resolve_token(session: Session, secret: str, now: datetime | None = None) -> tuple[ApiToken, Actor]:
+    now = now or utcnow()
+    token = session.execute(select(ApiToken).where(ApiToken.token_hash == digest(secret))).scalar_one_or_none()
+    if token is None or token.revoked_at is not None or now >= token.expires_at:
+        raise NotAuthenticated("this API token is unknown, revoked or expired: create a new one")
+    _check_account(token.user, now)
+    token.last_used_at = now  # bookkeeping, exempt from the audit rule
+    actor = identity.actor_of(token.user)
+    return token, Actor(actor.id, actor.roles, frozenset(token.scopes))
+
+
+def list_tokens(session: Session, *, user: User) -> list[ApiToken]:
+    return list(session.execute(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)).scalars())
+
+
+def revoke_token(session: Session, *, user: User, token_id: int) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:  # another's token is as good as absent
+        raise NotFound(f"you have no token {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        record(session, actor=identity.actor_of(user), action=AuditAction.TOKEN_REVOKE, target=f"token:{token.id}")
+    return token

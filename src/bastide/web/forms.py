@@ -1,0 +1,62 @@
+"""The application form between HTML fields (flat strings) and the Art. 67 form (structured)."""
+
+from __future__ import annotations
+
+from bastide.errors import InvalidInput
+from bastide.web.i18n import FORM_FIELDS
+
+DATA_KEYS = ("snapshot", "tables", "columns", "years", "identifiers")
+POPULATION_KEYS = ("icd10", "atc", "ccam")
+
+
+def _parse(name: str, kind: str, raw: str):
+    raw = raw.strip()
+    if kind == "lines":
+        return [line.strip() for line in raw.splitlines() if line.strip()]
+    if kind == "words":
+        return raw.replace(",", " ").split()
+    if kind == "years":
+        try:
+            return [int(y) for y in raw.replace(",", " ").split()]
+        except ValueError:
+            raise InvalidInput("years are written as 2023 2024", details={"field": name}) from None
+    if kind == "int":
+        if not raw:
+            return None
+        if not raw.isdigit():
+            raise InvalidInput(f"{name} is a whole number", details={"field": name})
+        return int(raw)
+    if kind == "bool":
+        return {"oui": True, "yes": True, "non": False, "no": False}.get(raw.lower())
+    return raw
+
+
+def form_from_fields(fields: dict[str, str]) -> dict:
+    """Only the fields the page sent are changed (a partial draft stays partial)."""
+    flat = {name: _parse(name, kind, fields[name]) for name, _fr, _en, kind in FORM_FIELDS if name in fields}
+    form = {k: v for k, v in flat.items() if k not in DATA_KEYS and k not in POPULATION_KEYS}
+    data = {k: flat[k] for k in DATA_KEYS if k in flat}
+    population = {k: flat[k] for k in POPULATION_KEYS if flat.get(k)}
+    if data or population:
+        form["data"] = {**data, "population": population}
+    return form
+
+
+def fields_from_form(form: dict) -> dict[str, str]:
+    """The page's values for a stored form."""
+    data = form.get("data") or {}
+    flat = {**form, **data, **(data.get("population") or {})}
+    out = {}
+    for name, _fr, _en, kind in FORM_FIELDS:
+        value = flat.get(name)
+        if value is None:
+            out[name] = ""
+        elif kind == "lines":
+            out[name] = "\n".join(value)
+        elif isinstance(value, list):
+            out[name] = " ".join(str(v) for v in value)
+        elif kind == "bool":
+            out[name] = "oui" if value else "non"
+        else:
+            out[name] = str(value)
+    return out

@@ -1,0 +1,141 @@
+"""French and English for the pages: one table of messages, French first (the platform's language).
+
+The language comes from `?lang=`, then the `lang` cookie, then the browser's Accept-Language."""
+
+from __future__ import annotations
+
+LANGUAGES = ("fr", "en")
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "catalogue": ("Catalogue", "Catalogue"),
+    "register": ("Registre public", "Public register"),
+    "calls": ("Appels à projets", "Calls for projects"),
+    "my_applications": ("Demandes", "Applications"),
+    "queue": ("File d'instruction", "Instruction queue"),
+    "sign_in": ("Se connecter", "Sign in"),
+    "sign_out": ("Se déconnecter", "Sign out"),
+    "email": ("Adresse électronique", "E-mail"),
+    "password": ("Mot de passe", "Password"),
+    "code": ("Code à usage unique (application d'authentification) ou code de secours",
+             "One-time code (authenticator app) or recovery code"),
+    "activate": ("Activer mon compte", "Activate my account"),
+    "choose_password": ("Choisissez un mot de passe (12 caractères au moins)", "Choose a password (at least 12 characters)"),
+    "continue": ("Continuer", "Continue"),
+    "scan_qr": ("Scannez ce code avec votre application d'authentification (ou saisissez l'adresse ci-dessous), "
+                "puis tapez le code qu'elle affiche.",
+                "Scan this code with your authenticator app (or type the address below), then type the code it shows."),
+    "recovery_codes": ("Codes de secours : notez-les maintenant, chacun ne sert qu'une fois et ils ne seront plus affichés.",
+                       "Recovery codes: write them down now; each works once and they will not be shown again."),
+    "confirm": ("Confirmer", "Confirm"),
+    "activated": ("Compte activé : connectez-vous.", "Account activated: sign in."),
+    "terms_title": ("Conditions d'utilisation", "Terms of use"),
+    "terms_text": ("Vous accédez à une plateforme de données de santé. Vous n'utilisez les données que pour la finalité "
+                   "autorisée par votre permis, vous ne tentez pas de réidentifier des personnes, et toutes vos actions "
+                   "sont tracées et conservées.",
+                   "You are entering a health data platform. You use data only for the purpose your permit allows, you "
+                   "do not attempt to re-identify anyone, and every action you take is traced and kept."),
+    "accept": ("J'accepte", "I accept"),
+    "version": ("Version", "Version"),
+    "new_application": ("Nouvelle demande", "New application"),
+    "title": ("Titre", "Title"),
+    "procedure": ("Procédure", "Procedure"),
+    "create": ("Créer", "Create"),
+    "reference": ("Référence", "Reference"),
+    "status": ("État", "Status"),
+    "organisation": ("Organisme", "Organisation"),
+    "decision_due": ("Décision attendue le", "Decision due on"),
+    "overdue": ("en retard", "overdue"),
+    "none": ("aucune", "none"),
+    "save": ("Enregistrer", "Save"),
+    "form": ("Formulaire (art. 67 EHDS)", "Form (EHDS Art. 67)"),
+    "actions": ("Actions", "Actions"),
+    "justification": ("Justification (obligatoire pour un refus ou une demande de compléments)",
+                      "Justification (mandatory to refuse or ask for information)"),
+    "history": ("Historique", "History"),
+    "decision_screen": ("Écran de décision", "Decision screen"),
+    "criteria": ("Critères de l'art. 68(1)", "Art. 68(1) criteria"),
+    "met": ("rempli", "met"),
+    "not_met": ("non rempli", "not met"),
+    "note": ("Note", "Note"),
+    "opinions": ("Avis et autorisations", "Opinions and authorisations"),
+    "ethics": ("Avis du CESREES", "CESREES opinion"),
+    "cnil": ("Autorisation CNIL ou déclaration MR", "CNIL authorisation or MR declaration"),
+    "date": ("Date", "Date"),
+    "outcome": ("Sens", "Outcome"),
+    "record": ("Enregistrer", "Record"),
+    "permit": ("Permis d'accès", "Data permit"),
+    "valid_from": ("Valable du", "Valid from"),
+    "valid_until": ("au", "until"),
+    "download_signed": ("Télécharger le permis signé", "Download the signed permit"),
+    "verify_hint": ("Vérifiable hors ligne : bastide permits verify FICHIER --public-key bastide.pub",
+                    "Verifiable offline: bastide permits verify FILE --public-key bastide.pub"),
+    "received_on": ("Reçue le", "Received on"),
+    "decision": ("Décision", "Decision"),
+    "export": ("Télécharger", "Download"),
+    "register_intro": ("Toutes les demandes d'accès dès leur réception, les décisions motivées et les permis délivrés "
+                       "(art. 57 et 58 EHDS). Aucune donnée personnelle n'y figure.",
+                       "Every access application from receipt, reasoned decisions and permits issued (EHDS Arts. 57 "
+                       "and 58). No personal data appears here."),
+    "theme": ("Thème", "Theme"),
+    "open_from": ("Ouvert du", "Open from"),
+    "to": ("au", "to"),
+    "open": ("ouvert", "open"),
+    "closed": ("clos", "closed"),
+    "nothing": ("Rien pour l'instant.", "Nothing yet."),
+    "back": ("Retour", "Back"),
+    "error": ("Erreur", "Error"),
+    "catalogue_intro": ("Métadonnées publiques des bases hébergées. Les données elles-mêmes ne sont accessibles que "
+                        "dans un espace projet autorisé.",
+                        "Public metadata of the hosted databases. The data themselves are reachable only in an "
+                        "authorised project workspace."),
+    "data_catalogue": ("Catalogue des données", "Data catalogue"),
+    "release": ("Version", "Release"),
+    "published": ("Publiée (UTC)", "Published (UTC)"),
+    "tables": ("Tables", "Tables"),
+    "rows": ("Lignes", "Rows"),
+    "merkle": ("Racine de Merkle", "Merkle root"),
+    "no_dataset": ("Aucune base publiée pour l'instant.", "No database published yet."),
+    "signed_in_as": ("Connecté·e :", "Signed in:"),
+    "call": ("Appel à projets", "Call for projects"),
+}
+
+# The application form's fields as the page shows them (name, French label, English label, kind).
+FORM_FIELDS: list[tuple[str, str, str, str]] = [
+    ("persons", "Personnes accédant aux données (une adresse par ligne)", "Persons who will access the data (one e-mail per line)", "lines"),
+    ("functions", "Fonctions et activités du demandeur", "Applicant's functions and activities", "text"),
+    ("purpose", "Finalité (art. 53(1), lettre a–f)", "Purpose (Art. 53(1), letter a–f)", "purpose"),
+    ("use", "Utilisation prévue et bénéfice attendu", "Intended use and expected benefit", "area"),
+    ("snapshot", "Version de base (ex. snds@2024-12)", "Database release (e.g. snds@2024-12)", "text"),
+    ("tables", "Tables (séparées par des espaces)", "Tables (space-separated)", "words"),
+    ("columns", "Variables (séparées par des espaces, vide : toutes)", "Variables (space-separated, empty: all)", "words"),
+    ("years", "Années (séparées par des espaces)", "Years (space-separated)", "years"),
+    ("icd10", "Population : codes CIM-10", "Population: ICD-10 codes", "words"),
+    ("atc", "Population : codes ATC", "Population: ATC codes", "words"),
+    ("ccam", "Population : actes CCAM", "Population: CCAM codes", "words"),
+    ("identifiers", "Identifiants potentiels demandés", "Potential identifiers asked for", "words"),
+    ("pseudonymised", "Données pseudonymisées (oui/non)", "Pseudonymised data (yes/no)", "bool"),
+    ("pseudonymisation_justification", "Pourquoi des données anonymes ne suffisent pas", "Why anonymised data will not do", "area"),
+    ("gdpr_compliance", "Base juridique RGPD (art. 67(4))", "GDPR legal basis (Art. 67(4))", "text"),
+    ("brought_datasets", "Jeux de données apportés (vide si aucun)", "Datasets brought in (empty if none)", "words"),
+    ("safeguards", "Garanties", "Safeguards", "area"),
+    ("tools", "Outils et ressources de calcul", "Tools and computing resources", "text"),
+    ("ethics", "Évaluation éthique", "Ethics assessment", "text"),
+    ("optout_exception", "Exception à l'opposition (« none » si aucune)", "Opt-out exception ('none' if none)", "text"),
+    ("duration_months", "Durée (mois, 120 au plus)", "Duration (months, at most 120)", "int"),
+]
+
+
+def pick_language(query: str | None, cookie: str | None, accept: str | None) -> str:
+    for candidate in (query, cookie):
+        if candidate in LANGUAGES:
+            return candidate
+    return "en" if (accept or "").lower().startswith("en") else "fr"
+
+
+def translator(lang: str):
+    index = LANGUAGES.index(lang)
+
+    def t(key: str) -> str:
+        return MESSAGES[key][index]
+
+    return t

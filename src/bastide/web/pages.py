@@ -1,0 +1,295 @@
+"""Server-rendered pages, French and English: sign-in with MFA, activation with a QR code, terms of
+use, applications, the instructor's queue, the decision screen, permits, calls, the public register.
+
+They work without JavaScript; every form posts the session's CSRF token. Pages call the same
+services as the API, inside the same guards."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from bastide.api import governance_views as gv
+from bastide.api.catalogue_views import datasets_payload
+from bastide.api.auth import SESSION_COOKIE, Principal, TermsRequired, cookie_options, guard, peek
+from bastide.api.identity_views import end_session, sign_in
+from bastide.audit import service as audit
+from bastide.db import utcnow
+from bastide.errors import DomainError, InvalidInput
+from bastide.governance import calls, permits, register
+from bastide.governance import service as gov
+from bastide.governance.form import PURPOSES, Procedure
+from bastide.governance.schemas import ApplicationOut
+from bastide.identity import credentials
+from bastide.identity import service as identity
+from bastide.identity.models import User
+from bastide.identity.policy import has_permission
+from bastide.identity.roles import Permission as P
+from bastide.identity.schemas import EnrolmentOut
+from bastide.web import i18n
+from bastide.web.forms import fields_from_form, form_from_fields
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+router = APIRouter(include_in_schema=False)
+
+
+def _who(*permissions: P, terms: bool = True):
+    return Annotated[Principal, Depends(guard(*permissions, terms=terms))]
+
+
+def language(request: Request) -> str:
+    return i18n.pick_language(request.query_params.get("lang"), request.cookies.get("lang"),
+                              request.headers.get("accept-language"))
+
+
+def render(request: Request, template: str, context: dict, *, who: Principal | None = None,
+           status: int = 200) -> HTMLResponse:
+    lang = language(request)
+    who = who or getattr(request.state, "principal", None) or peek(request)
+    response = TEMPLATES.TemplateResponse(request, template, {
+        **context, "lang": lang, "t": i18n.translator(lang), "who": who, "csrf": who.csrf if who else None,
+        "can": (lambda p: who is not None and has_permission(who.actor, P(p))),
+    }, status_code=status)
+    if request.query_params.get("lang") in i18n.LANGUAGES:
+        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", secure=True, httponly=True)
+    return response
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def error_page(request: Request, exc: DomainError) -> Response:
+    """Pages turn an unauthenticated visit into the sign-in page, a pending terms version into
+    the terms page, and any other domain error into a page saying what was wrong."""
+    if isinstance(exc, credentials.NotAuthenticated) and request.method == "GET":
+        return see_other(f"/login?next={quote(request.url.path)}")
+    if isinstance(exc, TermsRequired) and request.method == "GET":
+        return see_other(f"/terms?next={quote(request.url.path)}")
+    response = render(request, "error.html", {"error": exc}, status=exc.http_status)
+    response.headers["X-Error-Code"] = exc.code  # the same code the API's envelope would carry
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request):
+    with gv._db(request) as session:
+        datasets = datasets_payload(session)
+    return render(request, "catalogue.html", {"datasets": datasets})
+
+
+# -- sign-in, activation, terms ------------------------------------------------------------
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/applications"):
+    return render(request, "login.html", {"next": next, "activated": "activated" in request.query_params})
+
+
+def _safe_next(target: str) -> str:
+    return target if target.startswith("/") and not target.startswith("//") else "/applications"
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request):
+    fields = await request.form()
+    try:
+        user, secret = sign_in(request, email=str(fields.get("email", "")), password=str(fields.get("password", "")),
+                               code=str(fields.get("code", "")))
+    except DomainError as exc:
+        return render(request, "login.html", {"next": fields.get("next", "/applications"), "error": exc},
+                      status=exc.http_status)
+    response = see_other(_safe_next(str(fields.get("next", "/applications"))))
+    response.set_cookie(SESSION_COOKIE, secret, **cookie_options(request))
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, who: _who(terms=False)):
+    end_session(request)
+    response = see_other("/")
+    response.delete_cookie(SESSION_COOKIE, **cookie_options(request))
+    return response
+
+
+@router.get("/activate/{secret}", response_class=HTMLResponse)
+def activate_page(request: Request, secret: str):
+    return render(request, "activate.html", {"secret": secret})
+
+
+@router.post("/activate/{secret}", response_class=HTMLResponse)
+async def activate(request: Request, secret: str):
+    fields = await request.form()
+    platform = request.app.state.platform
+    try:
+        with platform.db.unit_of_work() as session:
+            enrolment = credentials.activate(session, keys=platform.keys, secret=secret,
+                                             password=str(fields.get("password", "")))
+    except DomainError as exc:
+        return render(request, "activate.html", {"secret": secret, "error": exc}, status=exc.http_status)
+    return render(request, "enrol.html", {"secret": secret,
+                                          "enrolment": EnrolmentOut.build(enrolment.uri, enrolment.recovery_codes)})
+
+
+@router.post("/activate/{secret}/confirm", response_class=HTMLResponse)
+async def confirm(request: Request, secret: str):
+    fields = await request.form()
+    platform = request.app.state.platform
+    try:
+        with platform.db.unit_of_work() as session:
+            credentials.confirm_activation(session, keys=platform.keys, secret=secret, code=str(fields.get("code", "")))
+    except DomainError as exc:
+        return render(request, "enrol.html", {"secret": secret, "enrolment": None, "error": exc},
+                      status=exc.http_status)
+    return see_other("/login?activated=1")
+
+
+@router.get("/terms", response_class=HTMLResponse)
+def terms_page(request: Request, who: _who(terms=False), next: str = "/applications"):
+    return render(request, "terms.html", {"version": request.app.state.platform.settings.terms_version,
+                                          "next": next})
+
+
+@router.post("/terms")
+async def accept_terms(request: Request, who: _who(terms=False)):
+    fields = await request.form()
+    with gv._db(request) as session:
+        identity.accept_terms(session, user=session.get(User, who.user_id),
+                              version=request.app.state.platform.settings.terms_version)
+    return see_other(_safe_next(str(fields.get("next", "/applications"))))
+
+
+# -- applications --------------------------------------------------------------------------
+
+@router.get("/applications", response_class=HTMLResponse)
+def applications(request: Request, who: gv.Reader):
+    with gv._db(request) as session:
+        rows = [gv._out(a) for a in gov.visible_applications(session, actor=who.actor)]
+        open_calls = [c for c in calls.list_calls(session) if gov.call_is_open(c, utcnow().date())]
+    return render(request, "applications.html", {"applications": rows, "procedures": [p.value for p in Procedure],
+                                                 "calls": open_calls}, who=who)
+
+
+@router.post("/applications")
+async def create_application(request: Request, who: gv.Applicant):
+    fields = await request.form()
+    with gv._db(request) as session:
+        call_id = str(fields.get("call_id") or "")
+        app = gov.create_application(session, actor=who.actor, user=session.get(User, who.user_id),
+                                     title=str(fields.get("title", "")), procedure=str(fields.get("procedure", "")),
+                                     call=calls.get_call(session, int(call_id)) if call_id.isdigit() else None)
+    return see_other(f"/applications/{app.id}")
+
+
+def _application_page(request: Request, who: Principal, app_id: int, error: DomainError | None = None) -> HTMLResponse:
+    with gv._db(request) as session:
+        app = gv._readable(session, who, app_id)
+        context = {"app": ApplicationOut.build(app, utcnow()), "fields": fields_from_form(app.form),
+                   "form_fields": i18n.FORM_FIELDS, "purposes": PURPOSES, "error": error,
+                   "mine": who.actor.id == f"user:{app.applicant.email}", "editable": app.status in gov.EDITABLE,
+                   "permits": [(p.id, p.reference, p.status) for p in permits.of_application(session, app)],
+                   "history": audit.history(session, targets=[f"application:{app.reference}"])}
+    return render(request, "application.html", context, who=who, status=error.http_status if error else 200)
+
+
+@router.get("/applications/{app_id}", response_class=HTMLResponse)
+def application(request: Request, app_id: int, who: gv.Reader):
+    return _application_page(request, who, app_id)
+
+
+@router.post("/applications/{app_id}/form", response_class=HTMLResponse)
+async def update_form(request: Request, app_id: int, who: gv.Applicant):
+    fields = {k: str(v) for k, v in (await request.form()).items()}
+    try:
+        with gv._db(request) as session:
+            gov.update_form(session, actor=who.actor, app=gov.get_application(session, app_id),
+                            changes=form_from_fields(fields))
+    except DomainError as exc:
+        return _application_page(request, who, app_id, exc)
+    return see_other(f"/applications/{app_id}")
+
+
+@router.post("/applications/{app_id}/act", response_class=HTMLResponse)
+async def act(request: Request, app_id: int, who: gv.Mover):
+    fields = await request.form()
+    action, justification = str(fields.get("action", "")), str(fields.get("justification", "")).strip() or None
+    try:
+        with gv._db(request) as session:
+            app = gv._readable(session, who, app_id)
+            if action == "grant":
+                permits.grant(session, actor=who.actor, app=app, signer=request.app.state.platform.signer)
+            else:
+                gov.act(session, actor=who.actor, app=app, action=action, justification=justification)
+    except DomainError as exc:
+        return _application_page(request, who, app_id, exc)
+    return see_other(f"/applications/{app_id}")
+
+
+@router.get("/queue", response_class=HTMLResponse)
+def queue(request: Request, who: gv.Reviewer):
+    with gv._db(request) as session:
+        rows = [gv._out(a) for a, _ in gov.instructor_queue(session, actor=who.actor)]
+    return render(request, "queue.html", {"applications": rows}, who=who)
+
+
+@router.get("/applications/{app_id}/decision", response_class=HTMLResponse)
+def decision(request: Request, app_id: int, who: gv._who(P.APPLICATION_REVIEW, P.OPINION_RECORD)):
+    with gv._db(request) as session:
+        app = gv._readable(session, who, app_id)
+        context = {"app": ApplicationOut.build(app, utcnow()), "criteria": gov.CRITERIA}
+    return render(request, "decision.html", context, who=who)
+
+
+@router.post("/applications/{app_id}/assess")
+async def assess(request: Request, app_id: int, who: gv.Reviewer):
+    fields = await request.form()
+    with gv._db(request) as session:
+        app = gov.get_application(session, app_id)
+        for criterion in gov.CRITERIA:
+            if f"met_{criterion}" in fields:
+                gov.assess(session, actor=who.actor, app=app, criterion=criterion,
+                           met=fields[f"met_{criterion}"] == "yes", note=str(fields.get(f"note_{criterion}", "")))
+    return see_other(f"/applications/{app_id}/decision")
+
+
+@router.post("/applications/{app_id}/opinion")
+async def opinion(request: Request, app_id: int, who: gv.Recorder):
+    fields = await request.form()
+    try:
+        on = date.fromisoformat(str(fields.get("date", "")))
+    except ValueError:
+        raise InvalidInput("write the date as YYYY-MM-DD", details={"field": "date"}) from None
+    with gv._db(request) as session:
+        gov.record_opinion(session, actor=who.actor, app=gov.get_application(session, app_id),
+                           kind=str(fields.get("kind", "")), reference=str(fields.get("reference", "")), on=on,
+                           outcome=str(fields.get("outcome", "")))
+    return see_other(f"/applications/{app_id}/decision")
+
+
+# -- permits, calls, register --------------------------------------------------------------
+
+@router.get("/permits/{permit_id}", response_class=HTMLResponse)
+def permit(request: Request, permit_id: int, who: gv.PermitReader):
+    with gv._db(request) as session:
+        p = gv._permit(session, who, permit_id)
+        context = {"permit": gv.PermitOut.build(p), "purposes": PURPOSES}
+    return render(request, "permit.html", context, who=who)
+
+
+@router.get("/calls", response_class=HTMLResponse)
+def calls_page(request: Request):
+    with gv._db(request) as session:
+        rows = [gv.CallOut.build(c) for c in calls.list_calls(session)]
+    return render(request, "calls.html", {"calls": rows})
+
+
+@router.get("/register", response_class=HTMLResponse)
+def register_page(request: Request):
+    with gv._db(request) as session:
+        rows = register.entries(session)
+    return render(request, "register.html", {"entries": rows})

@@ -1,0 +1,150 @@
+"""Every route × every role: who gets past the guard and who does not (IAM-07, deny by default).
+
+The test enumerates the application's routes: a new route without a line in EXPECTED fails
+it, so none can be added without saying who may call it. Run on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from fastapi.routing import APIRoute
+from starlette.routing import Route
+
+from bastide.api.app import create_app
+from bastide.governance import service as gov
+from bastide.identity import credentials
+from bastide.identity import service as identity
+from bastide.identity.roles import Role
+from bastide.platform import operator_actor
+from tests.portal import client_for
+from tests.unit.test_application_form import FULL
+
+ROLES = [r.value for r in Role]
+PUBLIC = {"anonymous", *ROLES}
+SIGNED = set(ROLES)
+R, I, L, A, AU = "researcher", "instructor", "legal_recorder", "administrator", "auditor"
+READERS = {R, I, L}
+
+EXPECTED: dict[tuple[str, str], set[str]] = {
+    ("GET", "/health"): PUBLIC, ("GET", "/openapi.json"): PUBLIC, ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC, ("GET", "/redoc"): PUBLIC,
+    ("GET", "/api/catalogue/datasets"): PUBLIC, ("GET", "/api/catalogue/datasets/{name}"): PUBLIC,
+    ("GET", "/api/catalogue/datasets/{name}/snapshots"): PUBLIC,
+    ("GET", "/api/catalogue/datasets/{name}/snapshots/{release}"): PUBLIC,
+    ("GET", "/api/catalogue/datasets/{name}/snapshots/{release}/tables/{table}"): PUBLIC,
+    ("GET", "/api/catalogue/datasets/{name}/dcat"): PUBLIC,
+    ("POST", "/api/auth/login"): PUBLIC, ("POST", "/api/auth/activate"): PUBLIC,
+    ("POST", "/api/auth/activate/confirm"): PUBLIC,
+    ("POST", "/api/auth/logout"): SIGNED, ("GET", "/api/auth/me"): SIGNED, ("POST", "/api/auth/terms"): SIGNED,
+    ("GET", "/api/tokens"): SIGNED, ("POST", "/api/tokens"): SIGNED, ("DELETE", "/api/tokens/{token_id}"): SIGNED,
+    ("GET", "/api/organisations"): {A}, ("POST", "/api/organisations"): {A},
+    ("GET", "/api/users"): {A}, ("POST", "/api/users"): {A}, ("POST", "/api/users/{email}/disable"): {A},
+    ("POST", "/api/users/{email}/unlock"): {A}, ("POST", "/api/users/{email}/reset-mfa"): {A},
+    ("GET", "/api/applications"): READERS, ("POST", "/api/applications"): {R},
+    ("GET", "/api/applications/{app_id}"): READERS, ("PATCH", "/api/applications/{app_id}"): {R},
+    ("POST", "/api/applications/{app_id}/actions/{action}"): {R, I},
+    ("POST", "/api/applications/{app_id}/opinions"): {L},
+    ("POST", "/api/applications/{app_id}/assessment"): {I},
+    ("POST", "/api/applications/{app_id}/extension"): {I},
+    ("GET", "/api/applications/{app_id}/history"): {R, I, L, AU},
+    ("GET", "/api/queue"): {I},
+    ("GET", "/api/permits"): {R, I}, ("GET", "/api/permits/{permit_id}"): {R, I},
+    ("GET", "/api/permits/{permit_id}/file"): {R, I},
+    ("POST", "/api/permits/{permit_id}/amend"): {I}, ("POST", "/api/permits/{permit_id}/extend"): {I},
+    ("POST", "/api/permits/{permit_id}/revoke"): {I},
+    ("POST", "/api/optouts"): {L},
+    ("GET", "/api/calls"): PUBLIC, ("POST", "/api/calls"): {I}, ("POST", "/api/calls/{call_id}/scores"): {I},
+    ("GET", "/api/calls/{call_id}/ranking"): {I}, ("POST", "/api/calls/{call_id}/selection"): {I},
+    ("GET", "/api/register"): PUBLIC, ("GET", "/api/register.csv"): PUBLIC,
+    ("GET", "/api/audit/events"): {AU},
+    # pages
+    ("GET", "/"): PUBLIC, ("GET", "/login"): PUBLIC, ("POST", "/login"): PUBLIC, ("POST", "/logout"): SIGNED,
+    ("GET", "/activate/{secret}"): PUBLIC, ("POST", "/activate/{secret}"): PUBLIC,
+    ("POST", "/activate/{secret}/confirm"): PUBLIC,
+    ("GET", "/terms"): SIGNED, ("POST", "/terms"): SIGNED,
+    ("GET", "/applications"): READERS, ("POST", "/applications"): {R},
+    ("GET", "/applications/{app_id}"): READERS, ("POST", "/applications/{app_id}/form"): {R},
+    ("POST", "/applications/{app_id}/act"): {R, I}, ("GET", "/queue"): {I},
+    ("GET", "/applications/{app_id}/decision"): {I, L}, ("POST", "/applications/{app_id}/assess"): {I},
+    ("POST", "/applications/{app_id}/opinion"): {L},
+    ("GET", "/permits/{permit_id}"): {R, I}, ("GET", "/calls"): PUBLIC, ("GET", "/register"): PUBLIC,
+}
+DENIED_CODES = {"not_authenticated", "forbidden"}
+
+
+def _walk(routes):
+    """The app's routes, through included routers (FastAPI ≥ 0.16x keeps them as one entry per
+    router; we include ours without an extra prefix, so their paths are the routes' own)."""
+    for route in routes:
+        if hasattr(route, "original_router"):
+            yield from _walk(route.original_router.routes)
+        else:
+            yield route
+
+
+def routes(app) -> list[tuple[str, str]]:
+    found = []
+    for route in _walk(app.routes):
+        if isinstance(route, APIRoute | Route):
+            found += [(m, route.path) for m in sorted(route.methods - {"HEAD"})]
+    return found
+
+
+@pytest.fixture
+def world(platform):
+    """One account per role (MFA enrolled, terms accepted) and an application of the researcher's."""
+    until = date.today() + timedelta(days=30)
+    with platform.db.unit_of_work() as s:
+        lab = identity.create_organisation(s, actor=operator_actor(), name="Labo", sector="private")
+        users = {}
+        for role in ROLES:
+            user = identity.create_user(s, actor=operator_actor(), email=f"{role}@example.org", name=role,
+                                        organisation=lab, roles={role}, end_of_rights=until)
+            user.mfa_confirmed = True
+            identity.accept_terms(s, user=user, version=platform.settings.terms_version)
+            users[role] = user.id
+        researcher = s.get(identity.User, users[R])
+        application = gov.create_application(s, actor=identity.actor_of(researcher), user=researcher, title="T",
+                                             procedure="standard", form=FULL)
+        application.status = "submitted"  # readable by the access body without a snapshot to check
+    return create_app(platform), users, application.id
+
+
+def _path(template: str, app_id: int) -> str:
+    values = {"app_id": str(app_id), "name": "snds", "release": "2024-12", "table": "IR_BEN_R", "action": "nope",
+              "permit_id": "999999", "token_id": "999999", "call_id": "999999", "email": "nobody@example.org",
+              "secret": "nope"}
+    return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
+
+
+def _call(app, platform, users, role, method, path):
+    client = client_for(app)
+    if role != "anonymous":
+        with platform.db.unit_of_work() as s:
+            secret = credentials.open_session(s, user=s.get(identity.User, users[role]))
+        client.cookies.set("bastide_session", secret, domain="testserver.local")
+        client.headers["X-CSRF-Token"] = credentials.csrf_token(secret)
+    if method in ("GET", "DELETE"):
+        return client.request(method, path)
+    return client.request(method, path, json={})
+
+
+def test_every_route_is_in_the_matrix(world):
+    app, _, _ = world
+    assert set(routes(app)) == set(EXPECTED), "a route was added or removed: say who may call it in EXPECTED"
+
+
+def test_role_route_matrix(world, platform):
+    app, users, app_id = world
+    wrong = []
+    for method, template in routes(app):
+        for role in ["anonymous", *ROLES]:
+            response = _call(app, platform, users, role, method, _path(template, app_id))
+            denied = response.headers.get("x-error-code") in DENIED_CODES or \
+                response.headers.get("location", "").startswith("/login")
+            if denied == (role in EXPECTED[(method, template)]):
+                wrong.append(f"{method} {template} as {role}: {response.status_code} "
+                             f"{response.headers.get('x-error-code')}")
+    assert not wrong, "\n".join(wrong)
