@@ -1,16 +1,23 @@
-"""The catalogue page in a real browser (Debian's chromium driven by Playwright)."""
+"""The pages in a real browser (Debian's chromium driven by Playwright), JavaScript off: they
+must work without it. The session cookie is Secure over HTTPS only."""
 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import parse_qs, urlparse
 
+import pyotp
 import pytest
 import uvicorn
 
 from bastide.api.app import create_app
 from bastide.base.ingest import IngestRequest, ingest
+from bastide.governance.permits import verify_file
 from tests.conftest import make_platform
+from tests.portal import PASSWORD, operator_creates
 from tests.services import free_port, wait_port
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -20,34 +27,151 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
 
 @pytest.fixture
 def served(tmp_path, small_delivery, actor):
-    platform = make_platform(tmp_path)
-    ingest(platform, actor=actor, request=IngestRequest(str(small_delivery), "snds", "2024-12"))
     port = free_port()
+    platform = make_platform(tmp_path, public_url=f"http://localhost:{port}")
+    ingest(platform, actor=actor, request=IngestRequest(str(small_delivery), "snds", "2024-12"))
     server = uvicorn.Server(uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     wait_port(port)
-    yield f"http://127.0.0.1:{port}"
+    yield SimpleNamespace(url=f"http://localhost:{port}", platform=platform)
     server.should_exit = True
     thread.join(timeout=10)
     platform.close()
 
 
-@pytest.mark.slow
-def test_catalogue_page_in_chromium(served, tmp_path):
+@pytest.fixture
+def chromium():
     if not CHROMIUM.exists():
         pytest.fail("chromium is missing: `./dev test` installs it (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        page = browser.new_page(java_script_enabled=False)  # the catalogue works without JavaScript
-        response = page.goto(served + "/")
-        assert response.status == 200
-        assert page.locator("h1").inner_text() == "Catalogue des données"
-        row = page.locator("tr", has_text="snds@2024-12")
-        assert row.count() == 1 and "Système national des données de santé" in page.locator("h2").inner_text()
-        page.screenshot(path=str(tmp_path / "catalogue.png"), full_page=True)
-        api = page.goto(served + "/api/catalogue/datasets/nope")
-        assert api.status == 404 and '"code":"not_found"' in page.content().replace(" ", "")
+        yield browser
         browser.close()
+
+
+@pytest.mark.slow
+def test_catalogue_page_in_chromium(served, tmp_path, chromium):
+    page = chromium.new_page(java_script_enabled=False, locale="fr-FR")  # a French browser gets French
+    response = page.goto(served.url + "/")
+    assert response.status == 200
+    assert page.locator("h1").inner_text() == "Catalogue des données"
+    row = page.locator("tr", has_text="snds@2024-12")
+    assert row.count() == 1 and "Système national des données de santé" in page.locator("h2").inner_text()
+    page.goto(served.url + "/?lang=en")
+    assert page.locator("h1").inner_text() == "Data catalogue"
+    page.screenshot(path=str(tmp_path / "catalogue.png"), full_page=True)
+    api = page.goto(served.url + "/api/catalogue/datasets/nope")
+    assert api.status == 404 and '"code":"not_found"' in page.content().replace(" ", "")
+
+
+def _activate(browser, url: str, link: str) -> str:
+    """A person opens the activation link, chooses a password, reads the QR code's secret (as an
+    authenticator app does) and confirms with a code; returns the TOTP secret."""
+    page = browser.new_page(java_script_enabled=False)
+    page.goto(link)
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    assert page.locator("#qr svg").count() == 1 and page.locator("#recovery li").count() == 10
+    secret = parse_qs(urlparse(page.locator("#otpauth").inner_text()).query)["secret"][0]
+    page.fill("#code", pyotp.TOTP(secret).at(time.time() - 30))
+    page.click("main button[type=submit]")
+    assert "/login" in page.url and page.locator(".ok").count() == 1
+    page.close()
+    return secret
+
+
+def _sign_in(browser, url: str, email: str, secret: str):
+    context = browser.new_context(java_script_enabled=False, locale="fr-FR")
+    page = context.new_page()
+    page.goto(url + "/applications")  # not signed in: sent to the sign-in page, then back
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.fill("#code", pyotp.TOTP(secret).now())
+    page.click("main button[type=submit]")
+    if "/terms" in page.url:  # GOV-25: first sign-in
+        page.click("main button[type=submit]")
+    return page
+
+
+def _act(page, action: str):
+    page.click(f"button[name=action][value={action}]")
+
+
+@pytest.mark.slow
+def test_done_when_in_chromium(served, chromium, tmp_path):
+    """Issue 3's done-when, in the browser: register a member, enrol MFA, apply, see the register,
+    instruct to a granted permit, download it and verify it offline."""
+    url, platform = served.url, served.platform
+    admin = _sign_in(chromium, url, "ada@hdh.example", _activate(chromium, url, url + "/activate/" + operator_creates(
+        platform, email="ada@hdh.example", org="HDH", sector="public", roles={"administrator"})))
+    admin.goto(url + "/admin/users")
+    admin.fill("#email", "alice@labo.example")
+    admin.fill("#name", "Alice Martin")
+    admin.fill("#organisation", "Labo privé")
+    admin.check("input[name=roles][value=researcher]")
+    admin.click("form[action='/admin/users'] button[type=submit]")
+    link = admin.locator("#activation-link").inner_text()
+    assert admin.locator("td", has_text="alice@labo.example").count() == 1
+
+    alice = _sign_in(chromium, url, "alice@labo.example", _activate(chromium, url, link))
+    assert alice.url.endswith("/applications")
+    alice.fill("#title", "Statines et diabète de type 2")
+    alice.select_option("#procedure", "standard")
+    alice.click("form[action='/applications'] button[type=submit]")
+    values = {"persons": "alice@labo.example", "functions": "épidémiologiste", "use": "étude de cohorte",
+              "snapshot": "snds@2024-12", "tables": "ER_PRS_F IR_BEN_R", "years": "2023 2024", "icd10": "E11",
+              "pseudonymised": "oui", "pseudonymisation_justification": "suivi longitudinal",
+              "gdpr_compliance": "art. 6(1)(e)", "safeguards": "espace projet", "tools": "Python",
+              "ethics": "CESREES", "optout_exception": "none", "duration_months": "24"}
+    for name, value in values.items():
+        alice.fill(f"#f_{name}", value)
+    alice.select_option("#f_purpose", "e")
+    alice.click("form[action$='/form'] button[type=submit]")
+    _act(alice, "submit")
+    assert alice.locator("#status").inner_text() == "submitted", alice.locator(".error").all_inner_texts()
+    reference = alice.locator("h1").inner_text().split(" ")[0]
+
+    public = chromium.new_page(java_script_enabled=False)
+    public.goto(url + "/register?lang=en")
+    assert public.locator("h1").inner_text() == "Public register"
+    assert public.locator("#register tr", has_text=reference).count() == 1 and "alice@" not in public.content()
+
+    link = url + "/activate/" + operator_creates(platform, email="ines@hdh.example", org="HDH", sector="public",
+                                                 roles={"instructor"})
+    ines = _sign_in(chromium, url, "ines@hdh.example", _activate(chromium, url, link))
+    ines.goto(url + "/queue")
+    ines.click(f"a:has-text('{reference}')")
+    _act(ines, "screen")
+    _act(ines, "accept")
+    _act(ines, "refuse")  # a refusal without its justification is refused, and says so (GOV-12)
+    assert ines.locator(".error").count() == 1 and ines.locator("#status").inner_text() == "processing"
+    ines.click("a[href$='/decision']")
+    for criterion in "abcdefgh":
+        ines.check(f"input[name=met_{criterion}][value=yes]")
+    ines.click("form[action$='/assess'] button[type=submit]")
+
+    link = url + "/activate/" + operator_creates(platform, email="louis@hdh.example", org="HDH", sector="public",
+                                                 roles={"legal_recorder"})
+    louis = _sign_in(chromium, url, "louis@hdh.example", _activate(chromium, url, link))
+    louis.goto(ines.url)
+    for kind, reference_no in (("ethics", "CESREES-2026-77"), ("cnil", "DR-2026-310")):
+        louis.select_option("#kind", kind)
+        louis.fill("#reference", reference_no)
+        louis.fill("#date", "2026-11-20")
+        louis.fill("#outcome", "favourable")
+        louis.click("form[action$='/opinion'] button[type=submit]")
+    assert "DR-2026-310" in louis.content()
+
+    ines.goto(ines.url.removesuffix("/decision"))
+    _act(ines, "grant")
+    assert ines.locator("#status").inner_text() == "decision_issued"
+    alice.reload()
+    alice.click("a[href^='/permits/']")
+    assert alice.locator("h1").inner_text().startswith(("Permis d'accès", "Data permit"))
+    signed = alice.request.get(url + alice.locator("#download").get_attribute("href"))
+    document = verify_file(signed.text(), public_pem=platform.signer.public_pem())
+    assert document["application"] == reference and document["data"]["population"] == {"icd10": ["E11"]}
+    alice.screenshot(path=str(tmp_path / "permit.png"), full_page=True)

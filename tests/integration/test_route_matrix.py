@@ -70,6 +70,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/applications/{app_id}/decision"): {I, L}, ("POST", "/applications/{app_id}/assess"): {I},
     ("POST", "/applications/{app_id}/opinion"): {L},
     ("GET", "/permits/{permit_id}"): {R, I}, ("GET", "/calls"): PUBLIC, ("GET", "/register"): PUBLIC,
+    ("GET", "/admin/users"): {A}, ("POST", "/admin/users"): {A},
 }
 DENIED_CODES = {"not_authenticated", "forbidden"}
 

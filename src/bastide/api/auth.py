@@ -44,8 +44,11 @@ class Principal:
 
 
 def cookie_options(request: Request) -> dict:
-    """HttpOnly and SameSite=Lax always; Secure always (browsers treat http://localhost as secure)."""
-    return {"httponly": True, "samesite": "lax", "secure": True, "path": "/"}
+    """HttpOnly and SameSite=Lax always; Secure over HTTPS, and always in production, where the
+    platform sits behind a TLS proxy (uvicorn --proxy-headers gives the request its https scheme).
+    A laptop on http://localhost gets no Secure flag, which browsers would otherwise drop."""
+    secure = request.url.scheme == "https" or request.app.state.platform.settings.env == "prod"
+    return {"httponly": True, "samesite": "lax", "secure": secure, "path": "/"}
 
 
 def _bearer(request: Request) -> str | None:

@@ -97,6 +97,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_dataset": ("Aucune base publiée pour l'instant.", "No database published yet."),
     "signed_in_as": ("Connecté·e :", "Signed in:"),
     "call": ("Appel à projets", "Call for projects"),
+    "users": ("Comptes", "Accounts"),
+    "new_user": ("Inscrire un membre d'un organisme", "Register an organisation member"),
+    "name": ("Nom", "Name"),
+    "sector": ("Secteur (si l'organisme est nouveau)", "Sector (if the organisation is new)"),
+    "roles": ("Rôles", "Roles"),
+    "end_of_rights": ("Fin des droits", "End of rights"),
+    "activation_link": ("Lien d'activation, à transmettre à la personne (affiché une seule fois) :",
+                        "Activation link, to give to the person (shown once):"),
 }
 
 # The application form's fields as the page shows them (name, French label, English label, kind).

@@ -6,7 +6,7 @@ services as the API, inside the same guards."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from bastide.api import governance_views as gv
 from bastide.api.catalogue_views import datasets_payload
 from bastide.api.auth import SESSION_COOKIE, Principal, TermsRequired, cookie_options, guard, peek
-from bastide.api.identity_views import end_session, sign_in
+from bastide.api.identity_views import activation_url, end_session, sign_in
 from bastide.audit import service as audit
 from bastide.db import utcnow
 from bastide.errors import DomainError, InvalidInput
@@ -31,7 +31,8 @@ from bastide.identity import service as identity
 from bastide.identity.models import User
 from bastide.identity.policy import has_permission
 from bastide.identity.roles import Permission as P
-from bastide.identity.schemas import EnrolmentOut
+from bastide.identity.roles import Role
+from bastide.identity.schemas import EnrolmentOut, UserOut
 from bastide.web import i18n
 from bastide.web.forms import fields_from_form, form_from_fields
 
@@ -293,3 +294,34 @@ def register_page(request: Request):
     with gv._db(request) as session:
         rows = register.entries(session)
     return render(request, "register.html", {"entries": rows})
+
+
+# -- administration ------------------------------------------------------------------------
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(request: Request, who: _who(P.USER_MANAGE), link: str | None = None):
+    with gv._db(request) as session:
+        users = [UserOut.build(u) for u in identity.list_users(session)]
+        organisations = [o.name for o in identity.list_organisations(session)]
+    return render(request, "users.html", {"users": users, "organisations": organisations, "link": link,
+                                          "roles": [r.value for r in Role],
+                                          "default_until": date.today() + timedelta(days=365)}, who=who)
+
+
+@router.post("/admin/users", response_class=HTMLResponse)
+async def create_user(request: Request, who: _who(P.USER_MANAGE)):
+    """Register an organisation member (creating the organisation if new); show the activation link once."""
+    fields = await request.form()
+    try:
+        until = date.fromisoformat(str(fields.get("end_of_rights", "")))
+    except ValueError:
+        raise InvalidInput("write the end-of-rights date as YYYY-MM-DD", details={"field": "end_of_rights"}) from None
+    with gv._db(request) as session:
+        name = str(fields.get("organisation", "")).strip()
+        organisation = identity.find_organisation(session, name) or identity.create_organisation(
+            session, actor=who.actor, name=name, sector=str(fields.get("sector", "")))
+        user = identity.create_user(session, actor=who.actor, email=str(fields.get("email", "")),
+                                    name=str(fields.get("name", "")), organisation=organisation,
+                                    roles=set(fields.getlist("roles")), end_of_rights=until)
+        link = activation_url(request, credentials.issue_activation(session, actor=who.actor, user=user))
+    return users_page(request, who, link=link)

@@ -1,0 +1,169 @@
+"""Permits after the grant: amendment, the single extension, revocation, scheduled expiry
+(GOV-11, GOV-15); the opt-out registry (GOV-16); calls for projects with scoring and selection."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from bastide.audit import service as audit
+from bastide.db import utcnow
+from bastide.errors import Conflict, InvalidInput, TransitionNotAllowed
+from bastide.governance import calls, optout, permits
+from bastide.governance import service as gov
+from bastide.identity import service as identity
+from bastide.identity.policy import Forbidden
+from tests.integration.test_applications import _do, _new, world  # noqa: F401 - the fixture is used by name
+from tests.unit.test_application_form import FULL
+
+
+def _granted(platform, p, form=FULL) -> int:
+    app_id = _new(platform, p["alice"], form=form)
+    for who, action in (("alice", "submit"), ("ines", "screen"), ("ines", "accept")):
+        _do(platform, app_id, gov.act, actor=p[who], action=action)
+    for criterion in "abcdefgh":
+        _do(platform, app_id, gov.assess, actor=p["ines"], criterion=criterion, met=True, note="")
+    for kind in ("ethics", "cnil"):
+        _do(platform, app_id, gov.record_opinion, actor=p["louis"], kind=kind, reference=f"{kind}-1",
+            on=date.today(), outcome="favourable")
+    return _do(platform, app_id, permits.grant, actor=p["ines"], signer=platform.signer).id
+
+
+def _permit(platform, permit_id, fn, **kw):
+    with platform.db.unit_of_work() as s:
+        result = fn(s, permit=permits.get_permit(s, permit_id), **kw)
+        return result.id, result.status, result.version
+
+
+def _verified(platform, permit_id) -> dict:
+    with platform.db.unit_of_work() as s:
+        text = permits.export(permits.get_permit(s, permit_id), platform.signer.public_pem())
+    return permits.verify_file(text, public_pem=platform.signer.public_pem())
+
+
+def test_amendment_is_a_new_signed_version_and_archives_the_old(world):
+    platform, p = world
+    first = _granted(platform, p)
+    with pytest.raises(InvalidInput, match="why"):
+        _permit(platform, first, permits.amend, actor=p["ines"], signer=platform.signer, changes={}, reason=" ")
+    new_id, status, version = _permit(platform, first, permits.amend, actor=p["ines"], signer=platform.signer,
+                                      changes={"persons": ["alice@inserm.example", "bob@inserm.example"]},
+                                      reason="a new statistician joins")
+    assert (status, version) == ("active", 2)
+    document = _verified(platform, new_id)
+    assert document["persons"] == ["alice@inserm.example", "bob@inserm.example"]
+    assert document["supersedes"] == f"PRM-{first:06d}" and document["version"] == 2
+    with platform.db.unit_of_work() as s:
+        old = permits.get_permit(s, first)
+        assert (old.status, old.status_reason) == ("superseded", "a new statistician joins")
+        assert _verified(platform, first)["persons"] == ["alice@inserm.example"]  # the archived version is unchanged
+    with pytest.raises(TransitionNotAllowed):  # an archived version cannot move again
+        _permit(platform, first, permits.revoke, actor=p["ines"], reason="x")
+
+
+def test_a_permit_is_extended_once_and_not_too_late(world):
+    """GOV-11: a second extension, or one asked less than a month before the end, is refused."""
+    platform, p = world
+    first = _granted(platform, p)  # 24 months
+    with platform.db.unit_of_work() as s:
+        end = permits.get_permit(s, first).valid_until
+    with pytest.raises(InvalidInput) as late:
+        _permit(platform, first, permits.extend, actor=p["ines"], signer=platform.signer, months=6, reason="r",
+                now=end - timedelta(days=10))
+    assert late.value.code == "extension_too_late"
+    with pytest.raises(InvalidInput, match="10 years"):
+        _permit(platform, first, permits.extend, actor=p["ines"], signer=platform.signer, months=97, reason="r")
+    second, status, _ = _permit(platform, first, permits.extend, actor=p["ines"], signer=platform.signer, months=6,
+                                reason="follow-up of the cohort")
+    assert status == "active" and _verified(platform, second)["valid_until"] > _verified(platform, first)["valid_until"]
+    with pytest.raises(InvalidInput) as again:
+        _permit(platform, second, permits.extend, actor=p["ines"], signer=platform.signer, months=6, reason="r")
+    assert again.value.code == "already_extended"
+    with pytest.raises(TransitionNotAllowed):  # a researcher does not extend their own permit
+        _permit(platform, second, permits.revoke, actor=p["alice"], reason="x")
+
+
+def test_revocation_and_scheduled_expiry_are_audited_events(world):
+    """GOV-15: the workspaces act on `permit:revoke` and `permit:expire`."""
+    platform, p = world
+    revoked, expiring = _granted(platform, p), _granted(platform, p)
+    _permit(platform, revoked, permits.revoke, actor=p["ines"], reason="breach of the permit's conditions")
+    with platform.db.unit_of_work() as s:
+        assert permits.expire_due(s) == []  # nothing is due yet
+        end = permits.get_permit(s, expiring).valid_until
+    with platform.db.unit_of_work() as s:
+        assert [x.id for x in permits.expire_due(s, now=end + timedelta(seconds=1))] == [expiring]
+    with platform.db.unit_of_work() as s:
+        statuses = {x.id: x.status for x in permits.list_permits(s)}
+        actions = [e.action for e in audit.list_events(s, limit=5)]
+    assert statuses == {revoked: "revoked", expiring: "expired"}
+    assert actions[0] == "permit:expire" and "permit:revoke" in actions
+
+
+def test_optout_applies_to_permits_issued_after_it_only(world):
+    """GOV-16: who objected before a permit is excluded from it; later objections do not change it."""
+    platform, p = world
+    with pytest.raises(Forbidden):
+        with platform.db.unit_of_work() as s:
+            optout.record_optout(s, actor=p["ines"], pseudonym="PSA-0001")
+    with platform.db.unit_of_work() as s:
+        optout.record_optout(s, actor=p["louis"], pseudonym="PSA-0001")
+    earlier = _granted(platform, p)
+    with platform.db.unit_of_work() as s:
+        optout.record_optout(s, actor=p["louis"], pseudonym="PSA-0002", now=utcnow() + timedelta(seconds=1))
+        optout.record_optout(s, actor=p["louis"], pseudonym="PSA-0001")  # again: the first date stands
+    amended, _, _ = _permit(platform, earlier, permits.amend, actor=p["ines"], signer=platform.signer,
+                            changes={"tools": "R"}, reason="tools")
+    later = _granted(platform, p)
+    with platform.db.unit_of_work() as s:
+        assert optout.excluded(s, permit=permits.get_permit(s, earlier)) == ["PSA-0001"]
+        assert optout.excluded(s, permit=permits.get_permit(s, amended)) == ["PSA-0001"]  # not retroactive
+        later_permit = permits.get_permit(s, later)
+        later_permit.optout_as_of = utcnow() + timedelta(seconds=2)  # issued after the second objection
+        assert optout.excluded(s, permit=later_permit) == ["PSA-0001", "PSA-0002"]
+        s.rollback()
+    assert _verified(platform, earlier)["optout_as_of"]
+
+
+def test_calls_for_projects_score_rank_and_select(world):
+    platform, p = world
+    today = date.today()
+    with platform.db.unit_of_work() as s:
+        with pytest.raises(InvalidInput, match="criteria"):
+            calls.create_call(s, actor=p["ines"], title="IA et santé", theme="IA", description="", opens_on=today,
+                              closes_on=today, criteria=[{"name": "x", "weight": 0}])
+        with pytest.raises(Forbidden):
+            calls.create_call(s, actor=p["alice"], title="T", theme="T", description="", opens_on=today,
+                              closes_on=today, criteria=[{"name": "x"}])
+        call = calls.create_call(s, actor=p["ines"], title="IA et santé", theme="IA", description="",
+                                 opens_on=today, closes_on=today + timedelta(days=30),
+                                 criteria=[{"name": "science", "weight": 2}, {"name": "impact", "weight": 1}])
+        closed = calls.create_call(s, actor=p["ines"], title="Ancien appel", theme="x", description="",
+                                   opens_on=today - timedelta(days=60), closes_on=today - timedelta(days=30),
+                                   criteria=[{"name": "science", "weight": 1}])
+        call_id, closed_id = call.id, closed.id
+    ids = []
+    for title in ("Projet A", "Projet B"):
+        with platform.db.unit_of_work() as s:
+            user = identity.get_user(s, "alice@labo.example")
+            ids.append(gov.create_application(s, actor=p["alice"], user=user, title=title, procedure="standard",
+                                              form=FULL, call=calls.get_call(s, call_id)).id)
+        _do(platform, ids[-1], gov.act, actor=p["alice"], action="submit")
+    with platform.db.unit_of_work() as s, pytest.raises(Conflict, match="open from"):
+        gov.create_application(s, actor=p["alice"], user=identity.get_user(s, "alice@labo.example"), title="late",
+                               procedure="standard", call=calls.get_call(s, closed_id))
+    marks = {ids[0]: {"science": 2, "impact": 5}, ids[1]: {"science": 5, "impact": 1}}
+    for app_id, by_criterion in marks.items():
+        for criterion, value in by_criterion.items():
+            _do(platform, app_id, calls.score, actor=p["ines"], criterion=criterion, value=value)
+    with pytest.raises(InvalidInput, match="0 to 5"):
+        _do(platform, ids[0], calls.score, actor=p["ines"], criterion="science", value=9)
+    with platform.db.unit_of_work() as s:
+        ranked = calls.ranking(s, call=calls.get_call(s, call_id))
+        # weighted: science counts twice; B's 5 in science outweighs A's 5 in impact
+        assert [(r.application.id, r.total, r.reviewers) for r in ranked] == [(ids[1], 3.667, 1), (ids[0], 3.0, 1)]
+        chosen = calls.select_applications(s, actor=p["ines"], call=calls.get_call(s, call_id), chosen=[ids[1]])
+        assert [a.status for a in chosen] == ["pre_screening"]
+    with platform.db.unit_of_work() as s, pytest.raises(Conflict, match="already"):
+        calls.select_applications(s, actor=p["ines"], call=calls.get_call(s, call_id), chosen=[ids[0]])
