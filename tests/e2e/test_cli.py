@@ -140,8 +140,12 @@ def test_users_commands(tmp_path):
     home = tmp_path / "home"
     run(home, "init")
     run(home, "users", "create-org", "INSERM", "--sector", "public")
-    run(home, "users", "create", "alice@inserm.example", "--name", "Alice", "--org", "INSERM",
-        "--role", "researcher", "--until", "2030-12-31")
+    created = run(home, "users", "create", "alice@inserm.example", "--name", "Alice", "--org", "INSERM",
+                  "--role", "researcher", "--until", "2030-12-31").stdout
+    link = created.strip().splitlines()[-1]
+    assert link.startswith("http://localhost:8000/activate/")  # BASTIDE_PUBLIC_URL's default
+    again = run(home, "users", "activation", "alice@inserm.example").stdout.strip().splitlines()[-1]
+    assert again != link and again.startswith("http://localhost:8000/activate/")
     listed = run(home, "users", "list").stdout
     assert "alice@inserm.example" in listed and "researcher" in listed and "2030-12-31" in listed
     sod = run(home, "users", "create", "bob@inserm.example", "--name", "Bob", "--org", "INSERM",
@@ -152,3 +156,20 @@ def test_users_commands(tmp_path):
     assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stdout + bad_date.stderr
     assert "disabled" in run(home, "users", "disable", "alice@inserm.example", "--reason", "left").stdout
     assert "intact" in run(home, "audit", "verify").stdout
+
+
+def test_governance_operator_commands(tmp_path):
+    """`bastide optout import`, `permits expire`, `register export`: the operator's cron and files."""
+    home = tmp_path / "home"
+    run(home, "init")
+    optouts = tmp_path / "optouts.txt"
+    optouts.write_text("PSA-1\nPSA-2\n\nPSA-1\n")
+    assert "2 new opt-out(s), 2 in the registry" in run(home, "optout", "import", str(optouts)).stdout
+    missing = run(home, "optout", "import", str(tmp_path / "nope.txt"), check=False)
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    assert "expired 0 permit(s)" in run(home, "permits", "expire").stdout
+    out = tmp_path / "register.csv"
+    run(home, "register", "export", "--out", str(out))
+    assert out.read_text().startswith("reference,title,organisation")
+    wrong = run(home, "register", "export", "--out", str(out), "--format", "xml", check=False)
+    assert wrong.returncode == 2 and "csv or json" in wrong.stderr

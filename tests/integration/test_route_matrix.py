@@ -54,7 +54,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/permits/{permit_id}/file"): {R, I},
     ("POST", "/api/permits/{permit_id}/amend"): {I}, ("POST", "/api/permits/{permit_id}/extend"): {I},
     ("POST", "/api/permits/{permit_id}/revoke"): {I},
-    ("POST", "/api/optouts"): {L},
+    ("POST", "/api/optouts"): {L, "data_operator"},
     ("GET", "/api/calls"): PUBLIC, ("POST", "/api/calls"): {I}, ("POST", "/api/calls/{call_id}/scores"): {I},
     ("GET", "/api/calls/{call_id}/ranking"): {I}, ("POST", "/api/calls/{call_id}/selection"): {I},
     ("GET", "/api/register"): PUBLIC, ("GET", "/api/register.csv"): PUBLIC,

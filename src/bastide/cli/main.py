@@ -14,6 +14,7 @@ from bastide.catalogue import service as catalogue
 from bastide.catalogue.cli import app as catalogue_app
 from bastide.cli.common import actor, console, platform_session
 from bastide.governance.cli import app as permits_app
+from bastide.governance.cli import optout_app, register_app
 from bastide.identity.cli import app as users_app
 
 app = typer.Typer(help="Bastide: sovereign platform for national health data.", no_args_is_help=True,
@@ -24,6 +25,8 @@ app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.add_typer(permits_app, name="permits")
+app.add_typer(register_app, name="register")
+app.add_typer(optout_app, name="optout")
 
 SAMPLE = {"beneficiaries": 2000, "years": [2022, 2023, 2024], "seed": 42, "release": "sample"}
 
@@ -54,10 +57,26 @@ def up(
     from bastide.api.app import create_app
 
     with platform_session(init=True) as platform:
+        if "public_url" not in platform.settings.model_fields_set:  # links point where this server listens
+            platform.settings.public_url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
         if sample:
             _load_sample(platform)
-        console.print(f"Bastide is up: http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+        _first_account_hint(platform)
+        console.print(f"Bastide is up: {platform.settings.public_url}/  (API docs: {platform.settings.public_url}/docs)")
         uvicorn.run(create_app(platform), host=host, port=port, log_level="warning")
+
+
+def _first_account_hint(platform) -> None:
+    """No default account, ever: the operator creates the first administrator and gets a link."""
+    from bastide.identity import service as identity
+
+    with platform.db.unit_of_work() as session:
+        if identity.list_users(session):
+            return
+    typer.echo("no account yet: create yours, then open the link it prints —\n"
+               "  bastide users create-org 'My organisation' --sector public\n"
+               "  bastide users create you@example.org --name 'Your Name' --org 'My organisation' "
+               "--role administrator --until 2027-12-31")
 
 
 def _load_sample(platform) -> None:

@@ -1,4 +1,4 @@
-"""`bastide permits`: export a signed data permit, verify one offline."""
+"""`bastide permits`, `bastide register`, `bastide optout`: the operator's governance commands."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ from typing import Annotated
 
 import typer
 
-from bastide.cli.common import console, err, platform_session
+from bastide.cli.common import actor, console, err, platform_session
 from bastide.errors import DomainError
-from bastide.governance import permits
+from bastide.governance import optout, permits, register
+
+register_app = typer.Typer(help="The public register of applications and permits (TRA-01…05, TRA-08).",
+                           no_args_is_help=True)
+optout_app = typer.Typer(help="The opt-out registry (GOV-16).", no_args_is_help=True)
 
 app = typer.Typer(help="Signed data permits (EHDS Art. 68).", no_args_is_help=True)
 
@@ -47,3 +51,60 @@ def verify(
         raise typer.Exit(6) from None
     console.print(f"[green]valid[/] {document['permit']} for {document['holder']['organisation']}, "
                   f"{document['data']['snapshot']}, until {document['valid_until'][:10]}")
+
+
+@app.command("list")
+def list_permits() -> None:
+    """Every permit version with its state and validity."""
+    from rich.table import Table
+
+    with platform_session() as platform, platform.db.unit_of_work() as session:
+        table = Table("id", "permit", "application", "holder", "state", "from", "until")
+        for p in permits.list_permits(session):
+            table.add_row(str(p.id), p.reference, p.application.reference, p.application.organisation.name, p.status,
+                          str(p.valid_from.date()), str(p.valid_until.date()))
+    console.print(table)
+
+
+@app.command("expire")
+def expire() -> None:
+    """Expire the permits past their end date (the server does it every minute; this is for cron)."""
+    with platform_session() as platform, platform.db.unit_of_work() as session:
+        done = permits.expire_due(session)
+        names = [p.reference for p in done]
+    console.print(f"expired {len(names)} permit(s){': ' + ', '.join(names) if names else ''}")
+
+
+@register_app.command("export")
+def export_register(
+    out: Annotated[Path, typer.Option(help="File to write.")],
+    format: Annotated[str, typer.Option(help="csv or json.")] = "csv",
+) -> None:
+    """Write the public register as a downloadable file (TRA-08)."""
+    import json
+
+    if format not in ("csv", "json"):
+        err.print(f"[red]error:[/] --format {format!r}: choose csv or json")
+        raise typer.Exit(2)
+    with platform_session() as platform, platform.db.unit_of_work() as session:
+        rows = register.entries(session)
+    out.write_text(register.to_csv(rows) if format == "csv" else json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+    console.print(f"wrote {len(rows)} entries to {out}")
+
+
+@optout_app.command("import")
+def import_optouts(
+    file: Annotated[Path, typer.Argument(help="One pseudonym (BEN_NIR_PSA) per line, as delivered with the base.")],
+) -> None:
+    """Record the persons who objected; permits issued from now on leave them out."""
+    try:
+        lines = [line.strip() for line in file.read_text().splitlines() if line.strip()]
+    except OSError as exc:
+        err.print(f"[red]error:[/] cannot read {file}: {exc.strerror}")
+        raise typer.Exit(2) from None
+    with platform_session() as platform, platform.db.unit_of_work() as session:
+        before = optout.count(session)
+        for pseudonym in lines:
+            optout.record_optout(session, actor=actor(), pseudonym=pseudonym)
+        after = optout.count(session)
+    console.print(f"{after - before} new opt-out(s), {after} in the registry")

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from bastide.cli.common import actor, console, platform_session
+from bastide.identity import credentials
 from bastide.identity import service as identity
 from bastide.identity.roles import Role
 
@@ -42,9 +43,30 @@ def create(
         raise typer.Exit(2) from None
     with platform_session() as platform, platform.db.unit_of_work() as session:
         organisation = identity.get_organisation(session, org)
-        identity.create_user(session, actor=actor(), email=email, name=name, organisation=organisation,
-                             roles=set(role), end_of_rights=end)
+        user = identity.create_user(session, actor=actor(), email=email, name=name, organisation=organisation,
+                                    roles=set(role), end_of_rights=end)
+        link = _activation_link(platform, session, user)
     console.print(f"user {email} created, rights until {end}")
+    _show_link(link)
+
+
+def _activation_link(platform, session, user) -> str:
+    secret = credentials.issue_activation(session, actor=actor(), user=user)
+    return f"{platform.settings.public_url.rstrip('/')}/activate/{secret}"
+
+
+def _show_link(link: str) -> None:
+    console.print(f"give this activation link to the person (valid {credentials.ACTIVATION_TTL.days} days, once): "
+                  "they choose a password and enrol their authenticator app")
+    typer.echo(link)
+
+
+@app.command("activation")
+def activation(email: str) -> None:
+    """Issue a new activation link (a lost or expired one); the earlier link stops working."""
+    with platform_session() as platform, platform.db.unit_of_work() as session:
+        link = _activation_link(platform, session, identity.get_user(session, email))
+    _show_link(link)
 
 
 @app.command("list")
@@ -78,5 +100,10 @@ def unlock(email: str) -> None:
 
 @app.command("reset-mfa")
 def reset_mfa(email: str) -> None:
-    """Remove a lost second factor; the person enrols again before the next login."""
-    _admin(email, identity.reset_mfa, "second factor removed; enrolment required")
+    """Remove a lost second factor; the new activation link sets a password and a new factor."""
+    with platform_session() as platform, platform.db.unit_of_work() as session:
+        user = identity.get_user(session, email)
+        identity.reset_mfa(session, actor=actor(), user=user)
+        link = _activation_link(platform, session, user)
+    console.print(f"{email}: second factor removed")
+    _show_link(link)

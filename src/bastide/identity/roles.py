@@ -37,7 +37,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.INSTRUCTOR: frozenset({Permission.APPLICATION_REVIEW, Permission.APPLICATION_DECIDE, Permission.CALL_MANAGE}),
     Role.LEGAL_RECORDER: frozenset({Permission.OPINION_RECORD, Permission.OPTOUT_RECORD}),
     Role.OUTPUT_CHECKER: frozenset({Permission.OUTPUT_REVIEW}),
-    Role.DATA_STEWARD: frozenset({Permission.SNAPSHOT_INGEST}),
+    Role.DATA_STEWARD: frozenset({Permission.SNAPSHOT_INGEST, Permission.OPTOUT_RECORD}),  # loads the opt-out file too
     Role.ADMINISTRATOR: frozenset({Permission.USER_MANAGE}),
     Role.AUDITOR: frozenset({Permission.AUDIT_READ}),
 }
