@@ -108,8 +108,6 @@ class SeaweedS3:
         return f"http://127.0.0.1:{self.port}"
 
     def _wait_ready(self) -> None:
-        import pyarrow.fs as pafs
-
         fs = self.filesystem()
         deadline = time.monotonic() + 30
         while True:

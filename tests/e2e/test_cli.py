@@ -133,7 +133,7 @@ def test_up_loads_a_sample_and_serves_the_catalogue(tmp_path):
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
-    assert f"http://127.0.0.1:{port}/" in out
+    assert f"http://localhost:{port}/" in out and "bastide users create" in out  # how to make the first account
 
 
 def test_users_commands(tmp_path):

@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 
-from bastide.base.ingest import IngestRequest, ingest
-from bastide.config import Settings
 from bastide.errors import Conflict, InvalidInput, TransitionNotAllowed
 from bastide.governance import permits
 from bastide.governance import service as gov
 from bastide.identity import service as identity
 from bastide.identity.policy import Forbidden
-from bastide.platform import Platform, operator_actor
 from tests.unit.test_application_form import FULL
-
-
-@pytest.fixture
-def world(tmp_path, database_url, small_delivery):
-    platform = Platform(Settings(home=tmp_path, database_url=database_url))
-    platform.init(operator_actor())
-    ingest(platform, actor=operator_actor(), request=IngestRequest(str(small_delivery), "snds", "2024-12"))
-    until = date.today() + timedelta(days=365)
-    people = {}
-    with platform.db.unit_of_work() as s:
-        lab = identity.create_organisation(s, actor=operator_actor(), name="Labo privé", sector="private")
-        hdh = identity.create_organisation(s, actor=operator_actor(), name="HDH", sector="public")
-        for email, org, role in (("alice@labo.example", lab, "researcher"), ("ines@hdh.example", hdh, "instructor"),
-                                 ("louis@hdh.example", hdh, "legal_recorder"), ("bob@labo.example", lab, "researcher")):
-            identity.create_user(s, actor=operator_actor(), email=email, name=email, organisation=org, roles={role},
-                                 end_of_rights=until)
-    with platform.db.unit_of_work() as s:
-        for email in ("alice@labo.example", "ines@hdh.example", "louis@hdh.example", "bob@labo.example"):
-            people[email.split("@")[0]] = identity.actor_of(identity.get_user(s, email))
-    yield platform, people
-    platform.close()
 
 
 def _new(platform, alice, form=None):

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 
+from bastide.api.app import create_app
 from bastide.audit import service as audit
 from bastide.db import utcnow
 from bastide.errors import Conflict, InvalidInput, TransitionNotAllowed
@@ -14,7 +17,7 @@ from bastide.governance import calls, optout, permits
 from bastide.governance import service as gov
 from bastide.identity import service as identity
 from bastide.identity.policy import Forbidden
-from tests.integration.test_applications import _do, _new, world  # noqa: F401 - the fixture is used by name
+from tests.integration.test_applications import _do, _new
 from tests.unit.test_application_form import FULL
 
 
@@ -167,3 +170,22 @@ def test_calls_for_projects_score_rank_and_select(world):
         assert [a.status for a in chosen] == ["pre_screening"]
     with platform.db.unit_of_work() as s, pytest.raises(Conflict, match="already"):
         calls.select_applications(s, actor=p["ines"], call=calls.get_call(s, call_id), chosen=[ids[0]])
+
+
+def test_the_server_expires_permits_within_seconds(world):
+    """GOV-11: the running server's scheduled check expires a permit past its end date."""
+    platform, p = world
+    permit_id = _granted(platform, p)
+    with platform.db.unit_of_work() as s:
+        permits.get_permit(s, permit_id).valid_until = utcnow() - timedelta(seconds=1)
+        audit.record(s, actor=p["ines"], action="permit:issue", target="test:shorten")  # the test's own change
+    platform.settings.permit_check_seconds = 1
+    with TestClient(create_app(platform)):  # the lifespan starts the check
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with platform.db.unit_of_work() as s:
+                if permits.get_permit(s, permit_id).status == "expired":
+                    break
+            time.sleep(0.2)
+    with platform.db.unit_of_work() as s:
+        assert permits.get_permit(s, permit_id).status == "expired"

@@ -71,6 +71,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/applications/{app_id}/opinion"): {L},
     ("GET", "/permits/{permit_id}"): {R, I}, ("GET", "/calls"): PUBLIC, ("GET", "/register"): PUBLIC,
     ("GET", "/admin/users"): {A}, ("POST", "/admin/users"): {A},
+    ("POST", "/calls"): {I}, ("GET", "/calls/{call_id}"): PUBLIC, ("POST", "/calls/{call_id}/scores"): {I},
+    ("POST", "/calls/{call_id}/selection"): {I},
 }
 DENIED_CODES = {"not_authenticated", "forbidden"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
@@ -95,8 +96,6 @@ class PermitOut(BaseModel):
 
     @classmethod
     def build(cls, p: Permit) -> PermitOut:
-        import json
-
         return cls(id=p.id, reference=p.reference, application=p.application.reference, version=p.version,
                    status=p.status, valid_from=p.valid_from, valid_until=p.valid_until, extended=p.extended,
                    document=json.loads(p.document), signature=p.signature)

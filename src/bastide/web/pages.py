@@ -282,13 +282,6 @@ def permit(request: Request, permit_id: int, who: gv.PermitReader):
     return render(request, "permit.html", context, who=who)
 
 
-@router.get("/calls", response_class=HTMLResponse)
-def calls_page(request: Request):
-    with gv._db(request) as session:
-        rows = [gv.CallOut.build(c) for c in calls.list_calls(session)]
-    return render(request, "calls.html", {"calls": rows})
-
-
 @router.get("/register", response_class=HTMLResponse)
 def register_page(request: Request):
     with gv._db(request) as session:
@@ -325,3 +318,70 @@ async def create_user(request: Request, who: _who(P.USER_MANAGE)):
                                     roles=set(fields.getlist("roles")), end_of_rights=until)
         link = activation_url(request, credentials.issue_activation(session, actor=who.actor, user=user))
     return users_page(request, who, link=link)
+
+
+# -- calls for projects ------------------------------------------------------------------------
+
+@router.get("/calls", response_class=HTMLResponse)
+def calls_page(request: Request):
+    with gv._db(request) as session:
+        rows = [gv.CallOut.build(c) for c in calls.list_calls(session)]
+    return render(request, "calls.html", {"calls": rows, "today": date.today()})
+
+
+@router.post("/calls")
+async def create_call(request: Request, who: _who(P.CALL_MANAGE)):
+    """Criteria are written one per line as `name` or `name: weight`."""
+    fields = await request.form()
+    try:
+        opens, closes = (date.fromisoformat(str(fields.get(k, ""))) for k in ("opens_on", "closes_on"))
+        criteria = [_criterion(line) for line in str(fields.get("criteria", "")).splitlines() if line.strip()]
+    except ValueError:
+        raise InvalidInput("dates are YYYY-MM-DD and weights are numbers (`science: 2`)") from None
+    with gv._db(request) as session:
+        call = calls.create_call(session, actor=who.actor, title=str(fields.get("title", "")),
+                                 theme=str(fields.get("theme", "")), description=str(fields.get("description", "")),
+                                 opens_on=opens, closes_on=closes, criteria=criteria)
+    return see_other(f"/calls/{call.id}")
+
+
+def _criterion(line: str) -> dict:
+    name, _, weight = line.partition(":")
+    return {"name": name.strip(), "weight": float(weight) if weight.strip() else 1}
+
+
+@router.get("/calls/{call_id}", response_class=HTMLResponse)
+def call_page(request: Request, call_id: int):
+    """Public: the call and its criteria; reviewers also see the ranking, score, and select."""
+    who = peek(request)
+    with gv._db(request) as session:
+        call = calls.get_call(session, call_id)
+        reviewer = who is not None and has_permission(who.actor, P.APPLICATION_REVIEW)
+        ranking = gv.ranked(session, call) if reviewer else None
+        context = {"call": gv.CallOut.build(call), "ranking": ranking}
+    return render(request, "call.html", context, who=who)
+
+
+@router.post("/calls/{call_id}/scores")
+async def score_call(request: Request, call_id: int, who: gv.Reviewer):
+    fields = await request.form()
+    with gv._db(request) as session:
+        call = calls.get_call(session, call_id)
+        candidates = {a.id: a for a in calls.applications_of(session, call)}
+        for key, value in fields.multi_items():
+            if not key.startswith("score:") or value == "":
+                continue
+            _, app_id, criterion = key.split(":", 2)
+            if not app_id.isdigit() or int(app_id) not in candidates or not str(value).isdigit():
+                raise InvalidInput(f"{key} is not a score of this call's applications", details={"field": key})
+            calls.score(session, actor=who.actor, app=candidates[int(app_id)], criterion=criterion, value=int(value))
+    return see_other(f"/calls/{call_id}")
+
+
+@router.post("/calls/{call_id}/selection")
+async def select_call(request: Request, call_id: int, who: _who(P.CALL_MANAGE)):
+    fields = await request.form()
+    chosen = [int(v) for v in fields.getlist("selected") if str(v).isdigit()]
+    with gv._db(request) as session:
+        calls.select_applications(session, actor=who.actor, call=calls.get_call(session, call_id), chosen=chosen)
+    return see_other(f"/calls/{call_id}")

@@ -1,0 +1,83 @@
+"""The HTML pages through HTTP forms (the browser tests cover the main path in chromium):
+calls for projects, languages, sign-in redirects, errors as pages."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from bastide.api.app import create_app
+from bastide.base.ingest import IngestRequest, ingest
+from tests.portal import client_for, person
+from tests.unit.test_application_form import FULL
+
+
+@pytest.fixture
+def site(tmp_path, database_url, small_delivery, actor):
+    from tests.conftest import make_platform
+
+    platform = make_platform(tmp_path, database_url=database_url)
+    ingest(platform, actor=actor, request=IngestRequest(str(small_delivery), "snds", "2024-12"))
+    app = create_app(platform)
+    ines = person(app, platform, email="ines@hdh.example", org="HDH", sector="public", roles={"instructor"})
+    alice = person(app, platform, email="alice@labo.example", org="Labo", sector="private", roles={"researcher"})
+    yield app, ines, alice
+    platform.close()
+
+
+def _form(client, path, data):
+    return client.post(path, data={**data, "csrf_token": client.headers["X-CSRF-Token"]})
+
+
+def test_a_call_from_creation_to_selection_through_the_pages(site):
+    app, ines, alice = site
+    today = date.today()
+    created = _form(ines, "/calls", {"title": "Cancers pédiatriques", "theme": "oncologie", "description": "",
+                                     "opens_on": str(today), "closes_on": str(today + timedelta(days=30)),
+                                     "criteria": "science: 2\nimpact"})
+    assert created.status_code == 303
+    call_url = created.headers["location"]
+    call_id = int(call_url.rsplit("/", 1)[1])
+    page = client_for(app).get(call_url)  # public
+    assert "Cancers pédiatriques" in page.text and "science (× 2.0)" in page.text and "ranking" not in page.text
+
+    new = _form(alice, "/applications", {"title": "Leucémies", "procedure": "MR-004", "call_id": str(call_id)})
+    app_id = int(new.headers["location"].rsplit("/", 1)[1])
+    alice.patch(f"/api/applications/{app_id}", json={"changes": FULL})
+    assert alice.post(f"/api/applications/{app_id}/actions/submit", json={}).json()["call_id"] == call_id
+
+    scored = _form(ines, f"/calls/{call_id}/scores", {f"score:{app_id}:science": "4", f"score:{app_id}:impact": "1"})
+    assert scored.status_code == 303
+    ranking = ines.get(call_url)
+    assert 'id="ranking"' in ranking.text and "3.00 (1)" in ranking.text  # (4 × 2 + 1) / 3
+    bad = _form(ines, f"/calls/{call_id}/scores", {"score:999:science": "4"})
+    assert bad.status_code == 422 and bad.headers["x-error-code"] == "invalid_input"
+    selected = ines.post(f"/calls/{call_id}/selection",
+                         data={"selected": str(app_id), "csrf_token": ines.headers["X-CSRF-Token"]})
+    assert selected.status_code == 303
+    assert alice.get(f"/api/applications/{app_id}").json()["status"] == "pre_screening"
+
+
+def test_pages_speak_french_and_english(site):
+    app, _, _ = site
+    anonymous = client_for(app)
+    assert "<h1>Registre public</h1>" in anonymous.get("/register").text
+    english = anonymous.get("/register?lang=en")
+    assert "<h1>Public register</h1>" in english.text and english.cookies.get("lang") == "en"
+    assert "<h1>Public register</h1>" in anonymous.get("/register").text  # the choice is remembered
+    assert "Calls for projects" in client_for(app).get("/calls", headers={"Accept-Language": "en-GB"}).text
+
+
+def test_signed_out_visits_go_to_the_sign_in_page_and_errors_are_pages(site):
+    app, ines, alice = site
+    redirect = client_for(app).get("/queue")
+    assert redirect.status_code == 303 and redirect.headers["location"] == "/login?next=/queue"
+    forbidden = alice.get("/queue")
+    assert forbidden.status_code == 403 and forbidden.headers["x-error-code"] == "forbidden"
+    assert "<h1>Erreur</h1>" in forbidden.text
+    alice.headers.pop("X-CSRF-Token")  # a form posted from another site carries no token
+    no_csrf = alice.post("/applications", data={"title": "x", "procedure": "standard"})
+    assert no_csrf.status_code == 403 and no_csrf.headers["x-error-code"] == "csrf_failed"
+    wrong = client_for(app).post("/login", data={"email": "alice@labo.example", "password": "nope", "code": "1"})
+    assert wrong.status_code == 401 and "wrong" in wrong.text
