@@ -8,7 +8,7 @@
 2. the guard: GET /api/auth/me with a session (lookup, account checks, bookkeeping write)
    vs GET /api/calls, a public route with one small query, through the same client;
 3. the public register: `register.entries` + CSV for N submitted applications vs one raw SQL
-   SELECT of the same columns written with the csv module.
+   SELECT of the same columns (JSON ones as raw text) written as they come with the csv module.
 """
 
 from __future__ import annotations
@@ -76,8 +76,10 @@ def seed(platform: Platform, count: int) -> None:
 
 
 def raw_register(platform: Platform) -> str:
-    query = text("SELECT a.id, a.title, o.name, o.sector, a.procedure, a.submitted_at, a.status, a.decision, "
-                 "a.decided_at, a.justification FROM application a JOIN organisation o ON o.id = a.organisation_id "
+    """The same columns as the register reads (the JSON ones as raw text), dumped as they come."""
+    query = text("SELECT a.id, a.title, o.name, o.sector, a.procedure, a.form, a.call_id, a.submitted_at, a.status, "
+                 "a.decision, a.decided_at, a.justification, a.ethics_opinion, a.cnil_decision "
+                 "FROM application a JOIN organisation o ON o.id = a.organisation_id "
                  "WHERE a.submitted_at IS NOT NULL ORDER BY a.submitted_at DESC, a.id DESC")
     out = io.StringIO()
     with platform.db.engine.connect() as con:

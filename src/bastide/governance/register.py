@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bastide.governance.form import PURPOSES
 from bastide.governance.models import Application, Permit
+from bastide.identity.models import Organisation
 
 FIELDS = ["reference", "title", "organisation", "sector", "procedure", "purpose", "use", "datasets", "tables",
           "call", "received_on", "status", "decision", "decided_on", "justification", "ethics_opinion",
@@ -24,37 +25,47 @@ def _day(moment) -> str | None:
     return moment.date().isoformat() if moment else None
 
 
-def _entry(app: Application, permit: Permit | None) -> dict:
-    form, data = app.form, app.form.get("data") or {}
+def _entry(app, org, permit) -> dict:
+    form = app.form or {}
+    data = form.get("data") or {}
     ethics, cnil = app.ethics_opinion or {}, app.cnil_decision or {}
     return {
-        "reference": app.reference, "title": app.title, "organisation": app.organisation.name,
-        "sector": app.organisation.sector, "procedure": app.procedure,
-        "purpose": PURPOSES.get(str(form.get("purpose", "")).lower()), "use": form.get("use"),
-        "datasets": data.get("snapshot"), "tables": " ".join(data.get("tables") or []), "call": app.call_id,
-        "received_on": _day(app.submitted_at), "status": app.status, "decision": app.decision,
+        "reference": f"APP-{app.id:06d}", "title": app.title, "organisation": org.name, "sector": org.sector,
+        "procedure": app.procedure, "purpose": PURPOSES.get(str(form.get("purpose", "")).lower()),
+        "use": form.get("use"), "datasets": data.get("snapshot"), "tables": " ".join(data.get("tables") or []),
+        "call": app.call_id, "received_on": _day(app.submitted_at), "status": app.status, "decision": app.decision,
         "decided_on": _day(app.decided_at),
         "justification": app.justification if app.decision == "refused" else None,  # GOV-12: refusals are explained
         "ethics_opinion": f"{ethics['date']} {ethics['outcome']}" if ethics else None,
         "cnil_reference": cnil.get("reference"),
-        "permit": permit.reference if permit else None, "permit_status": permit.status if permit else None,
+        "permit": f"PRM-{permit.id:06d}-v{permit.version}" if permit else None,
+        "permit_status": permit.status if permit else None,
         "valid_from": _day(permit.valid_from) if permit else None,
         "valid_until": _day(permit.valid_until) if permit else None,
     }
 
 
+_APP = (Application.id, Application.title, Application.procedure, Application.form, Application.call_id,
+        Application.submitted_at, Application.status, Application.decision, Application.decided_at,
+        Application.justification, Application.ethics_opinion, Application.cnil_decision)
+
+
 def entries(session: Session) -> list[dict]:
-    apps = session.execute(select(Application).where(Application.submitted_at.is_not(None))
-                           .order_by(Application.submitted_at.desc(), Application.id.desc())).scalars().all()
-    latest: dict[int, Permit] = {}
-    for permit in session.execute(select(Permit).order_by(Permit.id)).scalars():
+    """Plain rows, not ORM objects: the register is read often and whole (one query each)."""
+    apps = session.execute(
+        select(*_APP, Organisation.name, Organisation.sector).join(Organisation)
+        .where(Application.submitted_at.is_not(None))
+        .order_by(Application.submitted_at.desc(), Application.id.desc())).all()
+    latest = {}
+    for permit in session.execute(select(Permit.application_id, Permit.id, Permit.version, Permit.status,
+                                         Permit.valid_from, Permit.valid_until).order_by(Permit.id)):
         latest[permit.application_id] = permit  # the newest version stands for the permit
-    return [_entry(app, latest.get(app.id)) for app in apps]
+    return [_entry(row, row, latest.get(row.id)) for row in apps]
 
 
 def to_csv(rows: list[dict]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FIELDS)
+    writer.writerows([row[f] for f in FIELDS] for row in rows)
     return out.getvalue()

@@ -27,6 +27,7 @@ from bastide.statemachine import Actor
 ACTIVATION_TTL = timedelta(days=7)
 SESSION_IDLE = timedelta(minutes=30)  # a forgotten browser closes itself
 SESSION_MAX = timedelta(hours=10)  # one working day, whatever the activity
+TOUCH_EVERY = timedelta(minutes=1)  # bookkeeping writes at most this often: reads stay reads
 TOKEN_MAX_DAYS = 90
 TOKEN_PREFIX = "bst_"
 
@@ -102,7 +103,8 @@ def resolve_session(session: Session, secret: str, now: datetime | None = None) 
     if web is None or web.ended_at is not None or now >= web.expires_at or now - web.last_seen_at >= SESSION_IDLE:
         raise NotAuthenticated("your session has ended: log in again")
     _check_account(web.user, now)
-    web.last_seen_at = now  # bookkeeping, not an action: exempt from the audit rule (see models)
+    if now - web.last_seen_at >= TOUCH_EVERY:
+        web.last_seen_at = now  # bookkeeping, not an action: exempt from the audit rule (see models)
     return web
 
 
@@ -150,7 +152,8 @@ def resolve_token(session: Session, secret: str, now: datetime | None = None) ->
     if token is None or token.revoked_at is not None or now >= token.expires_at:
         raise NotAuthenticated("this API token is unknown, revoked or expired: create a new one")
     _check_account(token.user, now)
-    token.last_used_at = now  # bookkeeping, exempt from the audit rule
+    if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
+        token.last_used_at = now  # bookkeeping, exempt from the audit rule
     actor = identity.actor_of(token.user)
     return token, Actor(actor.id, actor.roles, frozenset(token.scopes))
 
