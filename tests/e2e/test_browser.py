@@ -175,3 +175,12 @@ def test_done_when_in_chromium(served, chromium, tmp_path):
     document = verify_file(signed.text(), public_pem=platform.signer.public_pem())
     assert document["application"] == reference and document["data"]["population"] == {"icd10": ["E11"]}
     alice.screenshot(path=str(tmp_path / "permit.png"), full_page=True)
+
+    ines.goto(url + alice.url.removeprefix(url))  # the instructor's view of the same permit
+    ines.fill("#months", "6")
+    ines.fill("#extend_reason", "suivi prolongé de la cohorte")
+    ines.click("form[action$='/extend'] button[type=submit]")
+    assert "v2" in ines.locator("h1").inner_text() and ines.locator("#months").count() == 0  # extended once only
+    ines.fill("#revoke_reason", "manquement aux conditions du permis")
+    ines.click("form[action$='/revoke'] button[type=submit]")
+    assert "revoked" in ines.content() and "manquement" in ines.content()

@@ -72,7 +72,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/permits/{permit_id}"): {R, I}, ("GET", "/calls"): PUBLIC, ("GET", "/register"): PUBLIC,
     ("GET", "/admin/users"): {A}, ("POST", "/admin/users"): {A},
     ("POST", "/calls"): {I}, ("GET", "/calls/{call_id}"): PUBLIC, ("POST", "/calls/{call_id}/scores"): {I},
-    ("POST", "/calls/{call_id}/selection"): {I},
+    ("POST", "/calls/{call_id}/selection"): {I}, ("POST", "/permits/{permit_id}/extend"): {I},
+    ("POST", "/permits/{permit_id}/revoke"): {I}, ("POST", "/applications/{app_id}/extension"): {I},
 }
 DENIED_CODES = {"not_authenticated", "forbidden"}
 

@@ -120,8 +120,7 @@ def history(request: Request, app_id: int, who: _who(P.APPLICATION_CREATE, P.APP
         app = gov.get_application(session, app_id)
         if not has_permission(who.actor, P.AUDIT_READ):
             gov.check_can_read(who.actor, app)
-        targets = [f"application:{app.reference}", *(permits.target(p) for p in permits.of_application(session, app))]
-        return [EventOut.build(e) for e in audit.history(session, targets=targets)]
+        return [EventOut.build(e) for e in permits.history(session, app)]
 
 
 @router.get("/api/queue", response_model=list[ApplicationOut])

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastide.audit.actions import AuditAction
+from bastide.audit.service import history as audit_history
 from bastide.audit.service import record
 from bastide.catalogue import service as catalogue
 from bastide.db import utcnow
@@ -203,3 +204,8 @@ def list_permits(session: Session, *, holder: User | None = None) -> list[Permit
 
 def of_application(session: Session, app: Application) -> list[Permit]:
     return list(session.execute(select(Permit).where(Permit.application_id == app.id).order_by(Permit.id)).scalars())
+
+
+def history(session: Session, app: Application) -> list:
+    """The application's events and those of each of its permit versions, oldest first (AUD-11)."""
+    return audit_history(session, targets=[f"application:{app.reference}", *(target(p) for p in of_application(session, app))])

@@ -91,6 +91,7 @@ class PermitOut(BaseModel):
     valid_from: datetime
     valid_until: datetime
     extended: bool
+    status_reason: str | None
     document: dict[str, Any]
     signature: str
 
@@ -98,6 +99,7 @@ class PermitOut(BaseModel):
     def build(cls, p: Permit) -> PermitOut:
         return cls(id=p.id, reference=p.reference, application=p.application.reference, version=p.version,
                    status=p.status, valid_from=p.valid_from, valid_until=p.valid_until, extended=p.extended,
+                   status_reason=p.status_reason,
                    document=json.loads(p.document), signature=p.signature)
 
 

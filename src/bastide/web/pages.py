@@ -19,7 +19,6 @@ from bastide.api import governance_views as gv
 from bastide.api.catalogue_views import datasets_payload
 from bastide.api.auth import SESSION_COOKIE, Principal, TermsRequired, cookie_options, guard, peek
 from bastide.api.identity_views import activation_url, end_session, sign_in
-from bastide.audit import service as audit
 from bastide.db import utcnow
 from bastide.errors import DomainError, InvalidInput
 from bastide.governance import calls, permits, register
@@ -194,7 +193,7 @@ def _application_page(request: Request, who: Principal, app_id: int, error: Doma
                    "form_fields": i18n.FORM_FIELDS, "purposes": PURPOSES, "error": error,
                    "mine": who.actor.id == f"user:{app.applicant.email}", "editable": app.status in gov.EDITABLE,
                    "permits": [(p.id, p.reference, p.status) for p in permits.of_application(session, app)],
-                   "history": audit.history(session, targets=[f"application:{app.reference}"])}
+                   "history": permits.history(session, app)}
     return render(request, "application.html", context, who=who, status=error.http_status if error else 200)
 
 
@@ -321,6 +320,37 @@ async def create_user(request: Request, who: _who(P.USER_MANAGE)):
 
 
 # -- calls for projects ------------------------------------------------------------------------
+
+@router.post("/permits/{permit_id}/extend")
+async def extend_permit(request: Request, permit_id: int, who: gv.Decider):
+    fields = await request.form()
+    months = str(fields.get("months", ""))
+    if not months.isdigit():
+        raise InvalidInput("the extension is a whole number of months", details={"field": "months"})
+    with gv._db(request) as session:
+        new = permits.extend(session, actor=who.actor, permit=permits.get_permit(session, permit_id),
+                             signer=request.app.state.platform.signer, months=int(months),
+                             reason=str(fields.get("reason", "")))
+    return see_other(f"/permits/{new.id}")
+
+
+@router.post("/permits/{permit_id}/revoke")
+async def revoke_permit(request: Request, permit_id: int, who: gv.Decider):
+    fields = await request.form()
+    with gv._db(request) as session:
+        permits.revoke(session, actor=who.actor, permit=permits.get_permit(session, permit_id),
+                       reason=str(fields.get("reason", "")))
+    return see_other(f"/permits/{permit_id}")
+
+
+@router.post("/applications/{app_id}/extension")
+async def extend_deadline(request: Request, app_id: int, who: gv.Decider):
+    fields = await request.form()
+    with gv._db(request) as session:
+        gov.extend_deadline(session, actor=who.actor, app=gov.get_application(session, app_id),
+                            reason=str(fields.get("reason", "")))
+    return see_other(f"/applications/{app_id}/decision")
+
 
 @router.get("/calls", response_class=HTMLResponse)
 def calls_page(request: Request):
