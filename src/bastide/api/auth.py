@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from bastide.errors import DomainError
 from bastide.identity import credentials
@@ -72,22 +73,13 @@ def guard(*permissions: Permission, terms: bool = True, sessions_only: bool = Fa
     `sessions_only` for what an API token may never do (create more tokens)."""
 
     async def dependency(request: Request) -> Principal:
-        platform = request.app.state.platform
         bearer, cookie = _bearer(request), request.cookies.get(SESSION_COOKIE)
         if not bearer and not cookie:
             raise credentials.NotAuthenticated("sign in first (a session cookie or `Authorization: Bearer` token)")
-        with platform.db.unit_of_work() as session:
-            if bearer:
-                if sessions_only:
-                    raise Forbidden("an API token cannot do this: sign in with a browser session")
-                token, actor = credentials.resolve_token(session, bearer)
-                user, principal = token.user, Principal(token.user_id, actor, "token", None)
-            else:
-                web = credentials.resolve_session(session, cookie)
-                user = web.user
-                principal = Principal(user.id, identity.actor_of(user), "session",
-                                      credentials.csrf_token(cookie))
-            _check_terms(user, platform.settings.terms_version, terms)
+        if bearer and sessions_only:
+            raise Forbidden("an API token cannot do this: sign in with a browser session")
+        # database work off the event loop, as FastAPI does for plain handlers
+        principal = await run_in_threadpool(_authenticate, request.app.state.platform, bearer, cookie, terms)
         if principal.via == "session" and request.method not in SAFE_METHODS:
             await _check_csrf(request, principal.csrf)
         if permissions and not any(has_permission(principal.actor, p) for p in permissions):
@@ -97,6 +89,19 @@ def guard(*permissions: Permission, terms: bool = True, sessions_only: bool = Fa
         return principal
 
     return dependency
+
+
+def _authenticate(platform, bearer: str | None, cookie: str | None, terms: bool) -> Principal:
+    with platform.db.unit_of_work() as session:
+        if bearer:
+            token, actor = credentials.resolve_token(session, bearer)
+            user, principal = token.user, Principal(token.user_id, actor, "token", None)
+        else:
+            web = credentials.resolve_session(session, cookie)
+            user = web.user
+            principal = Principal(user.id, identity.actor_of(user), "session", credentials.csrf_token(cookie))
+        _check_terms(user, platform.settings.terms_version, terms)
+    return principal
 
 
 def _check_terms(user: User, version: str, required: bool) -> None:

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
 
 from bastide.api import governance_views as gv
 from bastide.api.catalogue_views import datasets_payload
@@ -37,6 +38,15 @@ from bastide.web.forms import fields_from_form, form_from_fields
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
+
+
+async def _form(request: Request) -> FormData:
+    return await request.form()
+
+
+# Handlers are plain functions (run in the thread pool, since they use the database); the form
+# is read by this async dependency before them.
+Fields = Annotated[FormData, Depends(_form)]
 
 
 def _who(*permissions: P, terms: bool = True):
@@ -96,8 +106,7 @@ def _safe_next(target: str) -> str:
 
 
 @router.post("/login", response_class=HTMLResponse)
-async def login(request: Request):
-    fields = await request.form()
+def login(request: Request, fields: Fields):
     try:
         user, secret = sign_in(request, email=str(fields.get("email", "")), password=str(fields.get("password", "")),
                                code=str(fields.get("code", "")))
@@ -123,8 +132,7 @@ def activate_page(request: Request, secret: str):
 
 
 @router.post("/activate/{secret}", response_class=HTMLResponse)
-async def activate(request: Request, secret: str):
-    fields = await request.form()
+def activate(request: Request, secret: str, fields: Fields):
     platform = request.app.state.platform
     try:
         with platform.db.unit_of_work() as session:
@@ -137,8 +145,7 @@ async def activate(request: Request, secret: str):
 
 
 @router.post("/activate/{secret}/confirm", response_class=HTMLResponse)
-async def confirm(request: Request, secret: str):
-    fields = await request.form()
+def confirm(request: Request, secret: str, fields: Fields):
     platform = request.app.state.platform
     try:
         with platform.db.unit_of_work() as session:
@@ -156,8 +163,7 @@ def terms_page(request: Request, who: _who(terms=False), next: str = "/applicati
 
 
 @router.post("/terms")
-async def accept_terms(request: Request, who: _who(terms=False)):
-    fields = await request.form()
+def accept_terms(request: Request, who: _who(terms=False), fields: Fields):
     with gv._db(request) as session:
         identity.accept_terms(session, user=session.get(User, who.user_id),
                               version=request.app.state.platform.settings.terms_version)
@@ -176,8 +182,7 @@ def applications(request: Request, who: gv.Reader):
 
 
 @router.post("/applications")
-async def create_application(request: Request, who: gv.Applicant):
-    fields = await request.form()
+def create_application(request: Request, who: gv.Applicant, fields: Fields):
     with gv._db(request) as session:
         call_id = str(fields.get("call_id") or "")
         app = gov.create_application(session, actor=who.actor, user=session.get(User, who.user_id),
@@ -203,8 +208,8 @@ def application(request: Request, app_id: int, who: gv.Reader):
 
 
 @router.post("/applications/{app_id}/form", response_class=HTMLResponse)
-async def update_form(request: Request, app_id: int, who: gv.Applicant):
-    fields = {k: str(v) for k, v in (await request.form()).items()}
+def update_form(request: Request, app_id: int, who: gv.Applicant, fields: Fields):
+    fields = {k: str(v) for k, v in fields.items()}
     try:
         with gv._db(request) as session:
             gov.update_form(session, actor=who.actor, app=gov.get_application(session, app_id),
@@ -215,8 +220,7 @@ async def update_form(request: Request, app_id: int, who: gv.Applicant):
 
 
 @router.post("/applications/{app_id}/act", response_class=HTMLResponse)
-async def act(request: Request, app_id: int, who: gv.Mover):
-    fields = await request.form()
+def act(request: Request, app_id: int, who: gv.Mover, fields: Fields):
     action, justification = str(fields.get("action", "")), str(fields.get("justification", "")).strip() or None
     try:
         with gv._db(request) as session:
@@ -246,8 +250,7 @@ def decision(request: Request, app_id: int, who: gv._who(P.APPLICATION_REVIEW, P
 
 
 @router.post("/applications/{app_id}/assess")
-async def assess(request: Request, app_id: int, who: gv.Reviewer):
-    fields = await request.form()
+def assess(request: Request, app_id: int, who: gv.Reviewer, fields: Fields):
     with gv._db(request) as session:
         app = gov.get_application(session, app_id)
         for criterion in gov.CRITERIA:
@@ -258,8 +261,7 @@ async def assess(request: Request, app_id: int, who: gv.Reviewer):
 
 
 @router.post("/applications/{app_id}/opinion")
-async def opinion(request: Request, app_id: int, who: gv.Recorder):
-    fields = await request.form()
+def opinion(request: Request, app_id: int, who: gv.Recorder, fields: Fields):
     try:
         on = date.fromisoformat(str(fields.get("date", "")))
     except ValueError:
@@ -301,9 +303,8 @@ def users_page(request: Request, who: _who(P.USER_MANAGE), link: str | None = No
 
 
 @router.post("/admin/users", response_class=HTMLResponse)
-async def create_user(request: Request, who: _who(P.USER_MANAGE)):
+def create_user(request: Request, who: _who(P.USER_MANAGE), fields: Fields):
     """Register an organisation member (creating the organisation if new); show the activation link once."""
-    fields = await request.form()
     try:
         until = date.fromisoformat(str(fields.get("end_of_rights", "")))
     except ValueError:
@@ -322,8 +323,7 @@ async def create_user(request: Request, who: _who(P.USER_MANAGE)):
 # -- calls for projects ------------------------------------------------------------------------
 
 @router.post("/permits/{permit_id}/extend")
-async def extend_permit(request: Request, permit_id: int, who: gv.Decider):
-    fields = await request.form()
+def extend_permit(request: Request, permit_id: int, who: gv.Decider, fields: Fields):
     months = str(fields.get("months", ""))
     if not months.isdigit():
         raise InvalidInput("the extension is a whole number of months", details={"field": "months"})
@@ -335,8 +335,7 @@ async def extend_permit(request: Request, permit_id: int, who: gv.Decider):
 
 
 @router.post("/permits/{permit_id}/revoke")
-async def revoke_permit(request: Request, permit_id: int, who: gv.Decider):
-    fields = await request.form()
+def revoke_permit(request: Request, permit_id: int, who: gv.Decider, fields: Fields):
     with gv._db(request) as session:
         permits.revoke(session, actor=who.actor, permit=permits.get_permit(session, permit_id),
                        reason=str(fields.get("reason", "")))
@@ -344,8 +343,7 @@ async def revoke_permit(request: Request, permit_id: int, who: gv.Decider):
 
 
 @router.post("/applications/{app_id}/extension")
-async def extend_deadline(request: Request, app_id: int, who: gv.Decider):
-    fields = await request.form()
+def extend_deadline(request: Request, app_id: int, who: gv.Decider, fields: Fields):
     with gv._db(request) as session:
         gov.extend_deadline(session, actor=who.actor, app=gov.get_application(session, app_id),
                             reason=str(fields.get("reason", "")))
@@ -360,9 +358,8 @@ def calls_page(request: Request):
 
 
 @router.post("/calls")
-async def create_call(request: Request, who: _who(P.CALL_MANAGE)):
+def create_call(request: Request, who: _who(P.CALL_MANAGE), fields: Fields):
     """Criteria are written one per line as `name` or `name: weight`."""
-    fields = await request.form()
     try:
         opens, closes = (date.fromisoformat(str(fields.get(k, ""))) for k in ("opens_on", "closes_on"))
         criteria = [_criterion(line) for line in str(fields.get("criteria", "")).splitlines() if line.strip()]
@@ -393,8 +390,7 @@ def call_page(request: Request, call_id: int):
 
 
 @router.post("/calls/{call_id}/scores")
-async def score_call(request: Request, call_id: int, who: gv.Reviewer):
-    fields = await request.form()
+def score_call(request: Request, call_id: int, who: gv.Reviewer, fields: Fields):
     with gv._db(request) as session:
         call = calls.get_call(session, call_id)
         candidates = {a.id: a for a in calls.applications_of(session, call)}
@@ -409,8 +405,7 @@ async def score_call(request: Request, call_id: int, who: gv.Reviewer):
 
 
 @router.post("/calls/{call_id}/selection")
-async def select_call(request: Request, call_id: int, who: _who(P.CALL_MANAGE)):
-    fields = await request.form()
+def select_call(request: Request, call_id: int, who: _who(P.CALL_MANAGE), fields: Fields):
     chosen = [int(v) for v in fields.getlist("selected") if str(v).isdigit()]
     with gv._db(request) as session:
         calls.select_applications(session, actor=who.actor, call=calls.get_call(session, call_id), chosen=chosen)
