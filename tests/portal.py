@@ -66,3 +66,18 @@ def person(app, platform, *, email: str, org: str, sector: str, roles: set[str])
     secret = activate(client, operator_creates(platform, email=email, org=org, sector=sector, roles=roles))
     sign_in(client, email, secret)
     return client
+
+
+def session_client(app, platform, user_id: int) -> TestClient:
+    """A client signed in as an existing account, without going through the sign-in form
+    (for tests about what happens after it): MFA and terms taken as done."""
+    client = client_for(app)
+    with platform.db.unit_of_work() as s:
+        user = s.get(identity.User, user_id)
+        user.mfa_confirmed = True
+        if user.terms_version != platform.settings.terms_version:
+            identity.accept_terms(s, user=user, version=platform.settings.terms_version)
+        secret = credentials.open_session(s, user=user)
+    client.cookies.set("bastide_session", secret, domain="testserver.local")
+    client.headers["X-CSRF-Token"] = credentials.csrf_token(secret)
+    return client

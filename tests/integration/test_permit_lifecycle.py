@@ -17,7 +17,9 @@ from bastide.governance import calls, optout, permits
 from bastide.governance import service as gov
 from bastide.identity import service as identity
 from bastide.identity.policy import Forbidden
+from bastide.platform import operator_actor
 from tests.integration.test_applications import _do, _new
+from tests.portal import client_for, session_client
 from tests.unit.test_application_form import FULL
 
 
@@ -189,3 +191,50 @@ def test_the_server_expires_permits_within_seconds(world):
             time.sleep(0.2)
     with platform.db.unit_of_work() as s:
         assert permits.get_permit(s, permit_id).status == "expired"
+
+
+def test_permit_call_optout_and_audit_endpoints(world):
+    """The same operations through the API, with the role each needs."""
+    platform, p = world
+    permit_id = _granted(platform, p)
+    app = create_app(platform)
+    with platform.db.unit_of_work() as s:
+        ids = {name: identity.get_user(s, f"{name}@{dom}").id
+               for name, dom in (("ines", "hdh.example"), ("louis", "hdh.example"), ("alice", "labo.example"))}
+        auditor = identity.create_user(s, actor=operator_actor(), email="audrey@hdh.example", name="A",
+                                       organisation=identity.get_organisation(s, "HDH"), roles={"auditor"},
+                                       end_of_rights=date.today() + timedelta(days=30)).id
+    ines, louis, alice = (session_client(app, platform, ids[n]) for n in ("ines", "louis", "alice"))
+    amended = ines.post(f"/api/permits/{permit_id}/amend", json={"changes": {"tools": "R"}, "reason": "tools"})
+    assert amended.status_code == 201 and amended.json()["version"] == 2
+    new_id = amended.json()["id"]
+    extended = ines.post(f"/api/permits/{new_id}/extend", json={"months": 3, "reason": "more time"})
+    assert extended.status_code == 201 and extended.json()["extended"] is True
+    again = ines.post(f"/api/permits/{extended.json()['id']}/extend", json={"months": 3, "reason": "again"})
+    assert again.status_code == 422 and again.json()["error"]["code"] == "already_extended"
+    revoked = ines.post(f"/api/permits/{extended.json()['id']}/revoke", json={"reason": "breach"})
+    assert revoked.json()["status"] == "revoked" and revoked.json()["status_reason"] == "breach"
+    assert [x["status"] for x in alice.get("/api/permits").json()] == ["superseded", "superseded", "revoked"]
+    assert louis.post("/api/optouts", json={"pseudonym": "PSA-9"}).json()["registered"] == 1
+
+    today = date.today()
+    call = ines.post("/api/calls", json={"title": "IA", "theme": "IA", "opens_on": str(today),
+                                         "closes_on": str(today + timedelta(days=9)),
+                                         "criteria": [{"name": "science", "weight": 1}]})
+    assert call.status_code == 201 and client_for(app).get("/api/calls").json()[0]["open"] is True
+    call_id = call.json()["id"]
+    created = alice.post("/api/applications", json={"title": "P", "procedure": "MR-004", "form": FULL,
+                                                     "call_id": call_id}).json()
+    alice.post(f"/api/applications/{created['id']}/actions/submit", json={})
+    not_in_call = ines.post(f"/api/calls/{call_id}/scores", json={"application_id": permit_id, "criterion": "science",
+                                                                  "score": 3})
+    assert not_in_call.status_code == 403
+    assert ines.post(f"/api/calls/{call_id}/scores", json={"application_id": created["id"], "criterion": "science",
+                                                           "score": 4}).status_code == 204
+    assert ines.get(f"/api/calls/{call_id}/ranking").json()[0]["total"] == 4.0
+    chosen = ines.post(f"/api/calls/{call_id}/selection", json={"applications": [created["id"]]})
+    assert [a["status"] for a in chosen.json()] == ["pre_screening"]
+
+    target = f"application:{created['reference']}"
+    events = session_client(app, platform, auditor).get("/api/audit/events", params={"target": target}).json()
+    assert [e["action"] for e in events][:2] == ["application:screen", "call:score"]

@@ -14,11 +14,10 @@ from starlette.routing import Route
 
 from bastide.api.app import create_app
 from bastide.governance import service as gov
-from bastide.identity import credentials
 from bastide.identity import service as identity
 from bastide.identity.roles import Role
 from bastide.platform import operator_actor
-from tests.portal import client_for
+from tests.portal import client_for, session_client
 from tests.unit.test_application_form import FULL
 
 ROLES = [r.value for r in Role]
@@ -124,12 +123,7 @@ def _path(template: str, app_id: int) -> str:
 
 
 def _call(app, platform, users, role, method, path):
-    client = client_for(app)
-    if role != "anonymous":
-        with platform.db.unit_of_work() as s:
-            secret = credentials.open_session(s, user=s.get(identity.User, users[role]))
-        client.cookies.set("bastide_session", secret, domain="testserver.local")
-        client.headers["X-CSRF-Token"] = credentials.csrf_token(secret)
+    client = client_for(app) if role == "anonymous" else session_client(app, platform, users[role])
     if method in ("GET", "DELETE"):
         return client.request(method, path)
     return client.request(method, path, json={})
