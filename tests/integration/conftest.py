@@ -7,15 +7,13 @@ from datetime import date, timedelta
 import pytest
 
 from bastide.base.ingest import IngestRequest, ingest
-from bastide.config import Settings
 from bastide.identity import service as identity
-from bastide.platform import Platform, operator_actor
+from bastide.platform import operator_actor
 
 
 @pytest.fixture
-def world(tmp_path, database_url, small_delivery):
-    platform = Platform(Settings(home=tmp_path, database_url=database_url))
-    platform.init(operator_actor())
+def world(platform, small_delivery):
+    """A published snds@2024-12 and four people (SQLite + local store, PostgreSQL + S3)."""
     ingest(platform, actor=operator_actor(), request=IngestRequest(str(small_delivery), "snds", "2024-12"))
     until = date.today() + timedelta(days=365)
     people = {}
@@ -29,5 +27,4 @@ def world(tmp_path, database_url, small_delivery):
     with platform.db.unit_of_work() as s:
         for email in ("alice@labo.example", "ines@hdh.example", "louis@hdh.example", "bob@labo.example"):
             people[email.split("@")[0]] = identity.actor_of(identity.get_user(s, email))
-    yield platform, people
-    platform.close()
+    return platform, people

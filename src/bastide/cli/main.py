@@ -16,6 +16,7 @@ from bastide.cli.common import actor, console, platform_session
 from bastide.governance.cli import app as permits_app
 from bastide.governance.cli import optout_app, register_app
 from bastide.identity.cli import app as users_app
+from bastide.workspaces.cli import app as ws_app
 
 app = typer.Typer(help="Bastide: sovereign platform for national health data.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -27,6 +28,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(permits_app, name="permits")
 app.add_typer(register_app, name="register")
 app.add_typer(optout_app, name="optout")
+app.add_typer(ws_app, name="ws")
 
 SAMPLE = {"beneficiaries": 2000, "years": [2022, 2023, 2024], "seed": 42, "release": "sample"}
 

@@ -1,0 +1,117 @@
+"""The extract specification compiled to SQL (SPE-02, SPE-03, PSE-04…PSE-06).
+
+The cohort is resolved once (persons, by their BEN_NIR_PSA) and every table is filtered
+through it: directly by its person column, through ER_PRS_F's 9 keys for the DCIR detail
+tables, through T_MCOaaC's stay keys for the PMSI stay tables, through IR_BEN_R for tables
+keyed by BEN_IDT_ANO. Tables that hold no person (referentials) come whole. The SQL keeps to
+what DuckDB and Spark SQL both speak: IN/EXISTS subqueries, UNION/INTERSECT/EXCEPT, LIKE,
+CASE, date_trunc, sha256 over binary. Source tables are views named `src_<TABLE>`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from bastide.workspaces.pseudonym import sql_pseudonym
+from bastide.workspaces.spec import BIRTH_DETAIL, COMMUNE, DEATH_DATES, PERSON_IDS, ExtractSpec
+
+DCIR_KEYS = ("DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EMT_TYP", "FLX_TRT_DTD",
+             "ORG_CLE_NUM", "PRS_ORD_NUM", "REM_TYP_AFF")
+STAY_KEYS = ("ETA_NUM", "RSA_NUM")
+# PMSI declares ETA_NUM an integer in some tables and text in others: stays compare as text
+STAY = "CAST(ETA_NUM AS VARCHAR), CAST(RSA_NUM AS VARCHAR)"
+COHORT, OPTOUT = "cohort", "optout"  # the views the extract registers beside the sources
+
+
+def src(table: str) -> str:
+    return f'"src_{table}"'
+
+
+def q(column: str) -> str:
+    return f'"{column}"'
+
+
+def _like_any(columns: list[str], codes: tuple[str, ...]) -> str:
+    return " OR ".join(f"{q(c)} LIKE '{code}%'" for c in columns for code in codes)
+
+
+def _stays_with(spec: ExtractSpec, schemas: dict[str, pa.Schema]) -> list[str]:
+    """Stays (ETA_NUM, RSA_NUM) meeting the ICD-10 and CCAM criteria, one query per criterion."""
+    parts = []
+    pop = spec.population
+    if pop.icd10:
+        main = [c for c in ("DGN_PAL", "DGN_REL") if c in schemas.get("T_MCOaaB", pa.schema([])).names]
+        queries = [f"SELECT {STAY} FROM {src('T_MCOaaB')} WHERE {_like_any(main, pop.icd10)}"] if main else []
+        if "T_MCOaaD" in schemas:
+            queries.append(f"SELECT {STAY} FROM {src('T_MCOaaD')} WHERE {_like_any(['ASS_DGN'], pop.icd10)}")
+        parts.append(" UNION ".join(queries))
+    if pop.ccam and "T_MCOaaA" in schemas:
+        parts.append(f"SELECT {STAY} FROM {src('T_MCOaaA')} WHERE {_like_any(['CDC_ACT'], pop.ccam)}")
+    return parts
+
+
+def cohort_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema]) -> str:
+    """SELECT person: the permit's population, less the opt-outs recorded by the permit's date."""
+    pop = spec.population
+    persons = [f"SELECT NIR_ANO_17 AS person FROM {src('T_MCOaaC')} WHERE ({STAY}) IN ({stays})"
+               for stays in _stays_with(spec, schemas)]
+    ben = []
+    if pop.sex:
+        ben.append(f"BEN_SEX_COD IN ({', '.join(str(s) for s in pop.sex)})")
+    age = f"({spec.age_reference.year} - BEN_NAI_ANN)"
+    if pop.age_min is not None:
+        ben.append(f"{age} >= {pop.age_min}")
+    if pop.age_max is not None:
+        ben.append(f"{age} <= {pop.age_max}")
+    if ben:
+        persons.append(f"SELECT BEN_NIR_PSA AS person FROM {src('IR_BEN_R')} WHERE {' AND '.join(ben)}")
+    if not persons:  # no criterion: everyone in the referential of beneficiaries
+        persons = [f"SELECT BEN_NIR_PSA AS person FROM {src('IR_BEN_R')}"]
+    combined = f" {'INTERSECT' if pop.combine == 'all' else 'UNION'} ".join(f"({p})" for p in persons)
+    return f"SELECT person FROM ({combined}) AS chosen EXCEPT SELECT pseudonym AS person FROM {OPTOUT}"
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    table: str
+    sql: str
+    link: str  # how the table meets the cohort: person, dcir_keys, stay_keys, idt, none
+
+
+def _link(table: str, names: list[str]) -> tuple[str, str]:
+    in_cohort = f"SELECT person FROM {COHORT}"
+    if "BEN_NIR_PSA" in names:
+        return "person", f"BEN_NIR_PSA IN ({in_cohort})"
+    if "NIR_ANO_17" in names:
+        return "person", f"NIR_ANO_17 IN ({in_cohort})"
+    if set(DCIR_KEYS) <= set(names) and table != "ER_PRS_F":
+        keys = ", ".join(DCIR_KEYS)
+        return "dcir_keys", f"({keys}) IN (SELECT {keys} FROM {src('ER_PRS_F')} WHERE BEN_NIR_PSA IN ({in_cohort}))"
+    if set(STAY_KEYS) <= set(names) and table.startswith("T_MCO") and table != "T_MCOaaE":
+        return "stay_keys", f"({STAY}) IN (SELECT {STAY} FROM {src('T_MCOaaC')} WHERE NIR_ANO_17 IN ({in_cohort}))"
+    if "BEN_IDT_ANO" in names:
+        return "idt", f"BEN_IDT_ANO IN (SELECT BEN_IDT_ANO FROM {src('IR_BEN_R')} WHERE BEN_NIR_PSA IN ({in_cohort}))"
+    return "none", "TRUE"
+
+
+def _column(name: str, kind: pa.DataType, spec: ExtractSpec, key: bytes, keep_exact: set[str]) -> str | None:
+    """The select-list entry of one column: pseudonymised, coarsened, dropped (None) or as is."""
+    if name in PERSON_IDS:
+        return f"{sql_pseudonym(key, q(name))} AS {q(name)}"
+    if name in BIRTH_DETAIL and not spec.allows("birth_month") or name in COMMUNE and not spec.allows("commune"):
+        return None
+    dated = pa.types.is_date(kind) or pa.types.is_timestamp(kind)
+    if (dated and name not in keep_exact or name in DEATH_DATES) and not spec.allows("exact_dates"):
+        return f"CAST(date_trunc('month', {q(name)}) AS DATE) AS {q(name)}"  # PSE-05: care dates to the month
+    return q(name)
+
+
+def table_plan(table: str, schema: pa.Schema, spec: ExtractSpec, key: bytes) -> TablePlan:
+    wanted = set(spec.columns)
+    link, where = _link(table, schema.names)
+    # the linking keys stay exact (they are technical, and coarsened they would join wrongly)
+    keep_exact = set(DCIR_KEYS) | set(STAY_KEYS)
+    columns = [f for f in schema if not wanted or f.name in wanted or f.name in keep_exact | PERSON_IDS]
+    select = [c for c in (_column(f.name, f.type, spec, key, keep_exact) for f in columns) if c is not None]
+    return TablePlan(table, f"SELECT {', '.join(select)} FROM {src(table)} WHERE {where}", link)

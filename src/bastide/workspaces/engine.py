@@ -1,0 +1,41 @@
+"""The query engine behind extracts and workspace queries, as a protocol: DuckDB now, Spark in
+its own issue. Extract SQL keeps to the subset both speak (see compile.py)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import duckdb
+import pyarrow as pa
+
+
+class QueryEngine(Protocol):
+    def register(self, name: str, data) -> None:
+        """Expose an Arrow table or dataset as a view called `name`."""
+
+    def materialise(self, name: str, sql: str) -> int:
+        """Run `sql` once into a temporary table `name`; return its row count."""
+
+    def stream(self, sql: str, batch_rows: int) -> pa.RecordBatchReader: ...
+
+    def close(self) -> None: ...
+
+
+class DuckDBEngine:
+    def __init__(self, *, memory_limit: str, threads: int):
+        # no extension may be installed or loaded, and nothing outside the registered data read
+        self.con = duckdb.connect(config={"memory_limit": memory_limit, "threads": threads,
+                                          "autoinstall_known_extensions": False, "autoload_known_extensions": False})
+
+    def register(self, name: str, data) -> None:
+        self.con.register(name, data)
+
+    def materialise(self, name: str, sql: str) -> int:
+        self.con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}')
+        return self.con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
+
+    def stream(self, sql: str, batch_rows: int) -> pa.RecordBatchReader:
+        return self.con.sql(sql).to_arrow_reader(batch_rows)
+
+    def close(self) -> None:
+        self.con.close()

@@ -1,0 +1,59 @@
+"""Workspaces (secure processing environments, EHDS Art. 73) and their extract versions."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bastide.db import Base, UTCDateTime
+from bastide.governance.models import Application, Permit
+
+
+class Workspace(Base):
+    """One per project (the application's lineage of permits): its pseudonym key lives as long
+    as the project, so amendments keep the same pseudonyms."""
+
+    __tablename__ = "workspace"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), unique=True, nullable=False)
+    permit_id: Mapped[int] = mapped_column(ForeignKey("permit.id"), nullable=False)  # the version it serves
+    status: Mapped[str] = mapped_column(String(20), nullable=False, index=True)  # see WORKSPACE_WORKFLOW
+    pseudonym_key_id: Mapped[str] = mapped_column(ForeignKey("data_key.id"), nullable=False)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    created_at = mapped_column(UTCDateTime(), nullable=False)
+    updated_at = mapped_column(UTCDateTime(), nullable=False)
+
+    application: Mapped[Application] = relationship()
+    permit: Mapped[Permit] = relationship()
+
+    @property
+    def reference(self) -> str:
+        return f"WS-{self.id:06d}"
+
+
+class Extract(Base):
+    """One build of a workspace's data from its permit: its own data key, so an older version
+    is shredded by destroying that key (KEY-06)."""
+
+    __tablename__ = "extract"
+    __table_args__ = (UniqueConstraint("workspace_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id"), nullable=False, index=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    permit_id: Mapped[int] = mapped_column(ForeignKey("permit.id"), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)  # building | ready | failed | shredded
+    key_id: Mapped[str] = mapped_column(ForeignKey("data_key.id"), nullable=False)
+    prefix: Mapped[str] = mapped_column(String(300), nullable=False)
+    spec: Mapped[dict] = mapped_column(JSON, nullable=False)
+    spec_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    cohort: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    rows: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    tables: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    manifest_sha256: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at = mapped_column(UTCDateTime(), nullable=False)
+    finished_at = mapped_column(UTCDateTime(), nullable=True)
+
+    workspace: Mapped[Workspace] = relationship()

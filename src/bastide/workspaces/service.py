@@ -1,0 +1,157 @@
+"""Provisioning a workspace from a permit (SPE-02, SPE-03, PSE-01…PSE-06, GOV-16).
+
+Like ingest, provisioning is a pipeline that owns its transactions: a short one records the
+workspace and a `building` extract, the build runs outside any transaction, a last one makes
+the extract `ready` — or, on any failure, deletes what was written and records why. Nothing
+is usable before the end."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bastide.audit.actions import AuditAction
+from bastide.audit.service import record
+from bastide.catalogue import service as catalogue
+from bastide.db import utcnow
+from bastide.errors import Conflict, DomainError, NotFound
+from bastide.governance import optout, permits
+from bastide.governance.models import Permit
+from bastide.keys import service as key_service
+from bastide.platform import Platform
+from bastide.statemachine import Actor
+from bastide.workspaces import extract
+from bastide.workspaces.engine import DuckDBEngine
+from bastide.workspaces.models import Extract, Workspace
+from bastide.workspaces.spec import ExtractSpec
+from bastide.workspaces.workflow import WORKSPACE_WORKFLOW
+
+
+def target(ws: Workspace) -> str:
+    return f"workspace:{ws.reference}"
+
+
+def move(session: Session, *, actor: Actor, ws: Workspace, action: str, reason: str | None = None) -> None:
+    transition = WORKSPACE_WORKFLOW.check(ws.status, action, actor)
+    ws.status, ws.status_reason, ws.updated_at = transition.target, reason, utcnow()
+    record(session, actor=actor, action=transition.audit_action, target=target(ws),
+           details={"to": transition.target, **({"reason": reason} if reason else {})})
+
+
+def get_workspace(session: Session, ws_id: int) -> Workspace:
+    ws = session.get(Workspace, ws_id)
+    if ws is None:
+        raise NotFound(f"no workspace {ws_id}")
+    return ws
+
+
+def list_workspaces(session: Session) -> list[Workspace]:
+    return list(session.execute(select(Workspace).order_by(Workspace.id)).scalars())
+
+
+def current_extract(session: Session, ws: Workspace) -> Extract | None:
+    return session.execute(select(Extract).where(Extract.workspace_id == ws.id, Extract.status == "ready")
+                           .order_by(Extract.version.desc()).limit(1)).scalar_one_or_none()
+
+
+def _start(session: Session, *, keys, actor: Actor, permit: Permit) -> tuple[int, int]:
+    """Record the workspace (created on the project's first permit) and a building extract."""
+    if permit.status != "active":
+        raise Conflict(f"{permit.reference} is {permit.status}: only an active permit is provisioned")
+    ws = session.execute(select(Workspace).where(Workspace.application_id == permit.application_id)).scalar_one_or_none()
+    if ws is None:
+        now = utcnow()
+        pseudonyms = key_service.create_key(session, keys=keys, actor=actor, purpose="project pseudonyms")
+        ws = Workspace(application_id=permit.application_id, permit=permit, status=WORKSPACE_WORKFLOW.initial,
+                       pseudonym_key_id=pseudonyms.id, created_at=now, updated_at=now)
+        session.add(ws)
+        session.flush()
+        record(session, actor=actor, action=AuditAction.WORKSPACE_CREATE, target=target(ws),
+               details={"permit": permit.reference})
+    else:
+        move(session, actor=actor, ws=ws, action="provision", reason=f"extract for {permit.reference}")
+        ws.permit = permit
+    version = (session.execute(select(func.max(Extract.version)).where(Extract.workspace_id == ws.id))
+               .scalar_one() or 0) + 1
+    spec = ExtractSpec.from_permit(json.loads(permit.document))
+    data_key = key_service.create_key(session, keys=keys, actor=actor, purpose=f"extract {ws.reference} v{version}")
+    row = Extract(workspace_id=ws.id, version=version, permit_id=permit.id, status="building", key_id=data_key.id,
+                  prefix=f"workspaces/{ws.reference}/extract/v{version}", spec=json.loads(spec.canonical()),
+                  spec_sha256=spec.digest, created_at=utcnow())
+    session.add(row)
+    session.flush()
+    return ws.id, row.id
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    workspace: str
+    version: int
+    cohort: int
+    rows: int
+    tables: dict
+
+
+def provision(platform: Platform, *, actor: Actor, permit_id: int,
+              progress: Callable[[str], None] = lambda _m: None) -> Provisioned:
+    with platform.db.unit_of_work() as session:
+        ws_id, extract_id = _start(session, keys=platform.keys, actor=actor,
+                                   permit=permits.get_permit(session, permit_id))
+    try:
+        body = _build(platform, extract_id, progress)
+    except Exception as exc:
+        _abandon(platform, actor=actor, ws_id=ws_id, extract_id=extract_id, error=exc)
+        raise
+    with platform.db.unit_of_work() as session:
+        row, ws = session.get(Extract, extract_id), get_workspace(session, ws_id)
+        row.status, row.finished_at, row.cohort = "ready", utcnow(), body["cohort"]
+        row.tables = body["tables"]
+        row.rows = sum(t["rows"] for t in body["tables"].values())
+        row.manifest_sha256 = body["manifest_sha256"]
+        move(session, actor=actor, ws=ws, action="ready", reason=f"extract v{row.version}: {row.rows} rows")
+        for older in session.execute(select(Extract).where(Extract.workspace_id == ws_id, Extract.id != extract_id,
+                                                           Extract.status == "ready")).scalars():
+            shred_extract(session, platform=platform, actor=actor, row=older, reason=f"replaced by v{row.version}")
+        return Provisioned(ws.reference, row.version, row.cohort, row.rows, row.tables)
+
+
+def _build(platform: Platform, extract_id: int, progress) -> dict:
+    settings = platform.settings
+    engine = DuckDBEngine(memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads)
+    try:
+        with platform.db.unit_of_work() as session:
+            row = session.get(Extract, extract_id)
+            ws, permit = row.workspace, permits.get_permit(session, row.permit_id)
+            spec = ExtractSpec.from_permit(json.loads(permit.document))
+            snapshot = catalogue.get_snapshot(session, spec.snapshot)
+            unwrap = lambda key_id: key_service.unwrap_key(session, keys=platform.keys, key_id=key_id)  # noqa: E731
+            body = extract.build(session, engine=engine, store=platform.store, keys=platform.keys, snapshot=snapshot,
+                                 spec=spec, pseudonym_key=unwrap(ws.pseudonym_key_id),
+                                 excluded=optout.excluded(session, permit=permit),
+                                 target=extract.Target(platform.store, row.prefix, row.key_id, unwrap(row.key_id)),
+                                 progress=progress)
+            session.rollback()  # the build reads only; key unwraps write nothing
+        return body
+    finally:
+        engine.close()
+
+
+def _abandon(platform: Platform, *, actor: Actor, ws_id: int, extract_id: int, error: Exception) -> None:
+    """Nothing half-written stays: the files go, the extract and the workspace say why."""
+    with platform.db.unit_of_work() as session:
+        row = session.get(Extract, extract_id)
+        platform.store.delete_prefix(row.prefix)
+        message = error.message if isinstance(error, DomainError) else f"{type(error).__name__}: {error}"
+        row.status, row.error, row.finished_at = "failed", message[:2000], utcnow()
+        move(session, actor=actor, ws=get_workspace(session, ws_id), action="fail", reason=message[:500])
+
+
+def shred_extract(session: Session, *, platform: Platform, actor: Actor, row: Extract, reason: str) -> None:
+    """KEY-06: destroy the extract's key (a surviving copy stays unreadable), then delete its files."""
+    key_service.destroy_key(session, actor=actor, key_id=row.key_id, reason=reason)
+    platform.store.delete_prefix(row.prefix)
+    row.status = "shredded"

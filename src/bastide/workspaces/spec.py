@@ -1,0 +1,103 @@
+"""The extract specification: what a permit allows, as data (SPE-02, SPE-03, PSE-04…PSE-06).
+
+The permit *is* the specification: `ExtractSpec.from_permit` reads the signed document and
+nothing else, so the extract can be rebuilt bit-for-bit from the permit and the snapshot; its
+canonical JSON and hash go into the extract manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+from bastide.errors import InvalidInput
+
+# Person identifiers of the SNDS model (schema-snds): replaced by the project pseudonym.
+PERSON_IDS = frozenset({"BEN_NIR_PSA", "BEN_NIR_ANO", "BEN_IDT_ANO", "NIR_ANO_17", "BEN_NIR_IDT", "NIR_ANO_MAM",
+                        "ASS_NIR_ANO", "NUM_ENQ"})
+
+# Potential identifiers (PSE-05) and what happens to them unless the permit allows them as they are.
+BIRTH_DETAIL = frozenset({"BEN_NAI_MOI", "BEN_NAI_ANM"})  # birth month: dropped, the year stays
+COMMUNE = frozenset({"BEN_RES_COM", "BEN_COM_RES"})  # commune of residence: dropped, the département stays
+DEATH_DATES = frozenset({"BEN_DCD_DTE", "BEN_DCD_DTD"})  # exact dates of death: to the month
+ALLOWED = {"birth_month": BIRTH_DETAIL, "commune": COMMUNE, "exact_dates": frozenset()}
+
+
+@dataclass(frozen=True)
+class Population:
+    """Who is in the cohort. Each criterion is a set of codes (any of them); `combine` says
+    whether a person must meet all criteria or any one of them. Codes are prefixes: `E11`
+    takes E110…E119 (ICD-10 is hierarchical)."""
+
+    icd10: tuple[str, ...] = ()  # PMSI MCO diagnoses: main, related, associated
+    ccam: tuple[str, ...] = ()  # PMSI MCO acts
+    sex: tuple[int, ...] = ()  # 1 male, 2 female
+    age_min: int | None = None
+    age_max: int | None = None
+    age_on: str | None = None  # reference date of the ages, default 1 January of the first year
+    combine: str = "all"
+
+    @property
+    def empty(self) -> bool:
+        return not (self.icd10 or self.ccam or self.sex or self.age_min is not None or self.age_max is not None)
+
+
+@dataclass(frozen=True)
+class ExtractSpec:
+    permit: str
+    snapshot: str
+    merkle_root: str
+    tables: tuple[str, ...]
+    years: tuple[int, ...]
+    columns: tuple[str, ...] = ()  # empty: every column of each table
+    population: Population = field(default_factory=Population)
+    allowed_identifiers: tuple[str, ...] = ()
+    optout_as_of: str = ""
+
+    @classmethod
+    def from_permit(cls, document: dict) -> ExtractSpec:
+        data = document["data"]
+        return cls(permit=document["permit"], snapshot=data["snapshot"], merkle_root=data["merkle_root"],
+                   tables=tuple(sorted(data["tables"])), years=tuple(sorted(int(y) for y in data["years"])),
+                   columns=tuple(sorted(data.get("columns") or ())),
+                   population=_population(data.get("population") or {}, data),
+                   allowed_identifiers=tuple(sorted(data.get("identifiers") or ())),
+                   optout_as_of=document.get("optout_as_of", document["issued_at"]))
+
+    def canonical(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.canonical()).hexdigest()
+
+    def allows(self, identifier: str) -> bool:
+        return identifier in self.allowed_identifiers
+
+    @property
+    def age_reference(self) -> date:
+        if self.population.age_on:
+            return date.fromisoformat(self.population.age_on)
+        return date(self.years[0], 1, 1)
+
+
+def _codes(values, name: str) -> tuple[str, ...]:
+    codes = tuple(sorted({str(v).strip().upper().replace(".", "") for v in values or () if str(v).strip()}))
+    if any(not c.isalnum() for c in codes):  # they become SQL literals: letters and digits only
+        raise InvalidInput(f"{name} codes are letters and digits (e.g. E11, I10)", details={"field": name})
+    return codes
+
+
+def _population(raw: dict, data: dict) -> Population:
+    combine = raw.get("combine", "all")
+    if combine not in ("all", "any"):
+        raise InvalidInput("population.combine is all or any", details={"field": "population.combine"})
+    sex = tuple(sorted({int(s) for s in raw.get("sex") or ()}))
+    if set(sex) - {1, 2}:
+        raise InvalidInput("population.sex lists 1 (male) and/or 2 (female)", details={"field": "population.sex"})
+    ages = [raw.get("age_min"), raw.get("age_max")]
+    if any(a is not None and (not isinstance(a, int) or not 0 <= a <= 130) for a in ages):
+        raise InvalidInput("ages are whole numbers of years from 0 to 130", details={"field": "population.age_min"})
+    return Population(icd10=_codes(raw.get("icd10"), "icd10"), ccam=_codes(raw.get("ccam"), "ccam"), sex=sex,
+                      age_min=ages[0], age_max=ages[1], age_on=raw.get("age_on"), combine=combine)
