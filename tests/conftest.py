@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
+from bastide.base.ingest import IngestRequest, ingest
 from bastide.base.synth import generate
+from bastide.identity import service as identity
 from bastide.config import Settings
 from bastide.platform import Platform, operator_actor
 from tests.services import S3_ACCESS, S3_SECRET, Postgres, SeaweedS3
@@ -153,3 +156,22 @@ def every_write_is_audited():
     yield
     event.remove(Session, "before_flush", before_flush)
     event.remove(Session, "before_commit", before_commit)
+
+
+@pytest.fixture
+def world(platform, small_delivery):
+    """A published snds@2024-12 and four people (SQLite + local store, PostgreSQL + S3)."""
+    ingest(platform, actor=operator_actor(), request=IngestRequest(str(small_delivery), "snds", "2024-12"))
+    until = date.today() + timedelta(days=365)
+    people = {}
+    with platform.db.unit_of_work() as s:
+        lab = identity.create_organisation(s, actor=operator_actor(), name="Labo privé", sector="private")
+        hdh = identity.create_organisation(s, actor=operator_actor(), name="HDH", sector="public")
+        for email, org, role in (("alice@labo.example", lab, "researcher"), ("ines@hdh.example", hdh, "instructor"),
+                                 ("louis@hdh.example", hdh, "legal_recorder"), ("bob@labo.example", lab, "researcher")):
+            identity.create_user(s, actor=operator_actor(), email=email, name=email, organisation=org, roles={role},
+                                 end_of_rights=until)
+    with platform.db.unit_of_work() as s:
+        for email in ("alice@labo.example", "ines@hdh.example", "louis@hdh.example", "bob@labo.example"):
+            people[email.split("@")[0]] = identity.actor_of(identity.get_user(s, email))
+    return platform, people

@@ -65,7 +65,13 @@ class Settings(BaseSettings):
     catalogue_base_iri: str = Field("https://bastide.invalid/", description="Base IRI for catalogue resources.")
     auth_max_failures: int = Field(5, description="Failed logins after which an account locks (IAM-04).")
     public_url: str = Field("http://localhost:8000", description="Address users reach the platform at (activation links).")
-    permit_check_seconds: int = Field(60, description="Seconds between the server's checks for expired permits.")
+    permit_check_seconds: int = Field(5, description="Seconds between the server's checks for expired or revoked "
+                                      "permits (their workspaces lock then).")
+    workspace_retention_days: int = Field(183, description="Days a locked workspace is kept before its keys are "
+                                          "destroyed and its files deleted (SPE-11).")
+    workspace_query_seconds: int = Field(60, description="Longest a workspace SQL query may run before it is interrupted.")
+    workspace_query_rows: int = Field(1000, description="Most rows a workspace SQL query shows.")
+    workspace_memory_limit: str = Field("2GB", description="Memory cap of one workspace query.")
     terms_version: str = Field("2026-11", description="Version of the terms of use users accept at first login.")
     healthdcatap_namespace: str = Field(
         "http://healthdataportal.eu/ns/health#", description="HealthDCAT-AP namespace (provisional, CAT-10)."
@@ -76,7 +82,8 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, _TomlSource(settings_cls), file_secret_settings)
 
     @field_validator("duckdb_threads", "parquet_row_group_rows", "parquet_file_rows", "max_reported_errors",
-                     "auth_max_failures", "permit_check_seconds")
+                     "auth_max_failures", "permit_check_seconds", "workspace_retention_days", "workspace_query_seconds",
+                     "workspace_query_rows")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:

@@ -58,6 +58,10 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/calls/{call_id}/ranking"): {I}, ("POST", "/api/calls/{call_id}/selection"): {I},
     ("GET", "/api/register"): PUBLIC, ("GET", "/api/register.csv"): PUBLIC,
     ("GET", "/api/audit/events"): {AU},
+    ("GET", "/api/workspaces"): {R, "data_operator"}, ("GET", "/api/workspaces/{ws_id}"): {R},
+    ("POST", "/api/workspaces/{ws_id}/queries"): {R},
+    ("GET", "/workspaces"): {R, "data_operator"}, ("GET", "/workspaces/{ws_id}"): {R},
+    ("POST", "/workspaces/{ws_id}/query"): {R},
     # pages
     ("GET", "/"): PUBLIC, ("GET", "/login"): PUBLIC, ("POST", "/login"): PUBLIC, ("POST", "/logout"): SIGNED,
     ("GET", "/activate/{secret}"): PUBLIC, ("POST", "/activate/{secret}"): PUBLIC,
@@ -117,7 +121,7 @@ def world(platform):
 
 def _path(template: str, app_id: int) -> str:
     values = {"app_id": str(app_id), "name": "snds", "release": "2024-12", "table": "IR_BEN_R", "action": "nope",
-              "permit_id": "999999", "token_id": "999999", "call_id": "999999", "email": "nobody@example.org",
+              "permit_id": "999999", "token_id": "999999", "call_id": "999999", "email": "nobody@example.org", "ws_id": "999999",
               "secret": "nope"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
 

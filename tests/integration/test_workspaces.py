@@ -6,23 +6,31 @@ snapshot's files, the cohort in Python, pseudonyms with the Python reference."""
 from __future__ import annotations
 
 import json
+import time
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from fastapi.testclient import TestClient
 
+from bastide.api.app import create_app
+from bastide.audit import service as audit
 from bastide.catalogue import service as catalogue
-from bastide.errors import KeyUnavailable
+from bastide.errors import Conflict, KeyUnavailable
 from bastide.governance import optout, permits
 from bastide.keys import service as key_service
+from bastide.identity import service as identity
+from bastide.identity.policy import Forbidden
 from bastide.keys.parquet import decryption_properties
 from bastide.platform import operator_actor
+from bastide.workspaces import query
 from bastide.workspaces import service as workspaces
 from bastide.workspaces.models import Extract
 from bastide.workspaces.pseudonym import pseudonym
 from bastide.workspaces.source import open_table, snapshot_files
 from tests.integration.test_permit_lifecycle import _granted
+from tests.portal import session_client
 from tests.unit.test_application_form import FULL
 
 TABLES = ["ER_PHA_F", "ER_PRS_F", "IR_BEN_R", "IR_NAT_V", "T_MCOaaB", "T_MCOaaC"]
@@ -144,3 +152,121 @@ def test_a_failed_build_leaves_nothing_and_an_amendment_shreds_the_old_extract(w
         with pytest.raises(KeyUnavailable):  # KEY-06: the saved copy cannot be opened any more
             key_service.unwrap_key(s, keys=platform.keys, key_id=old_key)
     assert platform.store.list(old_prefix) == [] and saved[:4] == b"PARE"  # encrypted footer ("PARE" magic)
+
+
+NAMED = {**FULL, "persons": ["alice@labo.example"], "data": {**SCOPE, "tables": ["IR_BEN_R", "ER_PRS_F"]}}
+
+
+@pytest.fixture
+def ready(world):
+    platform, p = world
+    permit_id = _granted(platform, p, NAMED)
+    done = workspaces.provision(platform, actor=operator_actor(), permit_id=permit_id)
+    with platform.db.unit_of_work() as s:
+        ws_id = workspaces.list_workspaces(s)[0].id
+    return platform, p, permit_id, ws_id, done
+
+
+def test_only_the_named_persons_enter_and_sql_sees_only_the_extract(ready):
+    """SPE-01, SPE-05, SPE-10: the named researcher queries; an outsider, an instructor and the
+    administrator are refused; every query and refusal is audited."""
+    platform, p, _permit_id, ws_id, done = ready
+    result = query.run_query(platform, actor=p["alice"], ws_id=ws_id,
+                             sql="SELECT count(*) AS n, count(DISTINCT BEN_NIR_PSA) AS people FROM ER_PRS_F")
+    assert result.columns == ["n", "people"] and result.rows == [[done.tables["ER_PRS_F"]["rows"], result.rows[0][1]]]
+    capped = query.run_query(platform, actor=p["alice"], ws_id=ws_id, sql="SELECT * FROM ER_PRS_F")
+    assert capped.row_count == min(platform.settings.workspace_query_rows, done.tables["ER_PRS_F"]["rows"])
+    for outsider in (p["bob"], p["ines"], operator_actor()):
+        with pytest.raises(Forbidden):
+            query.run_query(platform, actor=outsider, ws_id=ws_id, sql="SELECT 1")
+    with platform.db.unit_of_work() as s:
+        actions = [e.action for e in audit.list_events(s, target=f"workspace:{done.workspace}", limit=10)]
+    assert actions[:3] == ["workspace:refused"] * 3 and actions.count("workspace:query") == 2
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM read_csv('/etc/passwd')",  # a file outside the extract
+    "COPY (SELECT * FROM IR_BEN_R) TO '/tmp/stolen.csv'",  # writing outside the outputs
+    "SET enable_external_access = true",  # changing the engine's settings
+    "INSTALL httpfs",  # an extension, hence the network
+    "ATTACH '/tmp/other.duckdb'",  # another database
+    "SELECT * FROM snapshot_files",  # a Python object of the server, by name
+    "SELECT * FROM src_IR_BEN_R",  # the snapshot itself
+])
+def test_escape_attempts_fail_and_are_audited(ready, sql):
+    platform, p, _permit_id, ws_id, done = ready
+    with pytest.raises(query.QueryFailed):
+        query.run_query(platform, actor=p["alice"], ws_id=ws_id, sql=sql)
+    assert not __import__("pathlib").Path("/tmp/stolen.csv").exists()
+    with platform.db.unit_of_work() as s:
+        event = audit.list_events(s, target=f"workspace:{done.workspace}", limit=1)[0]
+    assert event.action == "workspace:query" and event.details["outcome"] == "query_failed" and event.details["sql"] == sql
+
+
+def test_a_runaway_query_is_interrupted(ready):
+    platform, p, _permit_id, ws_id, _done = ready
+    platform.settings.workspace_query_seconds = 1
+    with pytest.raises(query.QueryFailed) as exc:
+        query.run_query(platform, actor=p["alice"], ws_id=ws_id,
+                        sql="SELECT count(*) FROM range(100000000000) a WHERE a.range % 7 = 3")
+    assert exc.value.code == "query_timeout"
+
+
+def test_revocation_locks_the_workspace_and_retention_shreds_it(ready):
+    """GOV-15, SPE-11, KEY-06: the running server locks within seconds; after retention a saved
+    copy of the extract is unreadable."""
+    platform, p, permit_id, ws_id, done = ready
+    with platform.db.unit_of_work() as s:
+        row = s.query(Extract).one()
+        saved, key_id = platform.store.get_bytes(f"{row.prefix}/IR_BEN_R/part-0.parquet"), row.key_id
+        permits.revoke(s, actor=p["ines"], permit=permits.get_permit(s, permit_id), reason="breach")
+    platform.settings.permit_check_seconds = 1
+    began = time.monotonic()
+    with TestClient(create_app(platform)):
+        while time.monotonic() - began < 10:
+            with platform.db.unit_of_work() as s:
+                if workspaces.get_workspace(s, ws_id).status == "locked":
+                    break
+            time.sleep(0.1)
+    assert time.monotonic() - began < 5
+    with pytest.raises(Conflict) as exc:
+        query.run_query(platform, actor=p["alice"], ws_id=ws_id, sql="SELECT 1")
+    assert exc.value.code == "workspace_locked" and "revoked" in exc.value.message
+    with platform.db.unit_of_work() as s:
+        assert workspaces.shred_due(s, platform=platform, retention_days=183) == []
+        assert [w.reference for w in workspaces.shred_due(s, platform=platform, retention_days=0)] == [done.workspace]
+    with platform.db.unit_of_work() as s:
+        with pytest.raises(KeyUnavailable):
+            key_service.unwrap_key(s, keys=platform.keys, key_id=key_id)
+    copy = platform.settings.home / "saved.parquet"
+    copy.write_bytes(saved)
+    with pytest.raises(OSError):  # no key opens it any more (it never left the platform in clear)
+        pq.read_table(copy)
+    assert platform.store.list(f"workspaces/{done.workspace}") == []
+
+
+def test_the_workspace_through_the_api_and_the_sql_console(ready):
+    platform, p, _permit_id, ws_id, done = ready
+    app = create_app(platform)
+    with platform.db.unit_of_work() as s:
+        ids = {n: identity.get_user(s, f"{n}@labo.example").id for n in ("alice", "bob")}
+    alice, bob = session_client(app, platform, ids["alice"]), session_client(app, platform, ids["bob"])
+    assert [w["reference"] for w in alice.get("/api/workspaces").json()] == [done.workspace]
+    assert bob.get("/api/workspaces").json() == []  # not named in the permit: not even listed
+    home = alice.get(f"/api/workspaces/{ws_id}").json()
+    assert home["tables"]["IR_BEN_R"]["rows"] == done.tables["IR_BEN_R"]["rows"]
+    assert "BEN_NIR_PSA" in home["tables"]["IR_BEN_R"]["columns"]
+    answer = alice.post(f"/api/workspaces/{ws_id}/queries", json={"sql": "SELECT count(*) AS n FROM IR_BEN_R"})
+    assert answer.json()["rows"] == [[done.tables["IR_BEN_R"]["rows"]]]
+    refused = bob.post(f"/api/workspaces/{ws_id}/queries", json={"sql": "SELECT 1"})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    bad = alice.post(f"/api/workspaces/{ws_id}/queries", json={"sql": "SELEC nothing"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "query_failed"
+
+    page = alice.post(f"/workspaces/{ws_id}/query", data={"sql": "SELECT BEN_SEX_COD, count(*) AS n FROM IR_BEN_R "
+                                                                 "GROUP BY 1 ORDER BY 1",
+                                                          "csrf_token": alice.headers["X-CSRF-Token"]})
+    assert page.status_code == 200 and 'id="result"' in page.text and "<th>n</th>" in page.text
+    failed = alice.post(f"/workspaces/{ws_id}/query", data={"sql": "SELECT * FROM read_csv('/etc/passwd')",
+                                                            "csrf_token": alice.headers["X-CSRF-Token"]})
+    assert failed.status_code == 422 and "disabled" in failed.text

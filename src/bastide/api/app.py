@@ -14,8 +14,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bastide import __version__
-from bastide.api import catalogue_views, governance_views, identity_views
+from bastide.api import catalogue_views, governance_views, identity_views, workspace_views
 from bastide.governance import permits
+from bastide.workspaces import service as workspaces
 from bastide.web import pages
 from bastide.errors import DomainError
 from bastide.platform import Platform
@@ -31,9 +32,15 @@ def envelope(request: Request, status: int, code: str, message: str, details: di
 
 
 def expire_permits(platform: Platform) -> int:
-    """The scheduled check of GOV-11: permits past their end date become expired (audited)."""
+    """The scheduled check (GOV-11, GOV-15, SPE-11): permits past their end date expire, the
+    workspaces of revoked or expired permits lock, locked ones past retention are shredded."""
     with platform.db.unit_of_work() as session:
-        return len(permits.expire_due(session))
+        expired = len(permits.expire_due(session))
+    with platform.db.unit_of_work() as session:
+        workspaces.lock_ended(session)
+    with platform.db.unit_of_work() as session:
+        workspaces.shred_due(session, platform=platform, retention_days=platform.settings.workspace_retention_days)
+    return expired
 
 
 @asynccontextmanager
@@ -98,6 +105,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(catalogue_views.router)
     app.include_router(identity_views.router)
     app.include_router(governance_views.router)
+    app.include_router(workspace_views.router)
     app.include_router(pages.router)
     return app
 

@@ -57,3 +57,5 @@ class AuditAction(StrEnum):
     WORKSPACE_FAIL = "workspace:fail"
     WORKSPACE_LOCK = "workspace:lock"
     WORKSPACE_SHRED = "workspace:shred"
+    WORKSPACE_QUERY = "workspace:query"
+    WORKSPACE_REFUSED = "workspace:refused"

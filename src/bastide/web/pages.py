@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
 from bastide.api import governance_views as gv
+from bastide.api import workspace_views as wv
 from bastide.api.catalogue_views import datasets_payload
 from bastide.api.auth import SESSION_COOKIE, Principal, TermsRequired, cookie_options, guard, peek
 from bastide.api.identity_views import activation_url, end_session, sign_in
@@ -35,6 +36,7 @@ from bastide.identity.roles import Role
 from bastide.identity.schemas import EnrolmentOut, UserOut
 from bastide.web import i18n
 from bastide.web.forms import fields_from_form, form_from_fields
+from bastide.workspaces import query
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
@@ -410,3 +412,33 @@ def select_call(request: Request, call_id: int, who: _who(P.CALL_MANAGE), fields
     with gv._db(request) as session:
         calls.select_applications(session, actor=who.actor, call=calls.get_call(session, call_id), chosen=chosen)
     return see_other(f"/calls/{call_id}")
+
+
+# -- workspaces --------------------------------------------------------------------------------
+
+@router.get("/workspaces", response_class=HTMLResponse)
+def workspaces_page(request: Request, who: _who(P.WORKSPACE_ENTER, P.SNAPSHOT_INGEST)):
+    return render(request, "workspaces.html", {"workspaces": wv.list_workspaces(request, who)}, who=who)
+
+
+def _workspace_page(request: Request, who: Principal, ws_id: int, *, sql: str = "", result=None,
+                    error: DomainError | None = None) -> HTMLResponse:
+    home = wv.get_workspace(request, ws_id, who)
+    return render(request, "workspace.html", {"ws": home, "sql": sql, "result": result, "error": error}, who=who,
+                  status=error.http_status if error else 200)
+
+
+@router.get("/workspaces/{ws_id}", response_class=HTMLResponse)
+def workspace_page(request: Request, ws_id: int, who: wv.Member):
+    return _workspace_page(request, who, ws_id)
+
+
+@router.post("/workspaces/{ws_id}/query", response_class=HTMLResponse)
+def workspace_query(request: Request, ws_id: int, who: wv.Member, fields: Fields):
+    """The SQL console: the result (capped) or what was wrong, under the query."""
+    sql = str(fields.get("sql", ""))
+    try:
+        result = wv.run_query(request, ws_id, wv.QueryIn(sql=sql), who)
+    except query.QueryFailed as exc:
+        return _workspace_page(request, who, ws_id, sql=sql, error=exc)
+    return _workspace_page(request, who, ws_id, sql=sql, result=result)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bastide.cli.common import actor, console, platform_session
+from bastide.cli.common import actor, console, err, platform_session
 from bastide.workspaces import service as workspaces
 
 app = typer.Typer(help="Secure processing environments: one workspace per project, built from its permit.",
@@ -37,3 +37,32 @@ def list_workspaces() -> None:
                           f"v{current.version}" if current else "—", f"{current.cohort:,}" if current else "—",
                           f"{current.rows:,}" if current else "—")
     console.print(table)
+
+
+@app.command("sql")
+def sql(
+    workspace: Annotated[int, typer.Argument(help="The workspace's id (`bastide ws list`, or the web page).")],
+    query_text: Annotated[str, typer.Argument(metavar="SQL", help="One SQL query on the workspace's tables.")],
+    url: Annotated[str | None, typer.Option(help="The platform's address; default BASTIDE_PUBLIC_URL.")] = None,
+    token: Annotated[str | None, typer.Option(envvar="BASTIDE_TOKEN", show_default=False,
+                                              help="Your API token (scope workspace:enter), or BASTIDE_TOKEN.")] = None,
+) -> None:
+    """Run SQL in your workspace through the API, as yourself: your token, your permit's rights."""
+    from bastide.config import load_settings
+    from bastide.workspaces.client import ApiError, post_json
+
+    if not token:
+        err.print("[red]error:[/] give your API token with --token or BASTIDE_TOKEN "
+                  "(create one on the platform: POST /api/tokens with scope workspace:enter)")
+        raise typer.Exit(2)
+    base = url or load_settings().public_url
+    try:
+        answer = post_json(f"{base.rstrip('/')}/api/workspaces/{workspace}/queries", {"sql": query_text}, token=token)
+    except ApiError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(exc.exit_code) from None
+    table = Table(*answer["columns"])
+    for row in answer["rows"]:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+    console.print(f"{answer['row_count']} row(s) in {answer['seconds']} s" + (" (truncated)" if answer["truncated"] else ""))

@@ -18,6 +18,12 @@ class QueryEngine(Protocol):
 
     def stream(self, sql: str, batch_rows: int) -> pa.RecordBatchReader: ...
 
+    def seal(self) -> None:
+        """From now on only the registered data: no files, no network, no settings changes."""
+
+    def interrupt(self) -> None:
+        """Stop the running query (from another thread)."""
+
     def close(self) -> None: ...
 
 
@@ -25,7 +31,9 @@ class DuckDBEngine:
     def __init__(self, *, memory_limit: str, threads: int):
         # no extension may be installed or loaded, and nothing outside the registered data read
         self.con = duckdb.connect(config={"memory_limit": memory_limit, "threads": threads,
-                                          "autoinstall_known_extensions": False, "autoload_known_extensions": False})
+                                          "autoinstall_known_extensions": False, "autoload_known_extensions": False,
+                                          # an unknown table name must never resolve to a Python object in scope
+                                          "python_enable_replacements": False})
 
     def register(self, name: str, data) -> None:
         self.con.register(name, data)
@@ -36,6 +44,13 @@ class DuckDBEngine:
 
     def stream(self, sql: str, batch_rows: int) -> pa.RecordBatchReader:
         return self.con.sql(sql).to_arrow_reader(batch_rows)
+
+    def seal(self) -> None:
+        self.con.execute("SET enable_external_access = false")
+        self.con.execute("SET lock_configuration = true")
+
+    def interrupt(self) -> None:
+        self.con.interrupt()
 
     def close(self) -> None:
         self.con.close()

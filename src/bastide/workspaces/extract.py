@@ -64,8 +64,9 @@ def build(session: Session, *, engine: QueryEngine, store: ObjectStore, keys: Ke
     for table in spec.tables:
         progress(f"extracting {table}")
         plan = table_plan(table, schemas[table], spec, pseudonym_key)
-        entry = _write(engine.stream(plan.sql, target.batch_rows), target, table)
-        tables[table] = {"rows": entry["rows"], "link": plan.link}
+        reader = engine.stream(plan.sql, target.batch_rows)
+        entry = _write(reader, target, table)
+        tables[table] = {"rows": entry["rows"], "link": plan.link, "columns": reader.schema.names}
         entries.append(entry)
     body = {"format": FORMAT, "permit": spec.permit, "snapshot": spec.snapshot, "merkle_root": spec.merkle_root,
             "spec": json.loads(spec.canonical()), "spec_sha256": spec.digest, "cohort": persons,

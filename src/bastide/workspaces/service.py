@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,7 +24,7 @@ from bastide.governance import optout, permits
 from bastide.governance.models import Permit
 from bastide.keys import service as key_service
 from bastide.platform import Platform
-from bastide.statemachine import Actor
+from bastide.statemachine import SYSTEM, Actor
 from bastide.workspaces import extract
 from bastide.workspaces.engine import DuckDBEngine
 from bastide.workspaces.models import Extract, Workspace
@@ -155,3 +156,39 @@ def shred_extract(session: Session, *, platform: Platform, actor: Actor, row: Ex
     key_service.destroy_key(session, actor=actor, key_id=row.key_id, reason=reason)
     platform.store.delete_prefix(row.prefix)
     row.status = "shredded"
+
+
+# -- lifecycle (SPE-11, GOV-15, KEY-06) ------------------------------------------------------------
+
+ENDED = ("revoked", "expired")
+
+
+def lock_ended(session: Session, *, now=None) -> list[Workspace]:
+    """Lock every workspace whose project's newest permit version was revoked or has expired."""
+    locked = []
+    for ws in session.execute(select(Workspace).where(Workspace.status.in_(("ready", "provisioning", "failed")))).scalars():
+        newest = session.execute(select(Permit).where(Permit.application_id == ws.application_id)
+                                 .order_by(Permit.id.desc()).limit(1)).scalar_one()
+        if newest.status in ENDED and ws.status == "ready":
+            move(session, actor=SYSTEM, ws=ws, action="lock", reason=f"{newest.reference} {newest.status}")
+            locked.append(ws)
+    return locked
+
+
+def shred_due(session: Session, *, platform: Platform, retention_days: int, now=None) -> list[Workspace]:
+    """After the retention period a locked workspace's keys are destroyed and its files deleted;
+    its extract specs stay in the catalogue (they hold no data)."""
+    limit = (now or utcnow()) - timedelta(days=retention_days)
+    due = session.execute(select(Workspace).where(Workspace.status == "locked", Workspace.updated_at <= limit)).scalars().all()
+    for ws in due:
+        shred_workspace(session, platform=platform, actor=SYSTEM, ws=ws, reason=f"retention of {retention_days} days")
+    return list(due)
+
+
+def shred_workspace(session: Session, *, platform: Platform, actor: Actor, ws: Workspace, reason: str) -> None:
+    for row in session.execute(select(Extract).where(Extract.workspace_id == ws.id,
+                                                     Extract.status == "ready")).scalars():
+        shred_extract(session, platform=platform, actor=actor, row=row, reason=reason)
+    key_service.destroy_key(session, actor=actor, key_id=ws.pseudonym_key_id, reason=reason)
+    platform.store.delete_prefix(f"workspaces/{ws.reference}")
+    move(session, actor=actor, ws=ws, action="shred", reason=reason)

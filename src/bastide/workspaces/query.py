@@ -1,0 +1,129 @@
+"""Working inside a workspace: who may enter (SPE-01, SPE-05) and SQL on its extract (SPE-10).
+
+Each query gets its own DuckDB connection that sees only this workspace's current extract,
+decrypted in memory, then is sealed: no file, network or extension access, no settings
+changes, no Python objects by name; memory and thread limits; a timer interrupts it. Query
+text, duration, row count and outcome are audited, refusals too."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+from sqlalchemy.orm import Session
+
+from bastide.audit.actions import AuditAction
+from bastide.audit.service import record
+from bastide.errors import Conflict, DomainError, InvalidInput
+from bastide.identity.policy import Forbidden, has_permission
+from bastide.identity.roles import Permission
+from bastide.keys import service as key_service
+from bastide.keys.parquet import decryption_properties
+from bastide.platform import Platform
+from bastide.statemachine import Actor
+from bastide.workspaces.engine import DuckDBEngine
+from bastide.workspaces.models import Extract, Workspace
+from bastide.workspaces.service import current_extract, get_workspace, target
+
+
+class QueryFailed(InvalidInput):
+    code = "query_failed"
+
+
+def members(ws: Workspace) -> set[str]:
+    """The persons the permit names (Art. 68(10)): only they may enter, whatever their role."""
+    return {p.strip().lower() for p in json.loads(ws.permit.document)["persons"]}
+
+
+def refusal(actor: Actor, ws: Workspace) -> DomainError | None:
+    if not has_permission(actor, Permission.WORKSPACE_ENTER) or actor.id.removeprefix("user:") not in members(ws):
+        return Forbidden(f"{actor.id} is not named in {ws.permit.reference}: only its persons enter {ws.reference}",
+                         details={"workspace": ws.reference})
+    if ws.status != "ready":
+        return Conflict(f"{ws.reference} is {ws.status}" + (f": {ws.status_reason}" if ws.status_reason else ""),
+                        code=f"workspace_{ws.status}")
+    return None
+
+
+def enter(session: Session, *, actor: Actor, ws: Workspace) -> DomainError | None:
+    """The refusal, recorded (the caller commits it, then raises it), or None."""
+    error = refusal(actor, ws)
+    if error is not None:
+        record(session, actor=actor, action=AuditAction.WORKSPACE_REFUSED, target=target(ws),
+               details={"reason": error.code})
+    return error
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: list[str]
+    rows: list[list[Any]]
+    row_count: int  # rows shown
+    truncated: bool  # more rows existed than the cap
+    seconds: float
+
+
+def _tables(session: Session, platform: Platform, row: Extract) -> dict[str, ds.Dataset]:
+    key = key_service.unwrap_key(session, keys=platform.keys, key_id=row.key_id)
+    fmt = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(
+        decryption_properties=decryption_properties({row.key_id: key})))
+    return {name: ds.dataset(platform.store.path(f"{row.prefix}/{name}/part-0.parquet"), filesystem=platform.store.fs,
+                             format=fmt) for name in row.tables}
+
+
+def run_query(platform: Platform, *, actor: Actor, ws_id: int, sql: str) -> QueryResult:
+    settings = platform.settings
+    with platform.db.unit_of_work() as session:
+        ws = get_workspace(session, ws_id)
+        error = enter(session, actor=actor, ws=ws)
+        tables = _tables(session, platform, current_extract(session, ws)) if error is None else {}
+    if error is not None:
+        raise error
+    began, result = time.monotonic(), None
+    try:
+        result = _execute(tables, sql, settings)
+        return result
+    except DomainError as exc:
+        error = exc
+        raise
+    finally:
+        with platform.db.unit_of_work() as session:
+            record(session, actor=actor, action=AuditAction.WORKSPACE_QUERY, target=target(get_workspace(session, ws_id)),
+                   details={"sql": sql[:10_000], "seconds": round(time.monotonic() - began, 3),
+                            "rows": result.row_count if result else 0, "outcome": error.code if error else "ok"})
+
+
+def _execute(tables: dict[str, ds.Dataset], sql: str, settings) -> QueryResult:
+    engine = DuckDBEngine(memory_limit=settings.workspace_memory_limit, threads=settings.duckdb_threads)
+    timer = threading.Timer(settings.workspace_query_seconds, engine.interrupt)
+    began = time.monotonic()
+    try:
+        for name, dataset in tables.items():
+            engine.register(name, dataset)
+        engine.seal()
+        timer.start()
+        reader = engine.stream(sql, 1024)
+        batches, rows = [], 0
+        for batch in reader:
+            batches.append(batch)
+            rows += batch.num_rows
+            if rows > settings.workspace_query_rows:
+                break
+        table = pa.Table.from_batches(batches, schema=reader.schema).slice(0, settings.workspace_query_rows)
+    except duckdb.InterruptException:
+        raise QueryFailed(f"the query ran longer than {settings.workspace_query_seconds} s and was stopped",
+                          code="query_timeout") from None
+    except duckdb.Error as exc:
+        raise QueryFailed(f"the query failed: {str(exc).splitlines()[0]}") from None
+    finally:
+        timer.cancel()
+        engine.close()
+    return QueryResult(columns=table.column_names, rows=[list(r.values()) for r in table.to_pylist()],
+                       row_count=table.num_rows, truncated=rows > settings.workspace_query_rows,
+                       seconds=round(time.monotonic() - began, 3))

@@ -1,0 +1,53 @@
+"""`bastide ws provision` by the operator, `bastide ws sql` by a named researcher with a token,
+against a running server (SPE-10)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import uvicorn
+
+from bastide.api.app import create_app
+from bastide.identity import credentials
+from bastide.identity import service as identity
+from tests.e2e.test_cli import run
+from tests.integration.test_permit_lifecycle import _granted
+from tests.services import free_port, wait_port
+from tests.unit.test_application_form import FULL
+
+SCOPE = {"snapshot": "snds@2024-12", "tables": ["IR_BEN_R"], "years": [2023], "population": {"sex": [2]}}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)
+def test_operator_provisions_and_researcher_queries_from_the_command_line(world):
+    platform, p = world
+    permit_id = _granted(platform, p, {**FULL, "persons": ["alice@labo.example"], "data": SCOPE})
+    home = platform.settings.home
+    built = run(home, "ws", "provision", str(permit_id)).stdout
+    assert "WS-000001 ready: extract v1" in built and "IR_BEN_R:" in built
+    assert "WS-000001" in run(home, "ws", "list").stdout
+    with platform.db.unit_of_work() as s:
+        alice = identity.get_user(s, "alice@labo.example")
+        alice.mfa_confirmed = True
+        identity.accept_terms(s, user=alice, version=platform.settings.terms_version)
+        _, token = credentials.create_token(s, user=alice, name="cli", scopes=["workspace:enter"], days=1)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_port(port)
+        url = f"http://127.0.0.1:{port}"
+        answer = run(home, "ws", "sql", "1", "SELECT count(*) AS women FROM IR_BEN_R", "--url", url,
+                     env={"BASTIDE_TOKEN": token}).stdout
+        assert "women" in answer and "1 row(s)" in answer
+        escape = run(home, "ws", "sql", "1", "SELECT * FROM read_csv('/etc/passwd')", "--url", url,
+                     env={"BASTIDE_TOKEN": token}, check=False)
+        assert escape.returncode == 2 and "disabled" in escape.stderr and "Traceback" not in escape.stderr
+        no_token = run(home, "ws", "sql", "1", "SELECT 1", "--url", url, check=False)
+        assert no_token.returncode == 2 and "BASTIDE_TOKEN" in no_token.stderr
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
