@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     workspace_query_seconds: int = Field(60, description="Longest a workspace SQL query may run before it is interrupted.")
     workspace_query_rows: int = Field(1000, description="Most rows a workspace SQL query shows.")
     workspace_memory_limit: str = Field("2GB", description="Memory cap of one workspace query.")
+    job_memory_limit: str = Field("4GB", description="Address-space cap of a sandboxed job (RLIMIT_AS).")
+    job_seconds: int = Field(3600, description="Wall time after which a sandboxed job is killed.")
     terms_version: str = Field("2026-11", description="Version of the terms of use users accept at first login.")
     healthdcatap_namespace: str = Field(
         "http://healthdataportal.eu/ns/health#", description="HealthDCAT-AP namespace (provisional, CAT-10)."
@@ -83,7 +85,7 @@ class Settings(BaseSettings):
 
     @field_validator("duckdb_threads", "parquet_row_group_rows", "parquet_file_rows", "max_reported_errors",
                      "auth_max_failures", "permit_check_seconds", "workspace_retention_days", "workspace_query_seconds",
-                     "workspace_query_rows")
+                     "workspace_query_rows", "job_seconds")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:

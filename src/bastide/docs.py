@@ -4,9 +4,9 @@ from pathlib import Path
 
 from bastide.catalogue.workflow import SNAPSHOT_WORKFLOW
 from bastide.governance.workflow import APPLICATION_WORKFLOW, PERMIT_WORKFLOW
-from bastide.workspaces.workflow import WORKSPACE_WORKFLOW
+from bastide.workspaces.workflow import JOB_WORKFLOW, WORKSPACE_WORKFLOW
 
-WORKFLOWS = [SNAPSHOT_WORKFLOW, APPLICATION_WORKFLOW, PERMIT_WORKFLOW, WORKSPACE_WORKFLOW]
+WORKFLOWS = [SNAPSHOT_WORKFLOW, APPLICATION_WORKFLOW, PERMIT_WORKFLOW, WORKSPACE_WORKFLOW, JOB_WORKFLOW]
 
 
 def workflows_markdown() -> str:

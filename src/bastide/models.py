@@ -5,10 +5,10 @@ from bastide.catalogue.models import Dataset, Snapshot, SnapshotSource, Snapshot
 from bastide.governance.models import Application, CallForProjects, OptOut, Permit, Score
 from bastide.identity.models import ApiToken, Organisation, User, WebSession
 from bastide.keys.models import DataKey
-from bastide.workspaces.models import Extract, Workspace
+from bastide.workspaces.models import Extract, Job, Output, Workspace
 
 __all__ = [
     "ApiToken", "Application", "AuditEvent", "AuditHead", "CallForProjects", "DataKey", "Dataset", "OptOut",
     "Organisation", "Permit", "Score", "Snapshot", "SnapshotSource", "SnapshotTable", "User", "Variable", "WebSession",
-    "Extract", "Workspace",
+    "Extract", "Job", "Output", "Workspace",
 ]

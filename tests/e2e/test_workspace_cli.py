@@ -46,6 +46,14 @@ def test_operator_provisions_and_researcher_queries_from_the_command_line(world)
         escape = run(home, "ws", "sql", "1", "SELECT * FROM read_csv('/etc/passwd')", "--url", url,
                      env={"BASTIDE_TOKEN": token}, check=False)
         assert escape.returncode == 2 and "disabled" in escape.stderr and "Traceback" not in escape.stderr
+        script = home.parent / "analyse.py"
+        script.write_text("from bastide import workspace\nprint('rows', workspace.table('IR_BEN_R').num_rows)\n")
+        ran = run(home, "ws", "run", "1", str(script), "--url", url, env={"BASTIDE_TOKEN": token}).stdout
+        assert "rows " in ran and "JOB-000001 succeeded" in ran
+        failing = home.parent / "boom.py"
+        failing.write_text("raise SystemExit(3)\n")
+        boom = run(home, "ws", "run", "1", str(failing), "--url", url, env={"BASTIDE_TOKEN": token}, check=False)
+        assert boom.returncode == 1 and "failed (exit 3)" in boom.stdout
         no_token = run(home, "ws", "sql", "1", "SELECT 1", "--url", url, check=False)
         assert no_token.returncode == 2 and "BASTIDE_TOKEN" in no_token.stderr
     finally:

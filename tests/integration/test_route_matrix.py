@@ -59,9 +59,12 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/register"): PUBLIC, ("GET", "/api/register.csv"): PUBLIC,
     ("GET", "/api/audit/events"): {AU},
     ("GET", "/api/workspaces"): {R, "data_operator"}, ("GET", "/api/workspaces/{ws_id}"): {R},
-    ("POST", "/api/workspaces/{ws_id}/queries"): {R},
+    ("POST", "/api/workspaces/{ws_id}/queries"): {R}, ("POST", "/api/workspaces/{ws_id}/jobs"): {R},
+    ("GET", "/api/workspaces/{ws_id}/jobs"): {R}, ("GET", "/api/workspaces/{ws_id}/jobs/{job_id}"): {R},
+    ("GET", "/api/workspaces/{ws_id}/outputs"): {R},
     ("GET", "/workspaces"): {R, "data_operator"}, ("GET", "/workspaces/{ws_id}"): {R},
-    ("POST", "/workspaces/{ws_id}/query"): {R},
+    ("POST", "/workspaces/{ws_id}/query"): {R}, ("POST", "/workspaces/{ws_id}/jobs"): {R},
+    ("GET", "/workspaces/{ws_id}/jobs/{job_id}"): {R},
     # pages
     ("GET", "/"): PUBLIC, ("GET", "/login"): PUBLIC, ("POST", "/login"): PUBLIC, ("POST", "/logout"): SIGNED,
     ("GET", "/activate/{secret}"): PUBLIC, ("POST", "/activate/{secret}"): PUBLIC,
@@ -121,7 +124,7 @@ def world(platform):
 
 def _path(template: str, app_id: int) -> str:
     values = {"app_id": str(app_id), "name": "snds", "release": "2024-12", "table": "IR_BEN_R", "action": "nope",
-              "permit_id": "999999", "token_id": "999999", "call_id": "999999", "email": "nobody@example.org", "ws_id": "999999",
+              "permit_id": "999999", "token_id": "999999", "call_id": "999999", "email": "nobody@example.org", "ws_id": "999999", "job_id": "999999",
               "secret": "nope"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from datetime import datetime
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from pydantic import BaseModel, Field
 
 from bastide.api.auth import Principal, guard
+from bastide.errors import NotFound
 from bastide.identity.policy import has_permission
 from bastide.identity.roles import Permission as P
-from bastide.workspaces import query
+from bastide.workspaces import jobs, query
 from bastide.workspaces import service as workspaces
 from bastide.workspaces.models import Workspace
 
@@ -67,13 +70,9 @@ def list_workspaces(request: Request, who: Viewer):
 
 @router.get("/api/workspaces/{ws_id}", response_model=WorkspaceOut)
 def get_workspace(request: Request, ws_id: int, who: Member):
+    _member_workspace(request, ws_id, who)
     with _db(request) as session:
-        ws = workspaces.get_workspace(session, ws_id)
-        error = query.enter(session, actor=who.actor, ws=ws)
-        out = WorkspaceOut.build(session, ws) if error is None else None
-    if error is not None:
-        raise error
-    return out
+        return WorkspaceOut.build(session, workspaces.get_workspace(session, ws_id))
 
 
 @router.post("/api/workspaces/{ws_id}/queries", response_model=QueryOut)
@@ -82,3 +81,87 @@ def run_query(request: Request, ws_id: int, body: QueryIn, who: Member):
     result = query.run_query(request.app.state.platform, actor=who.actor, ws_id=ws_id, sql=body.sql)
     return QueryOut(columns=result.columns, rows=result.rows, row_count=result.row_count, truncated=result.truncated,
                     seconds=result.seconds)
+
+
+class JobIn(BaseModel):
+    name: str = "job"
+    kind: str = Field("python", description="python or sql")
+    script: str
+
+
+class JobOut(BaseModel):
+    id: int
+    reference: str
+    name: str
+    kind: str
+    status: str
+    submitted_by: str
+    script_sha256: str
+    exit_code: int | None
+    log: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def build(cls, job) -> JobOut:
+        return cls(id=job.id, reference=job.reference, name=job.name, kind=job.kind, status=job.status,
+                   submitted_by=job.submitted_by, script_sha256=job.script_sha256, exit_code=job.exit_code,
+                   log=job.log, created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at)
+
+
+class OutputOut(BaseModel):
+    id: int
+    name: str
+    job: str | None
+    sha256: str
+    size: int
+    provenance: dict[str, Any]
+    created_at: datetime
+
+
+def _member_workspace(request: Request, ws_id: int, who: Principal):
+    """The workspace, once `who` is let in (a refusal is committed to the audit trail, then raised)."""
+    with _db(request) as session:
+        ws = workspaces.get_workspace(session, ws_id)
+        error = query.enter(session, actor=who.actor, ws=ws)
+    if error is not None:
+        raise error
+    return ws
+
+
+@router.post("/api/workspaces/{ws_id}/jobs", response_model=JobOut, status_code=202)
+def submit_job(request: Request, ws_id: int, body: JobIn, who: Member, background: BackgroundTasks):
+    """Queue a script; it runs in the sandbox after this answer (poll the job for its end)."""
+    platform = request.app.state.platform
+    job_id = jobs.submit(platform, actor=who.actor, ws_id=ws_id, name=body.name, kind=body.kind, script=body.script)
+    background.add_task(jobs.run, platform, job_id=job_id)
+    with _db(request) as session:
+        return JobOut.build(jobs.get_job(session, job_id))
+
+
+@router.get("/api/workspaces/{ws_id}/jobs", response_model=list[JobOut])
+def list_jobs(request: Request, ws_id: int, who: Member):
+    ws = _member_workspace(request, ws_id, who)
+    with _db(request) as session:
+        return [JobOut.build(j) for j in jobs.list_jobs(session, ws)]
+
+
+@router.get("/api/workspaces/{ws_id}/jobs/{job_id}", response_model=JobOut)
+def get_job(request: Request, ws_id: int, job_id: int, who: Member):
+    _member_workspace(request, ws_id, who)
+    with _db(request) as session:
+        job = jobs.get_job(session, job_id)
+        if job.workspace_id != ws_id:
+            raise NotFound(f"no job {job_id} in this workspace")
+        return JobOut.build(job)
+
+
+@router.get("/api/workspaces/{ws_id}/outputs", response_model=list[OutputOut])
+def list_outputs(request: Request, ws_id: int, who: Member):
+    """What the jobs wrote, with provenance; they leave the workspace only through the airlock."""
+    ws = _member_workspace(request, ws_id, who)
+    with _db(request) as session:
+        return [OutputOut(id=o.id, name=o.name, job=f"JOB-{o.job_id:06d}" if o.job_id else None, sha256=o.sha256,
+                          size=o.size, provenance=o.provenance, created_at=o.created_at)
+                for o in jobs.list_outputs(session, ws)]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
@@ -36,7 +36,9 @@ from bastide.identity.roles import Role
 from bastide.identity.schemas import EnrolmentOut, UserOut
 from bastide.web import i18n
 from bastide.web.forms import fields_from_form, form_from_fields
+from bastide.workspaces import jobs as jobs_service
 from bastide.workspaces import query
+from bastide.workspaces import service as workspaces_service
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
@@ -424,8 +426,9 @@ def workspaces_page(request: Request, who: _who(P.WORKSPACE_ENTER, P.SNAPSHOT_IN
 def _workspace_page(request: Request, who: Principal, ws_id: int, *, sql: str = "", result=None,
                     error: DomainError | None = None) -> HTMLResponse:
     home = wv.get_workspace(request, ws_id, who)
-    return render(request, "workspace.html", {"ws": home, "sql": sql, "result": result, "error": error}, who=who,
-                  status=error.http_status if error else 200)
+    context = {"ws": home, "sql": sql, "result": result, "error": error, "jobs": wv.list_jobs(request, ws_id, who),
+               "outputs": wv.list_outputs(request, ws_id, who)}
+    return render(request, "workspace.html", context, who=who, status=error.http_status if error else 200)
 
 
 @router.get("/workspaces/{ws_id}", response_class=HTMLResponse)
@@ -442,3 +445,28 @@ def workspace_query(request: Request, ws_id: int, who: wv.Member, fields: Fields
     except query.QueryFailed as exc:
         return _workspace_page(request, who, ws_id, sql=sql, error=exc)
     return _workspace_page(request, who, ws_id, sql=sql, result=result)
+
+
+
+@router.post("/workspaces/{ws_id}/jobs")
+def submit_job(request: Request, ws_id: int, who: wv.Member, fields: Fields, background: BackgroundTasks):
+    job = wv.submit_job(request, ws_id, wv.JobIn(name=str(fields.get("name", "job")), kind=str(fields.get("kind", "")),
+                                                script=str(fields.get("script", ""))), who, background)
+    return see_other(f"/workspaces/{ws_id}/jobs/{job.id}")
+
+
+PREVIEW_BYTES = 64_000
+
+
+@router.get("/workspaces/{ws_id}/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, ws_id: int, job_id: int, who: wv.Member):
+    """The job's state and log, and its outputs (small text ones shown: inside the workspace only)."""
+    job = wv.get_job(request, ws_id, job_id, who)
+    previews = {}
+    with gv._db(request) as session:
+        for output in jobs_service.list_outputs(session, workspaces_service.get_workspace(session, ws_id)):
+            if output.job_id == job_id and output.size <= PREVIEW_BYTES and output.name.endswith((".csv", ".txt", ".md")):
+                previews[output.name] = jobs_service.read_output(session, request.app.state.platform, output).decode(
+                    "utf-8", "replace")
+    outputs = [o for o in wv.list_outputs(request, ws_id, who) if o.job == job.reference]
+    return render(request, "job.html", {"ws_id": ws_id, "job": job, "outputs": outputs, "previews": previews}, who=who)

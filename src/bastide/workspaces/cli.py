@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -48,21 +49,64 @@ def sql(
                                               help="Your API token (scope workspace:enter), or BASTIDE_TOKEN.")] = None,
 ) -> None:
     """Run SQL in your workspace through the API, as yourself: your token, your permit's rights."""
-    from bastide.config import load_settings
-    from bastide.workspaces.client import ApiError, post_json
+    from bastide.workspaces.client import post_json
 
-    if not token:
-        err.print("[red]error:[/] give your API token with --token or BASTIDE_TOKEN "
-                  "(create one on the platform: POST /api/tokens with scope workspace:enter)")
-        raise typer.Exit(2)
-    base = url or load_settings().public_url
-    try:
-        answer = post_json(f"{base.rstrip('/')}/api/workspaces/{workspace}/queries", {"sql": query_text}, token=token)
-    except ApiError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(exc.exit_code) from None
+    base = _api(url, token)
+    answer = _calling(lambda: post_json(f"{base}/api/workspaces/{workspace}/queries", {"sql": query_text}, token=token))
     table = Table(*answer["columns"])
     for row in answer["rows"]:
         table.add_row(*("" if v is None else str(v) for v in row))
     console.print(table)
     console.print(f"{answer['row_count']} row(s) in {answer['seconds']} s" + (" (truncated)" if answer["truncated"] else ""))
+
+
+def _api(url: str | None, token: str | None) -> str:
+    from bastide.config import load_settings
+
+    if not token:
+        err.print("[red]error:[/] give your API token with --token or BASTIDE_TOKEN "
+                  "(create one on the platform: POST /api/tokens with scope workspace:enter)")
+        raise typer.Exit(2)
+    return (url or load_settings().public_url).rstrip("/")
+
+
+def _calling(request):
+    from bastide.workspaces.client import ApiError
+
+    try:
+        return request()
+    except ApiError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(exc.exit_code) from None
+
+
+@app.command("run")
+def run_job(
+    workspace: Annotated[int, typer.Argument(help="The workspace's id.")],
+    script: Annotated[Path, typer.Argument(help="A Python (.py) or SQL (.sql) file.")],
+    url: Annotated[str | None, typer.Option(help="The platform's address; default BASTIDE_PUBLIC_URL.")] = None,
+    token: Annotated[str | None, typer.Option(envvar="BASTIDE_TOKEN", show_default=False,
+                                              help="Your API token (scope workspace:enter), or BASTIDE_TOKEN.")] = None,
+) -> None:
+    """Run a script in your workspace's sandbox, wait for its end, print its log; exit 1 if it failed."""
+    import time
+
+    from bastide.workspaces.client import get_json, post_json
+
+    base = _api(url, token)
+    try:
+        text = script.read_text()
+    except OSError as exc:
+        err.print(f"[red]error:[/] cannot read {script}: {exc.strerror}")
+        raise typer.Exit(2) from None
+    kind = "sql" if script.suffix.lower() == ".sql" else "python"
+    job = _calling(lambda: post_json(f"{base}/api/workspaces/{workspace}/jobs",
+                                     {"name": script.name, "kind": kind, "script": text}, token=token))
+    console.print(f"{job['reference']} queued")
+    while job["status"] in ("queued", "running"):
+        time.sleep(1)
+        job = _calling(lambda: get_json(f"{base}/api/workspaces/{workspace}/jobs/{job['id']}", token=token))
+    typer.echo(job["log"], nl=False)
+    console.print(f"{job['reference']} {job['status']}" + (f" (exit {job['exit_code']})" if job["exit_code"] else ""))
+    if job["status"] != "succeeded":
+        raise typer.Exit(1)

@@ -17,8 +17,17 @@ EXIT = {401: 10, 403: 9, 404: 4, 409: 5, 422: 2}
 
 
 def post_json(url: str, body: dict, *, token: str, timeout: float = 300) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={
-        "Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": "application/json"})
+    return call(urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": "application/json"}), timeout)
+
+
+def get_json(url: str, *, token: str, timeout: float = 60) -> dict:
+    return call(urllib.request.Request(url, headers={"Authorization": f"Bearer {token}",
+                                                     "Accept": "application/json"}), timeout)
+
+
+def call(request: urllib.request.Request, timeout: float) -> dict:
+    url = request.full_url
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the platform's own URL
             return json.load(response)

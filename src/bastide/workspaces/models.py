@@ -57,3 +57,45 @@ class Extract(Base):
     finished_at = mapped_column(UTCDateTime(), nullable=True)
 
     workspace: Mapped[Workspace] = relationship()
+
+
+class Job(Base):
+    """A script run in the sandbox on a workspace's extract (see JOB_WORKFLOW)."""
+
+    __tablename__ = "job"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id"), nullable=False, index=True)
+    extract_id: Mapped[int] = mapped_column(ForeignKey("extract.id"), nullable=False)
+    submitted_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)  # python | sql
+    script: Mapped[str] = mapped_column(Text, nullable=False)
+    script_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    log: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_at = mapped_column(UTCDateTime(), nullable=False)
+    started_at = mapped_column(UTCDateTime(), nullable=True)
+    finished_at = mapped_column(UTCDateTime(), nullable=True)
+
+    @property
+    def reference(self) -> str:
+        return f"JOB-{self.id:06d}"
+
+
+class Output(Base):
+    """A file a job wrote (or a saved query result), stored encrypted, with its provenance."""
+
+    __tablename__ = "output"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id"), nullable=False, index=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("job.id"))
+    name: Mapped[str] = mapped_column(String(300), nullable=False)
+    key: Mapped[str] = mapped_column(String(500), nullable=False)  # in the store, AES-GCM sealed
+    key_id: Mapped[str] = mapped_column(ForeignKey("data_key.id"), nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)  # of the clear content
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    provenance: Mapped[dict] = mapped_column(JSON, nullable=False)
+    created_at = mapped_column(UTCDateTime(), nullable=False)

@@ -69,7 +69,7 @@ class QueryResult:
     seconds: float
 
 
-def _tables(session: Session, platform: Platform, row: Extract) -> dict[str, ds.Dataset]:
+def extract_tables(session: Session, platform: Platform, row: Extract) -> dict[str, ds.Dataset]:
     key = key_service.unwrap_key(session, keys=platform.keys, key_id=row.key_id)
     fmt = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(
         decryption_properties=decryption_properties({row.key_id: key})))
@@ -82,7 +82,7 @@ def run_query(platform: Platform, *, actor: Actor, ws_id: int, sql: str) -> Quer
     with platform.db.unit_of_work() as session:
         ws = get_workspace(session, ws_id)
         error = enter(session, actor=actor, ws=ws)
-        tables = _tables(session, platform, current_extract(session, ws)) if error is None else {}
+        tables = extract_tables(session, platform, current_extract(session, ws)) if error is None else {}
     if error is not None:
         raise error
     began, result = time.monotonic(), None

@@ -25,7 +25,7 @@ from bastide.governance.models import Permit
 from bastide.keys import service as key_service
 from bastide.platform import Platform
 from bastide.statemachine import SYSTEM, Actor
-from bastide.workspaces import extract
+from bastide.workspaces import extract, running
 from bastide.workspaces.engine import DuckDBEngine
 from bastide.workspaces.models import Extract, Workspace
 from bastide.workspaces.spec import ExtractSpec
@@ -171,6 +171,7 @@ def lock_ended(session: Session, *, now=None) -> list[Workspace]:
                                  .order_by(Permit.id.desc()).limit(1)).scalar_one()
         if newest.status in ENDED and ws.status == "ready":
             move(session, actor=SYSTEM, ws=ws, action="lock", reason=f"{newest.reference} {newest.status}")
+            running.kill_workspace(ws.id)  # its jobs stop now; queries are refused from now on
             locked.append(ws)
     return locked
 

@@ -19,3 +19,18 @@ WORKSPACE_WORKFLOW = Workflow(
         _T("locked", "shred", "shredded", OPERATOR, A.WORKSPACE_SHRED),  # after the retention period
     ],
 )
+
+RESEARCHER = frozenset({"researcher"})
+
+# A job's states (SPE-10); the runner moves it, the researcher may cancel a queued one.
+JOB_WORKFLOW = Workflow(
+    "job",
+    initial="queued",
+    transitions=[
+        _T("queued", "start", "running", SYSTEM, A.JOB_START),
+        _T("queued", "cancel", "killed", RESEARCHER | SYSTEM, A.JOB_KILL),
+        _T("running", "succeed", "succeeded", SYSTEM, A.JOB_SUCCEED),
+        _T("running", "fail", "failed", SYSTEM, A.JOB_FAIL),
+        _T("running", "kill", "killed", SYSTEM, A.JOB_KILL),  # wall time, or the workspace locked
+    ],
+)

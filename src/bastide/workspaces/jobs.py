@@ -1,0 +1,157 @@
+"""Jobs (SPE-10): a Python or SQL script run in the sandbox on the workspace's current extract.
+
+The extract is decrypted into the job's scratch folder for the run only (BASTIDE_WORK_DIR:
+on an encrypted volume in production, as for ingest) and deleted after. Every file the job
+writes is registered with its SHA-256 and provenance (job, script hash, snapshot, permit
+version, extract version) and stored sealed with the extract's key."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bastide.audit.actions import AuditAction
+from bastide.audit.service import record
+from bastide.db import utcnow
+from bastide.errors import InvalidInput, NotFound
+from bastide.keys import service as key_service
+from bastide.platform import Platform
+from bastide.statemachine import SYSTEM, Actor
+from bastide.workspaces import running, sandbox
+from bastide.workspaces.models import Extract, Job, Output, Workspace
+from bastide.workspaces.query import enter, extract_tables
+from bastide.workspaces.service import current_extract, get_workspace
+from bastide.workspaces.workflow import JOB_WORKFLOW
+
+KINDS = ("python", "sql")
+MAX_SCRIPT = 1_000_000
+UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+
+
+def size_in_bytes(text: str) -> int:
+    number, unit = text.strip()[:-2], text.strip()[-2:].upper()
+    return int(float(number) * UNITS[unit]) if unit in UNITS else int(text)
+
+
+def _script_of(kind: str, script: str) -> str:
+    if kind == "python":
+        return script
+    # SQL: the result goes to /out/result.csv, where any output goes
+    return ("from bastide import workspace\n"
+            f"workspace.duckdb().sql({script!r}).write_csv('/out/result.csv')\n"
+            "print(open('/out/result.csv').read()[:2000])\n")
+
+
+def move(session: Session, *, job: Job, action: str, actor: Actor = SYSTEM) -> None:
+    transition = JOB_WORKFLOW.check(job.status, action, actor)
+    job.status = transition.target
+    record(session, actor=actor, action=transition.audit_action, target=f"job:{job.reference}",
+           details={"to": job.status, **({"exit_code": job.exit_code} if job.exit_code is not None else {})})
+
+
+def get_job(session: Session, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}")
+    return job
+
+
+def list_jobs(session: Session, ws: Workspace) -> list[Job]:
+    return list(session.execute(select(Job).where(Job.workspace_id == ws.id).order_by(Job.id.desc())).scalars())
+
+
+def list_outputs(session: Session, ws: Workspace) -> list[Output]:
+    return list(session.execute(select(Output).where(Output.workspace_id == ws.id).order_by(Output.id)).scalars())
+
+
+def submit(platform: Platform, *, actor: Actor, ws_id: int, name: str, kind: str, script: str) -> int:
+    if kind not in KINDS or not script.strip() or len(script) > MAX_SCRIPT:
+        raise InvalidInput(f"a job is a python or sql script of at most {MAX_SCRIPT:,} characters",
+                           details={"field": "script" if kind in KINDS else "kind"})
+    with platform.db.unit_of_work() as session:
+        ws = get_workspace(session, ws_id)
+        error = enter(session, actor=actor, ws=ws)
+        if error is None:
+            job = Job(workspace_id=ws.id, extract_id=current_extract(session, ws).id, submitted_by=actor.id,
+                      name=name.strip() or "job", kind=kind, script=script,
+                      script_sha256=hashlib.sha256(script.encode()).hexdigest(), status=JOB_WORKFLOW.initial,
+                      created_at=utcnow())
+            session.add(job)
+            session.flush()
+            record(session, actor=actor, action=AuditAction.JOB_SUBMIT, target=f"job:{job.reference}",
+                   details={"workspace": ws.reference, "kind": kind, "script_sha256": job.script_sha256})
+            job_id = job.id
+    if error is not None:
+        raise error
+    return job_id
+
+
+def run(platform: Platform, *, job_id: int) -> Job:
+    """Run a queued job to its end; returns it with its status, exit code and log."""
+    settings = platform.settings
+    scratch = settings.resolved_work_dir / "jobs" / f"job-{job_id}-{secrets.token_hex(4)}"
+    data, out = scratch / "data", scratch / "out"
+    data.mkdir(parents=True)
+    out.mkdir()
+    out.chmod(0o777)  # written by the sandbox's unprivileged uid
+    try:
+        with platform.db.unit_of_work() as session:
+            job = get_job(session, job_id)
+            job.started_at = utcnow()
+            move(session, job=job, action="start")
+            row = session.get(Extract, job.extract_id)
+            for name, dataset in extract_tables(session, platform, row).items():
+                pq.write_table(dataset.to_table(), data / f"{name}.parquet")
+            script = scratch / "script.py"
+            script.write_text(_script_of(job.kind, job.script))
+            ws_id = job.workspace_id
+        outcome = sandbox.run(data=data, out=out, script=script, memory_bytes=size_in_bytes(settings.job_memory_limit),
+                              seconds=settings.job_seconds, started=lambda p: running.add(job_id, ws_id, p))
+        locked = running.remove(job_id)
+        with platform.db.unit_of_work() as session:
+            job = get_job(session, job_id)
+            job.exit_code, job.finished_at = outcome.exit_code, utcnow()
+            job.log = outcome.log + (f"\n[stopped after {settings.job_seconds} s]\n" if outcome.timed_out else "") + \
+                ("\n[stopped: the workspace was locked]\n" if locked else "")
+            if outcome.timed_out or locked:
+                move(session, job=job, action="kill")
+            else:
+                _register_outputs(session, platform, job, out)
+                move(session, job=job, action="succeed" if outcome.exit_code == 0 else "fail")
+            return job
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _register_outputs(session: Session, platform: Platform, job: Job, out: Path) -> None:
+    row = session.get(Extract, job.extract_id)
+    key = key_service.unwrap_key(session, keys=platform.keys, key_id=row.key_id)
+    ws = get_workspace(session, job.workspace_id)
+    for path in sorted(p for p in out.rglob("*") if p.is_file() and not p.is_symlink()):
+        name = str(path.relative_to(out))
+        content = path.read_bytes()
+        store_key = f"workspaces/{ws.reference}/outputs/{job.reference}/{name}"
+        nonce = secrets.token_bytes(12)
+        platform.store.put_bytes(store_key, nonce + AESGCM(key).encrypt(nonce, content, store_key.encode()))
+        output = Output(workspace_id=ws.id, job_id=job.id, name=name, key=store_key, key_id=row.key_id,
+                        sha256=hashlib.sha256(content).hexdigest(), size=len(content), created_at=utcnow(),
+                        provenance={"job": job.reference, "script_sha256": job.script_sha256,
+                                    "snapshot": row.spec["snapshot"], "merkle_root": row.spec["merkle_root"],
+                                    "permit": row.spec["permit"], "extract": row.version})
+        session.add(output)
+        session.flush()
+        record(session, actor=SYSTEM, action=AuditAction.OUTPUT_REGISTER, target=f"output:{output.id}",
+               details={"job": job.reference, "name": name, "sha256": output.sha256, "size": output.size})
+
+
+def read_output(session: Session, platform: Platform, output: Output) -> bytes:
+    key = key_service.unwrap_key(session, keys=platform.keys, key_id=output.key_id)
+    sealed = platform.store.get_bytes(output.key)
+    return AESGCM(key).decrypt(sealed[:12], sealed[12:], output.key.encode())

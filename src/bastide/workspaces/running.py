@@ -1,0 +1,37 @@
+"""The sandboxed processes running in this server, by workspace, so that a lock kills them at
+once (GOV-15). One registry per process: a multi-node deployment runs jobs on one node per
+workspace, or replaces this with its scheduler's kill (the Spark issue)."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+
+from bastide.workspaces import sandbox
+
+_LOCK = threading.Lock()
+_RUNNING: dict[int, tuple[int, subprocess.Popen]] = {}  # job id -> (workspace id, process)
+_KILLED: set[int] = set()
+
+
+def add(job_id: int, ws_id: int, process: subprocess.Popen) -> None:
+    with _LOCK:
+        _RUNNING[job_id] = (ws_id, process)
+
+
+def remove(job_id: int) -> bool:
+    """Forget the job; say whether a lock killed it."""
+    with _LOCK:
+        _RUNNING.pop(job_id, None)
+        killed = job_id in _KILLED
+        _KILLED.discard(job_id)
+        return killed
+
+
+def kill_workspace(ws_id: int) -> list[int]:
+    with _LOCK:
+        jobs = [(job, process) for job, (ws, process) in _RUNNING.items() if ws == ws_id]
+        for job, process in jobs:
+            _KILLED.add(job)
+            sandbox.kill(process)
+    return [job for job, _ in jobs]

@@ -1,0 +1,141 @@
+"""Sandboxed jobs (SPE-10): a researcher's script runs on the extract and its outputs are
+registered; escape attempts fail: network, files outside the extract, writing outside the
+outputs, another workspace, memory, time. Needs bubblewrap (`./dev test` installs it)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from bastide.api.app import create_app
+from bastide.audit import service as audit
+from bastide.governance import permits
+from bastide.identity import service as identity
+from bastide.identity.policy import Forbidden
+from bastide.platform import operator_actor
+from bastide.workspaces import jobs
+from bastide.workspaces import service as workspaces
+from tests.integration.test_permit_lifecycle import _granted
+from tests.integration.test_workspaces import NAMED
+from tests.portal import session_client
+
+
+
+@pytest.fixture
+def ws(world):
+    platform, p = world
+    permit_id = _granted(platform, p, NAMED)
+    done = workspaces.provision(platform, actor=operator_actor(), permit_id=permit_id)
+    with platform.db.unit_of_work() as s:
+        ws_id = workspaces.list_workspaces(s)[0].id
+    return platform, p, permit_id, ws_id, done
+
+
+def _run(platform, actor, ws_id, script, kind="python"):
+    return jobs.run(platform, job_id=jobs.submit(platform, actor=actor, ws_id=ws_id, name="t", kind=kind, script=script))
+
+
+ANALYSIS = """
+from bastide import workspace
+import pandas, polars, statsmodels.api, matplotlib.pyplot as plt
+ben = workspace.table("IR_BEN_R").to_pandas()
+counts = ben.groupby("BEN_SEX_COD").size()
+counts.to_csv("counts.csv")
+plt.bar(counts.index.astype(str), counts.values); plt.savefig("counts.png")
+print("persons", len(ben), "tables", workspace.tables())
+print(workspace.duckdb().sql("SELECT count(*) FROM ER_PRS_F").fetchall())
+"""
+
+
+def test_a_job_runs_with_the_analysis_stack_and_its_outputs_are_registered(ws):
+    platform, p, _permit_id, ws_id, done = ws
+    job = _run(platform, p["alice"], ws_id, ANALYSIS)
+    assert job.status == "succeeded", job.log
+    assert f"persons {done.tables['IR_BEN_R']['rows']}" in job.log and "['ER_PRS_F', 'IR_BEN_R']" in job.log
+    with platform.db.unit_of_work() as s:
+        outputs = jobs.list_outputs(s, workspaces.get_workspace(s, ws_id))
+        assert sorted(o.name for o in outputs) == ["counts.csv", "counts.png"]
+        csv = next(o for o in outputs if o.name == "counts.csv")
+        assert jobs.read_output(s, platform, csv).startswith(b"BEN_SEX_COD")
+        assert csv.provenance["job"] == job.reference and csv.provenance["snapshot"] == "snds@2024-12"
+        assert csv.provenance["script_sha256"] == job.script_sha256 and csv.provenance["extract"] == 1
+    sql = _run(platform, p["alice"], ws_id, "SELECT BEN_SEX_COD, count(*) AS n FROM IR_BEN_R GROUP BY 1", kind="sql")
+    assert sql.status == "succeeded" and "BEN_SEX_COD,n" in sql.log
+
+
+ESCAPES = {
+    "network": "import socket; socket.create_connection(('127.0.0.1', 5432), timeout=2)",
+    "dns": "import socket; socket.getaddrinfo('pypi.org', 443)",
+    "file outside the extract": "print(open('/etc/passwd').read())",
+    "the platform's home": "import os; print(os.listdir('{home}'))",
+    "writing into the extract": "open('/data/IR_BEN_R.parquet', 'ab').write(b'x')",
+    "writing outside the outputs": "open('/usr/evil', 'w').write('x')",
+    "another workspace": "print(open('{other}').read())",
+    "privileges": "import os; os.setuid(0)",
+}
+
+
+@pytest.mark.parametrize("attempt", sorted(ESCAPES))
+def test_escape_attempts_fail(ws, attempt):
+    platform, p, _permit_id, ws_id, done = ws
+    other = platform.store.path(f"workspaces/{done.workspace}/extract/v1/EXTRACT.json")  # a path on this server
+    job = _run(platform, p["alice"], ws_id, ESCAPES[attempt].format(home=platform.settings.home, other=other))
+    assert job.status == "failed" and job.exit_code != 0, job.log
+    assert any(word in job.log for word in ("Error", "error", "denied")), job.log
+
+
+def test_memory_and_time_limits_stop_a_job(ws):
+    platform, p, _permit_id, ws_id, _done = ws
+    platform.settings.job_memory_limit = "1GB"
+    hog = _run(platform, p["alice"], ws_id, "x = bytearray(3 * 10**9)")
+    assert hog.status == "failed" and "MemoryError" in hog.log
+    platform.settings.job_seconds = 2
+    began = time.monotonic()
+    slow = _run(platform, p["alice"], ws_id, "import time; time.sleep(60)")
+    assert slow.status == "killed" and time.monotonic() - began < 20 and "stopped after 2 s" in slow.log
+
+
+def test_outsiders_cannot_submit_and_a_lock_kills_running_jobs(ws):
+    platform, p, permit_id, ws_id, _done = ws
+    with pytest.raises(Forbidden):
+        jobs.submit(platform, actor=p["bob"], ws_id=ws_id, name="x", kind="python", script="print(1)")
+    job_id = jobs.submit(platform, actor=p["alice"], ws_id=ws_id, name="long", kind="python",
+                         script="import time; time.sleep(60)")
+    result = {}
+    runner = threading.Thread(target=lambda: result.setdefault("job", jobs.run(platform, job_id=job_id)))
+    runner.start()
+    time.sleep(2)
+    with platform.db.unit_of_work() as s:
+        permits.revoke(s, actor=p["ines"], permit=permits.get_permit(s, permit_id), reason="breach")
+    with platform.db.unit_of_work() as s:
+        assert [w.id for w in workspaces.lock_ended(s)] == [ws_id]
+    runner.join(timeout=20)
+    assert result["job"].status == "killed" and "locked" in result["job"].log
+    with platform.db.unit_of_work() as s:
+        actions = [e.action for e in audit.list_events(s, target=f"job:{result['job'].reference}")]
+    assert actions[0] == "job:kill"
+
+
+def test_jobs_through_the_api_and_the_pages(ws):
+    platform, p, _permit_id, ws_id, _done = ws
+    app = create_app(platform)
+    with platform.db.unit_of_work() as s:
+        alice = session_client(app, platform, identity.get_user(s, "alice@labo.example").id)
+    queued = alice.post(f"/api/workspaces/{ws_id}/jobs", json={"name": "comptes", "kind": "sql",
+                                                               "script": "SELECT count(*) AS n FROM IR_BEN_R"})
+    assert queued.status_code == 202 and queued.json()["status"] == "queued"
+    finished = alice.get(f"/api/workspaces/{ws_id}/jobs/{queued.json()['id']}").json()  # ran after the answer
+    assert finished["status"] == "succeeded" and finished["log"].startswith("n\n")
+    assert [o["name"] for o in alice.get(f"/api/workspaces/{ws_id}/outputs").json()] == ["result.csv"]
+    bad = alice.post(f"/api/workspaces/{ws_id}/jobs", json={"kind": "ruby", "script": "puts 1"})
+    assert bad.status_code == 422
+
+    page = alice.post(f"/workspaces/{ws_id}/jobs", data={"name": "py", "kind": "python",
+                                                         "script": "open('note.txt', 'w').write('bonjour')",
+                                                         "csrf_token": alice.headers["X-CSRF-Token"]})
+    assert page.status_code == 303
+    job_page = alice.get(page.headers["location"])
+    assert 'id="job-status">succeeded' in job_page.text and "bonjour" in job_page.text
+    assert "note.txt" in alice.get(f"/workspaces/{ws_id}").text
