@@ -17,6 +17,8 @@ from bastide.config import Settings
 from bastide.platform import Platform, operator_actor
 from tests.services import S3_ACCESS, S3_SECRET, Postgres, SeaweedS3
 
+pytest_plugins = ["tests.workspace_fixtures"]  # the `ready` workspace, for the workspace and job tests
+
 
 @pytest.fixture(scope="session")
 def postgres_server():

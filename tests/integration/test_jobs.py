@@ -14,23 +14,10 @@ from bastide.audit import service as audit
 from bastide.governance import permits
 from bastide.identity import service as identity
 from bastide.identity.policy import Forbidden
-from bastide.platform import operator_actor
 from bastide.workspaces import jobs
 from bastide.workspaces import service as workspaces
-from tests.integration.test_permit_lifecycle import _granted
-from tests.integration.test_workspaces import NAMED
 from tests.portal import session_client
 
-
-
-@pytest.fixture
-def ws(world):
-    platform, p = world
-    permit_id = _granted(platform, p, NAMED)
-    done = workspaces.provision(platform, actor=operator_actor(), permit_id=permit_id)
-    with platform.db.unit_of_work() as s:
-        ws_id = workspaces.list_workspaces(s)[0].id
-    return platform, p, permit_id, ws_id, done
 
 
 def _run(platform, actor, ws_id, script, kind="python"):
@@ -49,8 +36,8 @@ print(workspace.duckdb().sql("SELECT count(*) FROM ER_PRS_F").fetchall())
 """
 
 
-def test_a_job_runs_with_the_analysis_stack_and_its_outputs_are_registered(ws):
-    platform, p, _permit_id, ws_id, done = ws
+def test_a_job_runs_with_the_analysis_stack_and_its_outputs_are_registered(ready):
+    platform, p, _permit_id, ws_id, done = ready
     job = _run(platform, p["alice"], ws_id, ANALYSIS)
     assert job.status == "succeeded", job.log
     assert f"persons {done.tables['IR_BEN_R']['rows']}" in job.log and "['ER_PRS_F', 'IR_BEN_R']" in job.log
@@ -78,16 +65,16 @@ ESCAPES = {
 
 
 @pytest.mark.parametrize("attempt", sorted(ESCAPES))
-def test_escape_attempts_fail(ws, attempt):
-    platform, p, _permit_id, ws_id, done = ws
+def test_escape_attempts_fail(ready, attempt):
+    platform, p, _permit_id, ws_id, done = ready
     other = platform.store.path(f"workspaces/{done.workspace}/extract/v1/EXTRACT.json")  # a path on this server
     job = _run(platform, p["alice"], ws_id, ESCAPES[attempt].format(home=platform.settings.home, other=other))
     assert job.status == "failed" and job.exit_code != 0, job.log
     assert any(word in job.log for word in ("Error", "error", "denied")), job.log
 
 
-def test_memory_and_time_limits_stop_a_job(ws):
-    platform, p, _permit_id, ws_id, _done = ws
+def test_memory_and_time_limits_stop_a_job(ready):
+    platform, p, _permit_id, ws_id, _done = ready
     platform.settings.job_memory_limit = "1GB"
     hog = _run(platform, p["alice"], ws_id, "x = bytearray(3 * 10**9)")
     assert hog.status == "failed" and "MemoryError" in hog.log
@@ -97,8 +84,8 @@ def test_memory_and_time_limits_stop_a_job(ws):
     assert slow.status == "killed" and time.monotonic() - began < 20 and "stopped after 2 s" in slow.log
 
 
-def test_outsiders_cannot_submit_and_a_lock_kills_running_jobs(ws):
-    platform, p, permit_id, ws_id, _done = ws
+def test_outsiders_cannot_submit_and_a_lock_kills_running_jobs(ready):
+    platform, p, permit_id, ws_id, _done = ready
     with pytest.raises(Forbidden):
         jobs.submit(platform, actor=p["bob"], ws_id=ws_id, name="x", kind="python", script="print(1)")
     job_id = jobs.submit(platform, actor=p["alice"], ws_id=ws_id, name="long", kind="python",
@@ -118,8 +105,8 @@ def test_outsiders_cannot_submit_and_a_lock_kills_running_jobs(ws):
     assert actions[0] == "job:kill"
 
 
-def test_jobs_through_the_api_and_the_pages(ws):
-    platform, p, _permit_id, ws_id, _done = ws
+def test_jobs_through_the_api_and_the_pages(ready):
+    platform, p, _permit_id, ws_id, _done = ready
     app = create_app(platform)
     with platform.db.unit_of_work() as s:
         alice = session_client(app, platform, identity.get_user(s, "alice@labo.example").id)

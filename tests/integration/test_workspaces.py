@@ -154,19 +154,6 @@ def test_a_failed_build_leaves_nothing_and_an_amendment_shreds_the_old_extract(w
     assert platform.store.list(old_prefix) == [] and saved[:4] == b"PARE"  # encrypted footer ("PARE" magic)
 
 
-NAMED = {**FULL, "persons": ["alice@labo.example"], "data": {**SCOPE, "tables": ["IR_BEN_R", "ER_PRS_F"]}}
-
-
-@pytest.fixture
-def ready(world):
-    platform, p = world
-    permit_id = _granted(platform, p, NAMED)
-    done = workspaces.provision(platform, actor=operator_actor(), permit_id=permit_id)
-    with platform.db.unit_of_work() as s:
-        ws_id = workspaces.list_workspaces(s)[0].id
-    return platform, p, permit_id, ws_id, done
-
-
 def test_only_the_named_persons_enter_and_sql_sees_only_the_extract(ready):
     """SPE-01, SPE-05, SPE-10: the named researcher queries; an outsider, an instructor and the
     administrator are refused; every query and refusal is audited."""
