@@ -257,3 +257,22 @@ def test_the_workspace_through_the_api_and_the_sql_console(ready):
     failed = alice.post(f"/workspaces/{ws_id}/query", data={"sql": "SELECT * FROM read_csv('/etc/passwd')",
                                                             "csrf_token": alice.headers["X-CSRF-Token"]})
     assert failed.status_code == 422 and "disabled" in failed.text
+
+
+def test_a_drug_cohort_by_atc_class(world):
+    """Persons with a dispensation of one ATC class (ER_PHA_F -> IR_CIP_V), checked in pyarrow."""
+    platform, p = world
+    pha, prs, cip = (_snapshot_table(platform, t, 2023) for t in ("ER_PHA_F", "ER_PRS_F", "IR_CIP_V"))
+    classes = dict(zip(cip["PHA_PRS_IDE"].to_pylist(), cip["PHA_ATC_CLA"].to_pylist(), strict=True))
+    dispensed = [classes.get(c) for c in pha["PHA_PRS_IDE"].to_pylist()]
+    atc = max({c for c in dispensed if c}, key=dispensed.count)
+    keys = ["DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EMT_TYP", "FLX_TRT_DTD", "ORG_CLE_NUM",
+            "PRS_ORD_NUM", "REM_TYP_AFF"]
+    chosen = pha.filter(pa.array([c == atc for c in dispensed])).select(keys).group_by(keys).aggregate([])
+    cohort = set(prs.join(chosen, keys, join_type="left semi")["BEN_NIR_PSA"].to_pylist())
+    scope = {**SCOPE, "tables": ["IR_BEN_R"], "population": {"atc": [atc]}}
+    done = workspaces.provision(platform, actor=operator_actor(),
+                                permit_id=_granted(platform, p, {**FULL, "data": scope}))
+    key = _pseudonym_key(platform, done.workspace)
+    extracted = _extract_table(platform, done.workspace, "IR_BEN_R")["BEN_NIR_PSA"].to_pylist()
+    assert sorted(extracted) == sorted(pseudonym(key, n) for n in cohort) and len(cohort) > 0

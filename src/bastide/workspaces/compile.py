@@ -51,6 +51,14 @@ def _stays_with(spec: ExtractSpec, schemas: dict[str, pa.Schema]) -> list[str]:
     return parts
 
 
+def _dispensed(atc: tuple[str, ...]) -> str:
+    """Persons with a pharmacy dispensation of these ATC classes (ER_PHA_F -> IR_CIP_V, ER_PRS_F)."""
+    keys = ", ".join(DCIR_KEYS)
+    drugs = f"SELECT CAST(PHA_PRS_IDE AS VARCHAR) FROM {src('IR_CIP_V')} WHERE {_like_any(['PHA_ATC_CLA'], atc)}"
+    return (f"SELECT BEN_NIR_PSA AS person FROM {src('ER_PRS_F')} WHERE ({keys}) IN "
+            f"(SELECT {keys} FROM {src('ER_PHA_F')} WHERE CAST(PHA_PRS_IDE AS VARCHAR) IN ({drugs}))")
+
+
 def cohort_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema]) -> str:
     """SELECT person: the permit's population, less the opt-outs recorded by the permit's date."""
     pop = spec.population
@@ -66,6 +74,8 @@ def cohort_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema]) -> str:
         ben.append(f"{age} <= {pop.age_max}")
     if ben:
         persons.append(f"SELECT BEN_NIR_PSA AS person FROM {src('IR_BEN_R')} WHERE {' AND '.join(ben)}")
+    if pop.atc:
+        persons.append(_dispensed(pop.atc))
     if not persons:  # no criterion: everyone in the referential of beneficiaries
         persons = [f"SELECT BEN_NIR_PSA AS person FROM {src('IR_BEN_R')}"]
     combined = f" {'INTERSECT' if pop.combine == 'all' else 'UNION'} ".join(f"({p})" for p in persons)

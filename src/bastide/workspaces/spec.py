@@ -32,6 +32,7 @@ class Population:
 
     icd10: tuple[str, ...] = ()  # PMSI MCO diagnoses: main, related, associated
     ccam: tuple[str, ...] = ()  # PMSI MCO acts
+    atc: tuple[str, ...] = ()  # DCIR pharmacy dispensations, through IR_CIP_V's ATC class
     sex: tuple[int, ...] = ()  # 1 male, 2 female
     age_min: int | None = None
     age_max: int | None = None
@@ -40,7 +41,8 @@ class Population:
 
     @property
     def empty(self) -> bool:
-        return not (self.icd10 or self.ccam or self.sex or self.age_min is not None or self.age_max is not None)
+        return not (self.icd10 or self.ccam or self.atc or self.sex or self.age_min is not None
+                    or self.age_max is not None)
 
 
 @dataclass(frozen=True)
@@ -99,5 +101,6 @@ def _population(raw: dict, data: dict) -> Population:
     ages = [raw.get("age_min"), raw.get("age_max")]
     if any(a is not None and (not isinstance(a, int) or not 0 <= a <= 130) for a in ages):
         raise InvalidInput("ages are whole numbers of years from 0 to 130", details={"field": "population.age_min"})
-    return Population(icd10=_codes(raw.get("icd10"), "icd10"), ccam=_codes(raw.get("ccam"), "ccam"), sex=sex,
+    return Population(icd10=_codes(raw.get("icd10"), "icd10"), ccam=_codes(raw.get("ccam"), "ccam"),
+                      atc=_codes(raw.get("atc"), "atc"), sex=sex,
                       age_min=ages[0], age_max=ages[1], age_on=raw.get("age_on"), combine=combine)

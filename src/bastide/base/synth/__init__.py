@@ -25,7 +25,7 @@ from bastide.errors import InvalidInput
 
 Progress = Callable[[str, int, int], None]
 # The referentials the synthetic tables draw their codes from, delivered alongside them.
-REFERENTIALS = ("IR_NAT_V", "IR_SPE_V", "IR_DPT_V", "IR_SEX_V", "IR_CIM_V", "IR_CCAM_V63", "IR_BIO_R")
+REFERENTIALS = ("IR_NAT_V", "IR_SPE_V", "IR_DPT_V", "IR_SEX_V", "IR_CIM_V", "IR_CCAM_V63", "IR_BIO_R", "IR_CIP_V")
 
 
 @dataclass(frozen=True)
