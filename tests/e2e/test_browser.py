@@ -16,6 +16,9 @@ import uvicorn
 from bastide.api.app import create_app
 from bastide.base.ingest import IngestRequest, ingest
 from bastide.governance.permits import verify_file
+from bastide.identity import credentials
+from bastide.identity import service as identity
+from bastide.platform import operator_actor
 from tests.conftest import make_platform
 from tests.portal import PASSWORD, operator_creates
 from tests.services import free_port, wait_port
@@ -184,3 +187,42 @@ def test_done_when_in_chromium(served, chromium, tmp_path):
     ines.fill("#revoke_reason", "manquement aux conditions du permis")
     ines.click("form[action$='/revoke'] button[type=submit]")
     assert "revoked" in ines.content() and "manquement" in ines.content()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)
+def test_workspace_in_chromium(ready, chromium):
+    """Issue 4's pages: the named researcher finds the workspace, its tables, runs SQL and a job."""
+    platform, _people, _permit_id, ws_id, done = ready
+    with platform.db.unit_of_work() as s:
+        link = credentials.issue_activation(s, actor=operator_actor(), user=identity.get_user(s, "alice@labo.example"))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_port(port)
+        url = f"http://localhost:{port}"
+        alice = _sign_in(chromium, url, "alice@labo.example", _activate(chromium, url, f"{url}/activate/{link}"))
+        alice.goto(url + "/workspaces?lang=en")
+        alice.click(f"a:has-text('{done.workspace}')")
+        assert alice.locator("#tables tr", has_text="IR_BEN_R").count() == 1
+        alice.fill("#sql", "SELECT BEN_SEX_COD, count(*) AS n FROM IR_BEN_R GROUP BY 1 ORDER BY 1")
+        alice.click("form[action$='/query'] button[type=submit]")
+        assert alice.locator("#result th").all_inner_texts() == ["BEN_SEX_COD", "n"]
+        alice.fill("#sql", "SELECT * FROM read_csv('/etc/passwd')")
+        alice.click("form[action$='/query'] button[type=submit]")
+        assert "disabled" in alice.locator(".error").inner_text()
+        alice.fill("#script", "from bastide import workspace\n"
+                              "workspace.table('IR_BEN_R').to_pandas().describe().to_csv('summary.csv')\n")
+        alice.click("form[action$='/jobs'] button[type=submit]")
+        for _ in range(60):  # the job runs after the answer: the page says so until it ends
+            if alice.locator("#job-status").inner_text() not in ("queued", "running"):
+                break
+            time.sleep(0.5)
+            alice.reload()
+        assert alice.locator("#job-status").inner_text() == "succeeded", alice.locator("#log").inner_text()
+        assert "summary.csv" in alice.content() and "BEN_NAI_ANN" in alice.locator(".preview").inner_text()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
