@@ -60,6 +60,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/audit/events"): {AU},
     ("GET", "/api/workspaces"): {R, "data_operator"}, ("GET", "/api/workspaces/{ws_id}"): {R},
     ("POST", "/api/workspaces/{ws_id}/queries"): {R}, ("POST", "/api/workspaces/{ws_id}/jobs"): {R},
+    ("POST", "/api/workspaces/{ws_id}/queries/save"): {R},
     ("GET", "/api/workspaces/{ws_id}/jobs"): {R}, ("GET", "/api/workspaces/{ws_id}/jobs/{job_id}"): {R},
     ("GET", "/api/workspaces/{ws_id}/outputs"): {R},
     ("GET", "/workspaces"): {R, "data_operator"}, ("GET", "/workspaces/{ws_id}"): {R},

@@ -250,6 +250,14 @@ def test_the_workspace_through_the_api_and_the_sql_console(ready):
     bad = alice.post(f"/api/workspaces/{ws_id}/queries", json={"sql": "SELEC nothing"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "query_failed"
 
+    saved = alice.post(f"/api/workspaces/{ws_id}/queries/save",
+                       json={"sql": "SELECT * FROM ER_PRS_F", "name": "prs", "format": "parquet"})
+    assert saved.status_code == 201 and saved.json() == {"name": "prs.parquet", "rows": done.tables["ER_PRS_F"]["rows"]}
+    output = alice.get(f"/api/workspaces/{ws_id}/outputs").json()[0]
+    assert output["name"] == "prs.parquet" and output["provenance"]["query"] == "SELECT * FROM ER_PRS_F"
+    kept = alice.post(f"/workspaces/{ws_id}/query", data={"sql": "SELECT 1 AS one", "name": "one", "save": "csv",
+                                                          "csrf_token": alice.headers["X-CSRF-Token"]})
+    assert 'id="saved"' in kept.text and "one.csv" in kept.text
     page = alice.post(f"/workspaces/{ws_id}/query", data={"sql": "SELECT BEN_SEX_COD, count(*) AS n FROM IR_BEN_R "
                                                                  "GROUP BY 1 ORDER BY 1",
                                                           "csrf_token": alice.headers["X-CSRF-Token"]})
@@ -276,3 +284,18 @@ def test_a_drug_cohort_by_atc_class(world):
     key = _pseudonym_key(platform, done.workspace)
     extracted = _extract_table(platform, done.workspace, "IR_BEN_R")["BEN_NIR_PSA"].to_pylist()
     assert sorted(extracted) == sorted(pseudonym(key, n) for n in cohort) and len(cohort) > 0
+
+
+def test_the_server_provisions_newly_active_permits(world):
+    """SPE-02: a permit that becomes active gets its workspace without an operator."""
+    platform, p = world
+    permit_id = _granted(platform, p, {**FULL, "data": {**SCOPE, "tables": ["IR_BEN_R"]}})
+    with platform.db.unit_of_work() as s:
+        assert workspaces.pending_permits(s) == [permit_id]
+    assert workspaces.provision_pending(platform) == ["WS-000001"]
+    with platform.db.unit_of_work() as s:
+        assert workspaces.pending_permits(s) == []
+        amended = permits.amend(s, actor=p["ines"], permit=permits.get_permit(s, permit_id), signer=platform.signer,
+                                changes={"tools": "R"}, reason="tools").id
+    with platform.db.unit_of_work() as s:
+        assert workspaces.pending_permits(s) == [amended]

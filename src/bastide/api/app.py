@@ -32,14 +32,16 @@ def envelope(request: Request, status: int, code: str, message: str, details: di
 
 
 def expire_permits(platform: Platform) -> int:
-    """The scheduled check (GOV-11, GOV-15, SPE-11): permits past their end date expire, the
-    workspaces of revoked or expired permits lock, locked ones past retention are shredded."""
+    """The scheduled check (GOV-11, GOV-15, SPE-11, SPE-02): permits past their end date expire,
+    the workspaces of revoked or expired permits lock, locked ones past retention are shredded,
+    active permits without their workspace are provisioned."""
     with platform.db.unit_of_work() as session:
         expired = len(permits.expire_due(session))
     with platform.db.unit_of_work() as session:
         workspaces.lock_ended(session)
     with platform.db.unit_of_work() as session:
         workspaces.shred_due(session, platform=platform, retention_days=platform.settings.workspace_retention_days)
+    workspaces.provision_pending(platform)  # a newly active permit gets its workspace
     return expired
 
 

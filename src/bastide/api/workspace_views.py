@@ -120,6 +120,25 @@ class OutputOut(BaseModel):
     created_at: datetime
 
 
+class SaveIn(BaseModel):
+    sql: str
+    name: str = "result"
+    format: str = Field("csv", description="csv or parquet")
+
+
+class SavedOut(BaseModel):
+    name: str
+    rows: int
+
+
+@router.post("/api/workspaces/{ws_id}/queries/save", response_model=SavedOut, status_code=201)
+def save_query(request: Request, ws_id: int, body: SaveIn, who: Member):
+    """Keep a query's whole result as an output of the workspace (it leaves only through the airlock)."""
+    name, rows = query.save_result(request.app.state.platform, actor=who.actor, ws_id=ws_id, sql=body.sql,
+                                   name=body.name, fmt=body.format)
+    return SavedOut(name=name, rows=rows)
+
+
 def _member_workspace(request: Request, ws_id: int, who: Principal):
     """The workspace, once `who` is let in (a refusal is committed to the audit trail, then raised)."""
     with _db(request) as session:

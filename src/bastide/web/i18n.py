@@ -108,6 +108,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "job_hint": ("Sans réseau ; l'extraction en lecture seule (from bastide import workspace) ; écrivez vos résultats dans le dossier courant.",
                  "No network; the extract read-only (from bastide import workspace); write your results in the current folder."),
     "refresh": ("Actualiser", "Refresh"),
+    "save_as": ("Garder le résultat entier dans les sorties, sous le nom", "Keep the whole result in the outputs, named"),
+    "saved": ("Gardé dans les sorties :", "Kept in the outputs:"),
     "workspace": ("Espace projet", "Workspace"),
     "extract": ("Extraction", "Extract"),
     "persons": ("Personnes", "Persons"),

@@ -423,10 +423,11 @@ def workspaces_page(request: Request, who: _who(P.WORKSPACE_ENTER, P.SNAPSHOT_IN
     return render(request, "workspaces.html", {"workspaces": wv.list_workspaces(request, who)}, who=who)
 
 
-def _workspace_page(request: Request, who: Principal, ws_id: int, *, sql: str = "", result=None,
+def _workspace_page(request: Request, who: Principal, ws_id: int, *, sql: str = "", result=None, saved=None,
                     error: DomainError | None = None) -> HTMLResponse:
     home = wv.get_workspace(request, ws_id, who)
-    context = {"ws": home, "sql": sql, "result": result, "error": error, "jobs": wv.list_jobs(request, ws_id, who),
+    context = {"ws": home, "sql": sql, "result": result, "error": error, "saved": saved,
+               "jobs": wv.list_jobs(request, ws_id, who),
                "outputs": wv.list_outputs(request, ws_id, who)}
     return render(request, "workspace.html", context, who=who, status=error.http_status if error else 200)
 
@@ -439,8 +440,12 @@ def workspace_page(request: Request, ws_id: int, who: wv.Member):
 @router.post("/workspaces/{ws_id}/query", response_class=HTMLResponse)
 def workspace_query(request: Request, ws_id: int, who: wv.Member, fields: Fields):
     """The SQL console: the result (capped) or what was wrong, under the query."""
-    sql = str(fields.get("sql", ""))
+    sql, save = str(fields.get("sql", "")), str(fields.get("save", ""))
     try:
+        if save:
+            saved = wv.save_query(request, ws_id, wv.SaveIn(sql=sql, name=str(fields.get("name", "result")),
+                                                             format=save), who)
+            return _workspace_page(request, who, ws_id, sql=sql, saved=saved)
         result = wv.run_query(request, ws_id, wv.QueryIn(sql=sql), who)
     except query.QueryFailed as exc:
         return _workspace_page(request, who, ws_id, sql=sql, error=exc)

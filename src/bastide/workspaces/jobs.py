@@ -132,23 +132,29 @@ def run(platform: Platform, *, job_id: int) -> Job:
 
 def _register_outputs(session: Session, platform: Platform, job: Job, out: Path) -> None:
     row = session.get(Extract, job.extract_id)
-    key = key_service.unwrap_key(session, keys=platform.keys, key_id=row.key_id)
-    ws = get_workspace(session, job.workspace_id)
     for path in sorted(p for p in out.rglob("*") if p.is_file() and not p.is_symlink()):
-        name = str(path.relative_to(out))
-        content = path.read_bytes()
-        store_key = f"workspaces/{ws.reference}/outputs/{job.reference}/{name}"
-        nonce = secrets.token_bytes(12)
-        platform.store.put_bytes(store_key, nonce + AESGCM(key).encrypt(nonce, content, store_key.encode()))
-        output = Output(workspace_id=ws.id, job_id=job.id, name=name, key=store_key, key_id=row.key_id,
-                        sha256=hashlib.sha256(content).hexdigest(), size=len(content), created_at=utcnow(),
-                        provenance={"job": job.reference, "script_sha256": job.script_sha256,
-                                    "snapshot": row.spec["snapshot"], "merkle_root": row.spec["merkle_root"],
-                                    "permit": row.spec["permit"], "extract": row.version})
-        session.add(output)
-        session.flush()
-        record(session, actor=SYSTEM, action=AuditAction.OUTPUT_REGISTER, target=f"output:{output.id}",
-               details={"job": job.reference, "name": name, "sha256": output.sha256, "size": output.size})
+        register_output(session, platform, row=row, name=str(path.relative_to(out)), content=path.read_bytes(),
+                        job=job, origin={"job": job.reference, "script_sha256": job.script_sha256})
+
+
+def register_output(session: Session, platform: Platform, *, row: Extract, name: str, content: bytes,
+                    origin: dict, job: Job | None = None) -> Output:
+    """Store an output sealed with the extract's key and record it with its provenance."""
+    key = key_service.unwrap_key(session, keys=platform.keys, key_id=row.key_id)
+    ws = get_workspace(session, row.workspace_id)
+    folder = job.reference if job else "queries"
+    store_key = f"workspaces/{ws.reference}/outputs/{folder}/{name}"
+    nonce = secrets.token_bytes(12)
+    platform.store.put_bytes(store_key, nonce + AESGCM(key).encrypt(nonce, content, store_key.encode()))
+    output = Output(workspace_id=ws.id, job_id=job.id if job else None, name=name, key=store_key, key_id=row.key_id,
+                    sha256=hashlib.sha256(content).hexdigest(), size=len(content), created_at=utcnow(),
+                    provenance={**origin, "snapshot": row.spec["snapshot"], "merkle_root": row.spec["merkle_root"],
+                                "permit": row.spec["permit"], "extract": row.version})
+    session.add(output)
+    session.flush()
+    record(session, actor=SYSTEM, action=AuditAction.OUTPUT_REGISTER, target=f"output:{output.id}",
+           details={"name": name, "sha256": output.sha256, "size": output.size, **origin})
+    return output
 
 
 def read_output(session: Session, platform: Platform, output: Output) -> bytes:

@@ -15,7 +15,9 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 
 from bastide.audit.actions import AuditAction
@@ -87,7 +89,9 @@ def run_query(platform: Platform, *, actor: Actor, ws_id: int, sql: str) -> Quer
         raise error
     began, result = time.monotonic(), None
     try:
-        result = _execute(tables, sql, settings)
+        table, more = _execute(tables, sql, settings, cap=settings.workspace_query_rows)
+        result = QueryResult(columns=table.column_names, rows=[list(r.values()) for r in table.to_pylist()],
+                             row_count=table.num_rows, truncated=more, seconds=round(time.monotonic() - began, 3))
         return result
     except DomainError as exc:
         error = exc
@@ -99,10 +103,42 @@ def run_query(platform: Platform, *, actor: Actor, ws_id: int, sql: str) -> Quer
                             "rows": result.row_count if result else 0, "outcome": error.code if error else "ok"})
 
 
-def _execute(tables: dict[str, ds.Dataset], sql: str, settings) -> QueryResult:
+FORMATS = ("csv", "parquet")
+
+
+def save_result(platform: Platform, *, actor: Actor, ws_id: int, sql: str, name: str, fmt: str):
+    """Run the query again without the row cap and keep the whole result as an output (SPE-10)."""
+    from bastide.workspaces.jobs import register_output  # jobs builds on this module
+
+    stem = "".join(c for c in name if c.isalnum() or c in "-_") or "result"
+    if fmt not in FORMATS:
+        raise InvalidInput(f"save as {' or '.join(FORMATS)}", details={"field": "format"})
+    settings = platform.settings
+    with platform.db.unit_of_work() as session:
+        ws = get_workspace(session, ws_id)
+        error = enter(session, actor=actor, ws=ws)
+        tables = extract_tables(session, platform, current_extract(session, ws)) if error is None else {}
+    if error is not None:
+        raise error
+    table = _execute(tables, sql, settings, cap=None)
+    buffer = pa.BufferOutputStream()
+    if fmt == "csv":
+        pa_csv.write_csv(table, buffer)
+    else:
+        pq.write_table(table, buffer, compression="zstd")
+    with platform.db.unit_of_work() as session:
+        row = current_extract(session, get_workspace(session, ws_id))
+        output = register_output(session, platform, row=row, name=f"{stem}.{fmt}", content=buffer.getvalue().to_pybytes(),
+                                 origin={"query": sql[:10_000], "by": actor.id})
+        record(session, actor=actor, action=AuditAction.WORKSPACE_QUERY, target=target(row.workspace),
+               details={"sql": sql[:10_000], "rows": table.num_rows, "saved": output.name, "outcome": "ok"})
+        return output.name, table.num_rows
+
+
+def _execute(tables: dict[str, ds.Dataset], sql: str, settings, cap: int | None):
+    """The query's result, at most `cap` rows (and whether more existed); the whole result if no cap."""
     engine = DuckDBEngine(memory_limit=settings.workspace_memory_limit, threads=settings.duckdb_threads)
     timer = threading.Timer(settings.workspace_query_seconds, engine.interrupt)
-    began = time.monotonic()
     try:
         for name, dataset in tables.items():
             engine.register(name, dataset)
@@ -113,9 +149,9 @@ def _execute(tables: dict[str, ds.Dataset], sql: str, settings) -> QueryResult:
         for batch in reader:
             batches.append(batch)
             rows += batch.num_rows
-            if rows > settings.workspace_query_rows:
+            if cap is not None and rows > cap:
                 break
-        table = pa.Table.from_batches(batches, schema=reader.schema).slice(0, settings.workspace_query_rows)
+        table = pa.Table.from_batches(batches, schema=reader.schema)
     except duckdb.InterruptException:
         raise QueryFailed(f"the query ran longer than {settings.workspace_query_seconds} s and was stopped",
                           code="query_timeout") from None
@@ -124,6 +160,6 @@ def _execute(tables: dict[str, ds.Dataset], sql: str, settings) -> QueryResult:
     finally:
         timer.cancel()
         engine.close()
-    return QueryResult(columns=table.column_names, rows=[list(r.values()) for r in table.to_pylist()],
-                       row_count=table.num_rows, truncated=rows > settings.workspace_query_rows,
-                       seconds=round(time.monotonic() - began, 3))
+    if cap is None:
+        return table
+    return table.slice(0, cap), rows > cap

@@ -193,3 +193,27 @@ def shred_workspace(session: Session, *, platform: Platform, actor: Actor, ws: W
     key_service.destroy_key(session, actor=actor, key_id=ws.pseudonym_key_id, reason=reason)
     platform.store.delete_prefix(f"workspaces/{ws.reference}")
     move(session, actor=actor, ws=ws, action="shred", reason=reason)
+
+
+def pending_permits(session: Session) -> list[int]:
+    """Active permits whose project has no workspace yet, or a ready one built from an older
+    version: the server provisions them (a failed build waits for the operator's retry)."""
+    served = {ws.application_id: ws for ws in session.execute(select(Workspace)).scalars()}
+    pending = []
+    for permit in session.execute(select(Permit).where(Permit.status == "active").order_by(Permit.id)).scalars():
+        ws = served.get(permit.application_id)
+        if ws is None or (ws.status == "ready" and ws.permit_id != permit.id):
+            pending.append(permit.id)
+    return pending
+
+
+def provision_pending(platform: Platform) -> list[str]:
+    with platform.db.unit_of_work() as session:
+        pending = pending_permits(session)
+    built = []
+    for permit_id in pending:
+        try:
+            built.append(provision(platform, actor=SYSTEM, permit_id=permit_id).workspace)
+        except DomainError:  # recorded on the workspace (failed) by provision itself
+            continue
+    return built
