@@ -160,9 +160,9 @@ def every_write_is_audited():
     event.remove(Session, "before_commit", before_commit)
 
 
-@pytest.fixture
-def world(platform, small_delivery):
-    """A published snds@2024-12 and four people (SQLite + local store, PostgreSQL + S3)."""
+def _world(platform, small_delivery):
+    """A published snds@2024-12 and four people: alice and bob (researchers, a private lab),
+    ines (instructor) and louis (legal recorder) at the access body."""
     ingest(platform, actor=operator_actor(), request=IngestRequest(str(small_delivery), "snds", "2024-12"))
     until = date.today() + timedelta(days=365)
     people = {}
@@ -177,3 +177,18 @@ def world(platform, small_delivery):
         for email in ("alice@labo.example", "ines@hdh.example", "louis@hdh.example", "bob@labo.example"):
             people[email.split("@")[0]] = identity.actor_of(identity.get_user(s, email))
     return platform, people
+
+
+@pytest.fixture
+def world(platform, small_delivery):
+    """On both deployments (SQLite + local store, PostgreSQL + S3): for what reads the store."""
+    return _world(platform, small_delivery)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def gov_world(request, tmp_path, small_delivery):
+    """On both databases with the local store: governance reads the store only to check a snapshot."""
+    url = None if request.param == "sqlite" else _fresh_postgres_db(request.getfixturevalue("postgres_server"))
+    platform = make_platform(tmp_path, **({"database_url": url} if url else {}))
+    yield _world(platform, small_delivery)
+    platform.close()

@@ -26,8 +26,8 @@ def _do(platform, app_id, fn, **kw):
         return fn(s, app=gov.get_application(s, app_id), **kw)
 
 
-def test_from_draft_to_granted(world):
-    platform, p = world
+def test_from_draft_to_granted(gov_world):
+    platform, p = gov_world
     app_id = _new(platform, p["alice"])
     with pytest.raises(InvalidInput) as exc:  # GOV-01: every missing element is named
         _do(platform, app_id, gov.act, actor=p["alice"], action="submit")
@@ -92,8 +92,8 @@ def _verify_offline_with_the_cli(platform, text, tampered):
     assert bad.returncode == 6 and "altered" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_refusal_needs_justification_and_only_the_applicant_acts(world):
-    platform, p = world
+def test_refusal_needs_justification_and_only_the_applicant_acts(gov_world):
+    platform, p = gov_world
     app_id = _new(platform, p["alice"], form=FULL)
     with pytest.raises(Forbidden):  # bob is a researcher too, but not this applicant
         _do(platform, app_id, gov.act, actor=p["bob"], action="submit")
@@ -108,8 +108,8 @@ def test_refusal_needs_justification_and_only_the_applicant_acts(world):
     assert app.decision == "refused" and app.justification == "purpose not met"
 
 
-def test_a_permit_over_ten_years_is_refused(world):
-    platform, p = world
+def test_a_permit_over_ten_years_is_refused(gov_world):
+    platform, p = gov_world
     app_id = _new(platform, p["alice"], form={**FULL, "duration_months": 121})
     with pytest.raises(InvalidInput, match="120"):
         _do(platform, app_id, gov.act, actor=p["alice"], action="submit")
@@ -117,15 +117,15 @@ def test_a_permit_over_ten_years_is_refused(world):
         _do(platform, app_id, permits.grant, actor=p["ines"], signer=platform.signer)
 
 
-def test_unknown_snapshot_or_table_is_refused_at_submission(world):
-    platform, p = world
+def test_unknown_snapshot_or_table_is_refused_at_submission(gov_world):
+    platform, p = gov_world
     app_id = _new(platform, p["alice"], form={**FULL, "data": {**FULL["data"], "tables": ["ER_XXX_F"]}})
     with pytest.raises(InvalidInput, match="ER_XXX_F"):
         _do(platform, app_id, gov.act, actor=p["alice"], action="submit")
 
 
-def test_instructor_queue_lists_due_dates(world):
-    platform, p = world
+def test_instructor_queue_lists_due_dates(gov_world):
+    platform, p = gov_world
     app_id = _new(platform, p["alice"], form=FULL)
     _do(platform, app_id, gov.act, actor=p["alice"], action="submit")
     with platform.db.unit_of_work() as s:

@@ -64,15 +64,22 @@ ESCAPES = {
 }
 
 
+SANDBOX_ONLY = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
+
+
+@SANDBOX_ONLY
 @pytest.mark.parametrize("attempt", sorted(ESCAPES))
 def test_escape_attempts_fail(ready, attempt):
     platform, p, _permit_id, ws_id, done = ready
     other = platform.store.path(f"workspaces/{done.workspace}/extract/v1/EXTRACT.json")  # a path on this server
-    job = _run(platform, p["alice"], ws_id, ESCAPES[attempt].format(home=platform.settings.home, other=other))
+    script = "print('inside', flush=True)\n" + ESCAPES[attempt].format(home=platform.settings.home, other=other)
+    job = _run(platform, p["alice"], ws_id, script)
+    assert job.log.startswith("inside"), job.log  # the script did run: the failure below is the sandbox's
     assert job.status == "failed" and job.exit_code != 0, job.log
     assert any(word in job.log for word in ("Error", "error", "denied")), job.log
 
 
+@SANDBOX_ONLY
 def test_memory_and_time_limits_stop_a_job(ready):
     platform, p, _permit_id, ws_id, _done = ready
     platform.settings.job_memory_limit = "1GB"

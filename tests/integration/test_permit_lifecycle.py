@@ -47,8 +47,8 @@ def _verified(platform, permit_id) -> dict:
     return permits.verify_file(text, public_pem=platform.signer.public_pem())
 
 
-def test_amendment_is_a_new_signed_version_and_archives_the_old(world):
-    platform, p = world
+def test_amendment_is_a_new_signed_version_and_archives_the_old(gov_world):
+    platform, p = gov_world
     first = _granted(platform, p)
     with pytest.raises(InvalidInput, match="why"):
         _permit(platform, first, permits.amend, actor=p["ines"], signer=platform.signer, changes={}, reason=" ")
@@ -67,9 +67,9 @@ def test_amendment_is_a_new_signed_version_and_archives_the_old(world):
         _permit(platform, first, permits.revoke, actor=p["ines"], reason="x")
 
 
-def test_a_permit_is_extended_once_and_not_too_late(world):
+def test_a_permit_is_extended_once_and_not_too_late(gov_world):
     """GOV-11: a second extension, or one asked less than a month before the end, is refused."""
-    platform, p = world
+    platform, p = gov_world
     first = _granted(platform, p)  # 24 months
     with platform.db.unit_of_work() as s:
         end = permits.get_permit(s, first).valid_until
@@ -89,9 +89,9 @@ def test_a_permit_is_extended_once_and_not_too_late(world):
         _permit(platform, second, permits.revoke, actor=p["alice"], reason="x")
 
 
-def test_revocation_and_scheduled_expiry_are_audited_events(world):
+def test_revocation_and_scheduled_expiry_are_audited_events(gov_world):
     """GOV-15: the workspaces act on `permit:revoke` and `permit:expire`."""
-    platform, p = world
+    platform, p = gov_world
     revoked, expiring = _granted(platform, p), _granted(platform, p)
     _permit(platform, revoked, permits.revoke, actor=p["ines"], reason="breach of the permit's conditions")
     with platform.db.unit_of_work() as s:
@@ -106,9 +106,9 @@ def test_revocation_and_scheduled_expiry_are_audited_events(world):
     assert actions[0] == "permit:expire" and "permit:revoke" in actions
 
 
-def test_optout_applies_to_permits_issued_after_it_only(world):
+def test_optout_applies_to_permits_issued_after_it_only(gov_world):
     """GOV-16: who objected before a permit is excluded from it; later objections do not change it."""
-    platform, p = world
+    platform, p = gov_world
     with pytest.raises(Forbidden):
         with platform.db.unit_of_work() as s:
             optout.record_optout(s, actor=p["ines"], pseudonym="PSA-0001")
@@ -131,8 +131,8 @@ def test_optout_applies_to_permits_issued_after_it_only(world):
     assert _verified(platform, earlier)["optout_as_of"]
 
 
-def test_calls_for_projects_score_rank_and_select(world):
-    platform, p = world
+def test_calls_for_projects_score_rank_and_select(gov_world):
+    platform, p = gov_world
     today = date.today()
     with platform.db.unit_of_work() as s:
         with pytest.raises(InvalidInput, match="criteria"):
@@ -174,9 +174,9 @@ def test_calls_for_projects_score_rank_and_select(world):
         calls.select_applications(s, actor=p["ines"], call=calls.get_call(s, call_id), chosen=[ids[0]])
 
 
-def test_the_server_expires_permits_within_seconds(world):
+def test_the_server_expires_permits_within_seconds(gov_world):
     """GOV-11: the running server's scheduled check expires a permit past its end date."""
-    platform, p = world
+    platform, p = gov_world
     permit_id = _granted(platform, p)
     with platform.db.unit_of_work() as s:
         permits.get_permit(s, permit_id).valid_until = utcnow() - timedelta(seconds=1)
@@ -193,9 +193,9 @@ def test_the_server_expires_permits_within_seconds(world):
         assert permits.get_permit(s, permit_id).status == "expired"
 
 
-def test_permit_call_optout_and_audit_endpoints(world):
+def test_permit_call_optout_and_audit_endpoints(gov_world):
     """The same operations through the API, with the role each needs."""
-    platform, p = world
+    platform, p = gov_world
     permit_id = _granted(platform, p)
     app = create_app(platform)
     with platform.db.unit_of_work() as s:

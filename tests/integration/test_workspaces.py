@@ -171,6 +171,10 @@ def test_only_the_named_persons_enter_and_sql_sees_only_the_extract(ready):
     assert actions[:3] == ["workspace:refused"] * 3 and actions.count("workspace:query") == 2
 
 
+SQLITE_ONLY = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the engine is the same
+
+
+@SQLITE_ONLY
 @pytest.mark.parametrize("sql", [
     "SELECT * FROM read_csv('/etc/passwd')",  # a file outside the extract
     "COPY (SELECT * FROM IR_BEN_R) TO '/tmp/stolen.csv'",  # writing outside the outputs
@@ -190,6 +194,7 @@ def test_escape_attempts_fail_and_are_audited(ready, sql):
     assert event.action == "workspace:query" and event.details["outcome"] == "query_failed" and event.details["sql"] == sql
 
 
+@SQLITE_ONLY
 def test_a_runaway_query_is_interrupted(ready):
     platform, p, _permit_id, ws_id, _done = ready
     platform.settings.workspace_query_seconds = 1

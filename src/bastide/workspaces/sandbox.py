@@ -48,7 +48,8 @@ def command(*, data: Path, out: Path, script: Path) -> list[str]:
         "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp", "--setenv", "PYTHONPATH", package_root,
         "--setenv", "BASTIDE_DATA", "/data", "--setenv", "MPLBACKEND", "Agg", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
         "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-        "--symlink", "usr/bin", "/bin", *binds, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+        "--symlink", "usr/bin", "/bin", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+        *binds,  # after the /tmp tmpfs: a checkout under /tmp must stay visible
         "--ro-bind", str(data), "/data", "--bind", str(out), "/out", "--ro-bind", str(script), "/job/script.py",
         "--uid", "1000", "--gid", "1000", "--cap-drop", "ALL", "--chdir", "/out",
         sys.executable, "/job/script.py",
