@@ -160,6 +160,14 @@ def every_write_is_audited():
     event.remove(Session, "before_commit", before_commit)
 
 
+@pytest.fixture(scope="session")
+def tiny_delivery(tmp_path_factory) -> Path:
+    """One year, fewer people: what governance and workspace tests need, in half the files."""
+    out = tmp_path_factory.mktemp("synth-tiny") / "delivery"
+    generate(out, beneficiaries=150, years=[2023], seed=7)
+    return out
+
+
 def _world(platform, small_delivery):
     """A published snds@2024-12 and four people: alice and bob (researchers, a private lab),
     ines (instructor) and louis (legal recorder) at the access body."""
@@ -180,15 +188,20 @@ def _world(platform, small_delivery):
 
 
 @pytest.fixture
-def world(platform, small_delivery):
+def world(platform, tiny_delivery):
     """On both deployments (SQLite + local store, PostgreSQL + S3): for what reads the store."""
-    return _world(platform, small_delivery)
+    return _world(platform, tiny_delivery)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def gov_world(request, tmp_path, small_delivery):
-    """On both databases with the local store: governance reads the store only to check a snapshot."""
+def db_platform(request, tmp_path):
+    """Both databases, the local store: for what uses the store only to check a snapshot exists."""
     url = None if request.param == "sqlite" else _fresh_postgres_db(request.getfixturevalue("postgres_server"))
     platform = make_platform(tmp_path, **({"database_url": url} if url else {}))
-    yield _world(platform, small_delivery)
+    yield platform
     platform.close()
+
+
+@pytest.fixture
+def gov_world(db_platform, tiny_delivery):
+    return _world(db_platform, tiny_delivery)

@@ -14,7 +14,8 @@ from tests.unit.test_application_form import FULL
 
 
 @pytest.fixture
-def portal(platform, small_delivery, actor):
+def portal(db_platform, small_delivery, actor):
+    platform = db_platform
     ingest(platform, actor=actor, request=IngestRequest(str(small_delivery), "snds", "2024-12"))
     app = create_app(platform)
     admin = person(app, platform, email="ada@hdh.example", org="HDH", sector="public", roles={"administrator"})

@@ -24,6 +24,8 @@ def _run(platform, actor, ws_id, script, kind="python"):
     return jobs.run(platform, job_id=jobs.submit(platform, actor=actor, ws_id=ws_id, name="t", kind=kind, script=script))
 
 
+SANDBOX_ONLY = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
+
 ANALYSIS = """
 from bastide import workspace
 import pandas, polars, statsmodels.api, matplotlib.pyplot as plt
@@ -64,9 +66,6 @@ ESCAPES = {
 }
 
 
-SANDBOX_ONLY = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
-
-
 @SANDBOX_ONLY
 @pytest.mark.parametrize("attempt", sorted(ESCAPES))
 def test_escape_attempts_fail(ready, attempt):
@@ -91,6 +90,7 @@ def test_memory_and_time_limits_stop_a_job(ready):
     assert slow.status == "killed" and time.monotonic() - began < 20 and "stopped after 2 s" in slow.log
 
 
+@SANDBOX_ONLY
 def test_outsiders_cannot_submit_and_a_lock_kills_running_jobs(ready):
     platform, p, permit_id, ws_id, _done = ready
     with pytest.raises(Forbidden):
@@ -112,6 +112,7 @@ def test_outsiders_cannot_submit_and_a_lock_kills_running_jobs(ready):
     assert actions[0] == "job:kill"
 
 
+@SANDBOX_ONLY
 def test_jobs_through_the_api_and_the_pages(ready):
     platform, p, _permit_id, ws_id, _done = ready
     app = create_app(platform)

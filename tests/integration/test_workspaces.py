@@ -33,6 +33,7 @@ from tests.integration.test_permit_lifecycle import _granted
 from tests.portal import session_client
 from tests.unit.test_application_form import FULL
 
+SQLITE_ONLY = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
 TABLES = ["ER_PHA_F", "ER_PRS_F", "IR_BEN_R", "IR_NAT_V", "T_MCOaaB", "T_MCOaaC"]
 SCOPE = {"snapshot": "snds@2024-12", "tables": TABLES, "years": [2023],
          "population": {"icd10": ["E1", "I2"], "sex": [2], "combine": "any"}}
@@ -171,9 +172,6 @@ def test_only_the_named_persons_enter_and_sql_sees_only_the_extract(ready):
     assert actions[:3] == ["workspace:refused"] * 3 and actions.count("workspace:query") == 2
 
 
-SQLITE_ONLY = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the engine is the same
-
-
 @SQLITE_ONLY
 @pytest.mark.parametrize("sql", [
     "SELECT * FROM read_csv('/etc/passwd')",  # a file outside the extract
@@ -237,6 +235,7 @@ def test_revocation_locks_the_workspace_and_retention_shreds_it(ready):
     assert platform.store.list(f"workspaces/{done.workspace}") == []
 
 
+@SQLITE_ONLY
 def test_the_workspace_through_the_api_and_the_sql_console(ready):
     platform, p, _permit_id, ws_id, done = ready
     app = create_app(platform)
@@ -272,6 +271,7 @@ def test_the_workspace_through_the_api_and_the_sql_console(ready):
     assert failed.status_code == 422 and "disabled" in failed.text
 
 
+@SQLITE_ONLY
 def test_a_drug_cohort_by_atc_class(world):
     """Persons with a dispensation of one ATC class (ER_PHA_F -> IR_CIP_V), checked in pyarrow."""
     platform, p = world
@@ -291,6 +291,7 @@ def test_a_drug_cohort_by_atc_class(world):
     assert sorted(extracted) == sorted(pseudonym(key, n) for n in cohort) and len(cohort) > 0
 
 
+@SQLITE_ONLY
 def test_the_server_provisions_newly_active_permits(world):
     """SPE-02: a permit that becomes active gets its workspace without an operator."""
     platform, p = world
