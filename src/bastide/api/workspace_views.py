@@ -141,12 +141,9 @@ def save_query(request: Request, ws_id: int, body: SaveIn, who: Member):
 
 def _member_workspace(request: Request, ws_id: int, who: Principal):
     """The workspace, once `who` is let in (a refusal is committed to the audit trail, then raised)."""
+    query.admit(request.app.state.platform, actor=who.actor, ws_id=ws_id)
     with _db(request) as session:
-        ws = workspaces.get_workspace(session, ws_id)
-        error = query.enter(session, actor=who.actor, ws=ws)
-    if error is not None:
-        raise error
-    return ws
+        return workspaces.get_workspace(session, ws_id)
 
 
 @router.post("/api/workspaces/{ws_id}/jobs", response_model=JobOut, status_code=202)

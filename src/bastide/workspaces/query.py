@@ -79,15 +79,25 @@ def extract_tables(session: Session, platform: Platform, row: Extract) -> dict[s
                              format=fmt) for name in row.tables}
 
 
-def run_query(platform: Platform, *, actor: Actor, ws_id: int, sql: str) -> QueryResult:
-    settings = platform.settings
+def admit(platform: Platform, *, actor: Actor, ws_id: int) -> None:
+    """Let `actor` in, or commit the refusal to the audit trail and raise it."""
     with platform.db.unit_of_work() as session:
-        ws = get_workspace(session, ws_id)
-        error = enter(session, actor=actor, ws=ws)
-        tables = extract_tables(session, platform, current_extract(session, ws)) if error is None else {}
+        error = enter(session, actor=actor, ws=get_workspace(session, ws_id))
     if error is not None:
         raise error
-    began, result = time.monotonic(), None
+
+
+def admitted_tables(platform: Platform, *, actor: Actor, ws_id: int) -> dict[str, ds.Dataset]:
+    """The current extract's tables, once `actor` is let in."""
+    admit(platform, actor=actor, ws_id=ws_id)
+    with platform.db.unit_of_work() as session:
+        return extract_tables(session, platform, current_extract(session, get_workspace(session, ws_id)))
+
+
+def run_query(platform: Platform, *, actor: Actor, ws_id: int, sql: str) -> QueryResult:
+    settings = platform.settings
+    tables = admitted_tables(platform, actor=actor, ws_id=ws_id)
+    began, result, error = time.monotonic(), None, None
     try:
         table, more = _execute(tables, sql, settings, cap=settings.workspace_query_rows)
         result = QueryResult(columns=table.column_names, rows=[list(r.values()) for r in table.to_pylist()],
@@ -114,13 +124,7 @@ def save_result(platform: Platform, *, actor: Actor, ws_id: int, sql: str, name:
     if fmt not in FORMATS:
         raise InvalidInput(f"save as {' or '.join(FORMATS)}", details={"field": "format"})
     settings = platform.settings
-    with platform.db.unit_of_work() as session:
-        ws = get_workspace(session, ws_id)
-        error = enter(session, actor=actor, ws=ws)
-        tables = extract_tables(session, platform, current_extract(session, ws)) if error is None else {}
-    if error is not None:
-        raise error
-    table = _execute(tables, sql, settings, cap=None)
+    table = _execute(admitted_tables(platform, actor=actor, ws_id=ws_id), sql, settings, cap=None)
     buffer = pa.BufferOutputStream()
     if fmt == "csv":
         pa_csv.write_csv(table, buffer)
