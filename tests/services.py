@@ -5,6 +5,7 @@ Both bind to 127.0.0.1 only and are stopped when the test session ends.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -203,3 +204,22 @@ class CuttableProxy:
                     s.close()
                 except OSError:
                     pass
+
+
+@contextlib.contextmanager
+def serving(app, port: int | None = None):
+    """The app served by uvicorn on 127.0.0.1 in a thread; yields http://localhost:PORT."""
+    import threading
+
+    import uvicorn
+
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_port(port)
+        yield f"http://localhost:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -3,7 +3,6 @@ must work without it. The session cookie is Secure over HTTPS only."""
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -11,7 +10,6 @@ from urllib.parse import parse_qs, urlparse
 
 import pyotp
 import pytest
-import uvicorn
 
 from bastide.api.app import create_app
 from bastide.base.ingest import IngestRequest, ingest
@@ -21,7 +19,7 @@ from bastide.identity import service as identity
 from bastide.platform import operator_actor
 from tests.conftest import make_platform
 from tests.portal import PASSWORD, operator_creates
-from tests.services import free_port, wait_port
+from tests.services import free_port, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -33,13 +31,8 @@ def served(tmp_path, small_delivery, actor):
     port = free_port()
     platform = make_platform(tmp_path, public_url=f"http://localhost:{port}")
     ingest(platform, actor=actor, request=IngestRequest(str(small_delivery), "snds", "2024-12"))
-    server = uvicorn.Server(uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_port(port)
-    yield SimpleNamespace(url=f"http://localhost:{port}", platform=platform)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(platform), port) as url:
+        yield SimpleNamespace(url=url, platform=platform)
     platform.close()
 
 
@@ -196,13 +189,7 @@ def test_workspace_in_chromium(ready, chromium):
     platform, _people, _permit_id, ws_id, done = ready
     with platform.db.unit_of_work() as s:
         link = credentials.issue_activation(s, actor=operator_actor(), user=identity.get_user(s, "alice@labo.example"))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        wait_port(port)
-        url = f"http://localhost:{port}"
+    with serving(create_app(platform)) as url:
         alice = _sign_in(chromium, url, "alice@labo.example", _activate(chromium, url, f"{url}/activate/{link}"))
         alice.goto(url + "/workspaces?lang=en")
         alice.click(f"a:has-text('{done.workspace}')")
@@ -223,6 +210,3 @@ def test_workspace_in_chromium(ready, chromium):
             alice.reload()
         assert alice.locator("#job-status").inner_text() == "succeeded", alice.locator("#log").inner_text()
         assert "summary.csv" in alice.content() and "BEN_NAI_ANN" in alice.locator(".preview").inner_text()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

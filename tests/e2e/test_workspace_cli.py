@@ -3,17 +3,14 @@ against a running server (SPE-10)."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-import uvicorn
 
 from bastide.api.app import create_app
 from bastide.identity import credentials
 from bastide.identity import service as identity
 from tests.e2e.test_cli import run
 from tests.integration.test_permit_lifecycle import _granted
-from tests.services import free_port, wait_port
+from tests.services import serving
 from tests.unit.test_application_form import FULL
 
 SCOPE = {"snapshot": "snds@2024-12", "tables": ["IR_BEN_R"], "years": [2023], "population": {"sex": [2]}}
@@ -33,13 +30,7 @@ def test_operator_provisions_and_researcher_queries_from_the_command_line(world)
         alice.mfa_confirmed = True
         identity.accept_terms(s, user=alice, version=platform.settings.terms_version)
         _, token = credentials.create_token(s, user=alice, name="cli", scopes=["workspace:enter"], days=1)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        wait_port(port)
-        url = f"http://127.0.0.1:{port}"
+    with serving(create_app(platform)) as url:
         answer = run(home, "ws", "sql", "1", "SELECT count(*) AS women FROM IR_BEN_R", "--url", url,
                      env={"BASTIDE_TOKEN": token}).stdout
         assert "women" in answer and "1 row(s)" in answer
@@ -56,6 +47,3 @@ def test_operator_provisions_and_researcher_queries_from_the_command_line(world)
         assert boom.returncode == 1 and "failed (exit 3)" in boom.stdout
         no_token = run(home, "ws", "sql", "1", "SELECT 1", "--url", url, check=False)
         assert no_token.returncode == 2 and "BASTIDE_TOKEN" in no_token.stderr
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
