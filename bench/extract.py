@@ -89,12 +89,12 @@ def raw_copy(platform: Platform, spec: ExtractSpec, out: Path) -> tuple[float, i
             engine.register(f"src_{table}", dataset)
             schemas[table] = dataset.schema
         engine.register(OPTOUT, pa.table({"pseudonym": pa.array([], pa.string())}))
-        engine.materialise(COHORT, cohort_sql(spec, schemas))
+        engine.materialise(COHORT, cohort_sql(spec, schemas, b"k" * 32))
         rows = 0
         for table in spec.tables:
             plan = table_plan(table, schemas[table], spec, b"k" * 32)
-            select = plan.sql.split(" FROM ", 1)[1]
-            engine.con.execute(f"COPY (SELECT * FROM {select}) TO '{out / table}.parquet' (FORMAT parquet, COMPRESSION zstd)")
+            select = plan.sql.split(" FROM ", 1)[1]  # the source and its link to the cohort, no pseudonyms
+            engine.con.execute(f"COPY (SELECT s.* FROM {select}) TO '{out / table}.parquet' (FORMAT parquet, COMPRESSION zstd)")
             rows += engine.con.execute(f"SELECT count(*) FROM '{out / table}.parquet'").fetchall()[0][0]
         seconds = time.monotonic() - began
     engine.close()

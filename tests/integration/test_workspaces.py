@@ -51,9 +51,12 @@ def _extract_table(platform, ws_ref: str, table: str) -> pa.Table:
     with platform.db.unit_of_work() as s:
         row = s.query(Extract).filter(Extract.prefix.like(f"workspaces/{ws_ref}/%"), Extract.status == "ready").one()
         key = key_service.unwrap_key(s, keys=platform.keys, key_id=row.key_id)
-        prefix, key_id = row.prefix, row.key_id
-    with platform.store.fs.open_input_file(platform.store.path(f"{prefix}/{table}/part-0.parquet")) as fh:
-        return pq.read_table(fh, decryption_properties=decryption_properties({key_id: key}))
+        files, key_id = row.tables[table]["files"], row.key_id
+    parts = []
+    for path in files:  # a table is written as several files side by side
+        with platform.store.fs.open_input_file(platform.store.path(path)) as fh:
+            parts.append(pq.read_table(fh, decryption_properties=decryption_properties({key_id: key})))
+    return pa.concat_tables(parts)
 
 
 def _expected_cohort(platform) -> set[str]:

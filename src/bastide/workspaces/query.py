@@ -75,8 +75,8 @@ def extract_tables(session: Session, platform: Platform, row: Extract) -> dict[s
     key = key_service.unwrap_key(session, keys=platform.keys, key_id=row.key_id)
     fmt = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(
         decryption_properties=decryption_properties({row.key_id: key})))
-    return {name: ds.dataset(platform.store.path(f"{row.prefix}/{name}/part-0.parquet"), filesystem=platform.store.fs,
-                             format=fmt) for name in row.tables}
+    return {name: ds.dataset([platform.store.path(f) for f in table["files"]], filesystem=platform.store.fs,
+                             format=fmt) for name, table in row.tables.items()}
 
 
 def admit(platform: Platform, *, actor: Actor, ws_id: int) -> None:

@@ -133,7 +133,8 @@ def _build(platform: Platform, extract_id: int, progress) -> dict:
             body = extract.build(session, engine=engine, store=platform.store, keys=platform.keys, snapshot=snapshot,
                                  spec=spec, pseudonym_key=unwrap(ws.pseudonym_key_id),
                                  excluded=optout.excluded(session, permit=permit),
-                                 target=extract.Target(platform.store, row.prefix, row.key_id, unwrap(row.key_id)),
+                                 target=extract.Target(platform.store, row.prefix, row.key_id, unwrap(row.key_id),
+                                                      parts=settings.duckdb_threads),
                                  progress=progress)
             session.rollback()  # the build reads only; key unwraps write nothing
         return body
