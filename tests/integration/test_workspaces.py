@@ -184,6 +184,8 @@ def test_only_the_named_persons_enter_and_sql_sees_only_the_extract(ready):
     "ATTACH '/tmp/other.duckdb'",  # another database
     "SELECT * FROM snapshot_files",  # a Python object of the server, by name
     "SELECT * FROM src_IR_BEN_R",  # the snapshot itself
+    "CREATE TABLE kept AS SELECT * FROM IR_BEN_R",  # data outliving the query in the shared database
+    "SELECT 1; DROP VIEW IR_BEN_R",  # a second statement behind a harmless one
 ])
 def test_escape_attempts_fail_and_are_audited(ready, sql):
     platform, p, _permit_id, ws_id, done = ready

@@ -1,8 +1,9 @@
 """Working inside a workspace: who may enter (SPE-01, SPE-05) and SQL on its extract (SPE-10).
 
-Each query gets its own DuckDB connection that sees only this workspace's current extract,
-decrypted in memory, then is sealed: no file, network or extension access, no settings
-changes, no Python objects by name; memory and thread limits; a timer interrupts it. Query
+Each workspace has a sealed DuckDB database (no file, network or extension access, no settings
+changes, no Python objects by name; memory and thread limits); each query gets its own
+connection to it that sees only this workspace's current extract, decrypted in memory, and
+may run one read-only statement, so nothing outlives the query; a timer interrupts it. Query
 text, duration, row count and outcome are audited, refusals too."""
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import OrderedDict
+from weakref import WeakKeyDictionary
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +32,7 @@ from bastide.keys import service as key_service
 from bastide.keys.parquet import decryption_properties
 from bastide.platform import Platform
 from bastide.statemachine import Actor
-from bastide.workspaces.engine import DuckDBEngine
+from bastide.workspaces.engine import DuckDBEngine, SealedDatabase
 from bastide.workspaces.models import Extract, Workspace
 from bastide.workspaces.service import current_extract, get_workspace, target
 
@@ -88,10 +91,13 @@ def admit(platform: Platform, *, actor: Actor, ws_id: int) -> None:
 
 
 def admitted_tables(platform: Platform, *, actor: Actor, ws_id: int) -> dict[str, ds.Dataset]:
-    """The current extract's tables, once `actor` is let in."""
-    admit(platform, actor=actor, ws_id=ws_id)
+    """The current extract's tables, once `actor` is let in (a refusal is committed, then raised)."""
     with platform.db.unit_of_work() as session:
-        return extract_tables(session, platform, current_extract(session, get_workspace(session, ws_id)))
+        ws = get_workspace(session, ws_id)
+        error = enter(session, actor=actor, ws=ws)
+        if error is None:
+            return extract_tables(session, platform, current_extract(session, ws))
+    raise error
 
 
 def run_query(platform: Platform, *, actor: Actor, ws_id: int, sql: str) -> QueryResult:
@@ -99,7 +105,7 @@ def run_query(platform: Platform, *, actor: Actor, ws_id: int, sql: str) -> Quer
     tables = admitted_tables(platform, actor=actor, ws_id=ws_id)
     began, result, error = time.monotonic(), None, None
     try:
-        table, more = _execute(tables, sql, settings, cap=settings.workspace_query_rows)
+        table, more = _execute(platform, ws_id, tables, sql, cap=settings.workspace_query_rows)
         result = QueryResult(columns=table.column_names, rows=[list(r.values()) for r in table.to_pylist()],
                              row_count=table.num_rows, truncated=more, seconds=round(time.monotonic() - began, 3))
         return result
@@ -123,8 +129,7 @@ def save_result(platform: Platform, *, actor: Actor, ws_id: int, sql: str, name:
     stem = "".join(c for c in name if c.isalnum() or c in "-_") or "result"
     if fmt not in FORMATS:
         raise InvalidInput(f"save as {' or '.join(FORMATS)}", details={"field": "format"})
-    settings = platform.settings
-    table = _execute(admitted_tables(platform, actor=actor, ws_id=ws_id), sql, settings, cap=None)
+    table = _execute(platform, ws_id, admitted_tables(platform, actor=actor, ws_id=ws_id), sql, cap=None)
     buffer = pa.BufferOutputStream()
     if fmt == "csv":
         pa_csv.write_csv(table, buffer)
@@ -139,14 +144,39 @@ def save_result(platform: Platform, *, actor: Actor, ws_id: int, sql: str, name:
         return output.name, table.num_rows
 
 
-def _execute(tables: dict[str, ds.Dataset], sql: str, settings, cap: int | None):
+class _Databases:
+    """The sealed database of each recently used workspace (they hold no data, only limits)."""
+
+    def __init__(self, keep: int = 32):
+        self._open: OrderedDict[int, SealedDatabase] = OrderedDict()
+        self._keep = keep
+        self._lock = threading.Lock()
+
+    def connect(self, ws_id: int, settings) -> DuckDBEngine:
+        with self._lock:
+            database = self._open.pop(ws_id, None) or SealedDatabase(
+                memory_limit=settings.workspace_memory_limit, threads=settings.duckdb_threads)
+            self._open[ws_id] = database  # the newest last
+            while len(self._open) > self._keep:
+                self._open.popitem(last=False)[1].close()
+            return database.connect()
+
+
+_DATABASES: WeakKeyDictionary[Platform, _Databases] = WeakKeyDictionary()
+READ_ONLY = ("the SQL console runs one read-only query (SELECT, WITH, FROM, DESCRIBE, SUMMARIZE, EXPLAIN): "
+             "tables and longer scripts belong in a job (`bastide ws run`)")
+
+
+def _execute(platform: Platform, ws_id: int, tables: dict[str, ds.Dataset], sql: str, cap: int | None):
     """The query's result, at most `cap` rows (and whether more existed); the whole result if no cap."""
-    engine = DuckDBEngine(memory_limit=settings.workspace_memory_limit, threads=settings.duckdb_threads)
+    settings = platform.settings
+    engine = _DATABASES.setdefault(platform, _Databases()).connect(ws_id, settings)
     timer = threading.Timer(settings.workspace_query_seconds, engine.interrupt)
     try:
+        if not engine.read_only(sql):
+            raise QueryFailed(READ_ONLY)
         for name, dataset in tables.items():
             engine.register(name, dataset)
-        engine.seal()
         timer.start()
         reader = engine.stream(sql, 1024)
         batches, rows = [], 0
