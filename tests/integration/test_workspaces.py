@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bastide.api.app import create_app
+from bastide.api.workspace_views import WorkspaceOut
 from bastide.audit import service as audit
 from bastide.catalogue import service as catalogue
 from bastide.errors import Conflict, KeyUnavailable
@@ -127,6 +128,26 @@ def test_two_projects_get_different_pseudonyms_for_the_same_person(world):
     a = set(_extract_table(platform, first.workspace, "IR_BEN_R")["BEN_NIR_PSA"].to_pylist())
     b = set(_extract_table(platform, second.workspace, "IR_BEN_R")["BEN_NIR_PSA"].to_pylist())
     assert len(a) == len(b) == first.cohort > 0 and not a & b  # PSE-02: unlinkable across projects
+
+
+@SQLITE_ONLY
+def test_provisioning_shows_the_step_it_is_at_then_the_workspace(world):
+    platform, p = world
+    permit_id = _granted(platform, p, {**FULL, "data": {**SCOPE, "tables": ["IR_BEN_R", "ER_PRS_F"]}})
+    seen = []
+
+    def watch(message: str) -> None:  # what the API and the workspaces page show at each step
+        with platform.db.unit_of_work() as s:
+            [ws] = workspaces.list_workspaces(s)
+            seen.append((message, ws.status, WorkspaceOut.build(s, ws).progress))
+
+    workspaces.provision(platform, actor=operator_actor(), permit_id=permit_id, progress=watch)
+    assert [m for m, _, _ in seen] == ["resolving the cohort", "extracting ER_PRS_F (1 of 2)",
+                                      "extracting IR_BEN_R (2 of 2)"]
+    assert all(status == "provisioning" and shown == m for m, status, shown in seen)
+    with platform.db.unit_of_work() as s:
+        [ws] = workspaces.list_workspaces(s)
+        assert ws.status == "ready" and WorkspaceOut.build(s, ws).progress is None
 
 
 def test_a_failed_build_leaves_nothing_and_an_amendment_shreds_the_old_extract(world):

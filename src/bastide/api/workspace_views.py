@@ -29,15 +29,16 @@ class WorkspaceOut(BaseModel):
     permit: str
     status: str
     status_reason: str | None
+    progress: str | None = Field(description="While the extract builds: the step it is at.")
     extract_version: int | None
     persons: int | None
     tables: dict[str, Any] = Field(description="Table name -> rows and how it meets the cohort.")
 
     @classmethod
     def build(cls, session, ws: Workspace) -> WorkspaceOut:
-        current = workspaces.current_extract(session, ws)
+        current, building = workspaces.current_extract(session, ws), workspaces.building_extract(session, ws)
         return cls(id=ws.id, reference=ws.reference, application=ws.application.reference, permit=ws.permit.reference,
-                   status=ws.status, status_reason=ws.status_reason,
+                   status=ws.status, status_reason=ws.status_reason, progress=building.progress if building else None,
                    extract_version=current.version if current else None, persons=current.cohort if current else None,
                    tables=current.tables if current else {})
 

@@ -117,8 +117,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sql_console": ("Console SQL", "SQL console"),
     "run": ("Exécuter", "Run"),
     "truncated": ("résultat tronqué", "result truncated"),
-    "sql_hint": ("Les tables de l'extraction seulement ; aucun fichier, aucun réseau. Requête, durée et nombre de lignes sont tracés.",
-                 "The extract's tables only; no files, no network. Query, duration and row count are traced."),
+    "sql_hint": ("Une requête en lecture (SELECT, WITH, DESCRIBE, SUMMARIZE…) sur les tables de l'extraction seulement ; "
+                 "aucun fichier, aucun réseau ; tables et scripts dans un traitement. Requête, durée et nombre de lignes sont tracés.",
+                 "One read-only query (SELECT, WITH, DESCRIBE, SUMMARIZE…) on the extract's tables only; no files, no network; "
+                 "tables and scripts go in a job. Query, duration and row count are traced."),
     "extend_permit": ("Prolonger le permis (une seule fois)", "Extend the permit (once only)"),
     "revoke_permit": ("Révoquer le permis", "Revoke the permit"),
     "months": ("Mois", "Months"),

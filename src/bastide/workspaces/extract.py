@@ -64,8 +64,8 @@ def build(session: Session, *, engine: QueryEngine, store: ObjectStore, keys: Ke
     progress("resolving the cohort")
     persons = engine.materialise(COHORT, cohort_sql(spec, schemas, pseudonym_key))
     tables, entries = {}, []
-    for table in spec.tables:
-        progress(f"extracting {table}")
+    for done, table in enumerate(spec.tables):
+        progress(f"extracting {table} ({done + 1} of {len(spec.tables)})")
         plan = table_plan(table, schemas[table], spec, pseudonym_key)
         reader = engine.stream(plan.sql, target.batch_rows)
         written = _write(reader, target, table)

@@ -37,6 +37,7 @@ class Extract(Base):
     is shredded by destroying that key (KEY-06)."""
 
     __tablename__ = "extract"
+    __bookkeeping__ = frozenset({"progress"})  # a build's steps are shown, not audited (its outcome is)
     __table_args__ = (UniqueConstraint("workspace_id", "version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -53,6 +54,7 @@ class Extract(Base):
     tables: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
     manifest_sha256: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
+    progress: Mapped[str | None] = mapped_column(String(200))  # the build's current step, while it builds
     created_at = mapped_column(UTCDateTime(), nullable=False)
     finished_at = mapped_column(UTCDateTime(), nullable=True)
 

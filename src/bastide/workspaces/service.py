@@ -54,6 +54,11 @@ def list_workspaces(session: Session) -> list[Workspace]:
     return list(session.execute(select(Workspace).order_by(Workspace.id)).scalars())
 
 
+def building_extract(session: Session, ws: Workspace) -> Extract | None:
+    return session.execute(select(Extract).where(Extract.workspace_id == ws.id, Extract.status == "building")
+                           .order_by(Extract.version.desc()).limit(1)).scalar_one_or_none()
+
+
 def current_extract(session: Session, ws: Workspace) -> Extract | None:
     return session.execute(select(Extract).where(Extract.workspace_id == ws.id, Extract.status == "ready")
                            .order_by(Extract.version.desc()).limit(1)).scalar_one_or_none()
@@ -102,14 +107,20 @@ def provision(platform: Platform, *, actor: Actor, permit_id: int,
     with platform.db.unit_of_work() as session:
         ws_id, extract_id = _start(session, keys=platform.keys, actor=actor,
                                    permit=permits.get_permit(session, permit_id))
+
+    def step(message: str) -> None:
+        with platform.db.unit_of_work() as session:  # so that the workspace pages show how far it is
+            session.get(Extract, extract_id).progress = message[:200]
+        progress(message)
+
     try:
-        body = _build(platform, extract_id, progress)
+        body = _build(platform, extract_id, step)
     except Exception as exc:
         _abandon(platform, actor=actor, ws_id=ws_id, extract_id=extract_id, error=exc)
         raise
     with platform.db.unit_of_work() as session:
         row, ws = session.get(Extract, extract_id), get_workspace(session, ws_id)
-        row.status, row.finished_at, row.cohort = "ready", utcnow(), body["cohort"]
+        row.status, row.finished_at, row.cohort, row.progress = "ready", utcnow(), body["cohort"], None
         row.tables = body["tables"]
         row.rows = sum(t["rows"] for t in body["tables"].values())
         row.manifest_sha256 = body["manifest_sha256"]
@@ -148,7 +159,7 @@ def _abandon(platform: Platform, *, actor: Actor, ws_id: int, extract_id: int, e
         row = session.get(Extract, extract_id)
         platform.store.delete_prefix(row.prefix)
         message = error.message if isinstance(error, DomainError) else f"{type(error).__name__}: {error}"
-        row.status, row.error, row.finished_at = "failed", message[:2000], utcnow()
+        row.status, row.error, row.finished_at, row.progress = "failed", message[:2000], utcnow(), None
         move(session, actor=actor, ws=get_workspace(session, ws_id), action="fail", reason=message[:500])
 
 
