@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -173,3 +174,15 @@ def test_governance_operator_commands(tmp_path):
     assert out.read_text().startswith("reference,title,organisation")
     wrong = run(home, "register", "export", "--out", str(out), "--format", "xml", check=False)
     assert wrong.returncode == 2 and "csv or json" in wrong.stderr
+
+
+def test_airlock_check_exits_non_zero_on_a_blocked_output_and_says_which_cell(tmp_path):
+    """SPE-08: the researcher checks before asking; no platform needed."""
+    (tmp_path / "small.csv").write_text("sex,age,n\n1,0-17,120\n1,65+,7\n2,0-17,110\n2,65+,45\n")
+    (tmp_path / "fine.csv").write_text("sex,n\n1,120\n2,110\n")
+    blocked = run(tmp_path / "home", "airlock", "check", str(tmp_path / "small.csv"), check=False)
+    assert blocked.returncode == 1 and "sex=1, age=65+" in blocked.stdout and "counts 7" in blocked.stdout
+    fine = run(tmp_path / "home", "airlock", "check", "--json", str(tmp_path / "fine.csv"))
+    assert json.loads(fine.stdout)[0]["status"] == "pass"
+    missing = run(tmp_path / "home", "airlock", "check", str(tmp_path / "nope.csv"), check=False)
+    assert missing.returncode == 1 and "is not a file" in missing.stdout and "Traceback" not in missing.stderr

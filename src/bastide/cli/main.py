@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from bastide.airlock.cli import app as airlock_app
 from bastide.audit.cli import app as audit_app
 from bastide.base.cli import base_app, synth_app
 from bastide.catalogue import service as catalogue
@@ -29,6 +30,7 @@ app.add_typer(permits_app, name="permits")
 app.add_typer(register_app, name="register")
 app.add_typer(optout_app, name="optout")
 app.add_typer(ws_app, name="ws")
+app.add_typer(airlock_app, name="airlock")
 
 SAMPLE = {"beneficiaries": 2000, "years": [2022, 2023, 2024], "seed": 42, "release": "sample"}
 

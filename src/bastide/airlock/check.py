@@ -1,0 +1,85 @@
+"""Check one output file (SPE-07, SPE-08): the gate first (name, place, type, size, rows), then
+the rules its kind calls for. Tables get every table rule; model outputs the degrees of
+freedom; images and free text go to a person, with the reason. The same function serves the
+researcher before submitting (`bastide airlock check`) and the platform at submission."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bastide.airlock import rules
+from bastide.airlock.rules import BLOCKED, REVIEW, Finding, Parameters
+from bastide.airlock.tables import TABLE_SUFFIXES, UnreadableTable, read
+
+ALLOWED = (".csv", ".parquet", ".json", ".txt", ".md", ".png", ".jpg", ".jpeg", ".svg", ".html")
+TEXT = (".json", ".txt", ".md", ".html")
+IMAGES = (".png", ".jpg", ".jpeg", ".svg")
+
+
+@dataclass(frozen=True)
+class Report:
+    file: str
+    status: str  # blocked | review | pass
+    findings: list[Finding]
+    structure: dict | None = None
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "status": self.status, "structure": self.structure,
+                "findings": [f.to_dict() for f in self.findings]}
+
+
+def check_file(path: Path, *, params: Parameters = Parameters(), root: Path | None = None,
+               declared: dict | None = None) -> Report:
+    """The findings on `path`; with `root`, the file must lie inside it (the workspace's outputs)."""
+    refused = _gate(path, params, root)
+    if refused:
+        return _report(path.name, [refused])
+    suffix = path.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        try:
+            table = read(path, declared=declared)
+        except UnreadableTable as exc:
+            return _report(path.name, [Finding("readable", BLOCKED, exc.message, path.name, {})])
+        if len(table.cells) and max(c.row for c in table.cells) > params.max_rows:
+            return _report(path.name, [Finding("gate", BLOCKED, f"{path.name} has more than {params.max_rows} rows: "
+                                               "release aggregates, not record-level data", path.name,
+                                               {"max_rows": params.max_rows})])
+        found = [f for rule in rules.TABLE_RULES.values() for f in rule(table, params)]
+        return _report(path.name, found, table.structure.to_dict())
+    text = path.read_text(encoding="utf-8", errors="replace") if suffix in TEXT else ""
+    found = list(rules.degrees_of_freedom(path.name, text, params))
+    kind = "an image" if suffix in IMAGES else "free text"
+    found.append(Finding("human_review", REVIEW, f"{path.name} is {kind}: no automatic rule covers it, a checker "
+                         "reads it (small counts in labels, outliers in plots, identifying details in text)",
+                         path.name, {}))
+    return _report(path.name, found)
+
+
+def _gate(path: Path, params: Parameters, root: Path | None) -> Finding | None:
+    def refuse(message: str, **parameters) -> Finding:
+        return Finding("gate", BLOCKED, message, path.name, parameters)
+
+    if root is not None:
+        if ".." in Path(path).parts or path.is_symlink():
+            return refuse(f"{path.name} is a link or leads outside the outputs: only files the workspace wrote leave")
+        try:
+            path.resolve().relative_to(root.resolve())
+        except ValueError:
+            return refuse(f"{path} is not in the workspace's outputs")
+    if not path.is_file():
+        return refuse(f"{path} is not a file")
+    if path.suffix.lower() not in ALLOWED:
+        return refuse(f"{path.suffix or 'a file without extension'} cannot leave: allowed are "
+                      f"{', '.join(ALLOWED)}", allowed=list(ALLOWED))
+    size = path.stat().st_size
+    if size > params.max_bytes:
+        return refuse(f"{path.name} is {size / 2**20:.0f} MiB, more than {params.max_bytes / 2**20:.0f} MiB",
+                      max_bytes=params.max_bytes)
+    return None
+
+
+def _report(name: str, findings: list[Finding], structure: dict | None = None) -> Report:
+    outcomes = {f.outcome for f in findings}
+    status = BLOCKED if BLOCKED in outcomes else REVIEW if REVIEW in outcomes else "pass"
+    return Report(name, status, findings, structure)

@@ -1,0 +1,261 @@
+"""Disclosure-control rules (SPE-08): small functions, each testable alone, each turning an
+output into findings that name the rule, its parameters and the cell concerned.
+
+Defaults are ACRO's (../shared/research/tre.md §3.2, §8): threshold 10, p-ratio 0.10, (n, k)
+= (2, 0.90), residual degrees of freedom ≥ 10, zeros disclosive. A dataset may ask for more
+(PMSI profiles use 11): the parameters travel with every finding and every release."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from bastide.airlock.tables import Cell, OutputTable
+
+BLOCKED, REVIEW, SUGGESTION, INFO = "blocked", "review", "suggestion", "info"
+
+
+@dataclass(frozen=True)
+class Parameters:
+    threshold: int = 10  # minimum persons in a cell
+    p_ratio: float = 0.10  # p% rule: the others must hide the largest by at least p of it
+    nk_n: int = 2  # (n, k) rule: the n largest may not make k of the total
+    nk_k: float = 0.90
+    min_dof: int = 10  # residual degrees of freedom of a model
+    zeros_disclosive: bool = True
+    max_bytes: int = 16 * 1024 * 1024
+    max_rows: int = 5000
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    outcome: str  # blocked | review | suggestion | info
+    message: str
+    file: str
+    parameters: dict[str, Any]
+    row: int | None = None  # the data row (1 = first row after the header)
+    column: str | None = None
+    cell: str | None = None  # the cell's dimension values
+    value: Any = None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+Rule = Callable[[OutputTable, Parameters], Iterator[Finding]]
+
+
+def _finding(rule: str, outcome: str, message: str, table: OutputTable, params: dict, cell: Cell | None = None,
+             value: Any = None) -> Finding:
+    if cell is None:
+        return Finding(rule, outcome, message, table.name, params)
+    return Finding(rule, outcome, message, table.name, params, row=cell.row, column=cell.column,
+                   cell=cell.label(table.structure.cell_dimensions), value=value)
+
+
+def _primary(table: OutputTable, p: Parameters) -> set[int]:
+    """The cells that may not be shown: under the threshold, or zero when zeros disclose."""
+    zeros = set(table.structure.structural_zeros)
+    return {i for i, c in enumerate(table.cells) if c.count is not None and
+            (0 < c.count < p.threshold or c.count == 0 and p.zeros_disclosive and c.key not in zeros)}
+
+
+def min_count(table: OutputTable, p: Parameters) -> Iterator[Finding]:
+    params = {"threshold": p.threshold}
+    if table.structure.count is None and table.structure.layout != "wide":
+        yield _finding("min_count", REVIEW, "no column of counts was found or declared, so cell sizes cannot be "
+                       "checked: add one (n) or declare it in the file's .sdc.json", table, params)
+        return
+    for cell in table.cells:
+        if cell.count is not None and 0 < cell.count < p.threshold:
+            yield _finding("min_count", BLOCKED, f"the cell ({cell.label(table.structure.cell_dimensions)}) counts "
+                           f"{cell.count}, fewer than {p.threshold}: suppress it or group categories",
+                           table, params, cell, cell.count)
+
+
+def zeros(table: OutputTable, p: Parameters) -> Iterator[Finding]:
+    structural = set(table.structure.structural_zeros)
+    for cell in table.cells:
+        if cell.count != 0:
+            continue
+        label = cell.label(table.structure.cell_dimensions)
+        if cell.key in structural:
+            yield _finding("zeros", INFO, f"({label}) is a declared structural zero", table, {}, cell, 0)
+        else:
+            yield _finding("zeros", BLOCKED if p.zeros_disclosive else REVIEW,
+                           f"the cell ({label}) is zero: it tells that nobody in the group has the attribute; "
+                           "suppress it, or declare it a structural zero if it is zero by construction",
+                           table, {"zeros_disclosive": p.zeros_disclosive}, cell, 0)
+
+
+def missing(table: OutputTable, p: Parameters) -> Iterator[Finding]:
+    s = table.structure
+    for cell in table.cells:
+        gaps = ([s.count] if s.count and cell.count is None and not cell.suppressed else []) + \
+               ([s.total] if s.total and cell.total is None and not cell.suppressed else [])
+        for column in gaps:
+            yield _finding("missing", REVIEW, f"({cell.label(s.cell_dimensions)}) has no value in {column}: say in "
+                           "the description how missing values were handled", table, {}, cell)
+
+
+def secondary_suppression(table: OutputTable, p: Parameters) -> Iterator[Finding]:
+    """A cell hidden alone in a row or column of the table is the margin minus the others. The
+    cells already suppressed in the file must come at least two to a group (blocked otherwise);
+    for cells still to suppress, the complement to suppress with them is suggested."""
+    hidden = {i for i, c in enumerate(table.cells) if c.suppressed}
+    params = {"threshold": p.threshold}
+    groups = _groups(table)
+    for group, alone in _lonely(table, groups, hidden):
+        cell = table.cells[alone]
+        yield _finding("secondary_suppression", BLOCKED,
+                       f"({cell.label(table.structure.cell_dimensions)}) is the only suppressed cell of its group "
+                       f"({group}): the margin gives it back; suppress another cell of that group too",
+                       table, params, cell)
+    primary = _primary(table, p)
+    if primary:
+        for extra in sorted(_complements(table, groups, hidden | primary) - hidden - primary):
+            cell = table.cells[extra]
+            yield _finding("secondary_suppression", SUGGESTION,
+                           f"suppress ({cell.label(table.structure.cell_dimensions)}) too, so that the cells "
+                           "suppressed for the threshold cannot be recomputed from the margins",
+                           table, params, cell, cell.count)
+
+
+def _groups(table: OutputTable) -> dict[tuple, list[int]]:
+    """Cells sharing every dimension but one: the rows and columns whose margins can be known."""
+    dims = len(table.structure.cell_dimensions)
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, cell in enumerate(table.cells):
+        for free in range(dims):
+            groups[(free, cell.key[:free] + cell.key[free + 1:])].append(i)
+    if not dims:
+        groups[(0, ())] = list(range(len(table.cells)))
+    return {k: v for k, v in groups.items() if len(v) > 1}
+
+
+def _describe(table: OutputTable, key: tuple) -> str:
+    free, fixed = key
+    dims = table.structure.cell_dimensions
+    others = [d for j, d in enumerate(dims) if j != free]
+    held = ", ".join(f"{d}={v}" for d, v in zip(others, fixed, strict=True))
+    return f"all values of {dims[free]}" + (f" at {held}" if held else "") if dims else "the table"
+
+
+def _lonely(table: OutputTable, groups: dict[tuple, list[int]], hidden: set[int]) -> Iterator[tuple[str, int]]:
+    for key, members in groups.items():
+        inside = [i for i in members if i in hidden]
+        if len(inside) == 1:
+            yield _describe(table, key), inside[0]
+
+
+def _complements(table: OutputTable, groups: dict[tuple, list[int]], hidden: set[int]) -> set[int]:
+    """Wherever a cell is hidden alone in a group, hide one more of that group: the one that
+    leaves the fewest other groups with a lone hidden cell, then the smallest (so a 2 x n table
+    gets a rectangle, not a cascade). Each pass hides one more cell, so it ends."""
+    hidden = set(hidden)
+    member_of: dict[int, list[tuple]] = defaultdict(list)
+    for key, members in groups.items():
+        for i in members:
+            member_of[i].append(key)
+
+    def cost(i: int, group: tuple) -> tuple:
+        lonely = sum(1 for g in member_of[i] if g != group and not any(j in hidden for j in groups[g]))
+        return lonely, table.cells[i].count is None, table.cells[i].count or 0, i
+
+    changed = True
+    while changed:
+        changed = False
+        for key, members in groups.items():
+            visible = [i for i in members if i not in hidden]
+            if len(members) - len(visible) == 1 and visible:
+                hidden.add(min(visible, key=lambda i: cost(i, key)))  # noqa: B023 - used at once
+                changed = True
+    return hidden
+
+
+def dominance(table: OutputTable, p: Parameters) -> Iterator[Finding]:
+    """The p% and (n, k) rules on a magnitude table's cells, from their largest contributions."""
+    s = table.structure
+    if s.kind != "magnitude":
+        return
+    params = {"p_ratio": p.p_ratio, "nk_n": p.nk_n, "nk_k": p.nk_k}
+    if s.total is None or len(s.top) < max(2, p.nk_n):
+        yield _finding("dominance", REVIEW, f"a magnitude table needs each cell's total and its {max(2, p.nk_n)} "
+                       "largest contributions (columns top1, top2…) to be checked for dominance", table, params)
+        return
+    for cell in table.cells:
+        if cell.suppressed or cell.total is None or any(t is None for t in cell.top[:max(2, p.nk_n)]):
+            continue
+        label = cell.label(s.cell_dimensions)
+        if cell.total < 0 or any(t < 0 for t in cell.top):
+            yield _finding("dominance", REVIEW, f"({label}) has negative values: dominance is not defined, "
+                           "a person must judge it", table, params, cell, cell.total)
+            continue
+        top1, top2 = cell.top[0], cell.top[1]
+        if top1 > 0 and (cell.total - top1 - top2) / top1 < p.p_ratio:
+            yield _finding("dominance", BLOCKED, f"({label}): the second largest contributor could estimate the "
+                           f"largest within {p.p_ratio:.0%} (p% rule)", table, params, cell, cell.total)
+        elif cell.total > 0 and sum(cell.top[:p.nk_n]) >= p.nk_k * cell.total:
+            yield _finding("dominance", BLOCKED, f"({label}): the {p.nk_n} largest contributors make "
+                           f"{sum(cell.top[:p.nk_n]) / cell.total:.0%} of the total, at least {p.nk_k:.0%} "
+                           "((n, k) rule)", table, params, cell, cell.total)
+
+
+IDENTIFIER_NAMES = re.compile(
+    r"^(BEN_NIR_\w*|NIR_ANO_\w*|BEN_IDT_ANO|BEN_IDT_TOP|NUM_ENQ|ASS_NIR_ANO|PFS_\w+|PSP_PPS_NUM|\w*_PSEUDO\w*|"
+    r"pseudonym\w*|patient_?id|person_?id|nir\w*|ipp)$", re.IGNORECASE)
+PSEUDONYM = re.compile(r"^[0-9a-f]{64}$")  # a project pseudonym (HMAC-SHA256, hex)
+
+
+def identifiers(table: OutputTable, p: Parameters) -> Iterator[Finding]:
+    """No person or health professional identifier, by name or by the look of the values."""
+    for column in table.columns:
+        if IDENTIFIER_NAMES.match(column):
+            yield Finding("identifiers", BLOCKED, f"column {column} is named as a person or professional "
+                          "identifier: remove it", table.name, {}, column=column)
+            continue
+        row = _first_pseudonym(table.text_columns.get(column))
+        if row is not None:
+            yield Finding("identifiers", BLOCKED, f"column {column} holds project pseudonyms (row {row}): "
+                          "remove it", table.name, {}, row=row, column=column)
+
+
+def _first_pseudonym(values: pa.ChunkedArray | None) -> int | None:
+    if values is None or not pa.types.is_string(values.type):
+        return None
+    hits = pc.match_substring_regex(pc.utf8_trim_whitespace(values), PSEUDONYM.pattern)
+    if not pc.any(hits).as_py():
+        return None
+    return pc.index(hits, True).as_py() + 1
+
+
+TABLE_RULES: dict[str, Rule] = {
+    "identifiers": identifiers,
+    "min_count": min_count,
+    "zeros": zeros,
+    "secondary_suppression": secondary_suppression,
+    "dominance": dominance,
+    "missing": missing,
+}
+
+DOF = re.compile(r"(?:Df Residuals|df_resid|residual degrees of freedom)\W*(\d+)", re.IGNORECASE)
+
+
+def degrees_of_freedom(name: str, text: str, p: Parameters) -> Iterator[Finding]:
+    """A model's output (statsmodels summary, JSON with df_resid): residual DoF ≥ the minimum."""
+    for match in DOF.finditer(text):
+        dof = int(match.group(1))
+        if dof < p.min_dof:
+            yield Finding("degrees_of_freedom", BLOCKED, f"the model has {dof} residual degrees of freedom, fewer "
+                          f"than {p.min_dof}: it may reveal individual values", name, {"min_dof": p.min_dof},
+                          value=dof)
