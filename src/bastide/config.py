@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     workspace_memory_limit: str = Field("2GB", description="Memory cap of one workspace query.")
     job_memory_limit: str = Field("4GB", description="Address-space cap of a sandboxed job (RLIMIT_AS).")
     job_seconds: int = Field(3600, description="Wall time after which a sandboxed job is killed.")
+    airlock_approvals: int = Field(2, description="Output checkers' approvals each released file needs (SPE-07).")
+    airlock_threshold: int = Field(10, description="Fewest persons a released table cell may count (SPE-08; "
+                                   "SNDS/PMSI profiles may ask 11).")
     terms_version: str = Field("2026-11", description="Version of the terms of use users accept at first login.")
     healthdcatap_namespace: str = Field(
         "http://healthdataportal.eu/ns/health#", description="HealthDCAT-AP namespace (provisional, CAT-10)."
@@ -85,7 +88,7 @@ class Settings(BaseSettings):
 
     @field_validator("duckdb_threads", "parquet_row_group_rows", "parquet_file_rows", "max_reported_errors",
                      "auth_max_failures", "permit_check_seconds", "workspace_retention_days", "workspace_query_seconds",
-                     "workspace_query_rows", "job_seconds")
+                     "workspace_query_rows", "job_seconds", "airlock_approvals", "airlock_threshold")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:

@@ -2,11 +2,13 @@
 
 from pathlib import Path
 
+from bastide.airlock.workflow import RELEASE_WORKFLOW
 from bastide.catalogue.workflow import SNAPSHOT_WORKFLOW
 from bastide.governance.workflow import APPLICATION_WORKFLOW, PERMIT_WORKFLOW
 from bastide.workspaces.workflow import JOB_WORKFLOW, WORKSPACE_WORKFLOW
 
-WORKFLOWS = [SNAPSHOT_WORKFLOW, APPLICATION_WORKFLOW, PERMIT_WORKFLOW, WORKSPACE_WORKFLOW, JOB_WORKFLOW]
+WORKFLOWS = [SNAPSHOT_WORKFLOW, APPLICATION_WORKFLOW, PERMIT_WORKFLOW, WORKSPACE_WORKFLOW, JOB_WORKFLOW,
+             RELEASE_WORKFLOW]
 
 
 def workflows_markdown() -> str:

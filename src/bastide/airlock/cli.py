@@ -11,7 +11,8 @@ import typer
 
 from bastide.airlock.check import check_file
 from bastide.airlock.rules import BLOCKED, Parameters
-from bastide.cli.common import console
+from bastide.airlock.verify import verify_release
+from bastide.cli.common import console, err, platform_session
 
 app = typer.Typer(help="The airlock: disclosure checks and releases of outputs.", no_args_is_help=True)
 
@@ -38,3 +39,30 @@ def check(
                               f"{f.message}", soft_wrap=True)
     if any(r.status == BLOCKED for r in reports):
         raise typer.Exit(1)
+
+
+@app.command("verify")
+def verify(
+    folder: Annotated[Path, typer.Argument(help="A release folder: its files and RELEASE.json.")],
+    public_key: Annotated[Path | None, typer.Option(help="The platform's public key (`bastide public-key`); "
+                                                        "without it, this platform's own key is used.")] = None,
+) -> None:
+    """Check a release offline: signed by the platform, every file there and unchanged; exit 6 if not."""
+    if public_key is not None:
+        try:
+            pem = public_key.read_text()
+        except OSError as exc:
+            err.print(f"[red]error:[/] cannot read {public_key}: {exc.strerror}")
+            raise typer.Exit(2) from None
+    else:
+        with platform_session() as platform:
+            pem = platform.signer.public_pem()
+    verdict = verify_release(folder, public_pem=pem)
+    if verdict.ok:
+        console.print(f"[green]valid[/] {verdict.release}: signed by the platform, every file unchanged")
+        return
+    err.print(f"[red]invalid:[/] {verdict.problem or verdict.release}")
+    for label, names in (("changed", verdict.changed), ("missing", verdict.missing), ("not in the record", verdict.extra)):
+        for name in names:
+            err.print(f"  {label}: {name}")
+    raise typer.Exit(6)

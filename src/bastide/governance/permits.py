@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import datetime, timedelta
 
@@ -21,16 +20,12 @@ from bastide.governance.form import PURPOSES
 from bastide.governance.models import Application, Permit
 from bastide.governance.service import act
 from bastide.governance.workflow import PERMIT_WORKFLOW
-from bastide.keys.signing import Signer, signature_valid
+from bastide.keys.signing import BadSignature, Signer, document_file, sign_document, verify_document
 from bastide.identity.models import User
 from bastide.statemachine import SYSTEM, Actor
 
 FORMAT = "bastide-permit/1"
 MAX_MONTHS = 120  # EHDS Art. 68(12): at most 10 years
-
-
-def canonical(document: dict) -> bytes:
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _check_months(months) -> int:
@@ -64,9 +59,8 @@ def _issue(session: Session, signer: Signer, *, app: Application, form: dict, ve
                     extended=extended, terms=dict(form), document="", signature="", created_at=now)
     session.add(permit)
     session.flush()
-    body = canonical(_document(session, app, form, permit, now))
+    body, permit.signature = sign_document(signer, _document(session, app, form, permit, now))
     permit.document = body.decode()
-    permit.signature = base64.b64encode(signer.sign(body)).decode()
     return permit
 
 
@@ -103,21 +97,17 @@ def get_permit(session: Session, permit_id: int) -> Permit:
 
 def export(permit: Permit, public_pem: str) -> str:
     """The file a holder receives: the signed document, its signature and the key to check it."""
-    return json.dumps({"document": json.loads(permit.document), "signature": permit.signature,
-                       "public_key": public_pem}, indent=2, ensure_ascii=False) + "\n"
+    return document_file(json.loads(permit.document), permit.signature, public_pem)
 
 
 def verify_file(text: str, *, public_pem: str) -> dict:
     """The permit document if its signature holds under `public_pem`; raises otherwise."""
     try:
-        data = json.loads(text)
-        body, signature = canonical(data["document"]), base64.b64decode(data["signature"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InvalidInput(f"not a Bastide permit file: {exc}") from exc
-    if data["document"].get("format") != FORMAT or not signature_valid(public_pem, body, signature):
-        raise InvalidInput("the permit's signature does not match its content: it was altered or not issued by "
-                           "this platform", code="permit_invalid")
-    return data["document"]
+        return verify_document(text, public_pem=public_pem, format=FORMAT)
+    except BadSignature as exc:
+        if str(exc).startswith("not a signed"):
+            raise InvalidInput(f"not a Bastide permit file: {exc}") from None
+        raise InvalidInput(f"the permit's {exc}", code="permit_invalid") from None
 
 
 # -- lifecycle (GOV-11, GOV-15) --------------------------------------------------------------

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastide.audit.actions import AuditAction
+from bastide import transitions
 from bastide.audit.service import record
 from bastide.catalogue import service as catalogue
 from bastide.db import utcnow
@@ -121,9 +122,8 @@ def act(session: Session, *, actor: Actor, app: Application, action: str, justif
     if transition.roles == APPLICANT:
         _check_applicant(actor, app)
     STEPS.get(action, lambda *_: None)(session, app, now, justification)
-    app.status = transition.target
-    record(session, actor=actor, action=transition.audit_action, target=_target(app),
-           details={"to": transition.target, **({"justification": justification} if justification else {})})
+    transitions.apply(session, APPLICATION_WORKFLOW, app, action=action, actor=actor, target=_target(app),
+                      details={"justification": justification} if justification else None)
     return app
 
 

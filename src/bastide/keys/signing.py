@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -58,3 +60,39 @@ def signature_valid(public_pem: str, data: bytes, signature: bytes) -> bool:
     except InvalidSignature:
         return False
     return True
+
+
+# -- signed documents (permits, release records): canonical JSON, its Ed25519 signature, the key ---
+
+def canonical(document: dict) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sign_document(signer: Signer, document: dict) -> tuple[bytes, str]:
+    """The document's canonical bytes and their base64 signature."""
+    body = canonical(document)
+    return body, base64.b64encode(signer.sign(body)).decode()
+
+
+def document_file(document: dict, signature: str, public_pem: str) -> str:
+    """What a holder keeps: the document, its signature and the key it was signed with (to check
+    against the platform's published key, not to trust on its own)."""
+    return json.dumps({"document": document, "signature": signature, "public_key": public_pem},
+                      indent=2, ensure_ascii=False) + "\n"
+
+
+class BadSignature(ValueError):
+    """The file is not a signed document, or its signature does not hold."""
+
+
+def verify_document(text: str, *, public_pem: str, format: str) -> dict:
+    """The document if `text` is a signed document of `format` whose signature holds under `public_pem`."""
+    try:
+        data = json.loads(text)
+        body, signature = canonical(data["document"]), base64.b64decode(data["signature"])
+        declared = data["document"].get("format")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise BadSignature(f"not a signed {format} document: {exc}") from exc
+    if declared != format or not signature_valid(public_pem, body, signature):
+        raise BadSignature("the signature does not match the content: it was altered or not issued by this platform")
+    return data["document"]

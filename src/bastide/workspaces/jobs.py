@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastide.audit.actions import AuditAction
+from bastide import transitions
 from bastide.audit.service import record
 from bastide.db import utcnow
 from bastide.errors import InvalidInput, NotFound
@@ -50,10 +51,8 @@ def _script_of(kind: str, script: str) -> str:
 
 
 def move(session: Session, *, job: Job, action: str, actor: Actor = SYSTEM) -> None:
-    transition = JOB_WORKFLOW.check(job.status, action, actor)
-    job.status = transition.target
-    record(session, actor=actor, action=transition.audit_action, target=f"job:{job.reference}",
-           details={"to": job.status, **({"exit_code": job.exit_code} if job.exit_code is not None else {})})
+    transitions.apply(session, JOB_WORKFLOW, job, action=action, actor=actor, target=f"job:{job.reference}",
+                      details={"exit_code": job.exit_code} if job.exit_code is not None else None)
 
 
 def get_job(session: Session, job_id: int) -> Job:

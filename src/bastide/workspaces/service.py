@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bastide.audit.actions import AuditAction
+from bastide import transitions
 from bastide.audit.service import record
 from bastide.catalogue import service as catalogue
 from bastide.db import utcnow
@@ -37,10 +38,9 @@ def target(ws: Workspace) -> str:
 
 
 def move(session: Session, *, actor: Actor, ws: Workspace, action: str, reason: str | None = None) -> None:
-    transition = WORKSPACE_WORKFLOW.check(ws.status, action, actor)
-    ws.status, ws.status_reason, ws.updated_at = transition.target, reason, utcnow()
-    record(session, actor=actor, action=transition.audit_action, target=target(ws),
-           details={"to": transition.target, **({"reason": reason} if reason else {})})
+    transitions.apply(session, WORKSPACE_WORKFLOW, ws, action=action, actor=actor, target=target(ws),
+                      details={"reason": reason} if reason else None)
+    ws.status_reason, ws.updated_at = reason, utcnow()
 
 
 def get_workspace(session: Session, ws_id: int) -> Workspace:

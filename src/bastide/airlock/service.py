@@ -1,0 +1,310 @@
+"""Release requests (SPE-07, SPE-08, AUD-09): a researcher asks for outputs of their workspace,
+each described and checked; independent output checkers vote file by file, blind until they
+have voted; approved files leave under `releases/<REL>/` with a signed RELEASE.json; only the
+permit's persons download them, audited."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bastide import transitions
+from bastide.airlock.check import check_file
+from bastide.airlock.models import Release, ReleaseFile, ReleaseRequest, ReleaseVote
+from bastide.airlock.rules import BLOCKED, Parameters
+from bastide.airlock.workflow import RELEASE_WORKFLOW, UNDER_REVIEW
+from bastide.audit.actions import AuditAction
+from bastide.audit.service import record
+from bastide.config import Settings
+from bastide.db import utcnow
+from bastide.errors import Conflict, IntegrityError, InvalidInput, NotFound
+from bastide.identity.policy import Forbidden
+from bastide.keys.signing import document_file, sign_document
+from bastide.platform import Platform
+from bastide.statemachine import SYSTEM, Actor
+from bastide.workspaces.jobs import read_output
+from bastide.workspaces.models import Output, Workspace
+from bastide.workspaces.query import members, refusal
+
+FORMAT = "bastide-release/1"
+RECORD = "RELEASE.json"
+DECISIONS = ("approve", "reject", "return")
+GATE_RULES = ("gate", "readable")  # what no exception can let through
+
+
+def target(request: ReleaseRequest) -> str:
+    return f"release:{request.reference}"
+
+
+def _move(session: Session, *, actor: Actor, request: ReleaseRequest, action: str, details: dict | None = None) -> None:
+    transitions.apply(session, RELEASE_WORKFLOW, request, action=action, actor=actor, target=target(request),
+                      details=details)
+    request.updated_at = utcnow()
+
+
+def get_request(session: Session, request_id: int) -> ReleaseRequest:
+    request = session.get(ReleaseRequest, request_id)
+    if request is None:
+        raise NotFound(f"no release request {request_id}")
+    return request
+
+
+def list_requests(session: Session, *, ws: Workspace | None = None, status: tuple[str, ...] = ()) -> list:
+    query = select(ReleaseRequest).order_by(ReleaseRequest.id.desc())
+    if ws is not None:
+        query = query.where(ReleaseRequest.workspace_id == ws.id)
+    if status:
+        query = query.where(ReleaseRequest.status.in_(status))
+    return list(session.execute(query).scalars())
+
+
+def _researcher_in(actor: Actor, ws: Workspace) -> None:
+    error = refusal(actor, ws)
+    if error is not None:
+        raise error
+
+
+def _editable(request: ReleaseRequest) -> None:
+    if request.status not in ("draft", "returned"):
+        raise Conflict(f"{request.reference} is {request.status}: files change only in a draft or a returned request")
+
+
+def create_request(session: Session, *, actor: Actor, ws: Workspace, title: str, settings: Settings) -> ReleaseRequest:
+    _researcher_in(actor, ws)
+    if not title.strip():
+        raise InvalidInput("give the request a title (what the outputs are for)", details={"field": "title"})
+    now = utcnow()
+    request = ReleaseRequest(workspace_id=ws.id, status=RELEASE_WORKFLOW.initial, requested_by=actor.id,
+                             title=title.strip()[:300], approvals_required=settings.airlock_approvals,
+                             parameters=Parameters(threshold=settings.airlock_threshold).to_dict(),
+                             created_at=now, updated_at=now)
+    session.add(request)
+    session.flush()
+    record(session, actor=actor, action=AuditAction.RELEASE_CREATE, target=target(request),
+           details={"workspace": ws.reference, "parameters": request.parameters})
+    return request
+
+
+def check_output(session: Session, platform: Platform, output: Output, params: Parameters) -> dict:
+    """The disclosure checks on an output, with the structure its job declared beside it (`<name>.sdc.json`)."""
+    same_origin = Output.job_id.is_(None) if output.job_id is None else Output.job_id == output.job_id
+    sidecar = session.execute(select(Output).where(Output.workspace_id == output.workspace_id, same_origin,
+                                                   Output.name == f"{output.name}.sdc.json")).scalars().first()
+    declared = None
+    if sidecar is not None:
+        try:
+            declared = json.loads(read_output(session, platform, sidecar))
+        except ValueError:
+            declared = None  # the checks then infer the structure, and say so
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(output.name).name
+        path.write_bytes(read_output(session, platform, output))
+        return check_file(path, params=params, root=Path(tmp), declared=declared).to_dict()
+
+
+def add_file(session: Session, *, platform: Platform, actor: Actor, request: ReleaseRequest, output_id: int,
+             description: str, exception: str | None = None) -> ReleaseFile:
+    """Add (or replace) an output in the request, checked at once; a replaced file is reviewed anew."""
+    _researcher_in(actor, request.workspace)
+    _editable(request)
+    output = session.get(Output, output_id)
+    if output is None or output.workspace_id != request.workspace_id:
+        raise NotFound(f"no output {output_id} in {request.workspace.reference}")
+    if not description.strip():
+        raise InvalidInput("describe the file: what it shows, the population, how it was computed",
+                           details={"field": "description"})
+    report = check_output(session, platform, output, Parameters(**request.parameters))
+    file = next((f for f in request.files if f.name == output.name), None)
+    if file is None:
+        file = ReleaseFile(output_id=output.id, name=output.name, sha256=output.sha256, description="", report={})
+        request.files.append(file)
+    elif (file.output_id, file.description, file.exception) != (output.id, description.strip(), exception):
+        file.round += 1  # a changed file: its earlier votes no longer count
+    file.output_id, file.sha256, file.report = output.id, output.sha256, report
+    file.description, file.exception = description.strip(), (exception or "").strip() or None
+    session.flush()
+    record(session, actor=actor, action=AuditAction.RELEASE_FILE, target=target(request),
+           details={"file": file.name, "sha256": file.sha256, "checks": report["status"], "round": file.round})
+    return file
+
+
+def remove_file(session: Session, *, actor: Actor, request: ReleaseRequest, name: str) -> None:
+    _researcher_in(actor, request.workspace)
+    _editable(request)
+    file = _file(request, name)
+    request.files.remove(file)
+    record(session, actor=actor, action=AuditAction.RELEASE_FILE, target=target(request),
+           details={"file": name, "removed": True})
+
+
+def _file(request: ReleaseRequest, name: str) -> ReleaseFile:
+    file = next((f for f in request.files if f.name == name), None)
+    if file is None:
+        raise NotFound(f"{request.reference} has no file {name}")
+    return file
+
+
+def submit(session: Session, *, platform: Platform, actor: Actor, request: ReleaseRequest) -> None:
+    """The same checks again; a blocked file goes on only with a written exception, never past the gate."""
+    _researcher_in(actor, request.workspace)
+    if not request.files:
+        raise InvalidInput("add at least one output to the request", details={"field": "files"})
+    params = Parameters(**request.parameters)
+    for file in request.files:
+        file.report = check_output(session, platform, file.output, params)
+        blocked = sorted({f["rule"] for f in file.report["findings"] if f["outcome"] == BLOCKED})
+        if set(blocked) & set(GATE_RULES):
+            raise InvalidInput(f"{file.name} cannot leave: {file.report['findings'][0]['message']}",
+                               details={"file": file.name, "rules": blocked})
+        if blocked and not file.exception:
+            raise InvalidInput(f"{file.name} is blocked by {', '.join(blocked)}: fix the output (suppress, group, "
+                               "remove), or explain in an exception why it is safe", details={"file": file.name,
+                                                                                             "rules": blocked})
+    _move(session, actor=actor, request=request, action="submit",
+          details={"files": [{"name": f.name, "sha256": f.sha256, "checks": f.report["status"]} for f in request.files]})
+
+
+def withdraw(session: Session, *, actor: Actor, request: ReleaseRequest) -> None:
+    _researcher_in(actor, request.workspace)
+    _move(session, actor=actor, request=request, action="withdraw")
+
+
+def _independent(actor: Actor, request: ReleaseRequest) -> None:
+    """A checker is neither the requester nor one of the project's persons (two-person rule)."""
+    person = actor.id.removeprefix("user:")
+    if actor.id == request.requested_by or person in members(request.workspace):
+        raise Forbidden(f"{actor.id} is on the project of {request.reference}: an independent checker reviews it",
+                        details={"request": request.reference})
+
+
+def current_votes(file: ReleaseFile) -> list[ReleaseVote]:
+    return [v for v in file.votes if v.round == file.round]
+
+
+def vote(session: Session, *, actor: Actor, request: ReleaseRequest, name: str, decision: str,
+         comment: str = "") -> ReleaseVote:
+    _independent(actor, request)
+    if decision not in DECISIONS:
+        raise InvalidInput(f"a vote is one of {', '.join(DECISIONS)}", details={"field": "decision"})
+    if decision != "approve" and not comment.strip():
+        raise InvalidInput("say why (the researcher reads it)", details={"field": "comment"})
+    file = _file(request, name)
+    if any(v.reviewer == actor.id for v in current_votes(file)):
+        raise Conflict(f"{actor.id} has already voted on {name} in this round", code="already_voted")
+    _move(session, actor=actor, request=request, action="vote",
+          details={"file": name, "decision": decision, "round": file.round})
+    cast = ReleaseVote(reviewer=actor.id, round=file.round, decision=decision, comment=comment.strip(),
+                       created_at=utcnow())
+    file.votes.append(cast)
+    session.flush()
+    if all(len({v.reviewer for v in current_votes(f)}) >= request.approvals_required for f in request.files):
+        _move(session, actor=SYSTEM, request=request, action="complete")
+    return cast
+
+
+def visible_votes(actor: Actor, request: ReleaseRequest, file: ReleaseFile) -> list[ReleaseVote]:
+    """Blind first round: while the votes come in, a checker sees only their own."""
+    votes = current_votes(file)
+    blind = request.status in ("submitted", "partially_reviewed") and not any(v.reviewer == actor.id for v in votes)
+    return [] if blind else votes
+
+
+def decide(session: Session, *, platform: Platform, actor: Actor, request: ReleaseRequest, action: str,
+           comment: str = "") -> Release | None:
+    """A checker's decision on the whole request: approve (then it is released), return or reject."""
+    _independent(actor, request)
+    if action not in ("approve", "return", "reject"):
+        raise InvalidInput("decide approve, return or reject", details={"field": "action"})
+    if action != "approve" and not comment.strip():
+        raise InvalidInput("say why (the researcher reads it)", details={"field": "comment"})
+    if action == "approve" and request.status in UNDER_REVIEW:
+        refused = [f.name for f in request.files if any(v.decision != "approve" for v in current_votes(f))]
+        if refused:
+            raise Conflict(f"{', '.join(refused)} did not get only approvals: return or reject the request",
+                           code="not_approved", details={"files": refused})
+    _move(session, actor=actor, request=request, action=action, details={"comment": comment.strip()} if comment else None)
+    request.comment = comment.strip() or None
+    if action != "approve":
+        return None
+    release = _release(session, platform, request, approver=actor)
+    _move(session, actor=SYSTEM, request=request, action="release",
+          details={"release": release.reference, "record_sha256": release.record_sha256})
+    return release
+
+
+def _release(session: Session, platform: Platform, request: ReleaseRequest, *, approver: Actor) -> Release:
+    """Copy the files out and write the signed record last (its presence marks a complete release);
+    on any failure the folder goes."""
+    release = Release(request_id=request.id, prefix="", record_sha256="", created_at=utcnow())
+    session.add(release)
+    session.flush()
+    release.prefix = f"releases/{release.reference}"
+    try:
+        entries = [_copy_out(session, platform, release, file) for file in request.files]
+        document = _record(request, release, approver, entries)
+        text = document_file(document, sign_document(platform.signer, document)[1], platform.signer.public_pem())
+        platform.store.put_bytes(f"{release.prefix}/{RECORD}", text.encode())
+    except Exception:
+        platform.store.delete_prefix(release.prefix)
+        raise
+    release.record_sha256 = hashlib.sha256(text.encode()).hexdigest()
+    return release
+
+
+def _copy_out(session: Session, platform: Platform, release: Release, file: ReleaseFile) -> dict:
+    content = read_output(session, platform, file.output)
+    if hashlib.sha256(content).hexdigest() != file.sha256:
+        raise IntegrityError(f"{file.name} changed since it was reviewed", details={"file": file.name})
+    platform.store.put_bytes(f"{release.prefix}/{file.name}", content)
+    return {"name": file.name, "sha256": file.sha256, "size": len(content), "description": file.description,
+            "exception": file.exception, "checks": file.report, "provenance": file.output.provenance,
+            "votes": [{"reviewer": v.reviewer, "decision": v.decision, "comment": v.comment,
+                       "at": v.created_at.isoformat()} for v in current_votes(file)]}
+
+
+def _record(request: ReleaseRequest, release: Release, approver: Actor, files: list[dict]) -> dict:
+    ws = request.workspace
+    return {"format": FORMAT, "release": release.reference, "request": request.reference, "title": request.title,
+            "workspace": ws.reference, "project": ws.application.reference, "permit": ws.permit.reference,
+            "requested_by": request.requested_by, "approved_by": approver.id,
+            "released_at": release.created_at.isoformat(), "parameters": request.parameters,
+            "approvals_required": request.approvals_required, "files": files}
+
+
+def get_release(session: Session, release_id: int) -> Release:
+    release = session.get(Release, release_id)
+    if release is None:
+        raise NotFound(f"no release {release_id}")
+    return release
+
+
+def release_of(session: Session, request: ReleaseRequest) -> Release | None:
+    return session.execute(select(Release).where(Release.request_id == request.id)).scalar_one_or_none()
+
+
+def download(session: Session, *, platform: Platform, actor: Actor, release: Release, name: str) -> bytes:
+    """A released file (or the signed record), for the permit's persons only; audited."""
+    request = release.request
+    if actor.id.removeprefix("user:") not in members(request.workspace):
+        raise Forbidden(f"only the persons of {request.workspace.permit.reference} download its releases")
+    if release.revoked_at is not None:
+        raise Conflict(f"{release.reference} was revoked: {release.revoked_reason}", code="release_revoked")
+    if name != RECORD and name not in {f.name for f in request.files}:
+        raise NotFound(f"{release.reference} has no file {name}")
+    content = platform.store.get_bytes(f"{release.prefix}/{name}")
+    record(session, actor=actor, action=AuditAction.RELEASE_DOWNLOAD, target=f"release:{release.reference}",
+           details={"file": name, "sha256": hashlib.sha256(content).hexdigest()})
+    return content
+
+
+def revoke(session: Session, *, actor: Actor, release: Release, reason: str) -> None:
+    """After release, a checker can withdraw it (a disclosure found later): downloads stop."""
+    if not reason.strip():
+        raise InvalidInput("say why the release is revoked", details={"field": "reason"})
+    _move(session, actor=actor, request=release.request, action="revoke", details={"reason": reason.strip()})
+    release.revoked_at, release.revoked_reason = utcnow(), reason.strip()

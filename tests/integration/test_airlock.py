@@ -1,0 +1,173 @@
+"""Release requests out of a workspace (SPE-07, SPE-08, AUD-09): checks at each step, two
+independent blind reviews, a signed release that verifies offline, and the abuses refused."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+
+from bastide.airlock import service as airlock
+from bastide.airlock.verify import verify_release
+from bastide.audit import service as audit
+from bastide.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
+from bastide.identity import service as identity
+from bastide.identity.policy import Forbidden
+from bastide.platform import operator_actor
+from bastide.workspaces import service as workspaces
+from bastide.workspaces.jobs import register_output
+
+SQLITE_ONLY = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)
+SMALL = "sex,age,n\n1,0-17,120\n1,65+,7\n2,0-17,110\n2,65+,45\n"
+SUPPRESSED = "sex,age,n\n1,0-17,c\n1,65+,<10\n2,0-17,c\n2,65+,c\n"
+
+
+@pytest.fixture
+def airlock_world(ready):
+    """The ready workspace (alice named on its permit) and two output checkers of the access body."""
+    platform, p, permit_id, ws_id, done = ready
+    with platform.db.unit_of_work() as s:
+        hdh = identity.get_user(s, "ines@hdh.example").organisation
+        for name in ("olga", "oscar"):
+            identity.create_user(s, actor=operator_actor(), email=f"{name}@hdh.example", name=name, organisation=hdh,
+                                 roles={"output_checker"}, end_of_rights=date.today() + timedelta(days=30))
+    with platform.db.unit_of_work() as s:
+        for name in ("olga", "oscar"):
+            p[name] = identity.actor_of(identity.get_user(s, f"{name}@hdh.example"))
+    return platform, p, ws_id
+
+
+def _output(platform, ws_id: int, name: str, text: str) -> int:
+    with platform.db.unit_of_work() as s:
+        row = workspaces.current_extract(s, workspaces.get_workspace(s, ws_id))
+        return register_output(s, platform, row=row, name=name, content=text.encode(), origin={"test": True}).id
+
+
+def _request(platform, p, ws_id: int) -> int:
+    with platform.db.unit_of_work() as s:
+        return airlock.create_request(s, actor=p["alice"], ws=workspaces.get_workspace(s, ws_id),
+                                      title="Prevalence by age", settings=platform.settings).id
+
+
+def _drafted(platform, p, ws_id: int) -> int:
+    """A draft request of alice's holding t.csv, a table that passes the checks."""
+    req = _request(platform, p, ws_id)
+    _do(platform, airlock.add_file, req, platform=platform, actor=p["alice"],
+        output_id=_output(platform, ws_id, "t.csv", SUPPRESSED), description="counts")
+    return req
+
+
+def _do(platform, fn, request_id: int, /, **kwargs):
+    """One service call in its own transaction, as a view would make it."""
+    with platform.db.unit_of_work() as s:
+        return fn(s, request=airlock.get_request(s, request_id), **kwargs)
+
+
+def _status(platform, request_id: int) -> str:
+    with platform.db.unit_of_work() as s:
+        return airlock.get_request(s, request_id).status
+
+
+def test_done_when_a_small_cell_is_blocked_then_two_checkers_release_it_signed(airlock_world, tmp_path):
+    platform, p, ws_id = airlock_world
+    req = _request(platform, p, ws_id)
+    small = _output(platform, ws_id, "prevalence.csv", SMALL)
+    file = _do(platform, airlock.add_file, req, platform=platform, actor=p["alice"], output_id=small,
+               description="Diabetics by sex and age group, 2023, counts of persons")
+    [cell] = [f for f in file.report["findings"] if f["rule"] == "min_count"]
+    assert file.report["status"] == "blocked" and cell["cell"] == "sex=1, age=65+" and cell["value"] == 7
+    with pytest.raises(InvalidInput, match="blocked by min_count"):
+        _do(platform, airlock.submit, req, platform=platform, actor=p["alice"])
+
+    fixed = _output(platform, ws_id, "prevalence.csv", SUPPRESSED)  # the same name, a newer output
+    file = _do(platform, airlock.add_file, req, platform=platform, actor=p["alice"], output_id=fixed,
+               description="Diabetics by sex and age group, 2023; cells under 10 and their complements suppressed")
+    assert file.report["status"] == "pass"
+    _do(platform, airlock.submit, req, platform=platform, actor=p["alice"])
+
+    _do(platform, airlock.vote, req, actor=p["olga"], name="prevalence.csv", decision="approve")
+    with platform.db.unit_of_work() as s:  # blind: oscar sees no vote before his own
+        request = airlock.get_request(s, req)
+        assert request.status == "partially_reviewed"
+        assert airlock.visible_votes(p["oscar"], request, request.files[0]) == []
+        assert len(airlock.visible_votes(p["olga"], request, request.files[0])) == 1
+    _do(platform, airlock.vote, req, actor=p["oscar"], name="prevalence.csv", decision="approve")
+    assert _status(platform, req) == "reviewed"
+    release = _do(platform, airlock.decide, req, platform=platform, actor=p["olga"], action="approve")
+    assert _status(platform, req) == "released"
+
+    with platform.db.unit_of_work() as s:
+        rel = airlock.get_release(s, release.id)
+        folder = tmp_path / rel.reference
+        folder.mkdir()
+        for name in ("prevalence.csv", "RELEASE.json"):
+            (folder / name).write_bytes(airlock.download(s, platform=platform, actor=p["alice"], release=rel, name=name))
+    record = json.loads((folder / "RELEASE.json").read_text())["document"]
+    assert [v["reviewer"] for v in record["files"][0]["votes"]] == ["user:olga@hdh.example", "user:oscar@hdh.example"]
+    assert record["files"][0]["provenance"]["snapshot"] == "snds@2024-12" and record["parameters"]["threshold"] == 10
+    public = platform.signer.public_pem()
+    assert verify_release(folder, public_pem=public).ok
+    (folder / "prevalence.csv").write_text(SMALL)  # someone "restores" the small cell
+    assert verify_release(folder, public_pem=public).changed == ["prevalence.csv"]
+    (folder / "RELEASE.json").write_text((folder / "RELEASE.json").read_text().replace("olga", "eve"))
+    assert not verify_release(folder, public_pem=public).signature_ok
+    with platform.db.unit_of_work() as s:
+        actions = [e.action for e in audit.list_events(s, target=f"release:{rel.reference}", limit=5)]
+    assert actions == ["release:download"] * 2
+
+
+@SQLITE_ONLY
+def test_who_may_review_and_how_often(airlock_world):
+    platform, p, ws_id = airlock_world
+    req = _drafted(platform, p, ws_id)
+    with pytest.raises(Forbidden):  # bob is not named on the permit
+        _do(platform, airlock.submit, req, platform=platform, actor=p["bob"])
+    _do(platform, airlock.submit, req, platform=platform, actor=p["alice"])
+    with pytest.raises(Forbidden, match="independent checker"):  # her own request
+        _do(platform, airlock.vote, req, actor=p["alice"], name="t.csv", decision="approve")
+    with pytest.raises(TransitionNotAllowed, match="output_checker"):  # an instructor is not a checker
+        _do(platform, airlock.vote, req, actor=p["ines"], name="t.csv", decision="approve")
+    _do(platform, airlock.vote, req, actor=p["olga"], name="t.csv", decision="approve")
+    with pytest.raises(Conflict, match="already voted"):
+        _do(platform, airlock.vote, req, actor=p["olga"], name="t.csv", decision="approve")
+    with pytest.raises(InvalidInput, match="say why"):
+        _do(platform, airlock.vote, req, actor=p["oscar"], name="t.csv", decision="return")
+    _do(platform, airlock.vote, req, actor=p["oscar"], name="t.csv", decision="return", comment="label the ages")
+    with pytest.raises(Conflict, match="did not get only approvals"):
+        _do(platform, airlock.decide, req, platform=platform, actor=p["olga"], action="approve")
+    _do(platform, airlock.decide, req, platform=platform, actor=p["olga"], action="return", comment="see oscar")
+
+    # a changed file is reviewed anew: earlier votes no longer count
+    _do(platform, airlock.add_file, req, platform=platform, actor=p["alice"],
+        output_id=_output(platform, ws_id, "t.csv", SUPPRESSED.replace("0-17", "0 to 17")), description="counts")
+    _do(platform, airlock.submit, req, platform=platform, actor=p["alice"])
+    with platform.db.unit_of_work() as s:
+        request = airlock.get_request(s, req)
+        assert request.status == "submitted" and request.files[0].round == 2
+        assert airlock.current_votes(request.files[0]) == []
+
+
+@SQLITE_ONLY
+def test_downloads_are_for_the_permit_persons_and_stop_at_revocation(airlock_world):
+    platform, p, ws_id = airlock_world
+    unreleased = _output(platform, ws_id, "other.csv", SUPPRESSED)
+    req = _drafted(platform, p, ws_id)
+    _do(platform, airlock.submit, req, platform=platform, actor=p["alice"])
+    for checker in ("olga", "oscar"):
+        _do(platform, airlock.vote, req, actor=p[checker], name="t.csv", decision="approve")
+    release = _do(platform, airlock.decide, req, platform=platform, actor=p["oscar"], action="approve")
+    with platform.db.unit_of_work() as s:
+        rel = airlock.get_release(s, release.id)
+        with pytest.raises(Forbidden):
+            airlock.download(s, platform=platform, actor=p["bob"], release=rel, name="t.csv")
+        with pytest.raises(Forbidden):
+            airlock.download(s, platform=platform, actor=p["olga"], release=rel, name="t.csv")
+        with pytest.raises(NotFound):
+            airlock.download(s, platform=platform, actor=p["alice"], release=rel, name="other.csv")
+        assert unreleased and not platform.store.exists(f"{rel.prefix}/other.csv")
+    with platform.db.unit_of_work() as s:
+        airlock.revoke(s, actor=p["olga"], release=airlock.get_release(s, release.id), reason="differencing found")
+    with platform.db.unit_of_work() as s, pytest.raises(Conflict, match="revoked"):
+        airlock.download(s, platform=platform, actor=p["alice"], release=airlock.get_release(s, release.id),
+                         name="t.csv")
