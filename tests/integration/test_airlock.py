@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from bastide.airlock import service as airlock
+from bastide.api.app import create_app
 from bastide.airlock.verify import verify_release
 from bastide.audit import service as audit
 from bastide.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
@@ -17,6 +18,7 @@ from bastide.identity.policy import Forbidden
 from bastide.platform import operator_actor
 from bastide.workspaces import service as workspaces
 from bastide.workspaces.jobs import register_output
+from tests.portal import session_client
 
 SQLITE_ONLY = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)
 SMALL = "sex,age,n\n1,0-17,120\n1,65+,7\n2,0-17,110\n2,65+,45\n"
@@ -171,3 +173,44 @@ def test_downloads_are_for_the_permit_persons_and_stop_at_revocation(airlock_wor
     with platform.db.unit_of_work() as s, pytest.raises(Conflict, match="revoked"):
         airlock.download(s, platform=platform, actor=p["alice"], release=airlock.get_release(s, release.id),
                          name="t.csv")
+
+
+@SQLITE_ONLY
+def test_the_api_from_check_to_signed_download(airlock_world):
+    platform, p, ws_id = airlock_world
+    app = create_app(platform)
+    with platform.db.unit_of_work() as s:
+        ids = {n: identity.get_user(s, f"{n}@{'labo' if n in ('alice', 'bob') else 'hdh'}.example").id
+               for n in ("alice", "bob", "olga", "oscar")}
+    alice, bob, olga, oscar = (session_client(app, platform, ids[n]) for n in ("alice", "bob", "olga", "oscar"))
+    small = _output(platform, ws_id, "small.csv", SMALL)
+    checked = alice.post(f"/api/workspaces/{ws_id}/outputs/{small}/check").json()
+    assert checked["status"] == "blocked" and checked["findings"][0]["cell"] == "sex=1, age=65+"
+    assert bob.post(f"/api/workspaces/{ws_id}/outputs/{small}/check").status_code == 403
+
+    req = alice.post(f"/api/workspaces/{ws_id}/releases", json={"title": "Prevalence"}).json()
+    put = alice.put(f"/api/releases/{req['id']}/files", json={"output_id": small, "description": "counts"})
+    assert put.json()["files"][0]["report"]["status"] == "blocked"
+    refused = alice.post(f"/api/releases/{req['id']}/actions", json={"action": "submit"})
+    assert refused.status_code == 422 and "min_count" in refused.json()["error"]["message"]
+    assert olga.get(f"/api/releases/{req['id']}").status_code == 403  # a draft is the researcher's alone
+    fixed = _output(platform, ws_id, "small.csv", SUPPRESSED)
+    alice.put(f"/api/releases/{req['id']}/files", json={"output_id": fixed, "description": "counts, suppressed"})
+    assert alice.post(f"/api/releases/{req['id']}/actions", json={"action": "submit"}).json()["status"] == "submitted"
+
+    assert [r["reference"] for r in olga.get("/api/airlock/queue").json()] == [req["reference"]]
+    assert olga.get(f"/api/releases/{req['id']}/files/small.csv").content == SUPPRESSED.encode()
+    olga.post(f"/api/releases/{req['id']}/votes", json={"file": "small.csv", "decision": "approve"})
+    blind = oscar.get(f"/api/releases/{req['id']}").json()
+    assert blind["status"] == "partially_reviewed" and blind["files"][0]["votes"] == []
+    again = olga.post(f"/api/releases/{req['id']}/votes", json={"file": "small.csv", "decision": "approve"})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_voted"
+    oscar.post(f"/api/releases/{req['id']}/votes", json={"file": "small.csv", "decision": "approve"})
+    done = oscar.post(f"/api/releases/{req['id']}/actions", json={"action": "approve"}).json()
+    assert done["status"] == "released" and done["release"]["reference"].startswith("REL-")
+
+    assert alice.get(f"/api/releases/{req['id']}/released/small.csv").content == SUPPRESSED.encode()
+    record = alice.get(f"/api/releases/{req['id']}/released/RELEASE.json").json()
+    assert record["document"]["files"][0]["sha256"] == done["files"][0]["sha256"]
+    assert bob.get(f"/api/releases/{req['id']}/released/small.csv").status_code == 403
+    assert alice.get(f"/api/releases/{req['id']}/released/other.csv").status_code == 404

@@ -23,7 +23,7 @@ from tests.unit.test_application_form import FULL
 ROLES = [r.value for r in Role]
 PUBLIC = {"anonymous", *ROLES}
 SIGNED = set(ROLES)
-R, I, L, A, AU = "researcher", "instructor", "legal_recorder", "administrator", "auditor"
+R, I, L, A, AU, O = "researcher", "instructor", "legal_recorder", "administrator", "auditor", "output_checker"
 READERS = {R, I, L}
 
 EXPECTED: dict[tuple[str, str], set[str]] = {
@@ -63,6 +63,13 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/workspaces/{ws_id}/queries/save"): {R},
     ("GET", "/api/workspaces/{ws_id}/jobs"): {R}, ("GET", "/api/workspaces/{ws_id}/jobs/{job_id}"): {R},
     ("GET", "/api/workspaces/{ws_id}/outputs"): {R},
+    ("POST", "/api/workspaces/{ws_id}/outputs/{output_id}/check"): {R},
+    ("POST", "/api/workspaces/{ws_id}/releases"): {R}, ("GET", "/api/workspaces/{ws_id}/releases"): {R},
+    ("GET", "/api/airlock/queue"): {O}, ("GET", "/api/releases/{request_id}"): {R, O},
+    ("PUT", "/api/releases/{request_id}/files"): {R}, ("DELETE", "/api/releases/{request_id}/files/{name}"): {R},
+    ("GET", "/api/releases/{request_id}/files/{name}"): {R, O}, ("POST", "/api/releases/{request_id}/actions"): {R, O},
+    ("POST", "/api/releases/{request_id}/votes"): {O}, ("POST", "/api/releases/{request_id}/revoke"): {O},
+    ("GET", "/api/releases/{request_id}/released/{name}"): {R},
     ("GET", "/workspaces"): {R, "data_operator"}, ("GET", "/workspaces/{ws_id}"): {R},
     ("POST", "/workspaces/{ws_id}/query"): {R}, ("POST", "/workspaces/{ws_id}/jobs"): {R},
     ("GET", "/workspaces/{ws_id}/jobs/{job_id}"): {R},
@@ -126,7 +133,7 @@ def world(platform):
 def _path(template: str, app_id: int) -> str:
     values = {"app_id": str(app_id), "name": "snds", "release": "2024-12", "table": "IR_BEN_R", "action": "nope",
               "permit_id": "999999", "token_id": "999999", "call_id": "999999", "email": "nobody@example.org", "ws_id": "999999", "job_id": "999999",
-              "secret": "nope"}
+              "secret": "nope", "output_id": "999999", "request_id": "999999"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
 
 

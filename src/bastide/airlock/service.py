@@ -23,7 +23,8 @@ from bastide.audit.service import record
 from bastide.config import Settings
 from bastide.db import utcnow
 from bastide.errors import Conflict, IntegrityError, InvalidInput, NotFound
-from bastide.identity.policy import Forbidden
+from bastide.identity.policy import Forbidden, has_permission
+from bastide.identity.roles import Permission
 from bastide.keys.signing import document_file, sign_document
 from bastide.platform import Platform
 from bastide.statemachine import SYSTEM, Actor
@@ -174,12 +175,31 @@ def withdraw(session: Session, *, actor: Actor, request: ReleaseRequest) -> None
     _move(session, actor=actor, request=request, action="withdraw")
 
 
-def _independent(actor: Actor, request: ReleaseRequest) -> None:
+def independent(actor: Actor, request: ReleaseRequest) -> bool:
     """A checker is neither the requester nor one of the project's persons (two-person rule)."""
-    person = actor.id.removeprefix("user:")
-    if actor.id == request.requested_by or person in members(request.workspace):
+    return actor.id != request.requested_by and actor.id.removeprefix("user:") not in members(request.workspace)
+
+
+def _independent(actor: Actor, request: ReleaseRequest) -> None:
+    if not independent(actor, request):
         raise Forbidden(f"{actor.id} is on the project of {request.reference}: an independent checker reviews it",
                         details={"request": request.reference})
+
+
+def may_read(actor: Actor, request: ReleaseRequest) -> None:
+    """The project's persons read their requests; independent checkers read what was submitted."""
+    if actor.id.removeprefix("user:") in members(request.workspace):
+        return
+    if has_permission(actor, Permission.OUTPUT_REVIEW) and request.status not in ("draft", "withdrawn"):
+        _independent(actor, request)
+        return
+    raise Forbidden(f"{actor.id} may not read {request.reference}", details={"request": request.reference})
+
+
+def file_content(session: Session, *, platform: Platform, actor: Actor, request: ReleaseRequest, name: str) -> bytes:
+    """The output under request, for its readers (checkers review the content, not only the findings)."""
+    may_read(actor, request)
+    return read_output(session, platform, _file(request, name).output)
 
 
 def current_votes(file: ReleaseFile) -> list[ReleaseVote]:

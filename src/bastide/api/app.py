@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bastide import __version__
-from bastide.api import catalogue_views, governance_views, identity_views, workspace_views
+from bastide.api import airlock_views, catalogue_views, governance_views, identity_views, workspace_views
 from bastide.governance import permits
 from bastide.workspaces import service as workspaces
 from bastide.web import pages
@@ -108,6 +108,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(identity_views.router)
     app.include_router(governance_views.router)
     app.include_router(workspace_views.router)
+    app.include_router(airlock_views.router)
     app.include_router(pages.router)
     return app
 
