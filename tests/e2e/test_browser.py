@@ -210,3 +210,64 @@ def test_workspace_in_chromium(ready, chromium):
             alice.reload()
         assert alice.locator("#job-status").inner_text() == "succeeded", alice.locator("#log").inner_text()
         assert "summary.csv" in alice.content() and "BEN_NAI_ANN" in alice.locator(".preview").inner_text()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)
+def test_airlock_in_chromium(ready, chromium):
+    """Issue 5's pages: a small cell is named by the check; the suppressed table is asked for,
+    two checkers vote blind and approve, and the researcher downloads the signed record."""
+    from bastide.airlock.service import FORMAT
+    from bastide.keys.signing import verify_document
+    from bastide.workspaces import service as workspaces
+    from bastide.workspaces.jobs import register_output
+    from tests.integration.test_airlock import SMALL, SUPPRESSED
+
+    platform, _people, _permit_id, ws_id, _done = ready
+    with platform.db.unit_of_work() as s:
+        row = workspaces.current_extract(s, workspaces.get_workspace(s, ws_id))
+        for name, text in (("small.csv", SMALL), ("suppressed.csv", SUPPRESSED)):
+            register_output(s, platform, row=row, name=name, content=text.encode(), origin={"job": "by hand"})
+        links = {"alice": credentials.issue_activation(s, actor=operator_actor(),
+                                                       user=identity.get_user(s, "alice@labo.example"))}
+    for checker in ("olga", "oscar"):
+        links[checker] = operator_creates(platform, email=f"{checker}@hdh.example", org="HDH", sector="public",
+                                          roles={"output_checker"})
+    with serving(create_app(platform)) as url:
+        pages = {who: _sign_in(chromium, url, f"{who}@{'labo' if who == 'alice' else 'hdh'}.example",
+                               _activate(chromium, url, f"{url}/activate/{link}")) for who, link in links.items()}
+        alice = pages["alice"]
+        alice.goto(f"{url}/workspaces/{ws_id}?lang=en")
+        alice.click("#outputs tr:has-text('small.csv') a:has-text('Check')")
+        assert alice.locator("#check-status").inner_text() == "blocked"
+        assert "sex=1, age=65+" in alice.locator(".finding.blocked").first.inner_text()
+        alice.goto(f"{url}/workspaces/{ws_id}")
+        alice.fill("#release_title", "Prevalence by age")
+        alice.click("form[action$='/releases'] button[type=submit]")
+        alice.select_option("#output_id", label=alice.locator("#output_id option", has_text="suppressed.csv")
+                            .inner_text())
+        alice.fill("#description", "Diabetics by sex and age group, 2023; small cells and complements suppressed")
+        alice.click("#add-file button[type=submit]")
+        assert alice.locator(".release-file .ok").count() == 1  # the checks pass
+        _act(alice, "submit")
+        assert alice.locator("#release-status").inner_text() == "submitted"
+        request_url = alice.url
+
+        for checker in ("olga", "oscar"):
+            page = pages[checker]
+            page.goto(f"{url}/airlock")
+            page.click("#airlock-queue a")
+            assert page.locator(".votes li.empty").count() == 1  # blind: nobody's vote shows before one's own
+            page.click("form.vote button[type=submit]")  # approve is the first choice
+        olga = pages["olga"]
+        olga.goto(request_url)
+        assert olga.locator("#release-status").inner_text() == "reviewed"
+        olga.click("#decide button[value=approve]")
+        assert olga.locator("#release-status").inner_text() == "released"
+
+        alice.goto(request_url)
+        assert alice.locator("#released li").count() == 2
+        record = alice.request.get(f"{request_url.replace('/releases/', '/api/releases/')}/released/RELEASE.json")
+        document = verify_document(record.text(), public_pem=platform.signer.public_pem(), format=FORMAT)
+        assert [f["name"] for f in document["files"]] == ["suppressed.csv"]
+        assert len(document["files"][0]["votes"]) == 2

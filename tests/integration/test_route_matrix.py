@@ -73,6 +73,11 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/workspaces"): {R, "data_operator"}, ("GET", "/workspaces/{ws_id}"): {R},
     ("POST", "/workspaces/{ws_id}/query"): {R}, ("POST", "/workspaces/{ws_id}/jobs"): {R},
     ("GET", "/workspaces/{ws_id}/jobs/{job_id}"): {R},
+    ("GET", "/workspaces/{ws_id}/outputs/{output_id}/check"): {R}, ("POST", "/workspaces/{ws_id}/releases"): {R},
+    ("GET", "/releases/{request_id}"): {R, O}, ("POST", "/releases/{request_id}/files"): {R},
+    ("POST", "/releases/{request_id}/files/{name}/remove"): {R}, ("POST", "/releases/{request_id}/act"): {R, O},
+    ("POST", "/releases/{request_id}/vote"): {O}, ("POST", "/releases/{request_id}/revoke"): {O},
+    ("GET", "/airlock"): {O},
     # pages
     ("GET", "/"): PUBLIC, ("GET", "/login"): PUBLIC, ("POST", "/login"): PUBLIC, ("POST", "/logout"): SIGNED,
     ("GET", "/activate/{secret}"): PUBLIC, ("POST", "/activate/{secret}"): PUBLIC,

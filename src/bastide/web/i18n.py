@@ -142,6 +142,41 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "end_of_rights": ("Fin des droits", "End of rights"),
     "activation_link": ("Lien d'activation, à transmettre à la personne (affiché une seule fois) :",
                         "Activation link, to give to the person (shown once):"),
+    # the airlock
+    "airlock": ("Sas de sortie", "Airlock"),
+    "release_requests": ("Demandes de sortie", "Release requests"),
+    "new_release": ("Nouvelle demande de sortie", "New release request"),
+    "release_hint": ("Choisissez des sorties, décrivez chacune (ce qu'elle montre, la population, la méthode) : "
+                     "les contrôles de secret statistique s'appliquent, puis deux vérificateurs indépendants décident.",
+                     "Choose outputs and describe each (what it shows, the population, the method): the disclosure "
+                     "checks run, then two independent checkers decide."),
+    "check": ("Contrôler", "Check"),
+    "checks": ("Contrôles", "Checks"),
+    "findings_none": ("Aucune remarque : le fichier passe les contrôles.", "No finding: the file passes the checks."),
+    "add_file": ("Ajouter ou remplacer un fichier", "Add or replace a file"),
+    "output": ("Sortie", "Output"),
+    "exception": ("Exception (pourquoi une remarque bloquante est sans risque)", "Exception (why a blocking finding is safe)"),
+    "remove": ("Retirer", "Remove"),
+    "submit_request": ("Soumettre", "Submit"),
+    "withdraw": ("Retirer la demande", "Withdraw the request"),
+    "votes": ("Avis", "Votes"),
+    "blind": ("Les avis des autres vérificateurs s'affichent après le vôtre.", "Other checkers' votes show after yours."),
+    "vote": ("Donner mon avis", "Cast my vote"),
+    "approve": ("Approuver", "Approve"),
+    "return": ("Renvoyer au chercheur", "Return to the researcher"),
+    "reject": ("Refuser", "Reject"),
+    "comment": ("Commentaire", "Comment"),
+    "decide": ("Décider", "Decide"),
+    "release_out": ("Sortie", "Release"),
+    "released_files": ("Fichiers sortis (signés)", "Released files (signed)"),
+    "release_record": ("Registre signé RELEASE.json", "Signed record RELEASE.json"),
+    "release_verify": ("Vérifiable hors ligne : bastide airlock verify DOSSIER --public-key bastide.pub",
+                       "Verifiable offline: bastide airlock verify FOLDER --public-key bastide.pub"),
+    "revoke_release": ("Révoquer la sortie", "Revoke the release"),
+    "review_queue": ("Sorties à vérifier", "Outputs to check"),
+    "view": ("Voir", "View"),
+    "approvals_needed": ("approbations requises par fichier", "approvals needed per file"),
+
 }
 
 # The application form's fields as the page shows them (name, French label, English label, kind).

@@ -16,13 +16,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
+from bastide.airlock import service as airlock
+from bastide.api import airlock_views as av
 from bastide.api import governance_views as gv
 from bastide.api import workspace_views as wv
 from bastide.api.catalogue_views import datasets_payload
 from bastide.api.auth import SESSION_COOKIE, Principal, TermsRequired, cookie_options, guard, peek
 from bastide.api.identity_views import activation_url, end_session, sign_in
 from bastide.db import utcnow
-from bastide.errors import DomainError, InvalidInput
+from bastide.errors import Conflict, DomainError, InvalidInput, TransitionNotAllowed
 from bastide.governance import calls, permits, register
 from bastide.governance import service as gov
 from bastide.governance.form import PURPOSES, Procedure
@@ -428,7 +430,8 @@ def _workspace_page(request: Request, who: Principal, ws_id: int, *, sql: str = 
     home = wv.get_workspace(request, ws_id, who)
     context = {"ws": home, "sql": sql, "result": result, "error": error, "saved": saved,
                "jobs": wv.list_jobs(request, ws_id, who),
-               "outputs": wv.list_outputs(request, ws_id, who)}
+               "outputs": wv.list_outputs(request, ws_id, who),
+               "releases": av.list_requests(request, ws_id, who)}
     return render(request, "workspace.html", context, who=who, status=error.http_status if error else 200)
 
 
@@ -475,3 +478,85 @@ def job_page(request: Request, ws_id: int, job_id: int, who: wv.Member):
                     "utf-8", "replace")
     outputs = [o for o in wv.list_outputs(request, ws_id, who) if o.job == job.reference]
     return render(request, "job.html", {"ws_id": ws_id, "job": job, "outputs": outputs, "previews": previews}, who=who)
+
+
+# -- the airlock (SPE-07, SPE-08) -------------------------------------------------------------------
+
+@router.get("/workspaces/{ws_id}/outputs/{output_id}/check", response_class=HTMLResponse)
+def check_page(request: Request, ws_id: int, output_id: int, who: wv.Member):
+    """The disclosure checks on one output, before asking for it."""
+    report = av.check_output(request, ws_id, output_id, who)
+    return render(request, "check.html", {"ws_id": ws_id, "report": report}, who=who)
+
+
+@router.post("/workspaces/{ws_id}/releases")
+def create_release(request: Request, ws_id: int, who: wv.Member, fields: Fields):
+    created = av.create_request(request, ws_id, av.RequestIn(title=str(fields.get("title", ""))), who)
+    return see_other(f"/releases/{created.id}")
+
+
+def _release_page(request: Request, who: Principal, request_id: int, *, error: DomainError | None = None):
+    detail = av.get_request(request, request_id, who)
+    outputs = []
+    if who.actor.id.removeprefix("user:") in _release_members(request, request_id):
+        outputs = wv.list_outputs(request, detail.workspace_id, who) if detail.status in ("draft", "returned") else []
+    return render(request, "release.html", {"req": detail, "outputs": outputs, "error": error,
+                                            "mine": detail.requested_by == who.actor.id}, who=who,
+                  status=error.http_status if error else 200)
+
+
+def _release_members(request: Request, request_id: int) -> set[str]:
+    with gv._db(request) as session:
+        return query.members(airlock.get_request(session, request_id).workspace)
+
+
+@router.get("/releases/{request_id}", response_class=HTMLResponse)
+def release_page(request: Request, request_id: int, who: av.Reader):
+    return _release_page(request, who, request_id)
+
+
+def _on_release(request: Request, who: Principal, request_id: int, change) -> Response:
+    """Run a change on the request, then show it again (with what was wrong, if anything)."""
+    try:
+        change()
+    except DomainError as exc:
+        if isinstance(exc, InvalidInput | Conflict | TransitionNotAllowed):
+            return _release_page(request, who, request_id, error=exc)
+        raise
+    return see_other(f"/releases/{request_id}")
+
+
+@router.post("/releases/{request_id}/files")
+def put_release_file(request: Request, request_id: int, who: wv.Member, fields: Fields):
+    body = av.FileIn(output_id=int(str(fields.get("output_id") or 0)), description=str(fields.get("description", "")),
+                     exception=str(fields.get("exception", "")) or None)
+    return _on_release(request, who, request_id, lambda: av.put_file(request, request_id, body, who))
+
+
+@router.post("/releases/{request_id}/files/{name}/remove")
+def remove_release_file(request: Request, request_id: int, name: str, who: wv.Member):
+    return _on_release(request, who, request_id, lambda: av.delete_file(request, request_id, name, who))
+
+
+@router.post("/releases/{request_id}/act")
+def act_on_release(request: Request, request_id: int, who: av.Reader, fields: Fields):
+    body = av.ActionIn(action=str(fields.get("action", "")), comment=str(fields.get("comment", "")))
+    return _on_release(request, who, request_id, lambda: av.act(request, request_id, body, who))
+
+
+@router.post("/releases/{request_id}/vote")
+def vote_on_release(request: Request, request_id: int, who: av.Checker, fields: Fields):
+    body = av.VoteIn(file=str(fields.get("file", "")), decision=str(fields.get("decision", "")),
+                     comment=str(fields.get("comment", "")))
+    return _on_release(request, who, request_id, lambda: av.vote(request, request_id, body, who))
+
+
+@router.post("/releases/{request_id}/revoke")
+def revoke_release(request: Request, request_id: int, who: av.Checker, fields: Fields):
+    body = av.RevokeIn(reason=str(fields.get("reason", "")))
+    return _on_release(request, who, request_id, lambda: av.revoke(request, request_id, body, who))
+
+
+@router.get("/airlock", response_class=HTMLResponse)
+def airlock_queue(request: Request, who: av.Checker):
+    return render(request, "airlock.html", {"requests": av.review_queue(request, who)}, who=who)
