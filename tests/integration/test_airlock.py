@@ -18,7 +18,9 @@ from bastide.identity.policy import Forbidden
 from bastide.platform import operator_actor
 from bastide.workspaces import service as workspaces
 from bastide.workspaces.jobs import register_output
+from tests.integration.test_permit_lifecycle import _granted
 from tests.portal import session_client
+from tests.workspace_fixtures import NAMED
 
 SQLITE_ONLY = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)
 SMALL = "sex,age,n\n1,0-17,120\n1,65+,7\n2,0-17,110\n2,65+,45\n"
@@ -214,3 +216,35 @@ def test_the_api_from_check_to_signed_download(airlock_world):
     assert record["document"]["files"][0]["sha256"] == done["files"][0]["sha256"]
     assert bob.get(f"/api/releases/{req['id']}/released/small.csv").status_code == 403
     assert alice.get(f"/api/releases/{req['id']}/released/other.csv").status_code == 404
+
+
+def _released_through(platform, p, ws_id: int, name: str, text: str) -> None:
+    req = _request(platform, p, ws_id)
+    _do(platform, airlock.add_file, req, platform=platform, actor=p["alice"],
+        output_id=_output(platform, ws_id, name, text), description="counts")
+    _do(platform, airlock.submit, req, platform=platform, actor=p["alice"])
+    for checker in ("olga", "oscar"):
+        _do(platform, airlock.vote, req, actor=p[checker], name=name, decision="approve")
+    _do(platform, airlock.decide, req, platform=platform, actor=p["olga"], action="approve")
+
+
+@SQLITE_ONLY
+def test_the_ledger_catches_a_differencing_pair_across_the_holders_projects(airlock_world):
+    """All diabetics by sex are released from one project; the same lab's other project asks for
+    those not over 90 by sex: the 3 persons over 90 would be isolated."""
+    platform, p, ws_id = airlock_world
+    _released_through(platform, p, ws_id, "all.csv", "sex,n\n1,120\n2,130\n")
+    other_permit = _granted(platform, p, NAMED)
+    workspaces.provision(platform, actor=operator_actor(), permit_id=other_permit)
+    with platform.db.unit_of_work() as s:
+        other_ws = next(w.id for w in workspaces.list_workspaces(s) if w.id != ws_id)
+    req = _request(platform, p, other_ws)
+    file = _do(platform, airlock.add_file, req, platform=platform, actor=p["alice"],
+               output_id=_output(platform, other_ws, "under90.csv", "sex,n\n1,118\n2,129\n"),
+               description="diabetics aged 90 or less")
+    [found] = [f for f in file.report["findings"] if f["rule"] == "differencing"]
+    assert file.report["status"] == "blocked" and found["value"] == 3 and found["parameters"]["file"] == "all.csv"
+    same = _do(platform, airlock.add_file, req, platform=platform, actor=p["alice"],
+               output_id=_output(platform, other_ws, "by_age.csv", "age,n\n0-64,140\n65+,110\n"),
+               description="the same diabetics by age")
+    assert same.report["status"] == "pass"

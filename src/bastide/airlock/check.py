@@ -5,6 +5,7 @@ researcher before submitting (`bastide airlock check`) and the platform at submi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +31,9 @@ class Report:
 
 
 def check_file(path: Path, *, params: Parameters = Parameters(), root: Path | None = None,
-               declared: dict | None = None) -> Report:
-    """The findings on `path`; with `root`, the file must lie inside it (the workspace's outputs)."""
+               declared: dict | None = None, extra: Sequence[rules.Rule] = ()) -> Report:
+    """The findings on `path`; with `root`, the file must lie inside it (the workspace's outputs);
+    `extra` rules run on tables after the built-in ones (the ledger's differencing)."""
     refused = _gate(path, params, root)
     if refused:
         return _report(path.name, [refused])
@@ -45,7 +47,7 @@ def check_file(path: Path, *, params: Parameters = Parameters(), root: Path | No
             return _report(path.name, [Finding("gate", BLOCKED, f"{path.name} has more than {params.max_rows} rows: "
                                                "release aggregates, not record-level data", path.name,
                                                {"max_rows": params.max_rows})])
-        found = [f for rule in rules.TABLE_RULES.values() for f in rule(table, params)]
+        found = [f for rule in (*rules.TABLE_RULES.values(), *extra) for f in rule(table, params)]
         return _report(path.name, found, table.structure.to_dict())
     text = path.read_text(encoding="utf-8", errors="replace") if suffix in TEXT else ""
     found = list(rules.degrees_of_freedom(path.name, text, params))

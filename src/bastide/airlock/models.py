@@ -89,3 +89,21 @@ class Release(Base):
     @property
     def reference(self) -> str:
         return f"REL-{self.id:06d}"
+
+
+class ReleasedTable(Base):
+    """The ledger: what a released table showed, kept to catch differencing by later tables of
+    the project or of the same permit holder's other projects (airlock/ledger.py)."""
+
+    __tablename__ = "released_table"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("release.id"), nullable=False, index=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id"), nullable=False, index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), nullable=False, index=True)
+    file: Mapped[str] = mapped_column(String(300), nullable=False)
+    dimensions: Mapped[list] = mapped_column(JSON, nullable=False)
+    cells: Mapped[list] = mapped_column(JSON, nullable=False)  # [[dimension values], count or null if suppressed]
+    created_at = mapped_column(UTCDateTime(), nullable=False)
+
+    release: Mapped[Release] = relationship()

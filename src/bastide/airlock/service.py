@@ -8,14 +8,19 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bastide import transitions
 from bastide.airlock.check import check_file
-from bastide.airlock.models import Release, ReleaseFile, ReleaseRequest, ReleaseVote
+from bastide.airlock import ledger
+from bastide.airlock.models import Release, ReleasedTable, ReleaseFile, ReleaseRequest, ReleaseVote
+from bastide.airlock.tables import TABLE_SUFFIXES, UnreadableTable
+from bastide.airlock.tables import read as read_table
 from bastide.airlock.rules import BLOCKED, Parameters
 from bastide.airlock.workflow import RELEASE_WORKFLOW, UNDER_REVIEW
 from bastide.audit.actions import AuditAction
@@ -91,21 +96,60 @@ def create_request(session: Session, *, actor: Actor, ws: Workspace, title: str,
     return request
 
 
-def check_output(session: Session, platform: Platform, output: Output, params: Parameters) -> dict:
-    """The disclosure checks on an output, with the structure its job declared beside it (`<name>.sdc.json`)."""
+def _declared(session: Session, platform: Platform, output: Output) -> dict | None:
+    """The structure its job declared beside it (`<name>.sdc.json`), if any."""
     same_origin = Output.job_id.is_(None) if output.job_id is None else Output.job_id == output.job_id
     sidecar = session.execute(select(Output).where(Output.workspace_id == output.workspace_id, same_origin,
                                                    Output.name == f"{output.name}.sdc.json")).scalars().first()
-    declared = None
-    if sidecar is not None:
-        try:
-            declared = json.loads(read_output(session, platform, sidecar))
-        except ValueError:
-            declared = None  # the checks then infer the structure, and say so
+    if sidecar is None:
+        return None
+    try:
+        return json.loads(read_output(session, platform, sidecar))
+    except ValueError:
+        return None  # the checks then infer the structure, and say so
+
+
+@contextmanager
+def _on_disk(session: Session, platform: Platform, output: Output) -> Iterator[Path]:
+    """The output decrypted in a private temporary folder, for the time of the checks."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / Path(output.name).name
         path.write_bytes(read_output(session, platform, output))
-        return check_file(path, params=params, root=Path(tmp), declared=declared).to_dict()
+        yield path
+
+
+def ledger_for(session: Session, ws: Workspace) -> list[ledger.Released]:
+    """What was released from this project and from the other projects of the same holder."""
+    rows = session.execute(select(ReleasedTable).where(or_(
+        ReleasedTable.workspace_id == ws.id, ReleasedTable.organisation_id == ws.application.organisation_id))
+        .order_by(ReleasedTable.id)).scalars()
+    return [ledger.Released(r.release.reference, r.file, tuple(r.dimensions),
+                            tuple((tuple(key), count) for key, count in r.cells)) for r in rows]
+
+
+def check_output(session: Session, platform: Platform, output: Output, params: Parameters) -> dict:
+    """The disclosure checks on an output, the ledger's differencing included."""
+    released = ledger_for(session, session.get(Workspace, output.workspace_id))
+    differencing = lambda table, p: ledger.differencing(table, released, p)  # noqa: E731
+    with _on_disk(session, platform, output) as path:
+        return check_file(path, params=params, root=path.parent, declared=_declared(session, platform, output),
+                          extra=[differencing]).to_dict()
+
+
+def _keep_in_ledger(session: Session, platform: Platform, release: Release, request: ReleaseRequest) -> None:
+    ws = request.workspace
+    for file in request.files:
+        if Path(file.name).suffix.lower() not in TABLE_SUFFIXES:
+            continue
+        with _on_disk(session, platform, file.output) as path:
+            try:
+                kept = ledger.entry(read_table(path, declared=_declared(session, platform, file.output)))
+            except UnreadableTable:
+                kept = None
+        if kept:
+            session.add(ReleasedTable(release_id=release.id, workspace_id=ws.id,
+                                      organisation_id=ws.application.organisation_id, file=file.name,
+                                      created_at=release.created_at, **kept))
 
 
 def add_file(session: Session, *, platform: Platform, actor: Actor, request: ReleaseRequest, output_id: int,
@@ -273,6 +317,7 @@ def _release(session: Session, platform: Platform, request: ReleaseRequest, *, a
         platform.store.delete_prefix(release.prefix)
         raise
     release.record_sha256 = hashlib.sha256(text.encode()).hexdigest()
+    _keep_in_ledger(session, platform, release, request)
     return release
 
 
