@@ -2,13 +2,13 @@
 
 from pathlib import Path
 
-from bastide.airlock.workflow import RELEASE_WORKFLOW
+from bastide.airlock.workflow import IMPORT_WORKFLOW, RELEASE_WORKFLOW
 from bastide.catalogue.workflow import SNAPSHOT_WORKFLOW
 from bastide.governance.workflow import APPLICATION_WORKFLOW, PERMIT_WORKFLOW
 from bastide.workspaces.workflow import JOB_WORKFLOW, WORKSPACE_WORKFLOW
 
 WORKFLOWS = [SNAPSHOT_WORKFLOW, APPLICATION_WORKFLOW, PERMIT_WORKFLOW, WORKSPACE_WORKFLOW, JOB_WORKFLOW,
-             RELEASE_WORKFLOW]
+             RELEASE_WORKFLOW, IMPORT_WORKFLOW]
 
 
 def workflows_markdown() -> str:

@@ -1,6 +1,6 @@
 """Every domain's models, imported once so Alembic and tests see one metadata."""
 
-from bastide.airlock.models import Release, ReleasedTable, ReleaseFile, ReleaseRequest, ReleaseVote
+from bastide.airlock.models import ImportRequest, Release, ReleasedTable, ReleaseFile, ReleaseRequest, ReleaseVote
 from bastide.audit.models import AuditEvent, AuditHead
 from bastide.catalogue.models import Dataset, Snapshot, SnapshotSource, SnapshotTable, Variable
 from bastide.governance.models import Application, CallForProjects, OptOut, Permit, Score
@@ -12,5 +12,5 @@ __all__ = [
     "ApiToken", "Application", "AuditEvent", "AuditHead", "CallForProjects", "DataKey", "Dataset", "OptOut",
     "Organisation", "Permit", "Score", "Snapshot", "SnapshotSource", "SnapshotTable", "User", "Variable", "WebSession",
     "Extract", "Job", "Output", "Workspace", "Release", "ReleasedTable", "ReleaseFile", "ReleaseRequest",
-    "ReleaseVote",
+    "ReleaseVote", "ImportRequest",
 ]

@@ -4,6 +4,7 @@
     ben = workspace.table("IR_BEN_R")            # a pyarrow Table
     con = workspace.duckdb()                     # DuckDB with every table as a view
     con.sql("SELECT count(*) FROM ER_PRS_F").show()
+    codes = workspace.imported("codelist.csv")   # an approved import
 
 Write results under the current folder (/out): each file is registered with its provenance."""
 
@@ -13,6 +14,11 @@ import os
 from pathlib import Path
 
 DATA = Path(os.environ.get("BASTIDE_DATA", "/data"))
+
+
+def imported(name: str) -> Path:
+    """A file brought in through the import lane once a checker approved it (read-only)."""
+    return DATA / "imports" / name
 
 
 def tables() -> list[str]:

@@ -3,11 +3,13 @@ independent blind reviews, a signed release that verifies offline, and the abuse
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date, timedelta
 
 import pytest
 
+from bastide.airlock import imports
 from bastide.airlock import service as airlock
 from bastide.api.app import create_app
 from bastide.airlock.verify import verify_release
@@ -17,6 +19,7 @@ from bastide.identity import service as identity
 from bastide.identity.policy import Forbidden
 from bastide.platform import operator_actor
 from bastide.workspaces import service as workspaces
+from bastide.workspaces import jobs
 from bastide.workspaces.jobs import register_output
 from tests.integration.test_permit_lifecycle import _granted
 from tests.portal import session_client
@@ -248,3 +251,67 @@ def test_the_ledger_catches_a_differencing_pair_across_the_holders_projects(airl
                output_id=_output(platform, other_ws, "by_age.csv", "age,n\n0-64,140\n65+,110\n"),
                description="the same diabetics by age")
     assert same.report["status"] == "pass"
+
+
+# -- the import lane (SPE-09) ---------------------------------------------------------------------
+
+def _import(platform, p, ws_id: int, name: str, content: bytes, who: str = "alice"):
+    with platform.db.unit_of_work() as s:
+        return imports.request_import(s, platform=platform, actor=p[who], ws=workspaces.get_workspace(s, ws_id),
+                                      name=name, content=content, purpose="a codelist for the outcome").id
+
+
+def _decide_import(platform, actor, import_id: int, action: str, comment: str = "") -> None:
+    with platform.db.unit_of_work() as s:
+        imports.decide(s, actor=actor, imp=imports.get_import(s, import_id), action=action, comment=comment)
+
+
+@SQLITE_ONLY
+def test_an_approved_import_is_read_by_the_workspace_jobs(airlock_world):
+    platform, p, ws_id = airlock_world
+    codes = b"code,label\nE10,type 1 diabetes\nE11,type 2 diabetes\n"
+    imp = _import(platform, p, ws_id, "codelist.csv", codes)
+    with pytest.raises(Forbidden):  # the researcher does not approve her own import
+        _decide_import(platform, p["alice"], imp, "approve")
+    _decide_import(platform, p["olga"], imp, "approve")
+    with platform.db.unit_of_work() as s:
+        row = imports.get_import(s, imp)
+        assert (row.status, row.reviewer, row.sha256) == ("approved", "user:olga@hdh.example",
+                                                          hashlib.sha256(codes).hexdigest())
+        events = [e.action for e in audit.list_events(s, target=f"import:{row.reference}", limit=5)]
+    assert events == ["import:approve", "import:submit"]
+    job = jobs.run(platform, job_id=jobs.submit(platform, actor=p["alice"], ws_id=ws_id, name="codes", kind="python",
+                   script="from bastide import workspace\nprint(workspace.imported('codelist.csv').read_text())\n"))
+    assert job.status == "succeeded" and "type 2 diabetes" in job.log, job.log
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(("name", "content", "says"), [
+    ("../escape.py", b"print(1)", "no folder"),
+    (".bashrc", b"x", "no folder"),
+    ("tool.exe", b"MZ", "only .py"),
+    ("empty.csv", b"", "1 byte"),
+])
+def test_bad_imports_are_refused_with_the_reason(airlock_world, name, content, says):
+    platform, p, ws_id = airlock_world
+    with pytest.raises(InvalidInput, match=says):
+        _import(platform, p, ws_id, name, content)
+
+
+@SQLITE_ONLY
+def test_identifiers_cannot_come_in(airlock_world):
+    platform, p, ws_id = airlock_world
+    table = "patient,n\n" + "".join(f"{'ab' * 32},{i}\n" for i in range(3))
+    imp = _import(platform, p, ws_id, "cohort.csv", table.encode())
+    nir = _import(platform, p, ws_id, "notes.txt", b"follow up 185057800608436 next week\n")
+    with platform.db.unit_of_work() as s:
+        assert imports.get_import(s, imp).report["status"] == imports.get_import(s, nir).report["status"] == "blocked"
+    with pytest.raises(Conflict, match="identifiers"):
+        _decide_import(platform, p["olga"], imp, "approve")
+    with pytest.raises(InvalidInput, match="say why"):
+        _decide_import(platform, p["olga"], imp, "reject")
+    _decide_import(platform, p["olga"], imp, "reject", "pseudonyms from another project")
+    _decide_import(platform, p["alice"], nir, "withdraw")
+    with platform.db.unit_of_work() as s:
+        assert [i.status for i in imports.list_imports(s, ws=workspaces.get_workspace(s, ws_id))] == \
+            ["withdrawn", "rejected"]

@@ -27,7 +27,8 @@ from bastide.keys.parquet import decryption_properties
 from bastide.platform import operator_actor
 from bastide.workspaces import query
 from bastide.workspaces import service as workspaces
-from bastide.workspaces.models import Extract
+from bastide.workspaces.jobs import read_output, register_output
+from bastide.workspaces.models import Extract, Output
 from bastide.workspaces.pseudonym import pseudonym
 from bastide.workspaces.source import open_table, snapshot_files
 from tests.integration.test_permit_lifecycle import _granted
@@ -158,6 +159,8 @@ def test_a_failed_build_leaves_nothing_and_an_amendment_shreds_the_old_extract(w
         old = s.query(Extract).one()
         old_prefix, old_key = old.prefix, old.key_id
         saved = platform.store.get_bytes(f"{old_prefix}/IR_BEN_R/part-0.parquet")  # a copy someone kept
+        result = register_output(s, platform, row=old, name="result.csv", content=b"sex,n\n1,120\n", origin={})
+        result_id = result.id
         new = permits.amend(s, actor=p["ines"], permit=permits.get_permit(s, permit_id), signer=platform.signer,
                             changes={"data": {**SCOPE, "tables": ["IR_BEN_R", "NOPE_TABLE"]}}, reason="more tables")
         broken_id = new.id
@@ -177,6 +180,8 @@ def test_a_failed_build_leaves_nothing_and_an_amendment_shreds_the_old_extract(w
         with pytest.raises(KeyUnavailable):  # KEY-06: the saved copy cannot be opened any more
             key_service.unwrap_key(s, keys=platform.keys, key_id=old_key)
     assert platform.store.list(old_prefix) == [] and saved[:4] == b"PARE"  # encrypted footer ("PARE" magic)
+    with platform.db.unit_of_work() as s:  # the project's results outlive the extract version they came from
+        assert read_output(s, platform, s.get(Output, result_id)) == b"sex,n\n1,120\n"
 
 
 def test_only_the_named_persons_enter_and_sql_sees_only_the_extract(ready):

@@ -107,3 +107,33 @@ class ReleasedTable(Base):
     created_at = mapped_column(UTCDateTime(), nullable=False)
 
     release: Mapped[Release] = relationship()
+
+
+class ImportRequest(Base):
+    """A file brought into a workspace (SPE-09): code, codelists, nomenclatures, public reference
+    data. Checked (type, size, identifiers), approved by one independent checker, then readable
+    by the workspace's jobs under /data/imports; sealed with the workspace's files key."""
+
+    __tablename__ = "import_request"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id"), nullable=False, index=True)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, index=True)  # see IMPORT_WORKFLOW
+    requested_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    name: Mapped[str] = mapped_column(String(300), nullable=False)
+    purpose: Mapped[str] = mapped_column(Text, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    key: Mapped[str] = mapped_column(String(500), nullable=False)  # in the store, AES-GCM sealed
+    key_id: Mapped[str] = mapped_column(ForeignKey("data_key.id"), nullable=False)
+    report: Mapped[dict] = mapped_column(JSON, nullable=False)  # the identifier scan's findings
+    reviewer: Mapped[str | None] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at = mapped_column(UTCDateTime(), nullable=False)
+    decided_at = mapped_column(UTCDateTime(), nullable=True)
+
+    workspace: Mapped[Workspace] = relationship()
+
+    @property
+    def reference(self) -> str:
+        return f"IMP-{self.id:06d}"

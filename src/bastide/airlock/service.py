@@ -224,7 +224,8 @@ def independent(actor: Actor, request: ReleaseRequest) -> bool:
     return actor.id != request.requested_by and actor.id.removeprefix("user:") not in members(request.workspace)
 
 
-def _independent(actor: Actor, request: ReleaseRequest) -> None:
+def require_independent(actor: Actor, request) -> None:
+    """Raise unless `actor` may judge `request` (a release or an import request)."""
     if not independent(actor, request):
         raise Forbidden(f"{actor.id} is on the project of {request.reference}: an independent checker reviews it",
                         details={"request": request.reference})
@@ -235,7 +236,7 @@ def may_read(actor: Actor, request: ReleaseRequest) -> None:
     if actor.id.removeprefix("user:") in members(request.workspace):
         return
     if has_permission(actor, Permission.OUTPUT_REVIEW) and request.status not in ("draft", "withdrawn"):
-        _independent(actor, request)
+        require_independent(actor, request)
         return
     raise Forbidden(f"{actor.id} may not read {request.reference}", details={"request": request.reference})
 
@@ -252,7 +253,7 @@ def current_votes(file: ReleaseFile) -> list[ReleaseVote]:
 
 def vote(session: Session, *, actor: Actor, request: ReleaseRequest, name: str, decision: str,
          comment: str = "") -> ReleaseVote:
-    _independent(actor, request)
+    require_independent(actor, request)
     if decision not in DECISIONS:
         raise InvalidInput(f"a vote is one of {', '.join(DECISIONS)}", details={"field": "decision"})
     if decision != "approve" and not comment.strip():
@@ -281,7 +282,7 @@ def visible_votes(actor: Actor, request: ReleaseRequest, file: ReleaseFile) -> l
 def decide(session: Session, *, platform: Platform, actor: Actor, request: ReleaseRequest, action: str,
            comment: str = "") -> Release | None:
     """A checker's decision on the whole request: approve (then it is released), return or reject."""
-    _independent(actor, request)
+    require_independent(actor, request)
     if action not in ("approve", "return", "reject"):
         raise InvalidInput("decide approve, return or reject", details={"field": "action"})
     if action != "approve" and not comment.strip():

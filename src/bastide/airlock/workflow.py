@@ -34,3 +34,14 @@ RELEASE_WORKFLOW = Workflow(
         _T("released", "revoke", "revoked", CHECKER, A.RELEASE_REVOKE),
     ],
 )
+
+# Bringing a file in (SPE-09): one independent checker decides.
+IMPORT_WORKFLOW = Workflow(
+    "import",
+    initial="submitted",
+    transitions=[
+        _T("submitted", "approve", "approved", CHECKER, A.IMPORT_APPROVE),
+        _T("submitted", "reject", "rejected", CHECKER, A.IMPORT_REJECT),
+        _T("submitted", "withdraw", "withdrawn", RESEARCHER, A.IMPORT_WITHDRAW),
+    ],
+)

@@ -77,3 +77,7 @@ class AuditAction(StrEnum):
     RELEASE_RELEASE = "release:release"
     RELEASE_REVOKE = "release:revoke"
     RELEASE_DOWNLOAD = "release:download"
+    IMPORT_SUBMIT = "import:submit"
+    IMPORT_APPROVE = "import:approve"
+    IMPORT_REJECT = "import:reject"
+    IMPORT_WITHDRAW = "import:withdraw"

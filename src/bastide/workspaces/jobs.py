@@ -13,7 +13,6 @@ import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,7 +21,7 @@ from bastide import transitions
 from bastide.audit.service import record
 from bastide.db import utcnow
 from bastide.errors import InvalidInput, NotFound
-from bastide.keys import service as key_service
+from bastide.keys.sealed import get_sealed, put_sealed
 from bastide.platform import Platform
 from bastide.statemachine import SYSTEM, Actor
 from bastide.workspaces import running, sandbox
@@ -108,6 +107,7 @@ def run(platform: Platform, *, job_id: int) -> Job:
             row = session.get(Extract, job.extract_id)
             for name, dataset in extract_tables(session, platform, row).items():
                 pq.write_table(dataset.to_table(), data / f"{name}.parquet")
+            _write_imports(session, platform, job.workspace_id, data / "imports")
             script = scratch / "script.py"
             script.write_text(_script_of(job.kind, job.script))
             ws_id = job.workspace_id
@@ -129,6 +129,15 @@ def run(platform: Platform, *, job_id: int) -> Job:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _write_imports(session: Session, platform: Platform, ws_id: int, folder: Path) -> None:
+    """The approved imports (SPE-09), read-only beside the extract at /data/imports."""
+    from bastide.airlock import imports  # the airlock builds on workspaces: imported here, not at the top
+
+    folder.mkdir()
+    for name, content in imports.approved(session, platform=platform, ws_id=ws_id).items():
+        (folder / name).write_bytes(content)
+
+
 def _register_outputs(session: Session, platform: Platform, job: Job, out: Path) -> None:
     row = session.get(Extract, job.extract_id)
     for path in sorted(p for p in out.rglob("*") if p.is_file() and not p.is_symlink()):
@@ -138,14 +147,13 @@ def _register_outputs(session: Session, platform: Platform, job: Job, out: Path)
 
 def register_output(session: Session, platform: Platform, *, row: Extract, name: str, content: bytes,
                     origin: dict, job: Job | None = None) -> Output:
-    """Store an output sealed with the extract's key and record it with its provenance."""
-    key = key_service.unwrap_key(session, keys=platform.keys, key_id=row.key_id)
+    """Store an output sealed with the workspace's files key and record it with its provenance."""
     ws = get_workspace(session, row.workspace_id)
+    key_id = ws.files_key_id or row.key_id  # workspaces made before files keys: the extract's
     folder = job.reference if job else "queries"
     store_key = f"workspaces/{ws.reference}/outputs/{folder}/{name}"
-    nonce = secrets.token_bytes(12)
-    platform.store.put_bytes(store_key, nonce + AESGCM(key).encrypt(nonce, content, store_key.encode()))
-    output = Output(workspace_id=ws.id, job_id=job.id if job else None, name=name, key=store_key, key_id=row.key_id,
+    put_sealed(session, store=platform.store, keys=platform.keys, key_id=key_id, where=store_key, content=content)
+    output = Output(workspace_id=ws.id, job_id=job.id if job else None, name=name, key=store_key, key_id=key_id,
                     sha256=hashlib.sha256(content).hexdigest(), size=len(content), created_at=utcnow(),
                     provenance={**origin, "snapshot": row.spec["snapshot"], "merkle_root": row.spec["merkle_root"],
                                 "permit": row.spec["permit"], "extract": row.version})
@@ -157,6 +165,4 @@ def register_output(session: Session, platform: Platform, *, row: Extract, name:
 
 
 def read_output(session: Session, platform: Platform, output: Output) -> bytes:
-    key = key_service.unwrap_key(session, keys=platform.keys, key_id=output.key_id)
-    sealed = platform.store.get_bytes(output.key)
-    return AESGCM(key).decrypt(sealed[:12], sealed[12:], output.key.encode())
+    return get_sealed(session, store=platform.store, keys=platform.keys, key_id=output.key_id, where=output.key)

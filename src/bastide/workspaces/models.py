@@ -20,6 +20,9 @@ class Workspace(Base):
     permit_id: Mapped[int] = mapped_column(ForeignKey("permit.id"), nullable=False)  # the version it serves
     status: Mapped[str] = mapped_column(String(20), nullable=False, index=True)  # see WORKSPACE_WORKFLOW
     pseudonym_key_id: Mapped[str] = mapped_column(ForeignKey("data_key.id"), nullable=False)
+    # outputs and imports: sealed with a key of the workspace's, not of an extract version, so
+    # that an amendment (which shreds the old extract) does not take the project's results with it
+    files_key_id: Mapped[str | None] = mapped_column(ForeignKey("data_key.id"))
     status_reason: Mapped[str | None] = mapped_column(Text)
     created_at = mapped_column(UTCDateTime(), nullable=False)
     updated_at = mapped_column(UTCDateTime(), nullable=False)

@@ -72,8 +72,9 @@ def _start(session: Session, *, keys, actor: Actor, permit: Permit) -> tuple[int
     if ws is None:
         now = utcnow()
         pseudonyms = key_service.create_key(session, keys=keys, actor=actor, purpose="project pseudonyms")
+        files = key_service.create_key(session, keys=keys, actor=actor, purpose="workspace outputs and imports")
         ws = Workspace(application_id=permit.application_id, permit=permit, status=WORKSPACE_WORKFLOW.initial,
-                       pseudonym_key_id=pseudonyms.id, created_at=now, updated_at=now)
+                       pseudonym_key_id=pseudonyms.id, files_key_id=files.id, created_at=now, updated_at=now)
         session.add(ws)
         session.flush()
         record(session, actor=actor, action=AuditAction.WORKSPACE_CREATE, target=target(ws),
@@ -202,7 +203,9 @@ def shred_workspace(session: Session, *, platform: Platform, actor: Actor, ws: W
     for row in session.execute(select(Extract).where(Extract.workspace_id == ws.id,
                                                      Extract.status == "ready")).scalars():
         shred_extract(session, platform=platform, actor=actor, row=row, reason=reason)
-    key_service.destroy_key(session, actor=actor, key_id=ws.pseudonym_key_id, reason=reason)
+    for key_id in (ws.pseudonym_key_id, ws.files_key_id):
+        if key_id:
+            key_service.destroy_key(session, actor=actor, key_id=key_id, reason=reason)
     platform.store.delete_prefix(f"workspaces/{ws.reference}")
     move(session, actor=actor, ws=ws, action="shred", reason=reason)
 
