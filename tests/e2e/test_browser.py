@@ -72,6 +72,8 @@ def _activate(browser, url: str, link: str) -> str:
     page.click("main button[type=submit]")
     assert page.locator("#qr svg").count() == 1 and page.locator("#recovery li").count() == 10
     secret = parse_qs(urlparse(page.locator("#otpauth").inner_text()).query)["secret"][0]
+    while 30 - time.time() % 30 < 3:  # the previous step's code (the current one is kept for sign-in) must
+        time.sleep(0.5)  # still be the previous step when the server checks it: not at a step's edge
     page.fill("#code", pyotp.TOTP(secret).at(time.time() - 30))
     page.click("main button[type=submit]")
     assert "/login" in page.url and page.locator(".ok").count() == 1
@@ -271,3 +273,17 @@ def test_airlock_in_chromium(ready, chromium):
         document = verify_document(record.text(), public_pem=platform.signer.public_pem(), format=FORMAT)
         assert [f["name"] for f in document["files"]] == ["suppressed.csv"]
         assert len(document["files"][0]["votes"]) == 2
+
+        # the import lane: a codelist comes in once a checker approved it
+        alice.goto(f"{url}/workspaces/{ws_id}?lang=en")
+        alice.set_input_files("#import_file", files=[{"name": "codelist.csv", "mimeType": "text/csv",
+                                                      "buffer": b"code,label\nE11,type 2 diabetes\n"}])
+        alice.fill("#import_purpose", "the outcome's ICD-10 codes")
+        alice.click("#import-form button[type=submit]")
+        assert alice.locator("#import-list tr", has_text="codelist.csv").locator("code").nth(1).inner_text() == \
+            "submitted"
+        olga.goto(f"{url}/airlock")
+        olga.click("#import-queue button[value=approve]")
+        alice.reload()
+        assert alice.locator("#import-list tr", has_text="codelist.csv").locator("code").nth(1).inner_text() == \
+            "approved"

@@ -70,6 +70,9 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/releases/{request_id}/files/{name}"): {R, O}, ("POST", "/api/releases/{request_id}/actions"): {R, O},
     ("POST", "/api/releases/{request_id}/votes"): {O}, ("POST", "/api/releases/{request_id}/revoke"): {O},
     ("GET", "/api/releases/{request_id}/released/{name}"): {R},
+    ("PUT", "/api/workspaces/{ws_id}/imports/{name}"): {R}, ("GET", "/api/workspaces/{ws_id}/imports"): {R},
+    ("GET", "/api/airlock/imports"): {O}, ("GET", "/api/imports/{import_id}/content"): {O},
+    ("POST", "/api/imports/{import_id}/decision"): {R, O},
     ("GET", "/workspaces"): {R, "data_operator"}, ("GET", "/workspaces/{ws_id}"): {R},
     ("POST", "/workspaces/{ws_id}/query"): {R}, ("POST", "/workspaces/{ws_id}/jobs"): {R},
     ("GET", "/workspaces/{ws_id}/jobs/{job_id}"): {R},
@@ -77,7 +80,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/releases/{request_id}"): {R, O}, ("POST", "/releases/{request_id}/files"): {R},
     ("POST", "/releases/{request_id}/files/{name}/remove"): {R}, ("POST", "/releases/{request_id}/act"): {R, O},
     ("POST", "/releases/{request_id}/vote"): {O}, ("POST", "/releases/{request_id}/revoke"): {O},
-    ("GET", "/airlock"): {O},
+    ("GET", "/airlock"): {O}, ("POST", "/workspaces/{ws_id}/imports"): {R},
+    ("POST", "/imports/{import_id}/decide"): {R, O},
     # pages
     ("GET", "/"): PUBLIC, ("GET", "/login"): PUBLIC, ("POST", "/login"): PUBLIC, ("POST", "/logout"): SIGNED,
     ("GET", "/activate/{secret}"): PUBLIC, ("POST", "/activate/{secret}"): PUBLIC,
@@ -138,7 +142,8 @@ def world(platform):
 def _path(template: str, app_id: int) -> str:
     values = {"app_id": str(app_id), "name": "snds", "release": "2024-12", "table": "IR_BEN_R", "action": "nope",
               "permit_id": "999999", "token_id": "999999", "call_id": "999999", "email": "nobody@example.org", "ws_id": "999999", "job_id": "999999",
-              "secret": "nope", "output_id": "999999", "request_id": "999999"}
+              "secret": "nope", "output_id": "999999", "request_id": "999999",
+              "import_id": "999999"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
+from bastide.airlock import imports
 from bastide.airlock import service as airlock
 from bastide.airlock.rules import Parameters
 from bastide.airlock.service import RECORD
@@ -244,3 +245,85 @@ def download(request: Request, request_id: int, name: str, who: Member):
         content = airlock.download(session, platform=_platform(request), actor=who.actor, release=release, name=name)
     media = "application/json" if name == RECORD else "application/octet-stream"
     return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# -- the import lane (SPE-09) ---------------------------------------------------------------------
+
+class ImportOut(BaseModel):
+    id: int
+    reference: str
+    workspace: str
+    status: str
+    name: str
+    purpose: str
+    sha256: str
+    size: int
+    report: dict[str, Any] = Field(description="The identifier scan: status and findings.")
+    requested_by: str
+    reviewer: str | None
+    comment: str | None
+    created_at: datetime
+
+    @classmethod
+    def build(cls, imp) -> ImportOut:
+        return cls(id=imp.id, reference=imp.reference, workspace=imp.workspace.reference, status=imp.status,
+                   name=imp.name, purpose=imp.purpose, sha256=imp.sha256, size=imp.size, report=imp.report,
+                   requested_by=imp.requested_by, reviewer=imp.reviewer, comment=imp.comment,
+                   created_at=imp.created_at)
+
+
+async def _upload(request: Request) -> bytes:
+    """The request's body, refused before it is read when it says it is too large."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > imports.MAX_BYTES:
+        raise InvalidInput(f"a file comes in with at most {imports.MAX_BYTES // 2**20} MiB", details={"field": "content"})
+    return await request.body()
+
+
+def bring_in(request: Request, ws_id: int, name: str, purpose: str, content: bytes, who: Principal) -> ImportOut:
+    with _db(request) as session:
+        imp = imports.request_import(session, platform=_platform(request), actor=who.actor,
+                                     ws=workspaces.get_workspace(session, ws_id), name=name, content=content,
+                                     purpose=purpose)
+        return ImportOut.build(imp)
+
+
+@router.put("/api/workspaces/{ws_id}/imports/{name}", response_model=ImportOut, status_code=201)
+def put_import(request: Request, ws_id: int, name: str, purpose: str, who: Member,
+               content: Annotated[bytes, Depends(_upload)]):
+    """Ask to bring a file in (the body is the file): checked now, decided by an independent checker."""
+    return bring_in(request, ws_id, name, purpose, content, who)
+
+
+@router.get("/api/workspaces/{ws_id}/imports", response_model=list[ImportOut])
+def list_imports(request: Request, ws_id: int, who: Member):
+    query.admit(_platform(request), actor=who.actor, ws_id=ws_id)
+    with _db(request) as session:
+        return [ImportOut.build(i) for i in imports.list_imports(session, ws=workspaces.get_workspace(session, ws_id))]
+
+
+@router.get("/api/airlock/imports", response_model=list[ImportOut])
+def import_queue(request: Request, who: Checker):
+    with _db(request) as session:
+        return [ImportOut.build(i) for i in imports.list_imports(session, status=("submitted",))
+                if airlock.independent(who.actor, i)]
+
+
+@router.get("/api/imports/{import_id}/content")
+def import_content(request: Request, import_id: int, who: Checker):
+    """The file as submitted, for the checker who decides on it."""
+    with _db(request) as session:
+        imp = imports.get_import(session, import_id)
+        airlock.require_independent(who.actor, imp)
+        data = imports.content(session, platform=_platform(request), imp=imp)
+    return Response(data, media_type="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{imp.name}"'})
+
+
+@router.post("/api/imports/{import_id}/decision", response_model=ImportOut)
+def decide_import(request: Request, import_id: int, body: ActionIn, who: Reader):
+    """A checker approves or rejects; the researcher may withdraw."""
+    with _db(request) as session:
+        imp = imports.get_import(session, import_id)
+        imports.decide(session, actor=who.actor, imp=imp, action=body.action, comment=body.comment)
+        return ImportOut.build(imp)

@@ -175,6 +175,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "revoke_release": ("Révoquer la sortie", "Revoke the release"),
     "review_queue": ("Sorties à vérifier", "Outputs to check"),
     "view": ("Voir", "View"),
+    "imports": ("Fichiers entrants", "Files brought in"),
+    "import_hint": ("Code, listes de codes, nomenclatures, données publiques : un vérificateur indépendant approuve ; "
+                    "les traitements les lisent ensuite sous /data/imports (workspace.imported(nom)).",
+                    "Code, codelists, nomenclatures, public data: an independent checker approves; jobs then read "
+                    "them under /data/imports (workspace.imported(name))."),
+    "file": ("Fichier", "File"),
+    "purpose_of_file": ("À quoi sert-il ?", "What is it for?"),
+    "bring_in": ("Demander l'entrée", "Ask to bring it in"),
     "approvals_needed": ("approbations requises par fichier", "approvals needed per file"),
 
 }

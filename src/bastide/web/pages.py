@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
+from bastide.airlock import imports as imports_service
 from bastide.airlock import service as airlock
 from bastide.api import airlock_views as av
 from bastide.api import governance_views as gv
@@ -431,7 +432,8 @@ def _workspace_page(request: Request, who: Principal, ws_id: int, *, sql: str = 
     context = {"ws": home, "sql": sql, "result": result, "error": error, "saved": saved,
                "jobs": wv.list_jobs(request, ws_id, who),
                "outputs": wv.list_outputs(request, ws_id, who),
-               "releases": av.list_requests(request, ws_id, who)}
+               "releases": av.list_requests(request, ws_id, who),
+               "imports": av.list_imports(request, ws_id, who)}
     return render(request, "workspace.html", context, who=who, status=error.http_status if error else 200)
 
 
@@ -559,4 +561,29 @@ def revoke_release(request: Request, request_id: int, who: av.Checker, fields: F
 
 @router.get("/airlock", response_class=HTMLResponse)
 def airlock_queue(request: Request, who: av.Checker):
-    return render(request, "airlock.html", {"requests": av.review_queue(request, who)}, who=who)
+    return render(request, "airlock.html", {"requests": av.review_queue(request, who),
+                                            "imports": av.import_queue(request, who)}, who=who)
+
+
+@router.post("/workspaces/{ws_id}/imports")
+def bring_in_page(request: Request, ws_id: int, who: wv.Member, fields: Fields):
+    """The import form (multipart): the file and what it is for."""
+    upload = fields.get("file")
+    if upload is None or isinstance(upload, str):
+        raise InvalidInput("choose a file to bring in", details={"field": "file"})
+    with upload.file as spooled:  # the form's temporary file, closed once read
+        content = spooled.read()
+    av.bring_in(request, ws_id, upload.filename or "", str(fields.get("purpose", "")), content, who)
+    return see_other(f"/workspaces/{ws_id}#imports")
+
+
+@router.post("/imports/{import_id}/decide")
+def decide_import_page(request: Request, import_id: int, who: av.Reader, fields: Fields):
+    imp = av.decide_import(request, import_id, av.ActionIn(action=str(fields.get("action", "")),
+                                                           comment=str(fields.get("comment", ""))), who)
+    return see_other("/airlock" if has_permission(who.actor, P.OUTPUT_REVIEW) else f"/workspaces/{_ws_id(request, imp)}")
+
+
+def _ws_id(request: Request, imp) -> int:
+    with gv._db(request) as session:
+        return imports_service.get_import(session, imp.id).workspace_id
