@@ -15,6 +15,7 @@ from bastide.api.app import create_app
 from bastide.airlock.verify import verify_release
 from bastide.audit import service as audit
 from bastide.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
+from bastide.governance import permits
 from bastide.identity import service as identity
 from bastide.identity.policy import Forbidden
 from bastide.platform import operator_actor
@@ -316,3 +317,24 @@ def test_identifiers_cannot_come_in(airlock_world):
     with platform.db.unit_of_work() as s:
         assert [i.status for i in imports.list_imports(s, ws=workspaces.get_workspace(s, ws_id))] == \
             ["withdrawn", "rejected"]
+
+
+@SQLITE_ONLY
+def test_a_permit_can_carry_its_own_output_policy(airlock_world):
+    """Policy per permit: the access body asks one approval and cells of 11 (a PMSI profile)."""
+    platform, p, ws_id = airlock_world
+    with pytest.raises(InvalidInput, match="output_policy"), platform.db.unit_of_work() as s:
+        permits.amend(s, actor=p["ines"], permit=workspaces.get_workspace(s, ws_id).permit, signer=platform.signer,
+                      changes={"output_policy": {"approvals": 0}}, reason="typo")
+    with platform.db.unit_of_work() as s:
+        amended = permits.amend(s, actor=p["ines"], permit=workspaces.get_workspace(s, ws_id).permit,
+                                signer=platform.signer, changes={"output_policy": {"approvals": 1, "threshold": 11}},
+                                reason="PMSI profile")
+        amended_id = amended.id
+    workspaces.provision(platform, actor=operator_actor(), permit_id=amended_id)
+    req = _request(platform, p, ws_id)
+    file = _do(platform, airlock.add_file, req, platform=platform, actor=p["alice"], description="counts",
+               output_id=_output(platform, ws_id, "ten.csv", "sex,n\n1,10\n2,40\n"))
+    assert file.report["status"] == "blocked" and file.report["findings"][0]["parameters"] == {"threshold": 11}
+    with platform.db.unit_of_work() as s:
+        assert airlock.get_request(s, req).approvals_required == 1

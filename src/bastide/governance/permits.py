@@ -85,7 +85,19 @@ def _document(session: Session, app: Application, form: dict, permit: Permit, no
         "environment": form["tools"],  # (f)
         "procedure": app.procedure,
         "opinions": {"ethics": app.ethics_opinion, "cnil": app.cnil_decision},
+        # the access body's output-checking policy for this project, when it departs from the platform's
+        **({"outputs": _output_policy(form["output_policy"])} if form.get("output_policy") else {}),
     }
+
+
+def _output_policy(policy) -> dict:
+    """Approvals each released file needs (1 to 5) and the fewest persons a cell may count (≥ 2)."""
+    ok = isinstance(policy, dict) and set(policy) <= {"approvals", "threshold"} and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in policy.values())
+    if not ok or not 1 <= policy.get("approvals", 2) <= 5 or policy.get("threshold", 10) < 2:
+        raise InvalidInput("output_policy is {\"approvals\": 1 to 5, \"threshold\": 2 or more}",
+                           details={"field": "output_policy"})
+    return dict(policy)
 
 
 def get_permit(session: Session, permit_id: int) -> Permit:
@@ -132,6 +144,8 @@ def amend(session: Session, *, actor: Actor, permit: Permit, signer: Signer, cha
     now = now or utcnow()
     form = {**permit.terms, **changes}
     _check_months(form.get("duration_months") or 12)
+    if form.get("output_policy"):
+        _output_policy(form["output_policy"])  # checked before anything changes
     _move(session, actor=actor, permit=permit, action="amend", reason=reason, now=now, details={"fields": sorted(changes)})
     new = _issue(session, signer, app=permit.application, form=form, version=permit.version + 1, valid_from=now,
                  valid_until=permit.valid_until, optout_as_of=permit.optout_as_of, now=now, supersedes=permit,
