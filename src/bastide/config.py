@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     airlock_approvals: int = Field(2, description="Output checkers' approvals each released file needs (SPE-07).")
     airlock_threshold: int = Field(10, description="Fewest persons a released table cell may count (SPE-08; "
                                    "SNDS/PMSI profiles may ask 11).")
+    airlock_dataset_thresholds: dict[str, int] = Field(
+        default_factory=dict, description="Thresholds of datasets that ask for more than the default, as JSON, "
+        'e.g. {"pmsi": 11}: a project on such a dataset gets its threshold (a permit may set its own).')
     terms_version: str = Field("2026-11", description="Version of the terms of use users accept at first login.")
     healthdcatap_namespace: str = Field(
         "http://healthdataportal.eu/ns/health#", description="HealthDCAT-AP namespace (provisional, CAT-10)."

@@ -323,6 +323,9 @@ def test_identifiers_cannot_come_in(airlock_world):
 def test_a_permit_can_carry_its_own_output_policy(airlock_world):
     """Policy per permit: the access body asks one approval and cells of 11 (a PMSI profile)."""
     platform, p, ws_id = airlock_world
+    platform.settings.airlock_dataset_thresholds = {"snds": 12}  # the dataset's profile, without a permit policy
+    with platform.db.unit_of_work() as s:
+        assert airlock.get_request(s, _request(platform, p, ws_id)).parameters["threshold"] == 12
     with pytest.raises(InvalidInput, match="output_policy"), platform.db.unit_of_work() as s:
         permits.amend(s, actor=p["ines"], permit=workspaces.get_workspace(s, ws_id).permit, signer=platform.signer,
                       changes={"output_policy": {"approvals": 0}}, reason="typo")
@@ -338,3 +341,4 @@ def test_a_permit_can_carry_its_own_output_policy(airlock_world):
     assert file.report["status"] == "blocked" and file.report["findings"][0]["parameters"] == {"threshold": 11}
     with platform.db.unit_of_work() as s:
         assert airlock.get_request(s, req).approvals_required == 1
+    # the permit's own threshold (11) wins over the dataset's profile (12)

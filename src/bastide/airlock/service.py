@@ -85,13 +85,14 @@ def create_request(session: Session, *, actor: Actor, ws: Workspace, title: str,
     if not title.strip():
         raise InvalidInput("give the request a title (what the outputs are for)", details={"field": "title"})
     now = utcnow()
-    policy = json.loads(ws.permit.document).get("outputs", {})  # the permit's own, if the access body set one
+    document = json.loads(ws.permit.document)
+    policy = document.get("outputs", {})  # the permit's own, if the access body set one
+    dataset = document["data"]["snapshot"].split("@")[0]
+    threshold = policy.get("threshold", settings.airlock_dataset_thresholds.get(dataset, settings.airlock_threshold))
     request = ReleaseRequest(workspace_id=ws.id, status=RELEASE_WORKFLOW.initial, requested_by=actor.id,
                              title=title.strip()[:300],
                              approvals_required=policy.get("approvals", settings.airlock_approvals),
-                             parameters=Parameters(threshold=policy.get("threshold", settings.airlock_threshold)
-                                                   ).to_dict(),
-                             created_at=now, updated_at=now)
+                             parameters=Parameters(threshold=threshold).to_dict(), created_at=now, updated_at=now)
     session.add(request)
     session.flush()
     record(session, actor=actor, action=AuditAction.RELEASE_CREATE, target=target(request),
