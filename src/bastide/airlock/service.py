@@ -114,11 +114,11 @@ def _declared(session: Session, platform: Platform, output: Output) -> dict | No
 
 
 @contextmanager
-def _on_disk(session: Session, platform: Platform, output: Output) -> Iterator[Path]:
-    """The output decrypted in a private temporary folder, for the time of the checks."""
+def _on_disk(name: str, content: bytes) -> Iterator[Path]:
+    """An output's content in a private temporary folder, for the time of the checks."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(output.name).name
-        path.write_bytes(read_output(session, platform, output))
+        path = Path(tmp) / Path(name).name
+        path.write_bytes(content)
         yield path
 
 
@@ -135,17 +135,18 @@ def check_output(session: Session, platform: Platform, output: Output, params: P
     """The disclosure checks on an output, the ledger's differencing included."""
     released = ledger_for(session, session.get(Workspace, output.workspace_id))
     differencing = lambda table, p: ledger.differencing(table, released, p)  # noqa: E731
-    with _on_disk(session, platform, output) as path:
+    with _on_disk(output.name, read_output(session, platform, output)) as path:
         return check_file(path, params=params, root=path.parent, declared=_declared(session, platform, output),
                           extra=[differencing]).to_dict()
 
 
-def _keep_in_ledger(session: Session, platform: Platform, release: Release, request: ReleaseRequest) -> None:
+def _keep_in_ledger(session: Session, platform: Platform, release: Release, request: ReleaseRequest,
+                    contents: dict[str, bytes]) -> None:
     ws = request.workspace
     for file in request.files:
         if Path(file.name).suffix.lower() not in TABLE_SUFFIXES:
             continue
-        with _on_disk(session, platform, file.output) as path:
+        with _on_disk(file.name, contents[file.name]) as path:
             try:
                 kept = ledger.entry(read_table(path, declared=_declared(session, platform, file.output)))
             except UnreadableTable:
@@ -313,8 +314,9 @@ def _release(session: Session, platform: Platform, request: ReleaseRequest, *, a
     session.add(release)
     session.flush()
     release.prefix = f"releases/{release.reference}"
+    contents = {file.name: _reviewed_content(session, platform, file) for file in request.files}
     try:
-        entries = [_copy_out(session, platform, release, file) for file in request.files]
+        entries = [_copy_out(platform, release, file, contents[file.name]) for file in request.files]
         document = _record(request, release, approver, entries)
         text = document_file(document, sign_document(platform.signer, document)[1], platform.signer.public_pem())
         platform.store.put_bytes(f"{release.prefix}/{RECORD}", text.encode())
@@ -322,14 +324,18 @@ def _release(session: Session, platform: Platform, request: ReleaseRequest, *, a
         platform.store.delete_prefix(release.prefix)
         raise
     release.record_sha256 = hashlib.sha256(text.encode()).hexdigest()
-    _keep_in_ledger(session, platform, release, request)
+    _keep_in_ledger(session, platform, release, request, contents)
     return release
 
 
-def _copy_out(session: Session, platform: Platform, release: Release, file: ReleaseFile) -> dict:
+def _reviewed_content(session: Session, platform: Platform, file: ReleaseFile) -> bytes:
     content = read_output(session, platform, file.output)
     if hashlib.sha256(content).hexdigest() != file.sha256:
         raise IntegrityError(f"{file.name} changed since it was reviewed", details={"file": file.name})
+    return content
+
+
+def _copy_out(platform: Platform, release: Release, file: ReleaseFile, content: bytes) -> dict:
     platform.store.put_bytes(f"{release.prefix}/{file.name}", content)
     return {"name": file.name, "sha256": file.sha256, "size": len(content), "description": file.description,
             "exception": file.exception, "checks": file.report, "provenance": file.output.provenance,

@@ -253,6 +253,7 @@ class ImportOut(BaseModel):
     id: int
     reference: str
     workspace: str
+    workspace_id: int
     status: str
     name: str
     purpose: str
@@ -266,7 +267,8 @@ class ImportOut(BaseModel):
 
     @classmethod
     def build(cls, imp) -> ImportOut:
-        return cls(id=imp.id, reference=imp.reference, workspace=imp.workspace.reference, status=imp.status,
+        return cls(id=imp.id, reference=imp.reference, workspace=imp.workspace.reference,
+                   workspace_id=imp.workspace_id, status=imp.status,
                    name=imp.name, purpose=imp.purpose, sha256=imp.sha256, size=imp.size, report=imp.report,
                    requested_by=imp.requested_by, reviewer=imp.reviewer, comment=imp.comment,
                    created_at=imp.created_at)

@@ -16,7 +16,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
-from bastide.airlock import imports as imports_service
 from bastide.airlock import service as airlock
 from bastide.api import airlock_views as av
 from bastide.api import governance_views as gv
@@ -499,17 +498,18 @@ def create_release(request: Request, ws_id: int, who: wv.Member, fields: Fields)
 
 def _release_page(request: Request, who: Principal, request_id: int, *, error: DomainError | None = None):
     detail = av.get_request(request, request_id, who)
-    outputs = []
-    if who.actor.id.removeprefix("user:") in _release_members(request, request_id):
-        outputs = wv.list_outputs(request, detail.workspace_id, who) if detail.status in ("draft", "returned") else []
-    return render(request, "release.html", {"req": detail, "outputs": outputs, "error": error,
-                                            "mine": detail.requested_by == who.actor.id}, who=who,
-                  status=error.http_status if error else 200)
+    mine = detail.requested_by == who.actor.id
+    editable = mine and detail.status in ("draft", "returned") and _still_member(request, request_id, who)
+    return render(request, "release.html", {"req": detail, "error": error, "mine": mine, "editable": editable,
+                                            "outputs": wv.list_outputs(request, detail.workspace_id, who)
+                                            if editable else []},
+                  who=who, status=error.http_status if error else 200)
 
 
-def _release_members(request: Request, request_id: int) -> set[str]:
+def _still_member(request: Request, request_id: int, who: Principal) -> bool:
+    """The requester may have been taken off the permit since (an amendment)."""
     with gv._db(request) as session:
-        return query.members(airlock.get_request(session, request_id).workspace)
+        return who.actor.id.removeprefix("user:") in query.members(airlock.get_request(session, request_id).workspace)
 
 
 @router.get("/releases/{request_id}", response_class=HTMLResponse)
@@ -581,9 +581,4 @@ def bring_in_page(request: Request, ws_id: int, who: wv.Member, fields: Fields):
 def decide_import_page(request: Request, import_id: int, who: av.Reader, fields: Fields):
     imp = av.decide_import(request, import_id, av.ActionIn(action=str(fields.get("action", "")),
                                                            comment=str(fields.get("comment", ""))), who)
-    return see_other("/airlock" if has_permission(who.actor, P.OUTPUT_REVIEW) else f"/workspaces/{_ws_id(request, imp)}")
-
-
-def _ws_id(request: Request, imp) -> int:
-    with gv._db(request) as session:
-        return imports_service.get_import(session, imp.id).workspace_id
+    return see_other("/airlock" if has_permission(who.actor, P.OUTPUT_REVIEW) else f"/workspaces/{imp.workspace_id}#imports")
