@@ -10,8 +10,8 @@ from bastide.base.ingest import IngestRequest, ingest
 
 
 @pytest.fixture
-def client(platform, small_delivery, actor):
-    ingest(platform, actor=actor, request=IngestRequest(str(small_delivery), "snds", "2024-12"))
+def client(platform, tiny_delivery, actor):
+    ingest(platform, actor=actor, request=IngestRequest(str(tiny_delivery), "snds", "2024-12"))
     with TestClient(create_app(platform)) as c:
         yield c
 
@@ -33,15 +33,18 @@ def test_catalogue_endpoints(client):
     assert "Catalogue des données" in client.get("/").text
 
 
-@pytest.mark.parametrize("path, status, code", [
+ERRORS = [
     ("/api/catalogue/datasets/nope", 404, "not_found"),
     ("/api/catalogue/datasets/snds/snapshots/1999-01", 404, "not_found"),
     ("/api/catalogue/datasets/snds/snapshots/2024-12/tables/NOPE", 404, "not_found"),
     ("/api/catalogue/datasets/snds/dcat?format=xml", 422, "invalid_input"),
     ("/no/such/route", 404, "not_found"),
-])
-def test_every_error_uses_the_envelope(client, path, status, code):
-    response = client.get(path)
-    body = response.json()
-    assert response.status_code == status
-    assert set(body) == {"error", "request_id"} and body["error"]["code"] == code and body["error"]["message"]
+]
+
+
+def test_every_error_uses_the_envelope(client):
+    for path, status, code in ERRORS:  # one published snapshot for all (each case used to ingest its own)
+        response = client.get(path)
+        body = response.json()
+        assert response.status_code == status, path
+        assert set(body) == {"error", "request_id"} and body["error"]["code"] == code and body["error"]["message"]

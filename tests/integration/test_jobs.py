@@ -67,15 +67,15 @@ ESCAPES = {
 
 
 @SANDBOX_ONLY
-@pytest.mark.parametrize("attempt", sorted(ESCAPES))
-def test_escape_attempts_fail(ready, attempt):
-    platform, p, _permit_id, ws_id, done = ready
+def test_escape_attempts_fail(ready):
+    platform, p, _permit_id, ws_id, done = ready  # one workspace for every attempt (each is a job of its own)
     other = platform.store.path(f"workspaces/{done.workspace}/extract/v1/EXTRACT.json")  # a path on this server
-    script = "print('inside', flush=True)\n" + ESCAPES[attempt].format(home=platform.settings.home, other=other)
-    job = _run(platform, p["alice"], ws_id, script)
-    assert job.log.startswith("inside"), job.log  # the script did run: the failure below is the sandbox's
-    assert job.status == "failed" and job.exit_code != 0, job.log
-    assert any(word in job.log for word in ("Error", "error", "denied")), job.log
+    for attempt in sorted(ESCAPES):
+        script = "print('inside', flush=True)\n" + ESCAPES[attempt].format(home=platform.settings.home, other=other)
+        job = _run(platform, p["alice"], ws_id, script)
+        assert job.log.startswith("inside"), (attempt, job.log)  # the script did run: the failure is the sandbox's
+        assert job.status == "failed" and job.exit_code != 0, (attempt, job.log)
+        assert any(word in job.log for word in ("Error", "error", "denied")), (attempt, job.log)
 
 
 @SANDBOX_ONLY
