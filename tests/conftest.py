@@ -20,6 +20,27 @@ from tests.services import S3_ACCESS, S3_SECRET, Postgres, SeaweedS3
 pytest_plugins = ["tests.workspace_fixtures"]  # the `ready` workspace, for the workspace and job tests
 
 
+_SHARED: list = []  # the services the controller started for its parallel workers
+
+
+def pytest_configure(config):
+    """With parallel workers (pytest-xdist, `-n 2`), the controller starts PostgreSQL and
+    SeaweedFS once and hands their addresses to the workers through the environment (the workers
+    start after this hook): one cluster and one `weed mini` (whose internal ports are fixed) for
+    the whole run. Serially, the session fixtures start their own."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        pg, s3 = Postgres(), SeaweedS3()
+        os.environ["BASTIDE_TEST_POSTGRES_URL"] = pg.start()
+        _SHARED.append(pg)
+        os.environ["BASTIDE_TEST_S3_ENDPOINT"] = s3.start()
+        _SHARED.append(s3)
+
+
+def pytest_unconfigure(config):
+    while _SHARED:
+        _SHARED.pop().stop()
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
     url = os.environ.get("BASTIDE_TEST_POSTGRES_URL")
@@ -36,6 +57,10 @@ def postgres_server():
 
 @pytest.fixture(scope="session")
 def s3_server():
+    endpoint = os.environ.get("BASTIDE_TEST_S3_ENDPOINT")
+    if endpoint:  # started by the controller for every worker
+        yield SeaweedS3.attach(endpoint), endpoint
+        return
     server = SeaweedS3()
     endpoint = server.start()
     try:

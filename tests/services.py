@@ -121,6 +121,14 @@ class SeaweedS3:
                     raise
                 time.sleep(0.3)
 
+    @classmethod
+    def attach(cls, endpoint: str) -> SeaweedS3:
+        """The server another process started (the parallel run's controller): used, never stopped."""
+        server = cls.__new__(cls)
+        server.weed, server.dir, server.proc = None, None, None
+        server.port = int(endpoint.rsplit(":", 1)[1])
+        return server
+
     def fresh_prefix(self) -> str:
         """`bucket/prefix` that no other test uses."""
         return f"{S3_BUCKET}/{uuid.uuid4().hex[:12]}"
@@ -141,7 +149,8 @@ class SeaweedS3:
                 self.proc.kill()
                 self.proc.wait()
             self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class CuttableProxy:
