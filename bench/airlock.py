@@ -5,7 +5,8 @@
 Microdata: acts of the cached synthetic delivery (ER_PRS_F): sex, age band, specialty, nature
 of the act, département, amount paid. Each table is built twice from the same rows: by ACRO's
 `crosstab` (in its own virtual environment; it pins an older pandas), and by DuckDB into a long
-CSV (cells, n, and for magnitude tables total, top1, top2) that `airlock.check.check_file` reads.
+CSV (cells, n, and for magnitude tables total, with top1, top2 in the evidence file beside it)
+that `airlock.check.check_file` reads.
 Rules compared: minimum threshold (ACRO's threshold counts zeros too: ours are min_count and
 zeros) and dominance (ACRO's p-ratio or (n, k); ours in one rule). Same parameters (ACRO's).
 """
@@ -67,18 +68,22 @@ def microdata(folder: Path, out: Path) -> int:
 def our_table(micro: Path, spec: tuple, out: Path) -> tuple[Path, dict]:
     """The same table, long: every row x column category (the crosstab's grid), with its evidence."""
     rows, index, columns, magnitude = spec
+    Path(f"{out}.sdc.csv").unlink(missing_ok=True)  # no evidence left from the previous table
     con = duckdb.connect()
     con.execute(f"CREATE TABLE m AS SELECT * FROM read_csv('{micro}', all_varchar=true) LIMIT {rows}")
     con.execute("ALTER TABLE m ALTER amount TYPE DOUBLE")
     evidence = ("sum(amount) AS total, max(amount) AS top1, "
                 "coalesce(list_sort(list(amount), 'DESC')[2], 0) AS top2, " if magnitude else "")
-    con.execute(f"""COPY (
+    con.execute(f"""CREATE TABLE t AS
         SELECT r.{index} AS {index}, c.{columns} AS {columns}, {evidence} count(m.{index}) AS n
         FROM (SELECT DISTINCT {index} FROM m) r CROSS JOIN (SELECT DISTINCT {columns} FROM m) c
         LEFT JOIN m ON m.{index} = r.{index} AND m.{columns} = c.{columns}
-        GROUP BY ALL ORDER BY ALL) TO '{out}' (HEADER, DELIMITER ',')""")
-    declared = {"dimensions": [index, columns], "count": "n", **({"total": "total", "top": ["top1", "top2"]}
-                                                                if magnitude else {})}
+        GROUP BY ALL ORDER BY ALL""")
+    published = f"{index}, {columns}, n" + (", total" if magnitude else "")
+    con.execute(f"COPY (SELECT {published} FROM t) TO '{out}' (HEADER, DELIMITER ',')")
+    if magnitude:  # the largest contributions: evidence for the checks, beside the table, never released
+        con.execute(f"COPY (SELECT {index}, {columns}, top1, top2 FROM t) TO '{out}.sdc.csv' (HEADER, DELIMITER ',')")
+    declared = {"dimensions": [index, columns], "count": "n", **({"total": "total"} if magnitude else {})}
     return out, declared
 
 

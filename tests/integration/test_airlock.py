@@ -342,3 +342,20 @@ def test_a_permit_can_carry_its_own_output_policy(airlock_world):
     with platform.db.unit_of_work() as s:
         assert airlock.get_request(s, req).approvals_required == 1
     # the permit's own threshold (11) wins over the dataset's profile (12)
+
+@SQLITE_ONLY
+def test_dominance_evidence_is_read_beside_the_table_and_never_leaves(airlock_world):
+    platform, p, ws_id = airlock_world
+    table = _output(platform, ws_id, "costs.csv", "region,n,total\nnord,25,1000\nsud,30,1000\n")
+    evidence = _output(platform, ws_id, "costs.csv.sdc.csv", "region,top1,top2\nnord,950,20\nsud,450,440\n")
+    req = _request(platform, p, ws_id)
+    file = _do(platform, airlock.add_file, req, platform=platform, actor=p["alice"], output_id=table,
+               description="amounts paid by region")
+    [dominated] = [f for f in file.report["findings"] if f["rule"] == "dominance"]
+    assert dominated["cell"] == "region=nord" and "p% rule" in dominated["message"]
+    kept = _do(platform, airlock.add_file, req, platform=platform, actor=p["alice"], output_id=evidence,
+               description="the evidence", exception="please")
+    assert kept.report["findings"][0]["rule"] == "gate"
+    _do(platform, airlock.remove_file, req, actor=p["alice"], name="costs.csv")
+    with pytest.raises(InvalidInput, match="cannot leave"):  # not even with an exception
+        _do(platform, airlock.submit, req, platform=platform, actor=p["alice"])

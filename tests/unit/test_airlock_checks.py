@@ -73,17 +73,34 @@ def test_a_crosstab_is_checked_cell_by_cell(tmp_path):
     assert report.structure["layout"] == "wide" and small.cell == "region=nord, column=B" and small.column == "B"
 
 
-def test_dominance_p_ratio_and_nk(tmp_path):
-    text = ("region,n,total,top1,top2\n"
-            "nord,25,1000,950,20\n"  # one pharmacy makes 95 %: p% fails
-            "sud,30,1000,450,440\n"  # two make 89 %: passes both
-            "est,40,1000,470,450\n"  # two make 92 %: (n, k) fails
-            "ouest,30,-50,10,5\n")  # a negative total: a person judges
-    report = check_file(_csv(tmp_path, text))
+def test_dominance_p_ratio_and_nk_from_the_evidence_beside_the_table(tmp_path):
+    table = _csv(tmp_path, "region,n,total\nnord,25,1000\nsud,30,1000\nest,40,1000\nouest,30,-50\n")
+    _csv(tmp_path, "region,top1,top2\n"
+                   "nord,950,20\n"  # one pharmacy makes 95 %: p% fails
+                   "sud,450,440\n"  # two make 89 %: passes both
+                   "est,470,450\n"  # two make 92 %: (n, k) fails
+                   "ouest,10,5\n", "t.csv.sdc.csv")  # a negative total: a person judges
+    report = check_file(table)
     by_row = {f.row: f for f in report.findings if f.rule == "dominance"}
-    assert report.structure["kind"] == "magnitude"
+    assert report.structure["kind"] == "magnitude" and report.structure["top"] == ["top1", "top2"]
     assert "p% rule" in by_row[1].message and 2 not in by_row and "(n, k) rule" in by_row[3].message
     assert by_row[4].outcome == "review"
+    assert {f.rule for f in report.findings} == {"dominance"}  # the evidence itself is not in the table
+
+
+def test_largest_contributions_never_travel_in_the_table(tmp_path):
+    report = check_file(_csv(tmp_path, "region,n,total,top1,top2\nsud,30,1000,450,440\n"))
+    [inside] = [f for f in report.findings if f.rule == "evidence_inside"]
+    assert inside.outcome == "blocked" and "t.csv.sdc.csv" in inside.message
+    evidence = check_file(_csv(tmp_path, "region,top1,top2\nsud,450,440\n", "t.csv.sdc.csv"))
+    assert evidence.status == "blocked" and evidence.findings[0].rule == "gate"  # it stays in the workspace
+
+
+def test_evidence_without_the_table_dimensions_is_unreadable(tmp_path):
+    table = _csv(tmp_path, "region,n,total\nsud,30,1000\n")
+    _csv(tmp_path, "zone,top1,top2\nsud,450,440\n", "t.csv.sdc.csv")
+    report = check_file(table)
+    assert report.status == "blocked" and "lacks region" in report.findings[0].message
 
 
 def test_a_magnitude_table_without_its_contributors_goes_to_a_person(tmp_path):

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bastide.airlock.tables import Cell, OutputTable
+from bastide.airlock.tables import EVIDENCE, TOP, Cell, OutputTable
 
 BLOCKED, REVIEW, SUGGESTION, INFO = "blocked", "review", "suggestion", "info"
 
@@ -239,7 +239,17 @@ def _first_pseudonym(values: pa.ChunkedArray | None) -> int | None:
     return pc.index(hits, True).as_py() + 1
 
 
+def evidence_kept_inside(table: OutputTable, p: Parameters) -> Iterator[Finding]:
+    """Each cell's largest contributions are evidence for the checks, never part of an output."""
+    inside = [c for c in table.columns if TOP.match(c)]
+    if inside:
+        yield Finding("evidence_inside", BLOCKED, f"the table carries its cells' largest contributions "
+                      f"({', '.join(inside)}): move them to {table.name}{EVIDENCE}, which the checks read and "
+                      "which never leaves", table.name, {}, column=inside[0])
+
+
 TABLE_RULES: dict[str, Rule] = {
+    "evidence_inside": evidence_kept_inside,
     "identifiers": identifiers,
     "min_count": min_count,
     "zeros": zeros,

@@ -19,7 +19,7 @@ from bastide import transitions
 from bastide.airlock.check import check_file
 from bastide.airlock import ledger
 from bastide.airlock.models import Release, ReleasedTable, ReleaseFile, ReleaseRequest, ReleaseVote
-from bastide.airlock.tables import TABLE_SUFFIXES, UnreadableTable
+from bastide.airlock.tables import DECLARATION, EVIDENCE, TABLE_SUFFIXES, UnreadableTable
 from bastide.airlock.tables import read as read_table
 from bastide.airlock.rules import BLOCKED, Parameters
 from bastide.airlock.workflow import RELEASE_WORKFLOW, UNDER_REVIEW
@@ -100,11 +100,17 @@ def create_request(session: Session, *, actor: Actor, ws: Workspace, title: str,
     return request
 
 
-def _declared(session: Session, platform: Platform, output: Output) -> dict | None:
-    """The structure its job declared beside it (`<name>.sdc.json`), if any."""
+def _beside(session: Session, output: Output, suffix: str) -> Output | None:
+    """The output its job wrote beside it for the checks (`<name>.sdc.json`, `<name>.sdc.csv`)."""
     same_origin = Output.job_id.is_(None) if output.job_id is None else Output.job_id == output.job_id
-    sidecar = session.execute(select(Output).where(Output.workspace_id == output.workspace_id, same_origin,
-                                                   Output.name == f"{output.name}.sdc.json")).scalars().first()
+    return session.execute(select(Output).where(Output.workspace_id == output.workspace_id, same_origin,
+                                                Output.name == f"{output.name}{suffix}")
+                           .order_by(Output.id.desc())).scalars().first()
+
+
+def _declared(session: Session, platform: Platform, output: Output) -> dict | None:
+    """The structure its job declared beside it, if any."""
+    sidecar = _beside(session, output, DECLARATION)
     if sidecar is None:
         return None
     try:
@@ -114,11 +120,14 @@ def _declared(session: Session, platform: Platform, output: Output) -> dict | No
 
 
 @contextmanager
-def _on_disk(name: str, content: bytes) -> Iterator[Path]:
-    """An output's content in a private temporary folder, for the time of the checks."""
+def _on_disk(name: str, content: bytes, evidence: bytes | None = None) -> Iterator[Path]:
+    """An output's content (and its evidence of dominance) in a private temporary folder, for the
+    time of the checks."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / Path(name).name
         path.write_bytes(content)
+        if evidence is not None:
+            path.with_name(path.name + EVIDENCE).write_bytes(evidence)
         yield path
 
 
@@ -135,7 +144,9 @@ def check_output(session: Session, platform: Platform, output: Output, params: P
     """The disclosure checks on an output, the ledger's differencing included."""
     released = ledger_for(session, session.get(Workspace, output.workspace_id))
     differencing = lambda table, p: ledger.differencing(table, released, p)  # noqa: E731
-    with _on_disk(output.name, read_output(session, platform, output)) as path:
+    evidence = _beside(session, output, EVIDENCE)
+    with _on_disk(output.name, read_output(session, platform, output),
+                  read_output(session, platform, evidence) if evidence else None) as path:
         return check_file(path, params=params, root=path.parent, declared=_declared(session, platform, output),
                           extra=[differencing]).to_dict()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,9 @@ TOP = re.compile(r"^(?:top|max)_?(\d)$", re.IGNORECASE)  # top1, top_2, max1: th
 SUPPRESSED = frozenset({"", "c", "x", "s", "*", "-", "suppressed", "masqué", "secret"})
 SUPPRESSED_BELOW = re.compile(r"^[<≤]\s*=?\s*\d+$")  # "<10", "≤ 10"
 TABLE_SUFFIXES = (".csv", ".parquet")
+# Beside a table, for the checks only (they never leave): its declared structure, and the evidence
+# of dominance, each cell's largest contributions (its dimension columns and top1, top2…).
+DECLARATION, EVIDENCE = ".sdc.json", ".sdc.csv"
 
 
 class UnreadableTable(InvalidInput):
@@ -86,6 +89,9 @@ def read(path: Path, *, declared: dict | None = None) -> OutputTable:
     declared = declared if declared is not None else _sidecar(path)
     structure = _declared(declared, data.column_names) if declared else _inferred(data)
     cells = _wide_cells(data, structure) if structure.layout == "wide" else _long_cells(data, structure)
+    evidence = path.with_name(path.name + EVIDENCE)
+    if evidence.is_file() and structure.layout == "long":
+        structure, cells = _with_evidence(structure, cells, _load(evidence))
     columns = {name: data.column(name) for name in data.column_names}
     return OutputTable(path.name, structure, cells, data.column_names, columns)
 
@@ -205,6 +211,21 @@ def _long_cells(data: pa.Table, s: Structure) -> list[Cell]:
     return [Cell(tuple("" if v is None else str(v) for v in key), i + 1, column,
                  None if counts[i] is None else int(counts[i]), hidden[i] or hidden_totals[i], totals[i], tops[i])
             for i, key in enumerate(keys)]
+
+
+def _with_evidence(s: Structure, cells: list[Cell], evidence: pa.Table) -> tuple[Structure, list[Cell]]:
+    """The cells' largest contributions, from the evidence file, by their dimension values."""
+    top = tuple(sorted((c for c in evidence.column_names if TOP.match(c)), key=lambda c: int(TOP.match(c).group(1))))
+    missing = [d for d in s.dimensions if d not in evidence.column_names]
+    if not top or missing:
+        raise UnreadableTable(f"the evidence file needs the table's dimensions and top1, top2… (lacks "
+                              f"{', '.join(missing) or 'top columns'})")
+    keys = zip(*(evidence.column(d).to_pylist() for d in s.dimensions), strict=True)
+    values = list(zip(*(_numbers(evidence, t)[0] for t in top), strict=True))
+    by_key = {tuple("" if v is None else str(v) for v in key): values[i] for i, key in enumerate(keys)}
+    kind = "magnitude" if s.total else s.kind
+    return (replace(s, kind=kind, top=top),
+            [replace(c, top=by_key.get(c.key, (None,) * len(top))) for c in cells])
 
 
 def _wide_cells(data: pa.Table, s: Structure) -> list[Cell]:
