@@ -11,6 +11,7 @@ import pytest
 
 from bastide.airlock import imports
 from bastide.airlock import service as airlock
+from bastide.airlock.rules import Parameters
 from bastide.api.app import create_app
 from bastide.airlock.verify import verify_release
 from bastide.audit import service as audit
@@ -359,3 +360,21 @@ def test_dominance_evidence_is_read_beside_the_table_and_never_leaves(airlock_wo
     _do(platform, airlock.remove_file, req, actor=p["alice"], name="costs.csv")
     with pytest.raises(InvalidInput, match="cannot leave"):  # not even with an exception
         _do(platform, airlock.submit, req, platform=platform, actor=p["alice"])
+
+
+@SQLITE_ONLY
+def test_a_job_writes_a_table_with_its_evidence_for_the_airlock(airlock_world):
+    platform, p, ws_id = airlock_world
+    script = ("from bastide import workspace\n"
+              "prs = workspace.table('ER_PRS_F').to_pandas()\n"
+              "workspace.release_table(prs, ['BEN_SEX_COD'], name='paid.csv', value='PRS_PAI_MNT',\n"
+              "                        persons='BEN_NIR_PSA', contributor='BEN_NIR_PSA')\n")
+    job = jobs.run(platform, job_id=jobs.submit(platform, actor=p["alice"], ws_id=ws_id, name="paid", kind="python",
+                                                script=script))
+    assert job.status == "succeeded", job.log
+    with platform.db.unit_of_work() as s:
+        outputs = {o.name: o for o in jobs.list_outputs(s, workspaces.get_workspace(s, ws_id))}
+        assert {"paid.csv", "paid.csv.sdc.csv", "paid.csv.sdc.json"} <= set(outputs)
+        report = airlock.check_output(s, platform, outputs["paid.csv"], Parameters())
+    assert report["structure"]["kind"] == "magnitude" and report["structure"]["top"] == ["top1", "top2"]
+    assert "evidence_inside" not in {f["rule"] for f in report["findings"]}
