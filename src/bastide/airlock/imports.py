@@ -10,14 +10,13 @@ import re
 import tempfile
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastide import transitions
 from bastide.airlock.check import check_file
 from bastide.airlock.models import ImportRequest
 from bastide.airlock.rules import BLOCKED, Finding, Parameters
-from bastide.airlock.service import require_independent
+from bastide.airlock.service import newest_first, require_independent, require_member
 from bastide.airlock.tables import TABLE_SUFFIXES
 from bastide.airlock.workflow import IMPORT_WORKFLOW
 from bastide.audit.actions import AuditAction
@@ -28,7 +27,6 @@ from bastide.keys.sealed import get_sealed, put_sealed
 from bastide.platform import Platform
 from bastide.statemachine import Actor
 from bastide.workspaces.models import Workspace
-from bastide.workspaces.query import refusal
 
 ALLOWED = (".py", ".sql", ".r", ".csv", ".tsv", ".parquet", ".json", ".txt", ".md", ".yaml", ".yml")
 MAX_BYTES = 16 * 1024 * 1024
@@ -63,9 +61,7 @@ def scan(name: str, content: bytes) -> dict:
 
 def request_import(session: Session, *, platform: Platform, actor: Actor, ws: Workspace, name: str, content: bytes,
                    purpose: str) -> ImportRequest:
-    error = refusal(actor, ws)
-    if error is not None:
-        raise error
+    require_member(actor, ws)
     if not NAME.match(name) or name.startswith("."):
         raise InvalidInput("name the file with letters, digits, '.', '-' or '_' only (no folder)",
                            details={"field": "name"})
@@ -98,20 +94,13 @@ def get_import(session: Session, import_id: int) -> ImportRequest:
 
 
 def list_imports(session: Session, *, ws: Workspace | None = None, status: tuple[str, ...] = ()) -> list:
-    query = select(ImportRequest).order_by(ImportRequest.id.desc())
-    if ws is not None:
-        query = query.where(ImportRequest.workspace_id == ws.id)
-    if status:
-        query = query.where(ImportRequest.status.in_(status))
-    return list(session.execute(query).scalars())
+    return newest_first(session, ImportRequest, ws=ws, status=status)
 
 
 def decide(session: Session, *, actor: Actor, imp: ImportRequest, action: str, comment: str = "") -> None:
     """One independent checker approves or rejects; nothing with identifiers is approved."""
     if action == "withdraw":
-        error = refusal(actor, imp.workspace)
-        if error is not None:
-            raise error
+        require_member(actor, imp.workspace)
     else:
         require_independent(actor, imp)
         if action == "approve" and imp.report["status"] == BLOCKED:

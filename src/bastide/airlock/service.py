@@ -60,16 +60,22 @@ def get_request(session: Session, request_id: int) -> ReleaseRequest:
     return request
 
 
-def list_requests(session: Session, *, ws: Workspace | None = None, status: tuple[str, ...] = ()) -> list:
-    query = select(ReleaseRequest).order_by(ReleaseRequest.id.desc())
+def newest_first(session: Session, model, *, ws: Workspace | None = None, status: tuple[str, ...] = ()) -> list:
+    """Requests of one kind (releases, imports), the newest first, of a workspace and in states."""
+    query = select(model).order_by(model.id.desc())
     if ws is not None:
-        query = query.where(ReleaseRequest.workspace_id == ws.id)
+        query = query.where(model.workspace_id == ws.id)
     if status:
-        query = query.where(ReleaseRequest.status.in_(status))
+        query = query.where(model.status.in_(status))
     return list(session.execute(query).scalars())
 
 
-def _researcher_in(actor: Actor, ws: Workspace) -> None:
+def list_requests(session: Session, *, ws: Workspace | None = None, status: tuple[str, ...] = ()) -> list:
+    return newest_first(session, ReleaseRequest, ws=ws, status=status)
+
+
+def require_member(actor: Actor, ws: Workspace) -> None:
+    """Raise unless `actor` may enter `ws` (a person of its permit, the workspace ready)."""
     error = refusal(actor, ws)
     if error is not None:
         raise error
@@ -81,7 +87,7 @@ def _editable(request: ReleaseRequest) -> None:
 
 
 def create_request(session: Session, *, actor: Actor, ws: Workspace, title: str, settings: Settings) -> ReleaseRequest:
-    _researcher_in(actor, ws)
+    require_member(actor, ws)
     if not title.strip():
         raise InvalidInput("give the request a title (what the outputs are for)", details={"field": "title"})
     now = utcnow()
@@ -171,7 +177,7 @@ def _keep_in_ledger(session: Session, platform: Platform, release: Release, requ
 def add_file(session: Session, *, platform: Platform, actor: Actor, request: ReleaseRequest, output_id: int,
              description: str, exception: str | None = None) -> ReleaseFile:
     """Add (or replace) an output in the request, checked at once; a replaced file is reviewed anew."""
-    _researcher_in(actor, request.workspace)
+    require_member(actor, request.workspace)
     _editable(request)
     output = session.get(Output, output_id)
     if output is None or output.workspace_id != request.workspace_id:
@@ -195,7 +201,7 @@ def add_file(session: Session, *, platform: Platform, actor: Actor, request: Rel
 
 
 def remove_file(session: Session, *, actor: Actor, request: ReleaseRequest, name: str) -> None:
-    _researcher_in(actor, request.workspace)
+    require_member(actor, request.workspace)
     _editable(request)
     file = _file(request, name)
     request.files.remove(file)
@@ -212,7 +218,7 @@ def _file(request: ReleaseRequest, name: str) -> ReleaseFile:
 
 def submit(session: Session, *, platform: Platform, actor: Actor, request: ReleaseRequest) -> None:
     """The same checks again; a blocked file goes on only with a written exception, never past the gate."""
-    _researcher_in(actor, request.workspace)
+    require_member(actor, request.workspace)
     if not request.files:
         raise InvalidInput("add at least one output to the request", details={"field": "files"})
     params = Parameters(**request.parameters)
@@ -231,7 +237,7 @@ def submit(session: Session, *, platform: Platform, actor: Actor, request: Relea
 
 
 def withdraw(session: Session, *, actor: Actor, request: ReleaseRequest) -> None:
-    _researcher_in(actor, request.workspace)
+    require_member(actor, request.workspace)
     _move(session, actor=actor, request=request, action="withdraw")
 
 
