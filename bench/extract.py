@@ -72,8 +72,8 @@ def most_dispensed_class(platform: Platform) -> str:
     with platform.db.unit_of_work() as s:
         files = snapshot_files(platform.store, catalogue.get_snapshot(s, "snds@bench"))
         con = duckdb.connect()
-        con.register("pha", open_table(s, store=platform.store, keys=platform.keys, files=files.of("ER_PHA_F", (2023,))))
-        con.register("cip", open_table(s, store=platform.store, keys=platform.keys, files=files.of("IR_CIP_V")))
+        con.register("pha", open_table(s, store=platform.store, keys=platform.keys, files=files.of("ER_PHA_F", (2023,))).dataset)
+        con.register("cip", open_table(s, store=platform.store, keys=platform.keys, files=files.of("IR_CIP_V")).dataset)
         return con.sql("SELECT PHA_ATC_CLA FROM pha JOIN cip USING (PHA_PRS_IDE) GROUP BY 1 "
                        "ORDER BY count(*) DESC LIMIT 1").fetchall()[0][0]
 
@@ -112,7 +112,7 @@ def raw_copy(platform: Platform, spec: ExtractSpec, out: Path) -> tuple[float, i
         schemas = {}
         for table in sorted(set(spec.tables) | (set(extract.LINK_TABLES) & files.tables)):
             dataset = open_table(s, store=platform.store, keys=platform.keys, files=files.of(table, spec.years))
-            engine.register(f"src_{table}", dataset)
+            engine.register_source(f"src_{table}", dataset)
             schemas[table] = dataset.schema
         engine.register(OPTOUT, pa.table({"pseudonym": pa.array([], pa.string())}))
         engine.materialise(COHORT, cohort_sql(spec, schemas, key))

@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     work_dir: Path | None = Field(None, description="Scratch space for ingest; default `home/work`.")
     duckdb_memory_limit: str = Field("4GB", description="Memory cap for the embedded DuckDB engine.")
     duckdb_threads: int = Field(2, description="Threads for the embedded DuckDB engine.")
+    engine: Literal["duckdb", "spark"] = Field("duckdb", description="Engine that builds extracts: `duckdb` "
+                                               "(embedded) or `spark` (a cluster, see docs/scale.md).")
+    spark_master: str = Field("local[2]", description="Spark master URL: `local[N]`, `spark://host:7077` or "
+                              "`k8s://https://…` (with `engine = spark`).")
+    spark_driver_memory: str = Field("2g", description="Memory of the Spark driver (JVM heap).")
+    spark_shuffle_partitions: int = Field(4, description="Spark SQL shuffle partitions: 3-4x the cluster's cores.")
+    key_broker_bind: str = Field("127.0.0.1", description="Address the key broker listens on for Spark's "
+                                 "Parquet encryption; a private network only (docs/scale.md).")
     parquet_row_group_rows: int = Field(1_000_000, description="Rows per Parquet row group written by ingest.")
     parquet_file_rows: int = Field(5_000_000, description="Most rows per Parquet file before a new part starts.")
     max_reported_errors: int = Field(50, description="Validation errors listed per rule and table in a report.")
@@ -91,7 +99,8 @@ class Settings(BaseSettings):
 
     @field_validator("duckdb_threads", "parquet_row_group_rows", "parquet_file_rows", "max_reported_errors",
                      "auth_max_failures", "permit_check_seconds", "workspace_retention_days", "workspace_query_seconds",
-                     "workspace_query_rows", "job_seconds", "airlock_approvals", "airlock_threshold")
+                     "workspace_query_rows", "job_seconds", "airlock_approvals", "airlock_threshold",
+                     "spark_shuffle_partitions")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:

@@ -46,7 +46,7 @@ def _snapshot_table(platform, table: str, year: int | None = None) -> pa.Table:
         files = snapshot_files(platform.store, catalogue.get_snapshot(s, "snds@2024-12")).files
         chosen = [f for f in files if f.table == table and (year is None or f.partition is None
                                                                or f.partition.split("=")[1].startswith(str(year)))]
-        return open_table(s, store=platform.store, keys=platform.keys, files=chosen).to_table()
+        return open_table(s, store=platform.store, keys=platform.keys, files=chosen).dataset.to_table()
 
 
 def _extract_table(platform, ws_ref: str, table: str) -> pa.Table:

@@ -10,9 +10,24 @@ import pytest
 from bastide.config import Settings
 from bastide.keys.parquet import decryption_properties
 from bastide.storage import open_store
+from bastide.workspaces.engine import DuckDBEngine
 from bastide.workspaces.extract import Target, _write
 
 KEY = secrets.token_bytes(32)
+
+
+class _Given(DuckDBEngine):
+    """The DuckDB engine's writer over batches given by the test (which may fail half-way)."""
+
+    def __init__(self, reader: pa.RecordBatchReader):
+        self.reader = reader
+
+    def stream(self, sql, batch_rows):
+        return self.reader
+
+
+def _written(reader: pa.RecordBatchReader, target: Target) -> list[dict]:
+    return _write(_Given(reader), "SELECT 1", target, "T")[1]
 
 
 def _reader(batches: int, rows: int = 100, fail_at: int | None = None) -> pa.RecordBatchReader:
@@ -37,7 +52,7 @@ def _read(target: Target, path: str) -> pa.Table:
 
 
 def test_batches_are_dealt_to_files_that_hold_every_row_once(target):
-    written = _write(_reader(5), target, "T")
+    written = _written(_reader(5), target)
     assert [w["path"].rsplit("/", 1)[1] for w in written] == ["part-0.parquet", "part-1.parquet"]
     assert [w["rows"] for w in written] == [300, 200]
     together = pa.concat_tables(_read(target, w["path"]) for w in written)
@@ -46,11 +61,11 @@ def test_batches_are_dealt_to_files_that_hold_every_row_once(target):
 
 
 def test_an_empty_table_is_one_empty_file_with_its_columns(target):
-    [only] = _write(_reader(0), target, "T")
+    [only] = _written(_reader(0), target)
     assert only["rows"] == 0 and _read(target, only["path"]).column_names == ["n", "who"]
 
 
 def test_a_failure_half_way_leaves_no_file_in_the_store(target):
     with pytest.raises(RuntimeError, match="engine stopped"):
-        _write(_reader(5, fail_at=3), target, "T")
+        _written(_reader(5, fail_at=3), target)
     assert list(target.store.list("workspaces/WS-1")) == []

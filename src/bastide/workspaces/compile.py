@@ -7,7 +7,7 @@ keyed by BEN_IDT_ANO. Tables that hold no person (referentials) come whole. The 
 each person's pseudonym, computed once, so that tables keyed by person take it from the join
 instead of hashing every row again (two SHA-256 per row were 40 % of an extract). The SQL keeps to
 what DuckDB and Spark SQL both speak: IN/EXISTS subqueries, UNION/INTERSECT/EXCEPT, LIKE,
-CASE, date_trunc, sha256 over binary. Source tables are views named `src_<TABLE>`."""
+CASE, date_trunc; the few functions they spell differently come from the engine's dialect. Source tables are views named `src_<TABLE>`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from bastide.workspaces.dialect import DUCKDB, Dialect
 from bastide.workspaces.pseudonym import sql_pseudonym
 from bastide.workspaces.spec import BIRTH_DETAIL, COMMUNE, DEATH_DATES, PERSON_IDS, ExtractSpec
 
@@ -22,7 +23,7 @@ DCIR_KEYS = ("DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EM
              "ORG_CLE_NUM", "PRS_ORD_NUM", "REM_TYP_AFF")
 STAY_KEYS = ("ETA_NUM", "RSA_NUM")
 # PMSI declares ETA_NUM an integer in some tables and text in others: stays compare as text
-STAY = "CAST(ETA_NUM AS VARCHAR), CAST(RSA_NUM AS VARCHAR)"
+STAY = "CAST(ETA_NUM AS STRING), CAST(RSA_NUM AS STRING)"
 COHORT, OPTOUT = "cohort", "optout"  # the views the extract registers beside the sources
 
 
@@ -56,12 +57,12 @@ def _stays_with(spec: ExtractSpec, schemas: dict[str, pa.Schema]) -> list[str]:
 def _dispensed(atc: tuple[str, ...]) -> str:
     """Persons with a pharmacy dispensation of these ATC classes (ER_PHA_F -> IR_CIP_V, ER_PRS_F)."""
     keys = ", ".join(DCIR_KEYS)
-    drugs = f"SELECT CAST(PHA_PRS_IDE AS VARCHAR) FROM {src('IR_CIP_V')} WHERE {_like_any(['PHA_ATC_CLA'], atc)}"
+    drugs = f"SELECT CAST(PHA_PRS_IDE AS STRING) FROM {src('IR_CIP_V')} WHERE {_like_any(['PHA_ATC_CLA'], atc)}"
     return (f"SELECT BEN_NIR_PSA AS person FROM {src('ER_PRS_F')} WHERE ({keys}) IN "
-            f"(SELECT {keys} FROM {src('ER_PHA_F')} WHERE CAST(PHA_PRS_IDE AS VARCHAR) IN ({drugs}))")
+            f"(SELECT {keys} FROM {src('ER_PHA_F')} WHERE CAST(PHA_PRS_IDE AS STRING) IN ({drugs}))")
 
 
-def cohort_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes) -> str:
+def cohort_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes, dialect: Dialect = DUCKDB) -> str:
     """SELECT person, pseudonym: the permit's population, less the opt-outs recorded by the permit's date."""
     pop = spec.population
     persons = [f"SELECT NIR_ANO_17 AS person FROM {src('T_MCOaaC')} WHERE ({STAY}) IN ({stays})"
@@ -82,7 +83,7 @@ def cohort_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes) -> 
         persons = [f"SELECT BEN_NIR_PSA AS person FROM {src('IR_BEN_R')}"]
     combined = f" {'INTERSECT' if pop.combine == 'all' else 'UNION'} ".join(f"({p})" for p in persons)
     persons = f"SELECT person FROM ({combined}) AS chosen EXCEPT SELECT pseudonym AS person FROM {OPTOUT}"
-    return f"SELECT person, {sql_pseudonym(key, 'person')} AS pseudonym FROM ({persons}) AS kept"
+    return f"SELECT person, {sql_pseudonym(key, 'person', dialect)} AS pseudonym FROM ({persons}) AS kept"
 
 
 @dataclass(frozen=True)
@@ -113,13 +114,14 @@ def _link(table: str, names: list[str]) -> tuple[str, str]:
     return "none", source
 
 
-def _column(name: str, kind: pa.DataType, spec: ExtractSpec, key: bytes, joined: str | None) -> str | None:
+def _column(name: str, kind: pa.DataType, spec: ExtractSpec, key: bytes, joined: str | None,
+            dialect: Dialect) -> str | None:
     """The select-list entry of one column: pseudonymised, coarsened, dropped (None) or as is."""
     column = f"s.{q(name)}"
     if name == joined:
         return f"c.pseudonym AS {q(name)}"  # the cohort's pseudonym of this very identifier
     if name in PERSON_IDS:
-        return f"{sql_pseudonym(key, column)} AS {q(name)}"
+        return f"{sql_pseudonym(key, column, dialect)} AS {q(name)}"
     if name in BIRTH_DETAIL and not spec.allows("birth_month") or name in COMMUNE and not spec.allows("commune"):
         return None
     dated = pa.types.is_date(kind) or pa.types.is_timestamp(kind)
@@ -130,11 +132,11 @@ def _column(name: str, kind: pa.DataType, spec: ExtractSpec, key: bytes, joined:
     return f"{column} AS {q(name)}"
 
 
-def table_plan(table: str, schema: pa.Schema, spec: ExtractSpec, key: bytes) -> TablePlan:
+def table_plan(table: str, schema: pa.Schema, spec: ExtractSpec, key: bytes, dialect: Dialect = DUCKDB) -> TablePlan:
     wanted = set(spec.columns)
     link, source = _link(table, schema.names)
     joined = next((c for c in PERSON_COLUMNS if c in schema.names), None) if link == "person" else None
     keep = set(DCIR_KEYS) | set(STAY_KEYS) | PERSON_IDS
     columns = [f for f in schema if not wanted or f.name in wanted or f.name in keep]
-    select = [c for c in (_column(f.name, f.type, spec, key, joined) for f in columns) if c is not None]
+    select = [c for c in (_column(f.name, f.type, spec, key, joined, dialect) for f in columns) if c is not None]
     return TablePlan(table, f"SELECT {', '.join(select)} FROM {source}", link)

@@ -1,23 +1,38 @@
-"""The query engine behind extracts and workspace queries, as a protocol: DuckDB now, Spark in
-its own issue. Extract SQL keeps to the subset both speak (see compile.py)."""
+"""The query engine behind extracts and workspace queries, as a protocol: DuckDB here (embedded),
+Spark in spark/engine.py (a cluster). Extract SQL keeps to what both speak (compile.py), the
+few functions they spell differently come from the engine's `dialect`."""
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Protocol
 
 import duckdb
 import pyarrow as pa
 
+from bastide.workspaces.dialect import DUCKDB, Dialect
+from bastide.workspaces.parts import Written, write_parts
+from bastide.workspaces.source import ParquetSource
+
 
 class QueryEngine(Protocol):
+    dialect: Dialect
+
     def register(self, name: str, data) -> None:
-        """Expose an Arrow table or dataset as a view called `name`."""
+        """Expose a (small) Arrow table as a view called `name`."""
+
+    def register_source(self, name: str, source: ParquetSource) -> None:
+        """Expose encrypted Parquet files as a view called `name`, read where they lie."""
 
     def materialise(self, name: str, sql: str) -> int:
         """Run `sql` once into a temporary table `name`; return its row count."""
 
     def stream(self, sql: str, batch_rows: int) -> pa.RecordBatchReader: ...
+
+    def write_parquet(self, sql: str, folder: Path, *, key_id: str, key: bytes, batch_rows: int,
+                      parts: int) -> Written:
+        """The result as Parquet files in `folder`, encrypted under the data key `key_id`."""
 
     def seal(self) -> None:
         """From now on only the registered data: no files, no network, no settings changes."""
@@ -35,6 +50,8 @@ READING = (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN)
 
 
 class DuckDBEngine:
+    dialect = DUCKDB
+
     def __init__(self, *, memory_limit: str, threads: int):
         # no extension may be installed or loaded, and nothing outside the registered data read
         self.con = duckdb.connect(config={"memory_limit": memory_limit, "threads": threads,
@@ -57,12 +74,19 @@ class DuckDBEngine:
     def register(self, name: str, data) -> None:
         self.con.register(name, data)
 
+    def register_source(self, name: str, source: ParquetSource) -> None:
+        self.con.register(name, source.dataset)
+
     def materialise(self, name: str, sql: str) -> int:
         self.con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}')
         return self.con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
 
     def stream(self, sql: str, batch_rows: int) -> pa.RecordBatchReader:
         return self.con.sql(sql).to_arrow_reader(batch_rows)
+
+    def write_parquet(self, sql: str, folder: Path, *, key_id: str, key: bytes, batch_rows: int,
+                      parts: int) -> Written:
+        return write_parts(self.stream(sql, batch_rows), folder, key_id=key_id, key=key, parts=parts)
 
     def seal(self) -> None:
         self.con.execute("SET enable_external_access = false")
@@ -96,3 +120,12 @@ class SealedDatabase:
 
     def close(self) -> None:
         self._root.close()
+
+
+def extract_engine(settings) -> QueryEngine:
+    """The engine the settings name for building extracts (BASTIDE_ENGINE)."""
+    if settings.engine == "spark":
+        from bastide.workspaces.spark.engine import SparkEngine  # pyspark only where Spark is used
+
+        return SparkEngine(settings)
+    return DuckDBEngine(memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads)

@@ -11,19 +11,15 @@ import hashlib
 import json
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 
 from bastide.catalogue.models import Snapshot
 from bastide.errors import IntegrityError, InvalidInput
 from bastide.keys.base import KeyManager
-from bastide.keys.parquet import encryption_properties
 from bastide.storage import ObjectStore
 from bastide.workspaces.compile import COHORT, OPTOUT, cohort_sql, table_plan
 from bastide.workspaces.engine import QueryEngine
@@ -43,7 +39,7 @@ class Target:
     key_id: str
     key: bytes
     batch_rows: int = 262_144
-    parts: int = 2  # files written side by side per table: Parquet encodes one file on one thread
+    parts: int = 2  # files written side by side per table (DuckDB; Spark writes one per task)
 
 
 def build(session: Session, *, engine: QueryEngine, store: ObjectStore, keys: KeyManager, snapshot: Snapshot,
@@ -57,20 +53,19 @@ def build(session: Session, *, engine: QueryEngine, store: ObjectStore, keys: Ke
         raise InvalidInput(f"{spec.snapshot} has no tables {missing}", details={"missing": missing})
     schemas = {}
     for table in sorted(set(spec.tables) | (set(LINK_TABLES) & files.tables)):
-        dataset = open_table(session, store=store, keys=keys, files=files.of(table, spec.years))
-        engine.register(f"src_{table}", dataset)
-        schemas[table] = dataset.schema
+        source = open_table(session, store=store, keys=keys, files=files.of(table, spec.years))
+        engine.register_source(f"src_{table}", source)
+        schemas[table] = source.schema
     engine.register(OPTOUT, pa.table({"pseudonym": pa.array(excluded, pa.string())}))
     progress("resolving the cohort")
-    persons = engine.materialise(COHORT, cohort_sql(spec, schemas, pseudonym_key))
+    persons = engine.materialise(COHORT, cohort_sql(spec, schemas, pseudonym_key, engine.dialect))
     tables, entries = {}, []
     for done, table in enumerate(spec.tables):
         progress(f"extracting {table} ({done + 1} of {len(spec.tables)})")
-        plan = table_plan(table, schemas[table], spec, pseudonym_key)
-        reader = engine.stream(plan.sql, target.batch_rows)
-        written = _write(reader, target, table)
+        plan = table_plan(table, schemas[table], spec, pseudonym_key, engine.dialect)
+        columns, written = _write(engine, plan.sql, target, table)
         tables[table] = {"rows": sum(e["rows"] for e in written), "link": plan.link,
-                         "columns": reader.schema.names, "files": [e["path"] for e in written]}
+                         "columns": columns, "files": [e["path"] for e in written]}
         entries += written
     body = {"format": FORMAT, "permit": spec.permit, "snapshot": spec.snapshot, "merkle_root": spec.merkle_root,
             "spec": json.loads(spec.canonical()), "spec_sha256": spec.digest, "cohort": persons,
@@ -80,47 +75,12 @@ def build(session: Session, *, engine: QueryEngine, store: ObjectStore, keys: Ke
     return {**body, "manifest_sha256": hashlib.sha256(raw).hexdigest()}
 
 
-@dataclass
-class _Part:
-    """One encrypted file of a table, encoded on its own thread, one batch in hand at a time."""
-    writer: pq.ParquetWriter
-    pool: ThreadPoolExecutor
-    path: Path
-    rows: int = 0
-    pending: Future | None = None
-
-    def add(self, batch: pa.RecordBatch) -> None:
-        self.wait()  # bounded memory, and a failed write stops the extract at once
-        self.pending = self.pool.submit(self.writer.write_batch, batch)
-        self.rows += batch.num_rows
-
-    def wait(self) -> None:
-        if self.pending is not None:
-            self.pending.result()
-
-
-def _write(reader: pa.RecordBatchReader, target: Target, table: str) -> list[dict]:
-    """The table's batches dealt in turn to up to `target.parts` files written side by side
-    (encoding was half of an extract's time on one thread), then put and read back as ingest does."""
+def _write(engine: QueryEngine, sql: str, target: Target, table: str) -> tuple[list[str], list[dict]]:
+    """The table written by the engine into a scratch folder, then put and read back as ingest does."""
     with tempfile.TemporaryDirectory() as tmp:
-        with ExitStack() as stack:  # on exit: the threads finish their batch, then the files close
-            parts: list[_Part] = []
-            for i, batch in enumerate(reader):
-                if i < target.parts:  # a file is opened when it gets its first batch
-                    path = Path(tmp) / f"part-{i}.parquet"
-                    writer = stack.enter_context(pq.ParquetWriter(
-                        path, reader.schema, compression="zstd",
-                        encryption_properties=encryption_properties(target.key_id, target.key)))
-                    parts.append(_Part(writer, stack.enter_context(ThreadPoolExecutor(1)), path))
-                parts[i % target.parts].add(batch)
-            for part in parts:
-                part.wait()
-        written = [(part.path, part.rows) for part in parts]
-        if not written:  # no row: one empty file keeps the table's columns
-            written = [(Path(tmp) / "part-0.parquet", 0)]
-            pq.write_table(reader.schema.empty_table(), written[0][0],
-                           encryption_properties=encryption_properties(target.key_id, target.key))
-        return [_publish(path, rows, target, table) for path, rows in written]
+        written = engine.write_parquet(sql, Path(tmp), key_id=target.key_id, key=target.key,
+                                       batch_rows=target.batch_rows, parts=target.parts)
+        return written.columns, [_publish(path, rows, target, table) for path, rows in written.files]
 
 
 def _publish(local: Path, rows: int, target: Target, table: str) -> dict:

@@ -29,12 +29,12 @@ from bastide.errors import Conflict, DomainError, InvalidInput
 from bastide.identity.policy import Forbidden, has_permission
 from bastide.identity.roles import Permission
 from bastide.keys import service as key_service
-from bastide.keys.parquet import decryption_properties
 from bastide.platform import Platform
 from bastide.statemachine import Actor
 from bastide.workspaces.engine import DuckDBEngine, SealedDatabase
 from bastide.workspaces.models import Extract, Workspace
 from bastide.workspaces.service import current_extract, get_workspace, target
+from bastide.workspaces.source import parquet_source
 
 
 class QueryFailed(InvalidInput):
@@ -75,11 +75,8 @@ class QueryResult:
 
 
 def extract_tables(session: Session, platform: Platform, row: Extract) -> dict[str, ds.Dataset]:
-    key = key_service.unwrap_key(session, keys=platform.keys, key_id=row.key_id)
-    fmt = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(
-        decryption_properties=decryption_properties({row.key_id: key})))
-    return {name: ds.dataset([platform.store.path(f) for f in table["files"]], filesystem=platform.store.fs,
-                             format=fmt) for name, table in row.tables.items()}
+    key = {row.key_id: key_service.unwrap_key(session, keys=platform.keys, key_id=row.key_id)}
+    return {name: parquet_source(platform.store, table["files"], key).dataset for name, table in row.tables.items()}
 
 
 def admit(platform: Platform, *, actor: Actor, ws_id: int) -> None:

@@ -5,8 +5,10 @@ catalogue recorded at publication, so a swapped manifest cannot widen what is re
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.dataset as ds
 from sqlalchemy.orm import Session
 
@@ -17,6 +19,7 @@ from bastide.keys import service as key_service
 from bastide.keys.base import KeyManager
 from bastide.keys.parquet import decryption_properties
 from bastide.storage import ObjectStore
+from bastide.storage.s3 import S3Store
 
 
 @dataclass(frozen=True)
@@ -49,9 +52,34 @@ def snapshot_files(store: ObjectStore, snapshot: Snapshot) -> SnapshotFiles:
     return SnapshotFiles(snapshot.ref, files)
 
 
-def open_table(session: Session, *, store: ObjectStore, keys: KeyManager, files: list[manifest.FileEntry]) -> ds.Dataset:
-    """A dataset over the files, decrypting with their data keys (unwrapped in memory only)."""
-    data_keys = {k: key_service.unwrap_key(session, keys=keys, key_id=k) for k in {f.key_id for f in files}}
+@dataclass(frozen=True)
+class ParquetSource:
+    """Encrypted Parquet files and the data keys that open them: a pyarrow dataset for engines in
+    this process (DuckDB), the files' URIs for engines that read them themselves (Spark)."""
+    dataset: ds.Dataset
+    uris: list[str]
+    keys: dict[str, bytes] = field(repr=False)
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self.dataset.schema
+
+
+def uri(store: ObjectStore, key: str) -> str:
+    """The object as a Hadoop filesystem URI (S3 through S3A, which the cluster must provide)."""
+    if isinstance(store, S3Store):
+        return f"s3a://{store.path(key)}"
+    return f"file://{Path(store.path(key)).resolve()}"  # as Hadoop writes it: no percent-encoding of `=`
+
+
+def parquet_source(store: ObjectStore, paths: list[str], keys: dict[str, bytes]) -> ParquetSource:
     fmt = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(
-        decryption_properties=decryption_properties(data_keys)))
-    return ds.dataset([store.path(f.path) for f in files], filesystem=store.fs, format=fmt)
+        decryption_properties=decryption_properties(keys)))
+    dataset = ds.dataset([store.path(p) for p in paths], filesystem=store.fs, format=fmt)
+    return ParquetSource(dataset, [uri(store, p) for p in paths], keys)
+
+
+def open_table(session: Session, *, store: ObjectStore, keys: KeyManager, files: list[manifest.FileEntry]) -> ParquetSource:
+    """The files, decrypting with their data keys (unwrapped in memory only)."""
+    data_keys = {k: key_service.unwrap_key(session, keys=keys, key_id=k) for k in {f.key_id for f in files}}
+    return parquet_source(store, [f.path for f in files], data_keys)

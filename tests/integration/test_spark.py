@@ -1,0 +1,147 @@
+"""The Spark engine (issue 6): the same extract as DuckDB, row for row and pseudonym for pseudonym,
+and Bastide's encrypted Parquet read and written by Spark through the key broker (KEY-01, KEY-03,
+PSE-01…PSE-06, SPE-02, SPE-03). Spark runs in local mode: slow to start, so one session serves the
+whole file (and the run)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from bastide.catalogue import service as catalogue
+from bastide.governance import optout, permits
+from bastide.keys import service as key_service
+from bastide.keys.broker import broker
+from bastide.keys.parquet import decryption_properties, encryption_properties
+from bastide.platform import operator_actor
+from bastide.workspaces import extract
+from bastide.workspaces import service as workspaces
+from bastide.workspaces.engine import DuckDBEngine
+from bastide.workspaces.models import Extract
+from bastide.workspaces.pseudonym import pseudonym
+from bastide.workspaces.spark.engine import SparkEngine
+from bastide.workspaces.spec import ExtractSpec
+from tests.conftest import _world, make_platform
+from tests.integration.test_permit_lifecycle import _granted
+from tests.integration.test_workspaces import _snapshot_table
+from tests.unit.test_application_form import FULL
+
+pytestmark = pytest.mark.slow
+pyspark = pytest.importorskip("pyspark")  # installed by the test set-up; never skipped there
+
+KEY = secrets.token_bytes(32)
+# every way a table meets the cohort: person (DCIR, PMSI, referential), the 9 DCIR keys, the stay
+# keys; a referential whole; criteria on diagnoses, acts, drugs and sex
+TABLES = ["ER_PRS_F", "ER_PHA_F", "ER_BIO_F", "ER_ETE_F", "IR_BEN_R", "IR_IMB_R", "IR_NAT_V", "T_MCOaaA",
+          "T_MCOaaB", "T_MCOaaC", "T_MCOaaD"]
+SCOPE = {"snapshot": "snds@2024-12", "tables": TABLES, "years": [2023],
+         "population": {"icd10": ["E1", "I2"], "ccam": ["D", "Y"], "atc": ["A10"], "sex": [2], "combine": "any"}}
+
+
+@pytest.fixture(scope="module")
+def spark_world(tmp_path_factory, tiny_delivery):
+    platform = make_platform(tmp_path_factory.mktemp("spark"), engine="spark")
+    yield _world(platform, tiny_delivery)
+    platform.close()
+
+
+def _spark(platform) -> SparkEngine:
+    return SparkEngine(platform.settings)
+
+
+def test_encrypted_parquet_round_trips_between_pyarrow_and_spark(spark_world, tmp_path):
+    platform, _p = spark_world
+    table = pa.table({"n": [1, 2, 3], "who": ["a", "b", "c"]})
+    pq.write_table(table, tmp_path / "py.parquet", encryption_properties=encryption_properties("dk-1", KEY))
+    engine = _spark(platform)
+    try:
+        engine.grant.add("dk-1", KEY)
+        assert sorted(engine.spark.read.parquet((tmp_path / "py.parquet").as_uri()).collect()) == \
+            [(1, "a"), (2, "b"), (3, "c")]
+        engine.register("T", table)
+        written = engine.write_parquet('SELECT "n" * 10 AS n, who FROM T', tmp_path, key_id="dk-1", key=KEY,
+                                       batch_rows=1024, parts=2)
+        back = pa.concat_tables(pq.read_table(p, decryption_properties=decryption_properties({"dk-1": KEY}))
+                                for p, _rows in written.files)
+        assert sorted(back["n"].to_pylist()) == [10, 20, 30] and sum(r for _p, r in written.files) == 3
+        with pytest.raises(OSError):  # pyarrow without the key: the file stays closed
+            pq.read_table(written.files[0][0])
+        with pytest.raises(OSError):  # with another data key: closed too
+            pq.read_table(written.files[0][0], decryption_properties=decryption_properties({"dk-1": secrets.token_bytes(32)}))
+    finally:
+        engine.close()
+    stranger = _spark(platform)  # a session granted no key: Spark cannot open the file either
+    try:
+        with pytest.raises(Exception, match="(?s)access denied|not granted"):
+            stranger.spark.read.parquet((tmp_path / "py.parquet").as_uri()).collect()
+    finally:
+        stranger.close()
+
+
+def test_the_key_broker_opens_only_what_a_token_was_granted():
+    grant = broker().grant({"dk-2": KEY})
+    assert broker().key(grant.token, "dk-2") == KEY
+    for token, key_id in ((grant.token, "dk-3"), ("forged", "dk-2")):
+        with pytest.raises(PermissionError):
+            broker().key(token, key_id)
+    grant.revoke()
+    with pytest.raises(PermissionError):
+        broker().key(grant.token, "dk-2")
+
+
+def _tables_of(platform, body: dict, key: bytes, key_id: str) -> dict[str, pa.Table]:
+    out = {}
+    for name, table in body["tables"].items():
+        parts = []
+        for path in table["files"]:
+            with platform.store.fs.open_input_file(platform.store.path(path)) as fh:
+                parts.append(pq.read_table(fh, decryption_properties=decryption_properties({key_id: key})))
+        out[name] = pa.concat_tables(parts)
+    return out
+
+
+def _rows(table: pa.Table) -> list[tuple]:
+    return sorted((tuple(r.values()) for r in table.to_pylist()), key=repr)
+
+
+def test_the_duckdb_and_spark_extracts_of_a_permit_are_identical(spark_world):
+    """Provisioned on Spark (BASTIDE_ENGINE=spark), rebuilt on DuckDB with the same keys: the same
+    rows, columns and pseudonyms, table by table."""
+    platform, p = spark_world
+    objector = sorted(_snapshot_table(platform, "IR_BEN_R")["BEN_NIR_PSA"].to_pylist())[0]
+    with platform.db.unit_of_work() as s:  # recorded before the permit: excluded, on both engines (GOV-16)
+        optout.record_optout(s, actor=p["louis"], pseudonym=objector)
+    permit_id = _granted(platform, p, {**FULL, "data": SCOPE})
+    done = workspaces.provision(platform, actor=operator_actor(), permit_id=permit_id)
+    assert done.cohort > 0 and done.rows > 0
+    with platform.db.unit_of_work() as s:
+        row = s.query(Extract).filter(Extract.status == "ready").one()
+        permit = permits.get_permit(s, permit_id)
+        spec = ExtractSpec.from_permit(json.loads(permit.document))
+        unwrap = lambda key_id: key_service.unwrap_key(s, keys=platform.keys, key_id=key_id)  # noqa: E731
+        key_id, pseudonym_key, key = row.key_id, unwrap(row.workspace.pseudonym_key_id), unwrap(row.key_id)
+        spark_tables = _tables_of(platform, {"tables": row.tables}, key, key_id)
+        duck = DuckDBEngine(memory_limit="1GB", threads=2)
+        try:
+            body = extract.build(s, engine=duck, store=platform.store, keys=platform.keys,
+                                 snapshot=catalogue.get_snapshot(s, spec.snapshot), spec=spec,
+                                 pseudonym_key=pseudonym_key, excluded=optout.excluded(s, permit=permit),
+                                 target=extract.Target(platform.store, "compare/duckdb", key_id, key))
+        finally:
+            duck.close()
+        s.rollback()
+    duck_tables = _tables_of(platform, body, key, key_id)
+    assert body["cohort"] == done.cohort
+    assert set(spark_tables) == set(duck_tables) == set(TABLES)
+    for name in TABLES:
+        spark_t, duck_t = spark_tables[name], duck_tables[name]
+        assert spark_t.column_names == duck_t.column_names, name
+        assert [f.type for f in spark_t.schema] == [f.type for f in duck_t.schema], name
+        assert spark_t.num_rows == duck_t.num_rows == done.tables[name]["rows"], name
+        assert _rows(spark_t) == _rows(duck_t), name
+    assert spark_tables["IR_BEN_R"].num_rows == done.cohort
+    assert pseudonym(pseudonym_key, objector) not in spark_tables["IR_BEN_R"]["BEN_NIR_PSA"].to_pylist()
