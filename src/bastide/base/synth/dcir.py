@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from bastide.base.synth.codes import Codes
 from bastide.base.synth.population import Population
-from bastide.base.synth.values import days, expand, pick
+from bastide.base.synth.values import days, expand, month_start, pick
 
 KINDS = ("consultation", "pharmacy", "biology", "ccam", "hospital")
 KIND_WEIGHTS = (0.42, 0.30, 0.12, 0.11, 0.05)
@@ -81,9 +82,44 @@ def prestations(rng, pop: Population, codes: Codes, practice: Practice, year: in
         "PRS_ACT_QTE": pa.array(np.ones(n)),
         "PRS_PAI_MNT": pa.array(amount),
         "ORG_CLE_NEW": keys["ORG_CLE_NUM"],
+        "BSE_PRS_NAT": pa.array(nature),
     })
-    details = _details(rng, codes, practice, keys, kind)
-    return prs, details, serial + n
+    details, pha = _details(rng, codes, practice, keys, kind)
+    # what the standard filters remove, drawn from a stream of its own (the rest stays as it was)
+    extra = np.random.default_rng([year, serial])
+    prs["DPN_QLF"] = pa.array(np.where(extra.random(n) < 0.03, 71, 0))  # information-only lines
+    prs["PRS_DPN_QLP"] = prs["DPN_QLF"]
+    prs["CPL_MAJ_TOP"] = pa.array(np.where(extra.random(n) < 0.05, 2, 0))  # supplements, majorations
+    ete = details["ER_ETE_F"]
+    ete["ETE_IND_TAA"] = pa.array(np.where(extra.random(len(ete["ETE_IND_TAA"])) < 0.35, 1, 0))  # direct T2A
+    added = _regularise(extra, prs, details["ER_PHA_F"], np.flatnonzero(kind == 1), pha, serial + n)
+    return prs, details, serial + n + added
+
+
+def _regularise(rng, prs: dict, pha: dict, pharmacy: np.ndarray, pha_parent: np.ndarray, serial: int) -> int:
+    """About 2 % of dispensations are cancelled by a later flux: the same prestation again, new
+    keys a month later, negative dispensed quantity and amount (the lines that netting by sign
+    removes). PRS_ACT_QTE stays as it was: the published schema gives it a minimum of 0."""
+    cancelled = np.sort(pharmacy[rng.random(len(pharmacy)) < 0.02])
+    if not len(cancelled):
+        return 0
+    seq = serial + np.arange(len(cancelled), dtype=np.int64)
+    later = month_start(prs["FLX_DIS_DTD"].to_numpy(zero_copy_only=False)[cancelled] + np.timedelta64(31, "D"))
+    new_keys = {"DCT_ORD_NUM": pa.array(seq % 100_000_000), "FLX_EMT_ORD": pa.array(seq // 100_000_000),
+                "FLX_DIS_DTD": days(later), "FLX_TRT_DTD": days(later - np.timedelta64(3, "D"))}
+    _append(prs, cancelled, {**new_keys, "PRS_PAI_MNT": pc.negate(prs["PRS_PAI_MNT"].take(cancelled))})
+    lines = np.flatnonzero(np.isin(pha_parent, cancelled))  # their dispensation lines, each with its prestation's keys
+    parent = np.searchsorted(cancelled, pha_parent[lines])
+    _append(pha, lines, {**{k: v.take(pa.array(parent)) for k, v in new_keys.items()},
+                         "PHA_ACT_QSN": pc.negate(pha["PHA_ACT_QSN"].take(lines))})
+    return len(cancelled)
+
+
+def _append(columns: dict, rows: np.ndarray, replaced: dict) -> None:
+    """Copies of `rows` with some columns replaced, added at the end of every column."""
+    taken = pa.array(rows)
+    for name, values in columns.items():
+        columns[name] = pa.concat_arrays([values, replaced.get(name, values.take(taken))])
 
 
 def _with_keys(keys: dict[str, pa.Array], index: np.ndarray, columns: dict) -> dict:
@@ -94,7 +130,8 @@ def _with_keys(keys: dict[str, pa.Array], index: np.ndarray, columns: dict) -> d
     return out
 
 
-def _details(rng, codes: Codes, practice: Practice, keys: dict, kind: np.ndarray) -> dict[str, dict]:
+def _details(rng, codes: Codes, practice: Practice, keys: dict, kind: np.ndarray) -> tuple[dict[str, dict], np.ndarray]:
+    """The detail tables, and the prestation of each dispensation line (ER_PHA_F)."""
     pha, pha_line = _repeat_lines(rng, np.flatnonzero(kind == 1), 0.8, 5)
     bio, bio_line = _repeat_lines(rng, np.flatnonzero(kind == 2), 1.5, 8)
     cam = np.flatnonzero(kind == 3)
@@ -121,4 +158,4 @@ def _details(rng, codes: Codes, practice: Practice, keys: dict, kind: np.ndarray
             "ETE_IND_TAA": pa.array(np.ones(len(ete), dtype=np.int64)),
             "ETE_TYP_COD": pa.array(rng.choice([1, 2, 3], len(ete))),
         }),
-    }
+    }, pha
