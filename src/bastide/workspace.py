@@ -4,6 +4,7 @@
     ben = workspace.table("IR_BEN_R")            # a pyarrow Table
     con = workspace.duckdb()                     # DuckDB with every table as a view
     con.sql("SELECT count(*) FROM ER_PRS_F").show()
+    con.sql("SELECT category, count(*) FROM events GROUP BY 1").show()  # the analytics layer
     codes = workspace.imported("codelist.csv")   # an approved import
     workspace.release_table(df, ["BEN_SEX_COD"], name="paid.csv", value="PRS_PAI_MNT")  # checkable by the airlock
 
@@ -33,11 +34,19 @@ def table(name: str):
 
 
 def duckdb():
+    """DuckDB with every table as a view, and the analytics layer's views over them (dcir_flat,
+    dcir_care_year, drug_dispensations, mco_stays, mco_flat, events: docs/analytics.md)."""
     import duckdb as _duckdb
+    import pyarrow.parquet as pq
+
+    from bastide.analytics.views import workspace_views
+    from bastide.workspaces.dialect import DUCKDB
 
     con = _duckdb.connect()
     for name in tables():
         con.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{DATA / name}.parquet')")
+    for name, sql in workspace_views({t: pq.read_schema(DATA / f"{t}.parquet") for t in tables()}, DUCKDB):
+        con.execute(f'CREATE VIEW "{name}" AS {sql}')
     return con
 
 

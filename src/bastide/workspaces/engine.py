@@ -25,6 +25,9 @@ class QueryEngine(Protocol):
     def register_source(self, name: str, source: ParquetSource) -> None:
         """Expose encrypted Parquet files as a view called `name`, read where they lie."""
 
+    def define_view(self, name: str, sql: str) -> None:
+        """A view `name` over what is registered (the analytics layer's views)."""
+
     def materialise(self, name: str, sql: str) -> int:
         """Run `sql` once into a temporary table `name`; return its row count."""
 
@@ -76,6 +79,9 @@ class DuckDBEngine:
 
     def register_source(self, name: str, source: ParquetSource) -> None:
         self.con.register(name, source.dataset)
+
+    def define_view(self, name: str, sql: str) -> None:
+        self.con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {sql}')
 
     def materialise(self, name: str, sql: str) -> int:
         self.con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}')

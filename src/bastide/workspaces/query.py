@@ -23,6 +23,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 
+from bastide.analytics.views import workspace_views
 from bastide.audit.actions import AuditAction
 from bastide.audit.service import record
 from bastide.errors import Conflict, DomainError, InvalidInput
@@ -174,6 +175,8 @@ def _execute(platform: Platform, ws_id: int, tables: dict[str, ds.Dataset], sql:
             raise QueryFailed(READ_ONLY)
         for name, dataset in tables.items():
             engine.register(name, dataset)
+        for name, view in workspace_views({n: d.schema for n, d in tables.items()}, engine.dialect):
+            engine.define_view(name, view)  # the analytics layer: dcir_flat, mco_stays, events…
         timer.start()
         reader = engine.stream(sql, 1024)
         batches, rows = [], 0

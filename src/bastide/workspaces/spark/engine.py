@@ -65,6 +65,9 @@ class SparkEngine:
         # the files are listed, not discovered: their folders (flx_month=…) are no columns
         self._view(name, self.spark.read.option("recursiveFileLookup", "true").parquet(*source.uris))
 
+    def define_view(self, name: str, sql: str) -> None:
+        self._view(name, self.spark.sql(sql))
+
     def materialise(self, name: str, sql: str) -> int:
         frame = self._sql(sql).persist()
         self._cached.append(frame)

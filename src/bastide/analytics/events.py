@@ -1,0 +1,123 @@
+"""Events: one long table (person, category, group_id, value, weight, start, end), SCALPEL's
+event model, from the flattened DCIR and PMSI views. Each extractor is a small function giving
+the SELECTs of its categories, or none when the extract lacks its tables:
+
+| category | value | weight | group_id |
+|---|---|---|---|
+| drug_cip | CIP code (CIP13, else CIP7) | boxes dispensed, cancellations netted | DCIR décompte (7 keys) |
+| drug_atc1 … drug_atc7 | ATC code at that level | boxes | décompte |
+| mco_main_diagnosis, mco_linked_diagnosis, mco_associated_diagnosis | ICD-10 | – | stay (ETA_NUM_RSA_NUM_year) |
+| mco_ccam_act, dcir_ccam_act | CCAM code | – | stay, or décompte |
+| mco_hospital_stay | GHM | days | stay |
+| ald | ICD-10 of the long-term illness | – | ALD number |
+| death | death | – | – |
+
+Dates are those of the extract: care dates to the month unless the permit allows exact dates."""
+
+from __future__ import annotations
+
+from bastide.analytics.pmsi import STAY
+from bastide.analytics.sql import q, text
+from bastide.workspaces.dialect import Dialect
+
+DECOMPTE = ("FLX_DIS_DTD", "FLX_TRT_DTD", "FLX_EMT_TYP", "FLX_EMT_NUM", "FLX_EMT_ORD", "ORG_CLE_NUM", "DCT_ORD_NUM")
+ATC_LEVELS = (1, 3, 4, 5, 7)
+ALD_EXEMPTIONS = (41, 43, 45)  # IMB_ETM_NAT of the long-term illnesses (ALD 30, hors liste, polypathologies)
+
+
+def event(source: str, *, person: str, category: str, value: str, start: str, end: str | None = None,
+          weight: str | None = None, group_id: str | None = None, where: str | None = None) -> str:
+    return (f"SELECT {text(person)} AS person, '{category}' AS category, {text(group_id or 'NULL')} AS group_id, "
+            f"{text(value)} AS value, CAST({weight or 'NULL'} AS DOUBLE) AS weight, CAST({start} AS DATE) AS {q('start')}, "
+            f"CAST({end or 'NULL'} AS DATE) AS {q('end')} FROM {source}" + (f" WHERE {where}" if where else ""))
+
+
+def _keys(keys, alias: str = "") -> str:
+    return f"concat_ws('_', {', '.join(text(alias + k) for k in keys)})"
+
+
+def drug_dispensations_sql(flat: set[str], flat_view: str = "dcir_flat") -> str | None:
+    """One row per person, drug and care date, quantities netted (cancellation lines removed)."""
+    if not {"PHA_PRS_IDE", "PHA_ACT_QSN"} <= flat:
+        return None
+    cip = "COALESCE(f.PHA_PRS_C13, f.PHA_PRS_IDE)" if "PHA_PRS_C13" in flat else "f.PHA_PRS_IDE"
+    lines = (f"SELECT f.BEN_NIR_PSA AS person, {_keys(DECOMPTE, 'f.')} AS group_id, {text(cip)} AS cip, "
+             f"c.PHA_ATC_CLA AS atc, f.PHA_ACT_QSN AS boxes, f.EXE_SOI_DTD AS day FROM {q(flat_view)} AS f "
+             f"LEFT JOIN {q('IR_CIP_V')} AS c ON {text('c.PHA_PRS_IDE')} = {text('f.PHA_PRS_IDE')} "
+             "WHERE f.PHA_PRS_IDE IS NOT NULL")
+    return (f"SELECT person, min(group_id) AS group_id, cip, atc, sum(boxes) AS boxes, day FROM ({lines}) AS l "
+            "GROUP BY person, cip, atc, day HAVING sum(boxes) > 0")
+
+
+def drugs(view: str = "drug_dispensations") -> list[str]:
+    out = [event(view, person="person", category="drug_cip", value="cip", weight="boxes", start="day", group_id="group_id")]
+    for n in ATC_LEVELS:
+        out.append(event(view, person="person", category=f"drug_atc{n}", value=f"substr(atc, 1, {n})", weight="boxes",
+                         start="day", group_id="group_id", where=f"length(atc) >= {n}"))
+    return out
+
+
+def _stay_id(alias: str) -> str:
+    return _keys((*STAY, "SOR_ANN"), f"{alias}.")
+
+
+def diagnoses(tables: set[str], stays: str = "mco_stays") -> list[str]:
+    s = f"{q(stays)} AS s"
+    common = {"person": "s.NIR_ANO_17", "start": "s.EXE_SOI_DTD", "end": "s.EXE_SOI_DTF", "group_id": _stay_id("s")}
+    out = [event(s, category="mco_main_diagnosis", value="s.DGN_PAL", where="s.DGN_PAL IS NOT NULL", **common),
+           event(s, category="mco_linked_diagnosis", value="s.DGN_REL", where="s.DGN_REL IS NOT NULL", **common)]
+    if "T_MCOaaD" in tables:
+        out.append(event(f"{s} JOIN {q('T_MCOaaD')} AS d ON {_same('s', 'd')}", category="mco_associated_diagnosis",
+                         value="d.ASS_DGN", where="d.ASS_DGN IS NOT NULL", **common))
+    return out
+
+
+def _same(left: str, right: str) -> str:
+    return " AND ".join(f"{text(f'{left}.{k}')} = {text(f'{right}.{k}')}" for k in STAY)
+
+
+def acts(tables: set[str], flat: set[str], dialect: Dialect, stays: str = "mco_stays") -> list[str]:
+    out = []
+    if "T_MCOaaA" in tables and "mco" in tables:
+        # the act's day: the stay's first day plus the act's delay from admission
+        day = dialect.add_days("CAST(s.EXE_SOI_DTD AS DATE)", "COALESCE(a.ENT_DAT_DEL, 0)")
+        out.append(event(f"{q(stays)} AS s JOIN {q('T_MCOaaA')} AS a ON {_same('s', 'a')}", person="s.NIR_ANO_17",
+                         category="mco_ccam_act", value="a.CDC_ACT", start=day, group_id=_stay_id("s"),
+                         where="a.CDC_ACT IS NOT NULL"))
+    if "CAM_PRS_IDE" in flat:
+        out.append(event(q("dcir_flat"), person="BEN_NIR_PSA", category="dcir_ccam_act", value="CAM_PRS_IDE",
+                         start="EXE_SOI_DTD", group_id=_keys(DECOMPTE), where="CAM_PRS_IDE IS NOT NULL"))
+    return out
+
+
+def hospital_stays(stays: str = "mco_stays") -> list[str]:
+    return [event(q(stays), person="NIR_ANO_17", category="mco_hospital_stay", value="GRG_GHM", weight="SEJ_NBJ",
+                  start="EXE_SOI_DTD", end="EXE_SOI_DTF", group_id=_keys((*STAY, "SOR_ANN")))]
+
+
+def long_term_illnesses() -> list[str]:
+    exempted = ", ".join(str(n) for n in ALD_EXEMPTIONS)
+    return [event(q("IR_IMB_R"), person="BEN_NIR_PSA", category="ald", value="MED_MTF_COD", start="IMB_ALD_DTD",
+                  end="IMB_ALD_DTF", group_id="IMB_ALD_NUM", where=f"IMB_ETM_NAT IN ({exempted})")]
+
+
+def deaths() -> list[str]:
+    dead = f"(SELECT DISTINCT BEN_NIR_PSA, BEN_DCD_DTE FROM {q('IR_BEN_R')} WHERE BEN_DCD_DTE IS NOT NULL) AS b"
+    return [event(dead, person="BEN_NIR_PSA", category="death", value="'death'", start="BEN_DCD_DTE",
+                  end="BEN_DCD_DTE")]
+
+
+def events_sql(tables: set[str], flat: set[str], dialect: Dialect) -> str | None:
+    """All the categories the extract allows, stacked. `tables` names the extract's tables and
+    the views built over them (`dcir_flat`, `mco`, `drug_dispensations`); `flat` the flat DCIR's columns."""
+    parts = []
+    if "drug_dispensations" in tables:
+        parts += drugs()
+    if "mco" in tables:
+        parts += diagnoses(tables) + hospital_stays()
+    parts += acts(tables, flat, dialect)
+    if "IR_IMB_R" in tables:
+        parts += long_term_illnesses()
+    if "IR_BEN_R" in tables:
+        parts += deaths()
+    return " UNION ALL ".join(parts) if parts else None

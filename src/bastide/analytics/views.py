@@ -1,0 +1,33 @@
+"""The analytics layer as views over a workspace's extract: the same list for the SQL console,
+the jobs (`bastide.workspace.duckdb()`) and Spark, each engine defining them its own way."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from bastide.analytics.dcir import care_year_sql, flat_columns, flat_dcir_sql
+from bastide.analytics.events import drug_dispensations_sql, events_sql
+from bastide.analytics.pmsi import flat_mco_sql, stays_sql
+from bastide.workspaces.dialect import Dialect
+
+VIEWS = ("dcir_flat", "dcir_care_year", "drug_dispensations", "mco_stays", "mco_flat", "events")
+
+
+def workspace_views(schemas: dict[str, pa.Schema], dialect: Dialect) -> list[tuple[str, str]]:
+    """(name, SELECT) in the order they must be defined, for the tables the extract has."""
+    columns = {t: s.names for t, s in schemas.items()}
+    views, flat, have = [], set(), set(columns)
+    if "ER_PRS_F" in columns:
+        flat = {name for _t, _c, name in flat_columns(columns)}
+        views += [("dcir_flat", flat_dcir_sql(columns)), ("dcir_care_year", care_year_sql())]
+        drugs = drug_dispensations_sql(flat) if "IR_CIP_V" in columns else None
+        if drugs:
+            views.append(("drug_dispensations", drugs))
+            have.add("drug_dispensations")
+    if {"T_MCOaaB", "T_MCOaaC"} <= have:
+        views += [("mco_stays", stays_sql(columns)), ("mco_flat", flat_mco_sql(schemas))]
+        have.add("mco")
+    events = events_sql(have, flat, dialect)
+    if events:
+        views.append(("events", events))
+    return views

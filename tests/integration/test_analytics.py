@@ -1,0 +1,134 @@
+"""The analytics layer inside a workspace, on both engines (issue 6): the worked example of
+docs/analytics.md runs in the SQL console, in a sandboxed job and on Spark over the same
+extract, and gives what a computation of this test's own from the raw tables gives."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from bastide.analytics.pmsi import DIALYSIS_RADIOTHERAPY, DUPLICATE_FINESS
+from bastide.analytics.views import workspace_views
+from bastide.base.synth import generate
+from bastide.keys import service as key_service
+from bastide.platform import operator_actor
+from bastide.workspaces import jobs, query
+from bastide.workspaces import service as workspaces
+from bastide.workspaces.models import Extract
+from bastide.workspaces.source import parquet_source
+from tests.conftest import _world, make_platform
+from tests.integration.test_permit_lifecycle import _granted
+from tests.integration.test_spark import pyspark  # noqa: F401 (pyspark is installed by the test set-up)
+from tests.unit.test_application_form import FULL
+
+pytestmark = pytest.mark.slow
+
+DOC = (Path(__file__).parents[2] / "docs" / "analytics.md").read_text()
+WORKED = re.search(r"<!-- worked-example -->\n```sql\n(.*?)```", DOC, re.S).group(1)
+TABLES = ["ER_PRS_F", "ER_PHA_F", "ER_ETE_F", "IR_CIP_V", "T_MCOaaB", "T_MCOaaC"]
+SCOPE = {"snapshot": "snds@2024-12", "tables": TABLES, "years": [2023], "population": {"sex": [1, 2]}}
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A Spark-built workspace on 1,500 synthetic people (enough new users of A10 to count)."""
+    delivery = tmp_path_factory.mktemp("synth-analytics") / "delivery"
+    generate(delivery, beneficiaries=1500, years=[2023], seed=11)
+    platform = make_platform(tmp_path_factory.mktemp("analytics"), engine="spark")
+    platform, p = _world(platform, delivery)
+    permit_id = _granted(platform, p, {**FULL, "persons": ["alice@labo.example"], "data": SCOPE})
+    done = workspaces.provision(platform, actor=operator_actor(), permit_id=permit_id)
+    with platform.db.unit_of_work() as s:
+        ws_id = workspaces.list_workspaces(s)[0].id
+    yield platform, p, ws_id, done
+    platform.close()
+
+
+def _tables(platform) -> dict[str, pa.Table]:
+    with platform.db.unit_of_work() as s:
+        row = s.query(Extract).filter(Extract.status == "ready").one()
+        return {n: d.to_table() for n, d in query.extract_tables(s, platform, row).items()}
+
+
+def _by_keys(table: pa.Table, keys: list[str]) -> dict[tuple, list[dict]]:
+    out = defaultdict(list)
+    for r in table.to_pylist():
+        out[tuple(r[k] for k in keys)].append(r)
+    return out
+
+
+DCIR_KEYS = ["DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EMT_TYP", "FLX_TRT_DTD", "ORG_CLE_NUM",
+             "PRS_ORD_NUM", "REM_TYP_AFF"]
+
+
+def _expected(t: dict[str, pa.Table]) -> tuple[int, int]:
+    """The worked example from the raw extract, in Python: filtered prestations, A10 dispensations
+    netted per person, drug and day, first day after the washout, stays within 90 days."""
+    taa = {k for k, rows in _by_keys(t["ER_ETE_F"], DCIR_KEYS).items() if any(r["ETE_IND_TAA"] == 1 for r in rows)}
+    prs = {k: rows[0] for k, rows in _by_keys(t["ER_PRS_F"], DCIR_KEYS).items()
+           if rows[0]["DPN_QLF"] != 71 and rows[0]["PRS_DPN_QLP"] != 71 and rows[0]["BSE_PRS_NAT"] != 0 and k not in taa}
+    a10 = {r["PHA_PRS_IDE"] for r in t["IR_CIP_V"].to_pylist() if (r["PHA_ATC_CLA"] or "").startswith("A10")}
+    boxes = defaultdict(int)
+    for key, lines in _by_keys(t["ER_PHA_F"], DCIR_KEYS).items():
+        if key in prs:
+            for line in lines:
+                if line["PHA_PRS_IDE"] in a10:
+                    boxes[(prs[key]["BEN_NIR_PSA"], line["PHA_PRS_IDE"], prs[key]["EXE_SOI_DTD"])] += line["PHA_ACT_QSN"]
+    first = {}
+    for (person, _cip, day), n in boxes.items():
+        if n > 0:
+            first[person] = min(first.get(person, day), day)
+    new = {p: d for p, d in first.items() if d.isoformat() >= "2023-04-01"}
+    chains = _by_keys(t["T_MCOaaC"], ["ETA_NUM", "RSA_NUM"])
+    stays = defaultdict(list)
+    for b in t["T_MCOaaB"].to_pylist():
+        for c in chains.get((b["ETA_NUM"], b["RSA_NUM"]), []):
+            kept = (not (str(b["ETA_NUM"]) in DUPLICATE_FINESS and b["SOR_ANN"] <= 2017)
+                    and (b["SEJ_TYP"] != "B" or b["GRG_GHM"] in DIALYSIS_RADIOTHERAPY)
+                    and not (b["GRG_GHM"] or "").startswith("90") and b["GHS_NUM"] != 9999
+                    and all(c[code] in (None, "0", False) for code in ("NIR_RET", "SEJ_RET", "FHO_RET", "PMS_RET", "DAT_RET")))
+            if kept:
+                stays[c["NIR_ANO_17"]].append(c["EXE_SOI_DTD"])  # to the month, as the extract has it
+    hospitalised = {p for p, day in new.items() if any(day <= s <= day + timedelta(days=90) for s in stays[p])}
+    return len(new), len(hospitalised)
+
+
+def test_the_worked_example_runs_in_the_console_in_a_job_and_on_spark(workspace):
+    platform, p, ws_id, done = workspace
+    expected = _expected(_tables(platform))
+    assert expected[0] > 0 and expected[1] > 0  # the synthetic people are enough for the example to mean something
+
+    console = query.run_query(platform, actor=p["alice"], ws_id=ws_id, sql=WORKED)
+    assert console.columns == ["new_users", "hospitalised_within_90_days"]
+    assert tuple(console.rows[0]) == expected
+
+    job = jobs.run(platform, job_id=jobs.submit(platform, actor=p["alice"], ws_id=ws_id, name="worked", kind="sql",
+                                                script=WORKED))
+    assert job.status == "succeeded", job.log
+    assert f"{expected[0]},{expected[1]}" in job.log
+
+    from bastide.workspaces.spark.engine import SparkEngine
+
+    engine = SparkEngine(platform.settings)
+    try:
+        with platform.db.unit_of_work() as s:
+            row = s.query(Extract).filter(Extract.status == "ready").one()
+            key = {row.key_id: key_service.unwrap_key(s, keys=platform.keys, key_id=row.key_id)}
+            sources = {n: parquet_source(platform.store, t["files"], key) for n, t in row.tables.items()}
+        for name, source in sources.items():
+            engine.register_source(name, source)
+        for name, sql in workspace_views({n: src.schema for n, src in sources.items()}, engine.dialect):
+            engine.define_view(name, sql)
+        on_spark = engine.stream(WORKED, 1024).read_all()
+        assert tuple(on_spark.to_pylist()[0].values()) == expected
+        counts = "SELECT category, count(*) AS n, count(DISTINCT person) AS persons FROM events GROUP BY category"
+        on_duckdb = query.run_query(platform, actor=p["alice"], ws_id=ws_id, sql=counts).rows
+        assert sorted(tuple(r.values()) for r in engine.stream(counts, 1024).read_all().to_pylist()) == \
+            sorted(tuple(r) for r in on_duckdb)  # every category, on both engines
+    finally:
+        engine.close()

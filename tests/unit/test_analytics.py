@@ -1,0 +1,196 @@
+"""The SNDS analytics layer on hand-made rows (issue 6): DCIR flattening and its filters, flux
+slices and care years, cancellations netted, PMSI stays without row explosion and their
+filters, and each events extractor. DuckDB here; the same SQL on Spark is in the integration tests."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pyarrow as pa
+import pytest
+
+from bastide.analytics import dcir, events, pmsi
+from bastide.analytics.views import workspace_views
+from bastide.workspaces.compile import DCIR_KEYS
+from bastide.workspaces.dialect import DUCKDB
+from bastide.workspaces.engine import DuckDBEngine
+
+
+def _keys(n: int, flux: date = date(2023, 1, 1)) -> dict:
+    """The 9 DCIR keys of prestation number n in a flux month."""
+    values = {k: 1 for k in DCIR_KEYS}
+    values.update(DCT_ORD_NUM=n, FLX_DIS_DTD=flux, FLX_TRT_DTD=flux, ORG_CLE_NUM="01751")
+    return values
+
+
+def _table(rows: list[dict], types: dict[str, pa.DataType] | None = None) -> pa.Table:
+    names = list(dict.fromkeys(k for r in rows for k in r))
+    types = types or {}
+    return pa.table({n: pa.array([r.get(n) for r in rows], types.get(n)) for n in names})
+
+
+def _prs(n, person="P1", care=date(2023, 1, 5), flux=date(2023, 1, 1), **extra):
+    return {**_keys(n, flux), "BEN_NIR_PSA": person, "EXE_SOI_DTD": care, "PRS_ACT_QTE": 1.0, "PRS_PAI_MNT": 10.0,
+            "DPN_QLF": 0, "BSE_PRS_NAT": 1111, "CPL_MAJ_TOP": 0, **extra}
+
+
+def _pha(n, cip, boxes=1, flux=date(2023, 1, 1)):
+    return {**_keys(n, flux), "PHA_PRS_IDE": cip, "PHA_ACT_QSN": boxes, "ORG_CLE_NEW": "x"}
+
+
+@pytest.fixture
+def engine():
+    e = DuckDBEngine(memory_limit="512MB", threads=1)
+    yield e
+    e.close()
+
+
+def _load(engine, tables: dict[str, pa.Table]) -> dict[str, pa.Schema]:
+    for name, table in tables.items():
+        engine.register(name, table)
+    views = workspace_views({n: t.schema for n, t in tables.items()}, engine.dialect)
+    for name, sql in views:
+        engine.define_view(name, sql)
+    return {n: t.schema for n, t in tables.items()}
+
+
+def _rows(engine, sql: str) -> list[tuple]:
+    return engine.con.execute(sql).fetchall()
+
+
+DCIR_TABLES = {
+    "ER_PRS_F": _table([_prs(1), _prs(2, person="P2"), _prs(3, DPN_QLF=71), _prs(4, CPL_MAJ_TOP=2),
+                        _prs(5, person="P3", flux=date(2023, 2, 1)), _prs(6, BSE_PRS_NAT=0)]),
+    "ER_PHA_F": _table([_pha(1, 3400001), _pha(1, 3400002, boxes=2), _pha(3, 3400003)]),
+    "ER_BIO_F": _table([{**_keys(2), "BIO_PRS_IDE": 1104, "BIO_ACT_QSN": 1, "ORG_CLE_NEW": "x"}]),
+    "ER_ETE_F": _table([{**_keys(2), "ETE_IND_TAA": 0, "PRS_PAI_MNT": 3.0}]),
+}
+
+
+def test_detail_tables_join_on_the_nine_keys_and_the_standard_filters_apply(engine):
+    _load(engine, DCIR_TABLES)
+    flat = _rows(engine, 'SELECT DCT_ORD_NUM, PHA_PRS_IDE, BIO_PRS_IDE, "ER_ETE_F__PRS_PAI_MNT" FROM dcir_flat '
+                         "ORDER BY 1, 2")
+    # prestation 1 has two dispensation lines (two rows); 3 is an information line, 6 has no
+    # nature (both dropped); 4, a majoration, stays by default; a taken name gets its table's prefix
+    assert flat == [(1, 3400001, None, None), (1, 3400002, None, None), (2, None, 1104, 3.0), (4, None, None, None),
+                    (5, None, None, None)]
+
+
+def test_filters_are_options(engine):
+    for name, table in DCIR_TABLES.items():
+        engine.register(name, table)
+    columns = {n: t.schema.names for n, t in DCIR_TABLES.items()}
+    counting_visits = dcir.flat_dcir_sql(columns, filters=dcir.DcirFilters(majorations=True))
+    assert sorted({r[0] for r in _rows(engine, f"SELECT DCT_ORD_NUM FROM ({counting_visits})")}) == [1, 2, 5]
+    nothing = dcir.DcirFilters(information_lines=False, no_nature=False, direct_taa=False)
+    everything = dcir.flat_dcir_sql(columns, filters=nothing)
+    assert sorted({r[0] for r in _rows(engine, f"SELECT DCT_ORD_NUM FROM ({everything})")}) == [1, 2, 3, 4, 5, 6]
+    engine.register("ER_ETE_F", _table([{**_keys(2), "ETE_IND_TAA": 1, "PRS_PAI_MNT": 3.0}]))
+    taa = dcir.flat_dcir_sql(columns)
+    assert 2 not in {r[0] for r in _rows(engine, f"SELECT DCT_ORD_NUM FROM ({taa})")}  # billed directly: PMSI's
+
+
+def test_a_flux_month_slice_reads_that_month_on_both_sides(engine):
+    _load(engine, DCIR_TABLES)
+    columns = {n: t.schema.names for n, t in DCIR_TABLES.items()}
+    january = dcir.flat_dcir_sql(columns, flux_month=date(2023, 1, 1))
+    february = dcir.flat_dcir_sql(columns, flux_month=date(2023, 2, 1))
+    assert {r[0] for r in _rows(engine, f"SELECT DCT_ORD_NUM FROM ({january})")} == {1, 2, 4}
+    assert {r[0] for r in _rows(engine, f"SELECT DCT_ORD_NUM FROM ({february})")} == {5}
+    assert dcir.flat_dcir_sql(columns, flux_month=date(2023, 12, 1)).count("DATE '2024-01-01'") == 4  # each side
+
+
+def test_a_care_year_spans_its_eighteen_flux_months(engine):
+    tables = {"ER_PRS_F": _table([_prs(1, care=date(2023, 12, 20), flux=date(2024, 6, 1)),
+                                  _prs(2, care=date(2023, 12, 20), flux=date(2024, 7, 1)),
+                                  _prs(3, care=date(2023, 1, 2), flux=date(2022, 12, 1))])}
+    _load(engine, tables)
+    assert _rows(engine, "SELECT DCT_ORD_NUM, CARE_YEAR FROM dcir_care_year") == [(1, 2023)]
+
+
+def test_cancellation_lines_net_out(engine):
+    tables = {"ER_PRS_F": _table([_prs(1), _prs(2, flux=date(2023, 2, 1)), _prs(3), _prs(4, flux=date(2023, 2, 1))]),
+              "ER_PHA_F": _table([_pha(1, 3400001, boxes=2), _pha(2, 3400001, boxes=-2, flux=date(2023, 2, 1)),
+                                  _pha(3, 3400009, boxes=3), _pha(4, 3400009, boxes=-1, flux=date(2023, 2, 1))]),
+              "IR_CIP_V": _table([{"PHA_PRS_IDE": 3400009, "PHA_ATC_CLA": "A10BA02"}])}
+    _load(engine, tables)
+    # the first drug was cancelled entirely; two of the second's three boxes remain
+    assert _rows(engine, "SELECT person, cip, atc, boxes FROM drug_dispensations") == [("P1", "3400009", "A10BA02", 2)]
+    drug_events = _rows(engine, "SELECT category, value, weight FROM events ORDER BY category")
+    assert drug_events == [("drug_atc1", "A", 2.0), ("drug_atc3", "A10", 2.0), ("drug_atc4", "A10B", 2.0),
+                           ("drug_atc5", "A10BA", 2.0), ("drug_atc7", "A10BA02", 2.0), ("drug_cip", "3400009", 2.0)]
+    flat = {n: t.schema.names for n, t in tables.items()}
+    netted = dcir.netted_sql({c for _t, _c, c in dcir.flat_columns(flat)}, ["BEN_NIR_PSA", "PHA_PRS_IDE"])
+    assert _rows(engine, netted) == [("P1", 3400009, 2, 2)]
+
+
+def _stay(eta, rsa, **b):
+    return {"ETA_NUM": eta, "RSA_NUM": rsa, "DGN_PAL": "E11", "DGN_REL": None, "GRG_GHM": "10M02T", "GHS_NUM": 1,
+            "SEJ_TYP": None, "SEJ_NBJ": 3, "SOR_ANN": 2023, **b}
+
+
+def _chain(eta, rsa, person="P1", **c):
+    return {"ETA_NUM": eta, "RSA_NUM": rsa, "NIR_ANO_17": person, "EXE_SOI_DTD": date(2023, 3, 1),
+            "EXE_SOI_DTF": date(2023, 3, 4), "NIR_RET": "0", "SEJ_RET": False, **c}
+
+
+MCO = {
+    "T_MCOaaB": _table([_stay(1, 1), _stay(130780521, 2, SOR_ANN=2017), _stay(130780521, 3, SOR_ANN=2018),
+                        _stay(4, 4, SEJ_TYP="B"), _stay(5, 5, SEJ_TYP="B", GRG_GHM="28Z14Z"),
+                        _stay(6, 6, GRG_GHM="90Z00Z"), _stay(7, 7, GHS_NUM=9999), _stay(8, 8)]),
+    "T_MCOaaC": _table([_chain(n, n) for n in (1, 4, 5, 6, 7)] + [_chain(130780521, 2), _chain(130780521, 3),
+                                                                  _chain(8, 8, NIR_RET="1")]),
+    "T_MCOaaD": _table([{"ETA_NUM": "1", "RSA_NUM": "1", "ASS_DGN": d} for d in ("I10", "E78", "N18")]),
+    "T_MCOaaA": _table([{"ETA_NUM": "1", "RSA_NUM": "1", "CDC_ACT": a, "ENT_DAT_DEL": 1} for a in
+                        ("YYYY001", "DEQP003", "ZBQK002", "EBQH001")]),
+}
+
+
+def test_pmsi_stays_keep_one_row_each_and_the_quality_filters_apply(engine):
+    _load(engine, MCO)
+    # duplicate FINESS until 2017, inter-facility (but dialysis), error GHM, not reimbursed, chaining error
+    assert sorted(r[0] for r in _rows(engine, "SELECT RSA_NUM FROM mco_stays")) == [1, 3, 5]
+    stacked = dict(_rows(engine, "SELECT SOURCE, count(*) FROM mco_flat WHERE RSA_NUM = 1 GROUP BY 1"))
+    assert stacked == {"B": 1, "D": 3, "A": 4}  # 8 rows, not the 12 of a join of D and A
+    assert _rows(engine, 'SELECT count(*) FROM mco_flat WHERE SOURCE = \'D\' AND "A__CDC_ACT" IS NOT NULL') == [(0,)]
+    kept = pmsi.stays_sql({n: t.schema.names for n, t in MCO.items()}, filters=pmsi.McoFilters(
+        duplicate_finess=False, inter_facility=False, errors=False, not_reimbursed=False, chaining=False))
+    assert len(_rows(engine, kept)) == 8
+
+
+def test_pmsi_events_diagnoses_acts_and_stays(engine):
+    _load(engine, MCO)
+    got = _rows(engine, 'SELECT category, value, weight, "start", "end", group_id FROM events WHERE group_id = \'1_1_2023\' '
+                        "ORDER BY category, value")
+    stay = (date(2023, 3, 1), date(2023, 3, 4), "1_1_2023")
+    assert got == [("mco_associated_diagnosis", d, None, *stay) for d in ("E78", "I10", "N18")] + \
+        [("mco_ccam_act", a, None, date(2023, 3, 2), None, "1_1_2023") for a in ("DEQP003", "EBQH001", "YYYY001", "ZBQK002")] + \
+        [("mco_hospital_stay", "10M02T", 3.0, *stay), ("mco_main_diagnosis", "E11", None, *stay)]
+
+
+def test_long_term_illnesses_deaths_and_dcir_acts(engine):
+    tables = {
+        "IR_IMB_R": _table([{"BEN_NIR_PSA": "P1", "IMB_ETM_NAT": 41, "MED_MTF_COD": "E11", "IMB_ALD_NUM": 8,
+                             "IMB_ALD_DTD": date(2020, 1, 1), "IMB_ALD_DTF": date(2030, 1, 1)},
+                            {"BEN_NIR_PSA": "P2", "IMB_ETM_NAT": 11, "MED_MTF_COD": "S72", "IMB_ALD_NUM": None,
+                             "IMB_ALD_DTD": date(2021, 1, 1), "IMB_ALD_DTF": None}]),
+        "IR_BEN_R": _table([{"BEN_NIR_PSA": "P1", "BEN_RNG_GEM": 1, "BEN_DCD_DTE": None},
+                            {"BEN_NIR_PSA": "P2", "BEN_RNG_GEM": 1, "BEN_DCD_DTE": date(2023, 6, 1)},
+                            {"BEN_NIR_PSA": "P2", "BEN_RNG_GEM": 2, "BEN_DCD_DTE": date(2023, 6, 1)}]),
+        "ER_PRS_F": _table([_prs(1)]),
+        "ER_CAM_F": _table([{**_keys(1), "CAM_PRS_IDE": "QZFA036", "ORG_CLE_NEW": "x"}]),
+    }
+    _load(engine, tables)
+    got = _rows(engine, 'SELECT person, category, value, group_id, "start", "end" FROM events ORDER BY category')
+    assert got == [("P1", "ald", "E11", "8", date(2020, 1, 1), date(2030, 1, 1)),  # work accident (11): not an ALD
+                   ("P1", "dcir_ccam_act", "QZFA036", "2023-01-01_2023-01-01_1_1_1_01751_1", date(2023, 1, 5), None),
+                   ("P2", "death", "death", None, date(2023, 6, 1), date(2023, 6, 1))]  # once per person
+
+
+def test_views_follow_the_tables_the_extract_has():
+    only_people = workspace_views({"IR_BEN_R": pa.schema([("BEN_NIR_PSA", pa.string()),
+                                                          ("BEN_DCD_DTE", pa.date32())])}, DUCKDB)
+    assert [name for name, _sql in only_people] == ["events"]
+    assert workspace_views({"IR_NAT_V": pa.schema([("PRS_NAT", pa.int64())])}, DUCKDB) == []
+    assert events.events_sql(set(), set(), DUCKDB) is None
