@@ -15,12 +15,11 @@ import pytest
 from bastide.analytics.pmsi import DIALYSIS_RADIOTHERAPY, DUPLICATE_FINESS
 from bastide.analytics.views import workspace_views
 from bastide.base.synth import generate
-from bastide.keys import service as key_service
 from bastide.platform import operator_actor
 from bastide.workspaces import jobs, query
 from bastide.workspaces import service as workspaces
 from bastide.workspaces.models import Extract
-from bastide.workspaces.source import parquet_source
+from bastide.workspaces.engine import DuckDBEngine
 from tests.conftest import _world, make_platform
 from tests.integration.test_permit_lifecycle import _granted
 from tests.integration.test_spark import pyspark  # noqa: F401 (pyspark is installed by the test set-up)
@@ -30,7 +29,8 @@ pytestmark = pytest.mark.slow
 
 DOC = (Path(__file__).parents[2] / "docs" / "analytics.md").read_text()
 WORKED = re.search(r"<!-- worked-example -->\n```sql\n(.*?)```", DOC, re.S).group(1)
-TABLES = ["ER_PRS_F", "ER_PHA_F", "ER_ETE_F", "IR_CIP_V", "T_MCOaaB", "T_MCOaaC"]
+TABLES = ["ER_PRS_F", "ER_PHA_F", "ER_CAM_F", "ER_ETE_F", "IR_BEN_R", "IR_CIP_V", "IR_IMB_R", "T_MCOaaA", "T_MCOaaB",
+          "T_MCOaaC", "T_MCOaaD"]
 SCOPE = {"snapshot": "snds@2024-12", "tables": TABLES, "years": [2023], "population": {"sex": [1, 2]}}
 
 
@@ -52,7 +52,7 @@ def workspace(tmp_path_factory):
 def _tables(platform) -> dict[str, pa.Table]:
     with platform.db.unit_of_work() as s:
         row = s.query(Extract).filter(Extract.status == "ready").one()
-        return {n: d.to_table() for n, d in query.extract_tables(s, platform, row).items()}
+        return {n: src.dataset.to_table() for n, src in query.extract_tables(s, platform, row).items()}
 
 
 def _by_keys(table: pa.Table, keys: list[str]) -> dict[tuple, list[dict]]:
@@ -99,11 +99,13 @@ def _expected(t: dict[str, pa.Table]) -> tuple[int, int]:
 
 
 def test_the_worked_example_runs_in_the_console_in_a_job_and_on_spark(workspace):
+    """The platform runs on Spark: the extract was built there and the console queries there;
+    jobs run DuckDB in their sandbox; and DuckDB over the same extract agrees category by category."""
     platform, p, ws_id, done = workspace
     expected = _expected(_tables(platform))
     assert expected[0] > 0 and expected[1] > 0  # the synthetic people are enough for the example to mean something
 
-    console = query.run_query(platform, actor=p["alice"], ws_id=ws_id, sql=WORKED)
+    console = query.run_query(platform, actor=p["alice"], ws_id=ws_id, sql=WORKED)  # on Spark
     assert console.columns == ["new_users", "hospitalised_within_90_days"]
     assert tuple(console.rows[0]) == expected
 
@@ -112,23 +114,48 @@ def test_the_worked_example_runs_in_the_console_in_a_job_and_on_spark(workspace)
     assert job.status == "succeeded", job.log
     assert f"{expected[0]},{expected[1]}" in job.log
 
-    from bastide.workspaces.spark.engine import SparkEngine
-
-    engine = SparkEngine(platform.settings)
+    counts = "SELECT category, count(*) AS n, count(DISTINCT person) AS persons FROM events GROUP BY category"
+    on_spark = query.run_query(platform, actor=p["alice"], ws_id=ws_id, sql=counts).rows
+    engine = DuckDBEngine(memory_limit="1GB", threads=2)
     try:
         with platform.db.unit_of_work() as s:
-            row = s.query(Extract).filter(Extract.status == "ready").one()
-            key = {row.key_id: key_service.unwrap_key(s, keys=platform.keys, key_id=row.key_id)}
-            sources = {n: parquet_source(platform.store, t["files"], key) for n, t in row.tables.items()}
+            sources = query.extract_tables(s, platform, s.query(Extract).filter(Extract.status == "ready").one())
         for name, source in sources.items():
             engine.register_source(name, source)
         for name, sql in workspace_views({n: src.schema for n, src in sources.items()}, engine.dialect):
             engine.define_view(name, sql)
-        on_spark = engine.stream(WORKED, 1024).read_all()
-        assert tuple(on_spark.to_pylist()[0].values()) == expected
-        counts = "SELECT category, count(*) AS n, count(DISTINCT person) AS persons FROM events GROUP BY category"
-        on_duckdb = query.run_query(platform, actor=p["alice"], ws_id=ws_id, sql=counts).rows
-        assert sorted(tuple(r.values()) for r in engine.stream(counts, 1024).read_all().to_pylist()) == \
-            sorted(tuple(r) for r in on_duckdb)  # every category, on both engines
+        on_duckdb = engine.con.execute(counts).fetchall()
     finally:
         engine.close()
+    assert sorted(on_duckdb) == sorted(tuple(r) for r in on_spark)
+    assert {"drug_cip", "drug_atc3", "mco_main_diagnosis", "mco_associated_diagnosis", "mco_ccam_act", "dcir_ccam_act",
+            "mco_hospital_stay", "ald"} <= {r[0] for r in on_duckdb}
+
+
+SPARK_ESCAPES = {
+    "a setting": "SET spark.sql.runSQLOnFiles=true",
+    "a file by path": "SELECT * FROM parquet.`/etc`",
+    "Java by reflection": "SELECT reflect('java.lang.System', 'getProperty', 'user.home')",
+    "a table": "CREATE TABLE t AS SELECT 1 AS one",
+    "two statements": "SELECT 1; DROP VIEW events",
+    "a jar": "ADD JAR /tmp/x.jar",
+}
+
+
+def test_the_spark_console_runs_one_read_only_query_and_stops_on_time(workspace):
+    platform, p, ws_id, _done = workspace
+    for attempt, sql in SPARK_ESCAPES.items():
+        with pytest.raises(query.QueryFailed) as refused:
+            query.run_query(platform, actor=p["alice"], ws_id=ws_id, sql=sql)
+        assert "read-only" in refused.value.message or "failed" in refused.value.message, attempt
+    with pytest.raises(query.QueryFailed, match="TABLE_OR_VIEW_NOT_FOUND"):
+        query.run_query(platform, actor=p["alice"], ws_id=ws_id, sql="SELECT * FROM nowhere")
+    settings = platform.settings
+    platform.settings = settings.model_copy(update={"workspace_query_seconds": 2})
+    try:
+        with pytest.raises(query.QueryFailed) as late:
+            query.run_query(platform, actor=p["alice"], ws_id=ws_id,
+                            sql="SELECT count(*) FROM range(100000000) AS a CROSS JOIN range(100000) AS b")
+        assert late.value.code == "query_timeout"
+    finally:
+        platform.settings = settings

@@ -145,3 +145,31 @@ def test_the_duckdb_and_spark_extracts_of_a_permit_are_identical(spark_world):
         assert _rows(spark_t) == _rows(duck_t), name
     assert spark_tables["IR_BEN_R"].num_rows == done.cohort
     assert pseudonym(pseudonym_key, objector) not in spark_tables["IR_BEN_R"]["BEN_NIR_PSA"].to_pylist()
+
+
+def test_the_dcir_flattening_gives_the_same_rows_on_both_engines(spark_world, tmp_path):
+    """The flat DCIR, month by month, from the snapshot: DuckDB and Spark write the same rows."""
+    from datetime import date
+
+    from bastide.analytics.flatten import flatten_dcir
+    from bastide.workspaces.source import open_table, snapshot_files
+
+    platform, _p = spark_world
+    months = [date(2023, 3, 1), date(2023, 4, 1)]
+    flat = {}
+    for name, engine in (("duckdb", DuckDBEngine(memory_limit="1GB", threads=2)), ("spark", _spark(platform))):
+        try:
+            with platform.db.unit_of_work() as s:
+                files = snapshot_files(platform.store, catalogue.get_snapshot(s, "snds@2024-12"))
+                columns = {}
+                for table in ("ER_PRS_F", "ER_PHA_F", "ER_BIO_F", "ER_CAM_F", "ER_ETE_F"):
+                    source = open_table(s, store=platform.store, keys=platform.keys, files=files.of(table, (2023,)))
+                    engine.register_source(table, source)
+                    columns[table] = source.schema.names
+            written = flatten_dcir(engine, columns=columns, months=months, folder=tmp_path / name, key_id="dk-1", key=KEY)
+        finally:
+            engine.close()
+        flat[name] = pa.concat_tables(pq.read_table(path, decryption_properties=decryption_properties({"dk-1": KEY}))
+                                      for w in written.values() for path, _rows in w.files)
+    assert flat["duckdb"].num_rows > 0 and flat["duckdb"].column_names == flat["spark"].column_names
+    assert _rows(flat["duckdb"]) == _rows(flat["spark"])

@@ -194,3 +194,27 @@ def test_views_follow_the_tables_the_extract_has():
     assert [name for name, _sql in only_people] == ["events"]
     assert workspace_views({"IR_NAT_V": pa.schema([("PRS_NAT", pa.int64())])}, DUCKDB) == []
     assert events.events_sql(set(), set(), DUCKDB) is None
+
+
+def test_a_flattening_is_written_month_by_month_and_encrypted(engine, tmp_path):
+    import secrets
+
+    import pyarrow.parquet as pq
+
+    from bastide.analytics.flatten import flatten_dcir, months_of
+    from bastide.keys.parquet import decryption_properties
+
+    for name, table in DCIR_TABLES.items():
+        engine.register(name, table)
+    key = secrets.token_bytes(32)
+    months = months_of(2023)[:2]
+    written = flatten_dcir(engine, columns={n: t.schema.names for n, t in DCIR_TABLES.items()}, months=months,
+                           folder=tmp_path, key_id="dk-flat", key=key)
+    rows = {m: sum(r for _p, r in w.files) for m, w in written.items()}
+    assert rows == {date(2023, 1, 1): 4, date(2023, 2, 1): 1}  # as dcir_flat, month by month
+    first = written[date(2023, 1, 1)].files[0][0]
+    assert first.parent.name == "flx_month=2023-01" and "PHA_PRS_IDE" in written[date(2023, 1, 1)].columns
+    with pytest.raises(OSError):
+        pq.read_table(first)  # encrypted
+    assert pq.read_table(first, decryption_properties=decryption_properties({"dk-flat": key})).num_rows > 0
+    assert months_of(2023, care_year=True)[-1] == date(2024, 6, 1) and len(months_of(2023, care_year=True)) == 18

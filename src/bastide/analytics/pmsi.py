@@ -68,7 +68,7 @@ class McoFilters:
         return wanted
 
 
-def _same_stay(left: str, right: str) -> str:
+def same_stay(left: str, right: str) -> str:
     # ETA_NUM and RSA_NUM are integers in some PMSI tables and text in others
     return " AND ".join(f"{text(f'{left}.{k}')} = {text(f'{right}.{k}')}" for k in STAY)
 
@@ -78,7 +78,7 @@ def stays_sql(columns: Columns, *, filters: McoFilters = McoFilters()) -> str:
     b, c = columns["T_MCOaaB"], columns["T_MCOaaC"]
     select = [f"b.{q(n)}" for n in b] + [f"c.{q(n)}" for n in c if n not in b]
     where = filters.predicates(set(b), set(c))
-    return (f"SELECT {', '.join(select)} FROM {q('T_MCOaaB')} AS b JOIN {q('T_MCOaaC')} AS c ON {_same_stay('b', 'c')}"
+    return (f"SELECT {', '.join(select)} FROM {q('T_MCOaaB')} AS b JOIN {q('T_MCOaaC')} AS c ON {same_stay('b', 'c')}"
             + (f" WHERE {' AND '.join(where)}" if where else ""))
 
 
@@ -106,7 +106,7 @@ def flat_mco_sql(schemas: dict[str, pa.Schema], stays: str = "mco_stays") -> str
         cells += [f"o.{q(f.name)} AS {q(names[(t, f.name)])}" if t == source else
                   f"CAST(NULL AS {_sql_type(f.type)}) AS {q(names[(t, f.name)])}" for t, f in extra]
         label = source.removeprefix("T_MCOaa") if source else "B"
-        joined = f" JOIN {q(source)} AS o ON {_same_stay('s', 'o')}" if source else ""
+        joined = f" JOIN {q(source)} AS o ON {same_stay('s', 'o')}" if source else ""
         return f"SELECT '{label}' AS SOURCE, {', '.join(cells)} FROM {q(stays)} AS s{joined}"
 
     return " UNION ALL ".join(branch(t) for t in ["", *others])

@@ -44,12 +44,16 @@ class Grant:
         self.broker.revoke(self.token)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # every task opening files at once must not find the door shut (default 5)
+
+
 class KeyBroker:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self._grants: dict[str, Grant] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), _handler(self))
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), _handler(self))
         self.url = f"http://{host}:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, name="key-broker", daemon=True).start()
 
@@ -79,6 +83,8 @@ class KeyBroker:
 
 def _handler(broker: KeyBroker) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # the JVM's client keeps its connection for the next key
+
         def do_POST(self):  # noqa: N802 (http.server's name)
             length = int(self.headers.get("Content-Length") or 0)
             token = self.headers.get("Authorization", "").removeprefix("Bearer ")

@@ -31,4 +31,4 @@ class Dialect:
 
 DUCKDB = Dialect("duckdb", "sha256({})", "encode({})", "CAST({0} + {1} * INTERVAL 1 DAY AS DATE)",
                  "date_diff('day', {0}, {1})")
-SPARK = Dialect("spark", "sha2({}, 256)", "CAST({} AS BINARY)", "date_add({0}, {1})", "datediff({1}, {0})")
+SPARK = Dialect("spark", "sha2({}, 256)", "CAST({} AS BINARY)", "date_add({0}, CAST({1} AS INT))", "datediff({1}, {0})")

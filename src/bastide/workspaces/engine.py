@@ -31,7 +31,8 @@ class QueryEngine(Protocol):
     def materialise(self, name: str, sql: str) -> int:
         """Run `sql` once into a temporary table `name`; return its row count."""
 
-    def stream(self, sql: str, batch_rows: int) -> pa.RecordBatchReader: ...
+    def stream(self, sql: str, batch_rows: int, limit: int | None = None) -> pa.RecordBatchReader:
+        """The result in batches; `limit` says how many rows the reader will take at most."""
 
     def write_parquet(self, sql: str, folder: Path, *, key_id: str, key: bytes, batch_rows: int,
                       parts: int) -> Written:
@@ -45,6 +46,9 @@ class QueryEngine(Protocol):
 
     def interrupt(self) -> None:
         """Stop the running query (from another thread)."""
+
+    def failure(self, exc: Exception) -> str | None:
+        """'interrupted', the first line of a query's error, or None when `exc` is not the engine's."""
 
     def close(self) -> None: ...
 
@@ -87,8 +91,8 @@ class DuckDBEngine:
         self.con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}')
         return self.con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
 
-    def stream(self, sql: str, batch_rows: int) -> pa.RecordBatchReader:
-        return self.con.sql(sql).to_arrow_reader(batch_rows)
+    def stream(self, sql: str, batch_rows: int, limit: int | None = None) -> pa.RecordBatchReader:
+        return self.con.sql(sql).to_arrow_reader(batch_rows)  # lazy: the reader stops where its user stops
 
     def write_parquet(self, sql: str, folder: Path, *, key_id: str, key: bytes, batch_rows: int,
                       parts: int) -> Written:
@@ -104,6 +108,11 @@ class DuckDBEngine:
 
     def interrupt(self) -> None:
         self.con.interrupt()
+
+    def failure(self, exc: Exception) -> str | None:
+        if isinstance(exc, duckdb.InterruptException):
+            return "interrupted"
+        return str(exc).splitlines()[0] if isinstance(exc, duckdb.Error) else None
 
     def close(self) -> None:
         self.con.close()

@@ -105,8 +105,8 @@ def run(platform: Platform, *, job_id: int) -> Job:
             job.started_at = utcnow()
             move(session, job=job, action="start")
             row = session.get(Extract, job.extract_id)
-            for name, dataset in extract_tables(session, platform, row).items():
-                pq.write_table(dataset.to_table(), data / f"{name}.parquet")
+            for name, source in extract_tables(session, platform, row).items():
+                pq.write_table(source.dataset.to_table(), data / f"{name}.parquet")
             _write_imports(session, platform, job.workspace_id, data / "imports")
             script = scratch / "script.py"
             script.write_text(_script_of(job.kind, job.script))

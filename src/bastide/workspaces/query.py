@@ -1,7 +1,8 @@
 """Working inside a workspace: who may enter (SPE-01, SPE-05) and SQL on its extract (SPE-10).
 
 Each workspace has a sealed DuckDB database (no file, network or extension access, no settings
-changes, no Python objects by name; memory and thread limits); each query gets its own
+changes, no Python objects by name; memory and thread limits) — or, on Spark, each query has a
+session of its own with SQL on files turned off; each query gets its own
 connection to it that sees only this workspace's current extract, decrypted in memory, and
 may run one read-only statement, so nothing outlives the query; a timer interrupts it. Query
 text, duration, row count and outcome are audited, refusals too."""
@@ -16,10 +17,8 @@ from weakref import WeakKeyDictionary
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 
@@ -32,10 +31,10 @@ from bastide.identity.roles import Permission
 from bastide.keys import service as key_service
 from bastide.platform import Platform
 from bastide.statemachine import Actor
-from bastide.workspaces.engine import DuckDBEngine, SealedDatabase
+from bastide.workspaces.engine import DuckDBEngine, QueryEngine, SealedDatabase
 from bastide.workspaces.models import Extract, Workspace
 from bastide.workspaces.service import current_extract, get_workspace, target
-from bastide.workspaces.source import parquet_source
+from bastide.workspaces.source import ParquetSource, parquet_source
 
 
 class QueryFailed(InvalidInput):
@@ -75,9 +74,9 @@ class QueryResult:
     seconds: float
 
 
-def extract_tables(session: Session, platform: Platform, row: Extract) -> dict[str, ds.Dataset]:
+def extract_tables(session: Session, platform: Platform, row: Extract) -> dict[str, ParquetSource]:
     key = {row.key_id: key_service.unwrap_key(session, keys=platform.keys, key_id=row.key_id)}
-    return {name: parquet_source(platform.store, table["files"], key).dataset for name, table in row.tables.items()}
+    return {name: parquet_source(platform.store, table["files"], key) for name, table in row.tables.items()}
 
 
 def admit(platform: Platform, *, actor: Actor, ws_id: int) -> None:
@@ -88,7 +87,7 @@ def admit(platform: Platform, *, actor: Actor, ws_id: int) -> None:
         raise error
 
 
-def admitted_tables(platform: Platform, *, actor: Actor, ws_id: int) -> dict[str, ds.Dataset]:
+def admitted_tables(platform: Platform, *, actor: Actor, ws_id: int) -> dict[str, ParquetSource]:
     """The current extract's tables, once `actor` is let in (a refusal is committed, then raised)."""
     with platform.db.unit_of_work() as session:
         ws = get_workspace(session, ws_id)
@@ -165,20 +164,32 @@ READ_ONLY = ("the SQL console runs one read-only query (SELECT, WITH, FROM, DESC
              "tables and longer scripts belong in a job (`bastide ws run`)")
 
 
-def _execute(platform: Platform, ws_id: int, tables: dict[str, ds.Dataset], sql: str, cap: int | None):
+def _connect(platform: Platform, ws_id: int) -> QueryEngine:
+    """A sealed engine for one query: a connection to the workspace's DuckDB database, or a
+    Spark session of its own where the platform runs on Spark (BASTIDE_ENGINE=spark)."""
+    if platform.settings.engine == "spark":
+        from bastide.workspaces.spark.engine import SparkEngine
+
+        engine = SparkEngine(platform.settings)
+        engine.seal()
+        return engine
+    return _DATABASES.setdefault(platform, _Databases()).connect(ws_id, platform.settings)
+
+
+def _execute(platform: Platform, ws_id: int, tables: dict[str, ParquetSource], sql: str, cap: int | None):
     """The query's result, at most `cap` rows (and whether more existed); the whole result if no cap."""
     settings = platform.settings
-    engine = _DATABASES.setdefault(platform, _Databases()).connect(ws_id, settings)
+    engine = _connect(platform, ws_id)
     timer = threading.Timer(settings.workspace_query_seconds, engine.interrupt)
     try:
         if not engine.read_only(sql):
             raise QueryFailed(READ_ONLY)
-        for name, dataset in tables.items():
-            engine.register(name, dataset)
-        for name, view in workspace_views({n: d.schema for n, d in tables.items()}, engine.dialect):
+        for name, source in tables.items():
+            engine.register_source(name, source)
+        for name, view in workspace_views({n: src.schema for n, src in tables.items()}, engine.dialect):
             engine.define_view(name, view)  # the analytics layer: dcir_flat, mco_stays, events…
         timer.start()
-        reader = engine.stream(sql, 1024)
+        reader = engine.stream(sql, 1024, limit=None if cap is None else cap + 1)
         batches, rows = [], 0
         for batch in reader:
             batches.append(batch)
@@ -186,11 +197,16 @@ def _execute(platform: Platform, ws_id: int, tables: dict[str, ds.Dataset], sql:
             if cap is not None and rows > cap:
                 break
         table = pa.Table.from_batches(batches, schema=reader.schema)
-    except duckdb.InterruptException:
-        raise QueryFailed(f"the query ran longer than {settings.workspace_query_seconds} s and was stopped",
-                          code="query_timeout") from None
-    except duckdb.Error as exc:
-        raise QueryFailed(f"the query failed: {str(exc).splitlines()[0]}") from None
+    except DomainError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the engine's own errors, told apart by the engine
+        failure = engine.failure(exc)
+        if failure == "interrupted":
+            raise QueryFailed(f"the query ran longer than {settings.workspace_query_seconds} s and was stopped",
+                              code="query_timeout") from None
+        if failure is None:
+            raise
+        raise QueryFailed(f"the query failed: {failure}") from None
     finally:
         timer.cancel()
         engine.close()

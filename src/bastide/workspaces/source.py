@@ -65,11 +65,16 @@ class ParquetSource:
         return self.dataset.schema
 
 
+def file_uri(path: Path) -> str:
+    """A local path as Hadoop reads it: no percent-encoding (`flx_month=…` stays as it is)."""
+    return f"file://{path.resolve()}"
+
+
 def uri(store: ObjectStore, key: str) -> str:
     """The object as a Hadoop filesystem URI (S3 through S3A, which the cluster must provide)."""
     if isinstance(store, S3Store):
         return f"s3a://{store.path(key)}"
-    return f"file://{Path(store.path(key)).resolve()}"  # as Hadoop writes it: no percent-encoding of `=`
+    return file_uri(Path(store.path(key)))
 
 
 def parquet_source(store: ObjectStore, paths: list[str], keys: dict[str, bytes]) -> ParquetSource:

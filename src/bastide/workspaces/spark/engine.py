@@ -16,7 +16,7 @@ from bastide.keys.broker import broker
 from bastide.keys.parquet import decryption_properties
 from bastide.workspaces.dialect import SPARK
 from bastide.workspaces.parts import Written
-from bastide.workspaces.source import ParquetSource
+from bastide.workspaces.source import ParquetSource, file_uri
 from bastide.workspaces.spark.session import root_session
 
 # how Spark encrypts what it writes: as pyarrow does (keys/parquet.py), one key for the whole file
@@ -74,9 +74,10 @@ class SparkEngine:
         self._view(name, frame)
         return frame.count()
 
-    def stream(self, sql: str, batch_rows: int) -> pa.RecordBatchReader:
-        """The result gathered on the driver: for results a person reads, not for extracts."""
-        table = self._sql(sql).toArrow()
+    def stream(self, sql: str, batch_rows: int, limit: int | None = None) -> pa.RecordBatchReader:
+        """The result gathered on the driver (at most `limit` rows): for results a person reads."""
+        frame = self._sql(sql)
+        table = (frame if limit is None else frame.limit(limit)).toArrow()
         return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(batch_rows))
 
     def write_parquet(self, sql: str, folder: Path, *, key_id: str, key: bytes, batch_rows: int,
@@ -86,7 +87,7 @@ class SparkEngine:
         frame = self._sql(sql)
         out = folder / "spark"
         (frame.write.options(**ENCRYPTION).option("parquet.encryption.uniform.key", key_id)
-         .option("maxRecordsPerFile", self.file_rows).mode("errorifexists").parquet(out.as_uri()))
+         .option("maxRecordsPerFile", self.file_rows).mode("errorifexists").parquet(file_uri(out)))
         files = []
         for i, produced in enumerate(sorted(out.glob("part-*.parquet"))):
             path = produced.rename(folder / f"part-{i}.parquet")
@@ -110,6 +111,18 @@ class SparkEngine:
 
     def interrupt(self) -> None:
         self.spark.sparkContext.cancelJobGroup(self.group)
+
+    def failure(self, exc: Exception) -> str | None:
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import PySparkException
+
+        if not isinstance(exc, (PySparkException, Py4JJavaError)):
+            return None
+        text = str(exc)
+        if "cancelled" in text and self.group in text or "SPARK_JOB_CANCELLED" in text:
+            return "interrupted"
+        # the error's own line, never the JVM's stack
+        return next((line.strip() for line in text.splitlines() if line.strip() and not line.startswith("\t")), "error")
 
     def close(self) -> None:
         for frame in self._cached:
