@@ -151,8 +151,8 @@ def test_the_dcir_flattening_gives_the_same_rows_on_both_engines(spark_world, tm
     """The flat DCIR, month by month, from the snapshot: DuckDB and Spark write the same rows."""
     from datetime import date
 
-    from bastide.analytics.flatten import flatten_dcir
-    from bastide.workspaces.source import open_table, snapshot_files
+    from bastide.analytics.flatten import flatten_dcir, snapshot_months
+    from bastide.workspaces.source import snapshot_files
 
     platform, _p = spark_world
     months = [date(2023, 3, 1), date(2023, 4, 1)]
@@ -161,12 +161,9 @@ def test_the_dcir_flattening_gives_the_same_rows_on_both_engines(spark_world, tm
         try:
             with platform.db.unit_of_work() as s:
                 files = snapshot_files(platform.store, catalogue.get_snapshot(s, "snds@2024-12"))
-                columns = {}
-                for table in ("ER_PRS_F", "ER_PHA_F", "ER_BIO_F", "ER_CAM_F", "ER_ETE_F"):
-                    source = open_table(s, store=platform.store, keys=platform.keys, files=files.of(table, (2023,)))
-                    engine.register_source(table, source)
-                    columns[table] = source.schema.names
-            written = flatten_dcir(engine, columns=columns, months=months, folder=tmp_path / name, key_id="dk-1", key=KEY)
+                month, schemas = snapshot_months(s, store=platform.store, keys=platform.keys, files=files)
+                written = flatten_dcir(engine, month=month, schemas=schemas, months=months, folder=tmp_path / name,
+                                       key_id="dk-1", key=KEY)
         finally:
             engine.close()
         flat[name] = pa.concat_tables(pq.read_table(path, decryption_properties=decryption_properties({"dk-1": KEY}))

@@ -34,6 +34,10 @@ class SnapshotFiles:
             chosen = [f for f in chosen if f.partition is None or _partition_year(f.partition) in years]
         return chosen
 
+    def of_month(self, table: str, month: str) -> list[manifest.FileEntry]:
+        """The files of one flux month (`YYYY-MM`) of a table partitioned by flux month."""
+        return [f for f in self.files if f.table == table and f.partition == f"flx_month={month}"]
+
     @property
     def tables(self) -> set[str]:
         return {f.table for f in self.files}
