@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from bastide.analytics import dcir, events, pmsi
-from bastide.analytics.views import workspace_views
+from bastide.analytics.views import used_by, workspace_views
 from bastide.workspaces.compile import DCIR_KEYS
 from bastide.workspaces.dialect import DUCKDB
 from bastide.workspaces.engine import DuckDBEngine
@@ -222,3 +222,14 @@ def test_a_flattening_is_written_month_by_month_and_encrypted(engine, tmp_path):
         pq.read_table(first)  # encrypted
     assert pq.read_table(first, decryption_properties=decryption_properties({"dk-flat": key})).num_rows > 0
     assert months_of(2023, care_year=True)[-1] == date(2024, 6, 1) and len(months_of(2023, care_year=True)) == 18
+
+
+def test_a_query_gets_the_views_it_reads_and_theirs_only():
+    views = workspace_views({**{n: t.schema for n, t in DCIR_TABLES.items()}, **{n: t.schema for n, t in MCO.items()},
+                             "IR_CIP_V": pa.schema([("PHA_PRS_IDE", pa.int64()), ("PHA_ATC_CLA", pa.string())])}, DUCKDB)
+    names = lambda sql: [n for n, _body in used_by(views, sql)]  # noqa: E731
+    assert names("SELECT count(*) FROM ER_PRS_F") == []
+    assert names("SELECT * FROM dcir_care_year") == ["dcir_flat", "dcir_care_year"]
+    assert names('SELECT * FROM "MCO_FLAT"') == ["mco_stays", "mco_flat"]
+    assert names("SELECT * FROM events") == ["dcir_flat", "drug_dispensations", "mco_stays", "events"]
+    assert names("SELECT 'my_events' FROM dcir_flatter") == []  # whole names only

@@ -22,7 +22,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 
-from bastide.analytics.views import workspace_views
+from bastide.analytics.views import used_by, workspace_views
 from bastide.audit.actions import AuditAction
 from bastide.audit.service import record
 from bastide.errors import Conflict, DomainError, InvalidInput
@@ -186,8 +186,9 @@ def _execute(platform: Platform, ws_id: int, tables: dict[str, ParquetSource], s
             raise QueryFailed(READ_ONLY)
         for name, source in tables.items():
             engine.register_source(name, source)
-        for name, view in workspace_views({n: src.schema for n, src in tables.items()}, engine.dialect):
-            engine.define_view(name, view)  # the analytics layer: dcir_flat, mco_stays, events…
+        views = workspace_views({n: src.schema for n, src in tables.items()}, engine.dialect)
+        for name, view in used_by(views, sql):
+            engine.define_view(name, view)  # the analytics layer's views this query reads
         timer.start()
         reader = engine.stream(sql, 1024, limit=None if cap is None else cap + 1)
         batches, rows = [], 0
