@@ -25,7 +25,7 @@ from tests.integration.test_permit_lifecycle import _granted
 from tests.integration.test_spark import pyspark  # noqa: F401 (pyspark is installed by the test set-up)
 from tests.unit.test_application_form import FULL
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]  # one worker, one JVM, fixtures built once
 
 DOC = (Path(__file__).parents[2] / "docs" / "analytics.md").read_text()
 WORKED = re.search(r"<!-- worked-example -->\n```sql\n(.*?)```", DOC, re.S).group(1)

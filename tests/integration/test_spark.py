@@ -30,7 +30,7 @@ from tests.integration.test_permit_lifecycle import _granted
 from tests.integration.test_workspaces import _snapshot_table
 from tests.unit.test_application_form import FULL
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]  # one worker, one JVM, fixtures built once
 pyspark = pytest.importorskip("pyspark")  # installed by the test set-up; never skipped there
 
 KEY = secrets.token_bytes(32)
