@@ -5,6 +5,7 @@
     con = workspace.duckdb()                     # DuckDB with every table as a view
     con.sql("SELECT count(*) FROM ER_PRS_F").show()
     con.sql("SELECT category, count(*) FROM events GROUP BY 1").show()  # the analytics layer
+    stays = workspace.view("mco_stays")           # a view as a pyarrow Table
     codes = workspace.imported("codelist.csv")   # an approved import
     workspace.release_table(df, ["BEN_SEX_COD"], name="paid.csv", value="PRS_PAI_MNT")  # checkable by the airlock
 
@@ -48,6 +49,11 @@ def duckdb():
     for name, sql in workspace_views({t: pq.read_schema(DATA / f"{t}.parquet") for t in tables()}, DUCKDB):
         con.execute(f'CREATE VIEW "{name}" AS {sql}')
     return con
+
+
+def view(name: str):
+    """An analytics view (`events`, `dcir_flat`, `mco_stays`…) as a pyarrow Table."""
+    return duckdb().sql(f'SELECT * FROM "{name}"').to_arrow_table()
 
 
 def release_table(data, by: list[str], *, name: str, value: str | None = None, contributor: str | None = None,

@@ -35,6 +35,7 @@ counts.to_csv("counts.csv")
 plt.bar(counts.index.astype(str), counts.values); plt.savefig("counts.png")
 print("persons", len(ben), "tables", workspace.tables())
 print(workspace.duckdb().sql("SELECT count(*) FROM ER_PRS_F").fetchall())
+print("events", workspace.view("events").column_names)
 """
 
 
@@ -43,6 +44,7 @@ def test_a_job_runs_with_the_analysis_stack_and_its_outputs_are_registered(ready
     job = _run(platform, p["alice"], ws_id, ANALYSIS)
     assert job.status == "succeeded", job.log
     assert f"persons {done.tables['IR_BEN_R']['rows']}" in job.log and "['ER_PRS_F', 'IR_BEN_R']" in job.log
+    assert "events ['person', 'category', 'group_id', 'value', 'weight', 'start', 'end']" in job.log  # the layer
     with platform.db.unit_of_work() as s:
         outputs = jobs.list_outputs(s, workspaces.get_workspace(s, ws_id))
         assert sorted(o.name for o in outputs) == ["counts.csv", "counts.png"]

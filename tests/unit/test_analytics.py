@@ -175,9 +175,11 @@ def test_long_term_illnesses_deaths_and_dcir_acts(engine):
                              "IMB_ALD_DTD": date(2020, 1, 1), "IMB_ALD_DTF": date(2030, 1, 1)},
                             {"BEN_NIR_PSA": "P2", "IMB_ETM_NAT": 11, "MED_MTF_COD": "S72", "IMB_ALD_NUM": None,
                              "IMB_ALD_DTD": date(2021, 1, 1), "IMB_ALD_DTF": None}]),
-        "IR_BEN_R": _table([{"BEN_NIR_PSA": "P1", "BEN_RNG_GEM": 1, "BEN_DCD_DTE": None},
-                            {"BEN_NIR_PSA": "P2", "BEN_RNG_GEM": 1, "BEN_DCD_DTE": date(2023, 6, 1)},
-                            {"BEN_NIR_PSA": "P2", "BEN_RNG_GEM": 2, "BEN_DCD_DTE": date(2023, 6, 1)}]),
+        "IR_BEN_R": _table([{"BEN_NIR_PSA": "P1", "BEN_RNG_GEM": 1, "BEN_IDT_ANO": "I1", "BEN_DCD_DTE": None},
+                            {"BEN_NIR_PSA": "P2", "BEN_RNG_GEM": 1, "BEN_IDT_ANO": "I2", "BEN_DCD_DTE": date(2023, 6, 1)},
+                            {"BEN_NIR_PSA": "P2", "BEN_RNG_GEM": 2, "BEN_IDT_ANO": "I2", "BEN_DCD_DTE": date(2023, 6, 1)}]),
+        "KI_CCI_R": _table([{"BEN_IDT_ANO": "I2", "DCD_CIM_COD": "I219", "BEN_DCD_DTE": date(2023, 6, 1)},
+                            {"BEN_IDT_ANO": None, "DCD_CIM_COD": "C349", "BEN_DCD_DTE": date(2023, 7, 1)}]),
         "ER_PRS_F": _table([_prs(1)]),
         "ER_CAM_F": _table([{**_keys(1), "CAM_PRS_IDE": "QZFA036", "ORG_CLE_NEW": "x"}]),
     }
@@ -185,7 +187,8 @@ def test_long_term_illnesses_deaths_and_dcir_acts(engine):
     got = _rows(engine, 'SELECT person, category, value, group_id, "start", "end" FROM events ORDER BY category')
     assert got == [("P1", "ald", "E11", "8", date(2020, 1, 1), date(2030, 1, 1)),  # work accident (11): not an ALD
                    ("P1", "dcir_ccam_act", "QZFA036", "2023-01-01_2023-01-01_1_1_1_01751_1", date(2023, 1, 5), None),
-                   ("P2", "death", "death", None, date(2023, 6, 1), date(2023, 6, 1))]  # once per person
+                   ("P2", "death", "death", None, date(2023, 6, 1), date(2023, 6, 1)),  # once per person
+                   ("P2", "death_cause", "I219", None, date(2023, 6, 1), date(2023, 6, 1))]  # an unlinked death: none
 
 
 def test_views_follow_the_tables_the_extract_has():

@@ -11,6 +11,7 @@ the SELECTs of its categories, or none when the extract lacks its tables:
 | mco_hospital_stay | GHM | days | stay |
 | ald | ICD-10 of the long-term illness | – | ALD number |
 | death | death | – | – |
+| death_cause | ICD-10 of the underlying cause (KI_CCI_R, linked by BEN_IDT_ANO) | – | – |
 
 Dates are those of the extract: care dates to the month unless the permit allows exact dates."""
 
@@ -103,6 +104,15 @@ def deaths() -> list[str]:
                   end="BEN_DCD_DTE")]
 
 
+def death_causes() -> list[str]:
+    """The underlying cause of death (CépiDc, KI_CCI_R), linked to the person through BEN_IDT_ANO
+    (the link CépiDc has: 80-90 % of deaths, documentation-snds)."""
+    persons = f"(SELECT DISTINCT BEN_IDT_ANO, BEN_NIR_PSA FROM {q('IR_BEN_R')} WHERE BEN_IDT_ANO IS NOT NULL) AS b"
+    linked = f"{q('KI_CCI_R')} AS k JOIN {persons} ON b.BEN_IDT_ANO = k.BEN_IDT_ANO"
+    return [event(linked, person="b.BEN_NIR_PSA", category="death_cause", value="k.DCD_CIM_COD",
+                  start="k.BEN_DCD_DTE", end="k.BEN_DCD_DTE", where="k.DCD_CIM_COD IS NOT NULL")]
+
+
 def events_sql(tables: set[str], flat: set[str], dialect: Dialect) -> str | None:
     """All the categories the extract allows, stacked. `tables` names the extract's tables and
     the views built over them (`dcir_flat`, `mco`, `drug_dispensations`); `flat` the flat DCIR's columns."""
@@ -115,5 +125,5 @@ def events_sql(tables: set[str], flat: set[str], dialect: Dialect) -> str | None
     if "IR_IMB_R" in tables:
         parts += long_term_illnesses()
     if "IR_BEN_R" in tables:
-        parts += deaths()
+        parts += deaths() + (death_causes() if "KI_CCI_R" in tables else [])
     return " UNION ALL ".join(parts) if parts else None
