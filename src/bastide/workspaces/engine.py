@@ -137,8 +137,8 @@ class SealedDatabase:
         self._root.close()
 
 
-def extract_engine(settings) -> QueryEngine:
-    """The engine the settings name for building extracts (BASTIDE_ENGINE)."""
+def configured_engine(settings) -> QueryEngine:
+    """The engine the settings name (BASTIDE_ENGINE), for an extract build or a Spark console query."""
     if settings.engine == "spark":
         from bastide.workspaces.spark.engine import SparkEngine  # pyspark only where Spark is used
 

@@ -31,7 +31,7 @@ from bastide.identity.roles import Permission
 from bastide.keys import service as key_service
 from bastide.platform import Platform
 from bastide.statemachine import Actor
-from bastide.workspaces.engine import DuckDBEngine, QueryEngine, SealedDatabase
+from bastide.workspaces.engine import DuckDBEngine, QueryEngine, SealedDatabase, configured_engine
 from bastide.workspaces.models import Extract, Workspace
 from bastide.workspaces.service import current_extract, get_workspace, target
 from bastide.workspaces.source import ParquetSource, parquet_source
@@ -168,9 +168,7 @@ def _connect(platform: Platform, ws_id: int) -> QueryEngine:
     """A sealed engine for one query: a connection to the workspace's DuckDB database, or a
     Spark session of its own where the platform runs on Spark (BASTIDE_ENGINE=spark)."""
     if platform.settings.engine == "spark":
-        from bastide.workspaces.spark.engine import SparkEngine
-
-        engine = SparkEngine(platform.settings)
+        engine = configured_engine(platform.settings)
         engine.seal()
         return engine
     return _DATABASES.setdefault(platform, _Databases()).connect(ws_id, platform.settings)

@@ -27,7 +27,7 @@ from bastide.keys import service as key_service
 from bastide.platform import Platform
 from bastide.statemachine import SYSTEM, Actor
 from bastide.workspaces import extract, running
-from bastide.workspaces.engine import extract_engine
+from bastide.workspaces.engine import configured_engine
 from bastide.workspaces.models import Extract, Workspace
 from bastide.workspaces.spec import ExtractSpec
 from bastide.workspaces.workflow import WORKSPACE_WORKFLOW
@@ -134,7 +134,7 @@ def provision(platform: Platform, *, actor: Actor, permit_id: int,
 
 def _build(platform: Platform, extract_id: int, progress) -> dict:
     settings = platform.settings
-    engine = extract_engine(settings)
+    engine = configured_engine(settings)
     try:
         with platform.db.unit_of_work() as session:
             row = session.get(Extract, extract_id)
