@@ -58,8 +58,9 @@ def drugs(view: str = "drug_dispensations") -> list[str]:
     return out
 
 
-def _stay_id(alias: str) -> str:
-    return _keys((*STAY, "SOR_ANN"), f"{alias}.")
+def _stay_id(alias: str = "") -> str:
+    """SCALPEL's stay group: ETA_NUM_RSA_NUM_year."""
+    return _keys((*STAY, "SOR_ANN"), f"{alias}." if alias else "")
 
 
 def diagnoses(tables: set[str], stays: str = "mco_stays") -> list[str]:
@@ -89,7 +90,7 @@ def acts(tables: set[str], flat: set[str], dialect: Dialect, stays: str = "mco_s
 
 def hospital_stays(stays: str = "mco_stays") -> list[str]:
     return [event(q(stays), person="NIR_ANO_17", category="mco_hospital_stay", value="GRG_GHM", weight="SEJ_NBJ",
-                  start="EXE_SOI_DTD", end="EXE_SOI_DTF", group_id=_keys((*STAY, "SOR_ANN")))]
+                  start="EXE_SOI_DTD", end="EXE_SOI_DTF", group_id=_stay_id())]
 
 
 def long_term_illnesses() -> list[str]:
