@@ -68,6 +68,13 @@ class StorageError(DomainError):
     exit_code = 7
 
 
+class Unavailable(DomainError):
+    """Something this work needs is not installed or not running here (bubblewrap, Spark…)."""
+    code = "unavailable"
+    http_status = 503
+    exit_code = 69  # EX_UNAVAILABLE
+
+
 class KeyUnavailable(DomainError):
     code = "key_unavailable"
     http_status = 409

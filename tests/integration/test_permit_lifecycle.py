@@ -52,17 +52,22 @@ def test_amendment_is_a_new_signed_version_and_archives_the_old(gov_world):
     first = _granted(platform, p)
     with pytest.raises(InvalidInput, match="why"):
         _permit(platform, first, permits.amend, actor=p["ines"], signer=platform.signer, changes={}, reason=" ")
+    with pytest.raises(InvalidInput, match="engine is one of"):
+        _permit(platform, first, permits.amend, actor=p["ines"], signer=platform.signer, changes={"engine": "hadoop"},
+                reason="bigger")
     new_id, status, version = _permit(platform, first, permits.amend, actor=p["ines"], signer=platform.signer,
-                                      changes={"persons": ["alice@inserm.example", "bob@inserm.example"]},
-                                      reason="a new statistician joins")
+                                      changes={"persons": ["alice@inserm.example", "bob@inserm.example"],
+                                               "engine": "spark"}, reason="a new statistician joins")
     assert (status, version) == ("active", 2)
     document = _verified(platform, new_id)
     assert document["persons"] == ["alice@inserm.example", "bob@inserm.example"]
     assert document["supersedes"] == f"PRM-{first:06d}" and document["version"] == 2
+    assert document["engine"] == "spark"  # the processing environment changed with it (Art. 67(2)(i))
     with platform.db.unit_of_work() as s:
         old = permits.get_permit(s, first)
         assert (old.status, old.status_reason) == ("superseded", "a new statistician joins")
-        assert _verified(platform, first)["persons"] == ["alice@inserm.example"]  # the archived version is unchanged
+        archived = _verified(platform, first)
+        assert archived["persons"] == ["alice@inserm.example"] and "engine" not in archived  # unchanged; none named
     with pytest.raises(TransitionNotAllowed):  # an archived version cannot move again
         _permit(platform, first, permits.revoke, actor=p["ines"], reason="x")
 

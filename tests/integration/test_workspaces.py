@@ -284,6 +284,7 @@ def test_the_workspace_through_the_api_and_the_sql_console(ready):
     home = alice.get(f"/api/workspaces/{ws_id}").json()
     assert home["tables"]["IR_BEN_R"]["rows"] == done.tables["IR_BEN_R"]["rows"]
     assert "BEN_NIR_PSA" in home["tables"]["IR_BEN_R"]["columns"]
+    assert home["engine"] == "duckdb"  # the permit names none: the platform's
     answer = alice.post(f"/api/workspaces/{ws_id}/queries", json={"sql": "SELECT count(*) AS n FROM IR_BEN_R"})
     assert answer.json()["rows"] == [[done.tables["IR_BEN_R"]["rows"]]]
     refused = bob.post(f"/api/workspaces/{ws_id}/queries", json={"sql": "SELECT 1"})

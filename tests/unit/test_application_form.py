@@ -1,13 +1,16 @@
 """GOV-01, GOV-03, GOV-05, GOV-09: the form and the deadline arithmetic, without a database."""
 
+import sys
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 
+from bastide.config import Settings
 from bastide.errors import InvalidInput
 from bastide.governance import deadlines
 from bastide.governance.form import check_submission, missing_fields
+from bastide.workspaces.engine import EngineUnavailable, configured_engine
 
 FULL = {
     "persons": ["alice@inserm.example"], "functions": "epidemiologist", "purpose": "e", "use": "cohort study",
@@ -45,6 +48,22 @@ def test_public_only_purpose_refused_for_private_body():  # GOV-05
     with pytest.raises(InvalidInput, match="public-sector"):
         check_submission({**FULL, "purpose": "c"}, sector="private")
     check_submission({**FULL, "purpose": "c"}, sector="public")
+
+
+def test_the_engine_is_named_or_left_to_the_platform():  # 67(2)(i), issue 6
+    for engine in ("", "duckdb", "spark"):
+        check_submission({**FULL, "engine": engine}, sector="private")
+    with pytest.raises(InvalidInput, match="engine is one of duckdb, spark") as refused:
+        check_submission({**FULL, "engine": "hadoop"}, sector="private")
+    assert refused.value.details == {"field": "engine"}
+
+
+def test_a_permit_naming_spark_on_a_platform_without_it_is_a_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "bastide.workspaces.spark.engine", None)  # as if pyspark were not installed
+    with pytest.raises(EngineUnavailable, match="install bastide\\[spark\\]") as refused:
+        configured_engine(Settings(env="test"), "spark")
+    assert refused.value.exit_code == 69 and refused.value.http_status == 503
+    configured_engine(Settings(env="test"), "duckdb").close()
 
 
 def test_decision_due_pauses_and_extends():  # GOV-09

@@ -33,14 +33,16 @@ class WorkspaceOut(BaseModel):
     extract_version: int | None
     persons: int | None
     tables: dict[str, Any] = Field(description="Table name -> rows and how it meets the cohort.")
+    engine: str = Field(description="What its extract, queries and jobs run on: duckdb or spark (the permit's "
+                        "processing environment, else the platform's).")
 
     @classmethod
-    def build(cls, session, ws: Workspace) -> WorkspaceOut:
+    def build(cls, session, ws: Workspace, settings) -> WorkspaceOut:
         current, building = workspaces.current_extract(session, ws), workspaces.building_extract(session, ws)
         return cls(id=ws.id, reference=ws.reference, application=ws.application.reference, permit=ws.permit.reference,
                    status=ws.status, status_reason=ws.status_reason, progress=building.progress if building else None,
                    extract_version=current.version if current else None, persons=current.cohort if current else None,
-                   tables=current.tables if current else {})
+                   tables=current.tables if current else {}, engine=workspaces.engine_of(ws.permit, settings))
 
 
 class QueryIn(BaseModel):
@@ -66,14 +68,14 @@ def list_workspaces(request: Request, who: Viewer):
         rows = workspaces.list_workspaces(session)
         if not has_permission(who.actor, P.SNAPSHOT_INGEST):
             rows = [ws for ws in rows if who.actor.id.removeprefix("user:") in query.members(ws)]
-        return [WorkspaceOut.build(session, ws) for ws in rows]
+        return [WorkspaceOut.build(session, ws, request.app.state.platform.settings) for ws in rows]
 
 
 @router.get("/api/workspaces/{ws_id}", response_model=WorkspaceOut)
 def get_workspace(request: Request, ws_id: int, who: Member):
     _member_workspace(request, ws_id, who)
     with _db(request) as session:
-        return WorkspaceOut.build(session, workspaces.get_workspace(session, ws_id))
+        return WorkspaceOut.build(session, workspaces.get_workspace(session, ws_id), request.app.state.platform.settings)
 
 
 @router.post("/api/workspaces/{ws_id}/queries", response_model=QueryOut)

@@ -46,6 +46,10 @@ REQUIRED = {
 }
 DATA_REQUIRED = ("snapshot", "tables", "years")
 
+# 67(2)(i) asks for the computing resources; where the project needs the cluster, it says so here and
+# its permit names the engine (docs/scale.md). Left empty, the platform's own engine serves it.
+ENGINES = {"duckdb": "a workspace's own node (DuckDB)", "spark": "the platform's Spark cluster, for national volumes"}
+
 
 def missing_fields(form: dict, *, sector: str) -> list[str]:
     missing = [f for f in REQUIRED if form.get(f) in (None, "", [])
@@ -77,3 +81,10 @@ def check_submission(form: dict, *, sector: str) -> None:
     if months is not None and not (isinstance(months, int) and 1 <= months <= 120):
         raise InvalidInput("duration_months must be a whole number of months from 1 to 120 (10 years)",
                            details={"field": "duration_months"})
+    check_engine(form)
+
+
+def check_engine(form: dict) -> None:
+    if form.get("engine") not in (None, "", *ENGINES):
+        raise InvalidInput(f"engine is one of {', '.join(ENGINES)} (or empty for the platform's), "
+                           f"not {form['engine']!r}", details={"field": "engine"})

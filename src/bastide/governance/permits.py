@@ -16,7 +16,7 @@ from bastide.catalogue import service as catalogue
 from bastide.db import utcnow
 from bastide.errors import InvalidInput, NotFound
 from bastide.governance.deadlines import add_months
-from bastide.governance.form import PURPOSES
+from bastide.governance.form import PURPOSES, check_engine
 from bastide.governance.models import Application, Permit
 from bastide.governance.service import act
 from bastide.governance.workflow import PERMIT_WORKFLOW
@@ -83,6 +83,7 @@ def _document(session: Session, app: Application, form: dict, permit: Permit, no
         "supersedes": f"PRM-{permit.supersedes_id:06d}" if permit.supersedes_id else None,
         "valid_from": permit.valid_from.isoformat(), "valid_until": permit.valid_until.isoformat(),  # (e)
         "environment": form["tools"],  # (f)
+        **({"engine": form["engine"]} if form.get("engine") else {}),  # (f) the cluster, when the project needs it
         "procedure": app.procedure,
         "opinions": {"ethics": app.ethics_opinion, "cnil": app.cnil_decision},
         # the access body's output-checking policy for this project, when it departs from the platform's
@@ -144,6 +145,7 @@ def amend(session: Session, *, actor: Actor, permit: Permit, signer: Signer, cha
     now = now or utcnow()
     form = {**permit.terms, **changes}
     _check_months(form.get("duration_months") or 12)
+    check_engine(form)
     if form.get("output_policy"):
         _output_policy(form["output_policy"])  # checked before anything changes
     _move(session, actor=actor, permit=permit, action="amend", reason=reason, now=now, details={"fields": sorted(changes)})

@@ -184,6 +184,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "purpose_of_file": ("À quoi sert-il ?", "What is it for?"),
     "bring_in": ("Demander l'entrée", "Ask to bring it in"),
     "approvals_needed": ("approbations requises par fichier", "approvals needed per file"),
+    "engine": ("moteur", "engine"),
 
 }
 
@@ -207,6 +208,7 @@ FORM_FIELDS: list[tuple[str, str, str, str]] = [
     ("brought_datasets", "Jeux de données apportés (vide si aucun)", "Datasets brought in (empty if none)", "words"),
     ("safeguards", "Garanties", "Safeguards", "area"),
     ("tools", "Outils et ressources de calcul", "Tools and computing resources", "text"),
+    ("engine", "Moteur de calcul (vide : celui de la plateforme)", "Computing engine (empty: the platform's)", "engine"),
     ("ethics", "Évaluation éthique", "Ethics assessment", "text"),
     ("optout_exception", "Exception à l'opposition (« none » si aucune)", "Opt-out exception ('none' if none)", "text"),
     ("duration_months", "Durée (mois, 120 au plus)", "Duration (months, at most 120)", "int"),

@@ -27,7 +27,7 @@ from bastide.db import utcnow
 from bastide.errors import Conflict, DomainError, InvalidInput, TransitionNotAllowed
 from bastide.governance import calls, permits, register
 from bastide.governance import service as gov
-from bastide.governance.form import PURPOSES, Procedure
+from bastide.governance.form import ENGINES, PURPOSES, Procedure
 from bastide.governance.schemas import ApplicationOut
 from bastide.identity import credentials
 from bastide.identity import service as identity
@@ -201,7 +201,7 @@ def _application_page(request: Request, who: Principal, app_id: int, error: Doma
     with gv._db(request) as session:
         app = gv._readable(session, who, app_id)
         context = {"app": ApplicationOut.build(app, utcnow()), "fields": fields_from_form(app.form),
-                   "form_fields": i18n.FORM_FIELDS, "purposes": PURPOSES, "error": error,
+                   "form_fields": i18n.FORM_FIELDS, "purposes": PURPOSES, "engines": ENGINES, "error": error,
                    "mine": who.actor.id == f"user:{app.applicant.email}", "editable": app.status in gov.EDITABLE,
                    "permits": [(p.id, p.reference, p.status) for p in permits.of_application(session, app)],
                    "history": permits.history(session, app)}

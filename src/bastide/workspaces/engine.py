@@ -11,6 +11,7 @@ from typing import Protocol
 import duckdb
 import pyarrow as pa
 
+from bastide.errors import Unavailable
 from bastide.workspaces.dialect import DUCKDB, Dialect
 from bastide.workspaces.parts import Written, write_parts
 from bastide.workspaces.source import ParquetSource
@@ -137,10 +138,24 @@ class SealedDatabase:
         self._root.close()
 
 
-def configured_engine(settings) -> QueryEngine:
-    """The engine the settings name (BASTIDE_ENGINE), for an extract build or a Spark console query."""
-    if settings.engine == "spark":
-        from bastide.workspaces.spark.engine import SparkEngine  # pyspark only where Spark is used
+class EngineUnavailable(Unavailable):
+    code = "engine_unavailable"
 
+
+def configured_engine(settings, name: str | None = None) -> QueryEngine:
+    """The engine `name` (a permit's choice) or else the one the settings name (BASTIDE_ENGINE)."""
+    if (name or settings.engine) == "spark":
+        try:
+            from bastide.workspaces.spark.engine import SparkEngine  # pyspark only where Spark is used
+        except ImportError:
+            raise EngineUnavailable("this work runs on Spark and this platform has no Spark: install "
+                                    "bastide[spark] and a JDK, and set BASTIDE_SPARK_MASTER (docs/scale.md)") from None
         return SparkEngine(settings)
     return DuckDBEngine(memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads)
+
+
+def sealed_engine(settings, name: str | None = None) -> QueryEngine:
+    """An engine for a workspace's queries: only what is registered on it, nothing else."""
+    engine = configured_engine(settings, name)
+    engine.seal()
+    return engine

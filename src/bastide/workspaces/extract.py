@@ -68,7 +68,8 @@ def build(session: Session, *, engine: QueryEngine, store: ObjectStore, keys: Ke
                          "columns": columns, "files": [e["path"] for e in written]}
         entries += written
     body = {"format": FORMAT, "permit": spec.permit, "snapshot": spec.snapshot, "merkle_root": spec.merkle_root,
-            "spec": json.loads(spec.canonical()), "spec_sha256": spec.digest, "cohort": persons,
+            "spec": json.loads(spec.canonical()), "spec_sha256": spec.digest, "engine": engine.dialect.name,
+            "cohort": persons,
             "tables": tables, "files": entries}
     raw = (json.dumps(body, indent=1, sort_keys=True) + "\n").encode()
     target.store.put_bytes(f"{target.prefix}/{MANIFEST}", raw)

@@ -1,11 +1,12 @@
 """Working inside a workspace: who may enter (SPE-01, SPE-05) and SQL on its extract (SPE-10).
 
 Each workspace has a sealed DuckDB database (no file, network or extension access, no settings
-changes, no Python objects by name; memory and thread limits) — or, on Spark, each query has a
-session of its own with SQL on files turned off; each query gets its own
+changes, no Python objects by name; memory and thread limits) — or, when it runs on Spark, each
+query has a session of its own with SQL on files turned off; each query gets its own
 connection to it that sees only this workspace's current extract, decrypted in memory, and
 may run one read-only statement, so nothing outlives the query; a timer interrupts it. Query
-text, duration, row count and outcome are audited, refusals too."""
+text, duration, row count and outcome are audited, refusals too. `answer` is the one place a
+workspace query runs: the console here, a Spark workspace's jobs through gateway.py."""
 
 from __future__ import annotations
 
@@ -31,9 +32,9 @@ from bastide.identity.roles import Permission
 from bastide.keys import service as key_service
 from bastide.platform import Platform
 from bastide.statemachine import Actor
-from bastide.workspaces.engine import DuckDBEngine, QueryEngine, SealedDatabase, configured_engine
+from bastide.workspaces.engine import DuckDBEngine, QueryEngine, SealedDatabase, sealed_engine
 from bastide.workspaces.models import Extract, Workspace
-from bastide.workspaces.service import current_extract, get_workspace, target
+from bastide.workspaces.service import current_extract, engine_of, get_workspace, target
 from bastide.workspaces.source import ParquetSource, parquet_source
 
 
@@ -87,13 +88,20 @@ def admit(platform: Platform, *, actor: Actor, ws_id: int) -> None:
         raise error
 
 
-def admitted_tables(platform: Platform, *, actor: Actor, ws_id: int) -> dict[str, ParquetSource]:
+@dataclass(frozen=True)
+class Admitted:
+    tables: dict[str, ParquetSource]  # the current extract's
+    engine: str  # what the workspace runs on: its permit's choice, else the platform's
+
+
+def admitted_tables(platform: Platform, *, actor: Actor, ws_id: int) -> Admitted:
     """The current extract's tables, once `actor` is let in (a refusal is committed, then raised)."""
     with platform.db.unit_of_work() as session:
         ws = get_workspace(session, ws_id)
         error = enter(session, actor=actor, ws=ws)
         if error is None:
-            return extract_tables(session, platform, current_extract(session, ws))
+            return Admitted(extract_tables(session, platform, current_extract(session, ws)),
+                            engine_of(ws.permit, platform.settings))
     raise error
 
 
@@ -126,7 +134,7 @@ def save_result(platform: Platform, *, actor: Actor, ws_id: int, sql: str, name:
     stem = "".join(c for c in name if c.isalnum() or c in "-_") or "result"
     if fmt not in FORMATS:
         raise InvalidInput(f"save as {' or '.join(FORMATS)}", details={"field": "format"})
-    table = _execute(platform, ws_id, admitted_tables(platform, actor=actor, ws_id=ws_id), sql, cap=None)
+    table, _ = _execute(platform, ws_id, admitted_tables(platform, actor=actor, ws_id=ws_id), sql, cap=None)
     buffer = pa.BufferOutputStream()
     if fmt == "csv":
         pa_csv.write_csv(table, buffer)
@@ -160,33 +168,46 @@ class _Databases:
 
 
 _DATABASES: WeakKeyDictionary[Platform, _Databases] = WeakKeyDictionary()
-READ_ONLY = ("the SQL console runs one read-only query (SELECT, WITH, FROM, DESCRIBE, SUMMARIZE, EXPLAIN): "
+READ_ONLY = ("a workspace query is one read-only statement (SELECT, WITH, FROM, DESCRIBE, SUMMARIZE, EXPLAIN): "
              "tables and longer scripts belong in a job (`bastide ws run`)")
 
 
-def _connect(platform: Platform, ws_id: int) -> QueryEngine:
+def _connect(platform: Platform, ws_id: int, engine: str) -> QueryEngine:
     """A sealed engine for one query: a connection to the workspace's DuckDB database, or a
-    Spark session of its own where the platform runs on Spark (BASTIDE_ENGINE=spark)."""
-    if platform.settings.engine == "spark":
-        engine = configured_engine(platform.settings)
-        engine.seal()
-        return engine
+    Spark session of its own where the workspace runs on Spark."""
+    if engine == "spark":
+        return sealed_engine(platform.settings, engine)
     return _DATABASES.setdefault(platform, _Databases()).connect(ws_id, platform.settings)
 
 
-def _execute(platform: Platform, ws_id: int, tables: dict[str, ParquetSource], sql: str, cap: int | None):
-    """The query's result, at most `cap` rows (and whether more existed); the whole result if no cap."""
-    settings = platform.settings
-    engine = _connect(platform, ws_id)
-    timer = threading.Timer(settings.workspace_query_seconds, engine.interrupt)
+class Scope:
+    """A workspace's tables on one engine, with the analytics views defined as queries read them."""
+
+    def __init__(self, engine: QueryEngine, tables: dict[str, ParquetSource]):
+        self.engine, self.tables = engine, tables
+        self._views = workspace_views({name: source.schema for name, source in tables.items()}, engine.dialect)
+        self._defined: set[str] | None = None  # the tables are registered when the first query comes
+
+    def prepare(self, sql: str) -> None:
+        if self._defined is None:
+            for name, source in self.tables.items():
+                self.engine.register_source(name, source)
+            self._defined = set()
+        for name, view in used_by(self._views, sql):
+            if name not in self._defined:
+                self.engine.define_view(name, view)
+                self._defined.add(name)
+
+
+def answer(scope: Scope, sql: str, *, cap: int | None, seconds: int) -> tuple[pa.Table, bool]:
+    """One read-only query, interrupted after `seconds`: at most `cap` rows (all if None), and
+    whether more existed. The engine's own errors become QueryFailed with their first line."""
+    engine = scope.engine
+    timer = threading.Timer(seconds, engine.interrupt)
     try:
         if not engine.read_only(sql):
             raise QueryFailed(READ_ONLY)
-        for name, source in tables.items():
-            engine.register_source(name, source)
-        views = workspace_views({n: src.schema for n, src in tables.items()}, engine.dialect)
-        for name, view in used_by(views, sql):
-            engine.define_view(name, view)  # the analytics layer's views this query reads
+        scope.prepare(sql)
         timer.start()
         reader = engine.stream(sql, 1024, limit=None if cap is None else cap + 1)
         batches, rows = [], 0
@@ -201,14 +222,20 @@ def _execute(platform: Platform, ws_id: int, tables: dict[str, ParquetSource], s
     except Exception as exc:  # noqa: BLE001 - the engine's own errors, told apart by the engine
         failure = engine.failure(exc)
         if failure == "interrupted":
-            raise QueryFailed(f"the query ran longer than {settings.workspace_query_seconds} s and was stopped",
-                              code="query_timeout") from None
+            raise QueryFailed(f"the query ran longer than {seconds} s and was stopped", code="query_timeout") from None
         if failure is None:
             raise
         raise QueryFailed(f"the query failed: {failure}") from None
     finally:
         timer.cancel()
-        engine.close()
     if cap is None:
-        return table
+        return table, False
     return table.slice(0, cap), rows > cap
+
+
+def _execute(platform: Platform, ws_id: int, admitted: Admitted, sql: str, cap: int | None) -> tuple[pa.Table, bool]:
+    engine = _connect(platform, ws_id, admitted.engine)
+    try:
+        return answer(Scope(engine, admitted.tables), sql, cap=cap, seconds=platform.settings.workspace_query_seconds)
+    finally:
+        engine.close()

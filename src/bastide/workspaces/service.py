@@ -132,26 +132,31 @@ def provision(platform: Platform, *, actor: Actor, permit_id: int,
         return Provisioned(ws.reference, row.version, row.cohort, row.rows, row.tables)
 
 
+def engine_of(permit: Permit, settings) -> str:
+    """The engine a workspace runs on: its permit's choice (Art. 67(2)(i)), else the platform's."""
+    return json.loads(permit.document).get("engine") or settings.engine
+
+
 def _build(platform: Platform, extract_id: int, progress) -> dict:
     settings = platform.settings
-    engine = configured_engine(settings)
-    try:
-        with platform.db.unit_of_work() as session:
-            row = session.get(Extract, extract_id)
-            ws, permit = row.workspace, permits.get_permit(session, row.permit_id)
-            spec = ExtractSpec.from_permit(json.loads(permit.document))
-            snapshot = catalogue.get_snapshot(session, spec.snapshot)
-            unwrap = lambda key_id: key_service.unwrap_key(session, keys=platform.keys, key_id=key_id)  # noqa: E731
+    with platform.db.unit_of_work() as session:
+        row = session.get(Extract, extract_id)
+        ws, permit = row.workspace, permits.get_permit(session, row.permit_id)
+        spec = ExtractSpec.from_permit(json.loads(permit.document))
+        snapshot = catalogue.get_snapshot(session, spec.snapshot)
+        unwrap = lambda key_id: key_service.unwrap_key(session, keys=platform.keys, key_id=key_id)  # noqa: E731
+        engine = configured_engine(settings, engine_of(permit, settings))
+        try:
             body = extract.build(session, engine=engine, store=platform.store, keys=platform.keys, snapshot=snapshot,
                                  spec=spec, pseudonym_key=unwrap(ws.pseudonym_key_id),
                                  excluded=optout.excluded(session, permit=permit),
                                  target=extract.Target(platform.store, row.prefix, row.key_id, unwrap(row.key_id),
                                                       parts=settings.duckdb_threads),
                                  progress=progress)
-            session.rollback()  # the build reads only; key unwraps write nothing
-        return body
-    finally:
-        engine.close()
+        finally:
+            engine.close()
+        session.rollback()  # the build reads only; key unwraps write nothing
+    return body
 
 
 def _abandon(platform: Platform, *, actor: Actor, ws_id: int, extract_id: int, error: Exception) -> None:
