@@ -57,8 +57,9 @@ class Settings(BaseSettings):
     work_dir: Path | None = Field(None, description="Scratch space for ingest; default `home/work`.")
     duckdb_memory_limit: str = Field("4GB", description="Memory cap for the embedded DuckDB engine.")
     duckdb_threads: int = Field(2, description="Threads for the embedded DuckDB engine.")
-    engine: Literal["duckdb", "spark"] = Field("duckdb", description="Engine that builds extracts: `duckdb` "
-                                               "(embedded) or `spark` (a cluster, see docs/scale.md).")
+    engine: Literal["duckdb", "spark"] = Field("duckdb", description="Engine of extract builds, workspace queries "
+                                               "and jobs where the permit names none: `duckdb` (embedded) or `spark` "
+                                               "(a cluster, see docs/scale.md).")
     spark_master: str = Field("local[2]", description="Spark master URL: `local[N]`, `spark://host:7077` or "
                               "`k8s://https://…` (with `engine = spark`).")
     spark_driver_memory: str = Field("2g", description="Memory of the Spark driver (JVM heap).")
@@ -82,6 +83,8 @@ class Settings(BaseSettings):
     workspace_memory_limit: str = Field("2GB", description="Memory cap of one workspace query.")
     job_memory_limit: str = Field("4GB", description="Address-space cap of a sandboxed job (RLIMIT_AS).")
     job_seconds: int = Field(3600, description="Wall time after which a sandboxed job is killed.")
+    job_result_rows: int = Field(5_000_000, description="Most rows one `workspace.sql()` query of a job on a Spark "
+                                 "workspace brings into its sandbox (aggregate in SQL beyond).")
     airlock_approvals: int = Field(2, description="Output checkers' approvals each released file needs (SPE-07).")
     airlock_threshold: int = Field(10, description="Fewest persons a released table cell may count (SPE-08; "
                                    "SNDS/PMSI profiles may ask 11).")
@@ -99,7 +102,7 @@ class Settings(BaseSettings):
 
     @field_validator("duckdb_threads", "parquet_row_group_rows", "parquet_file_rows", "max_reported_errors",
                      "auth_max_failures", "permit_check_seconds", "workspace_retention_days", "workspace_query_seconds",
-                     "workspace_query_rows", "job_seconds", "airlock_approvals", "airlock_threshold",
+                     "workspace_query_rows", "job_seconds", "job_result_rows", "airlock_approvals", "airlock_threshold",
                      "spark_shuffle_partitions")
     @classmethod
     def _positive(cls, value: int) -> int:

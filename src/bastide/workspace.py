@@ -1,22 +1,35 @@
 """Inside a workspace job: open the extract's tables.
 
     from bastide import workspace
+    rows = workspace.sql("SELECT category, count(*) AS n FROM events GROUP BY 1")  # a pyarrow Table
     ben = workspace.table("IR_BEN_R")            # a pyarrow Table
-    con = workspace.duckdb()                     # DuckDB with every table as a view
+    stays = workspace.view("mco_stays")           # an analytics view as a pyarrow Table
+    con = workspace.duckdb()                     # DuckDB with every table as a view (DuckDB workspaces)
     con.sql("SELECT count(*) FROM ER_PRS_F").show()
-    con.sql("SELECT category, count(*) FROM events GROUP BY 1").show()  # the analytics layer
-    stays = workspace.view("mco_stays")           # a view as a pyarrow Table
     codes = workspace.imported("codelist.csv")   # an approved import
     workspace.release_table(df, ["BEN_SEX_COD"], name="paid.csv", value="PRS_PAI_MNT")  # checkable by the airlock
+
+`sql`, `table`, `view` and `tables` work on both engines. On a DuckDB workspace the extract is
+decrypted into the job (/data); on a Spark workspace it stays in the cluster and each `sql()`
+is one read-only query the platform runs there, through a socket: its result comes back
+(at most the platform's job_result_rows rows), so aggregate in SQL and model in Python.
 
 Write results under the current folder (/out): each file is registered with its provenance."""
 
 from __future__ import annotations
 
+import json
 import os
+import socket
+from functools import cache
 from pathlib import Path
 
 DATA = Path(os.environ.get("BASTIDE_DATA", "/data"))
+ENGINE_SOCKET = os.environ.get("BASTIDE_ENGINE_SOCKET")  # set in a Spark workspace's jobs
+
+
+class QueryError(Exception):
+    """The platform refused or failed a query; the message says why."""
 
 
 def imported(name: str) -> Path:
@@ -24,19 +37,44 @@ def imported(name: str) -> Path:
     return DATA / "imports" / name
 
 
+def sql(query: str):
+    """The result of one read-only query over the tables and the analytics views, as a pyarrow Table."""
+    if ENGINE_SOCKET:
+        return _ask({"sql": query})
+    return _shared().sql(query).to_arrow_table()
+
+
+@cache
+def _shared():
+    """One connection for a job's `sql()` calls: its views are defined once, not per query."""
+    return duckdb()
+
+
 def tables() -> list[str]:
+    if ENGINE_SOCKET:
+        return _ask({"tables": True})
     return sorted(p.stem for p in DATA.glob("*.parquet"))
 
 
 def table(name: str):
+    if ENGINE_SOCKET:
+        return sql(f'SELECT * FROM "{name}"')
     import pyarrow.parquet as pq
 
     return pq.read_table(DATA / f"{name}.parquet")
 
 
+def view(name: str):
+    """An analytics view (`events`, `dcir_flat`, `mco_stays`…) as a pyarrow Table."""
+    return sql(f'SELECT * FROM "{name}"')
+
+
 def duckdb():
     """DuckDB with every table as a view, and the analytics layer's views over them (dcir_flat,
     dcir_care_year, drug_dispensations, mco_stays, mco_flat, events: docs/analytics.md)."""
+    if ENGINE_SOCKET:
+        raise QueryError("this workspace runs on Spark: its tables stay in the cluster; query them with "
+                         "workspace.sql(...), which returns a pyarrow Table (duckdb.from_arrow() takes it)")
     import duckdb as _duckdb
     import pyarrow.parquet as pq
 
@@ -46,14 +84,26 @@ def duckdb():
     con = _duckdb.connect()
     for name in tables():
         con.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{DATA / name}.parquet')")
-    for name, sql in workspace_views({t: pq.read_schema(DATA / f"{t}.parquet") for t in tables()}, DUCKDB):
-        con.execute(f'CREATE VIEW "{name}" AS {sql}')
+    for name, view_sql in workspace_views({t: pq.read_schema(DATA / f"{t}.parquet") for t in tables()}, DUCKDB):
+        con.execute(f'CREATE VIEW "{name}" AS {view_sql}')
     return con
 
 
-def view(name: str):
-    """An analytics view (`events`, `dcir_flat`, `mco_stays`…) as a pyarrow Table."""
-    return duckdb().sql(f'SELECT * FROM "{name}"').to_arrow_table()
+def _ask(request: dict):
+    """One request to the platform's engine gateway (src/bastide/workspaces/gateway.py)."""
+    import pyarrow as pa
+
+    body = json.dumps(request).encode()
+    with socket.socket(socket.AF_UNIX) as channel:
+        channel.connect(ENGINE_SOCKET)
+        channel.sendall(len(body).to_bytes(4, "big") + body)
+        with channel.makefile("rb") as answer:
+            header = json.loads(answer.readline() or b'{"ok": false, "error": "the platform closed the connection"}')
+            if not header["ok"]:
+                raise QueryError(header["error"])
+            if "tables" in header:
+                return header["tables"]
+            return pa.ipc.open_stream(answer).read_all()
 
 
 def release_table(data, by: list[str], *, name: str, value: str | None = None, contributor: str | None = None,

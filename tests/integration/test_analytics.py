@@ -1,9 +1,12 @@
 """The analytics layer inside a workspace, on both engines (issue 6): the worked example of
-docs/analytics.md runs in the SQL console, in a sandboxed job and on Spark over the same
-extract, and gives what a computation of this test's own from the raw tables gives."""
+docs/analytics.md runs in the SQL console, in sandboxed jobs and on DuckDB over the same
+extract, and gives what a computation of this test's own from the raw tables gives. The
+platform runs DuckDB; the permit names Spark (its processing environment), so the extract
+is built, queried and processed on Spark — jobs through the engine gateway."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from datetime import timedelta
@@ -14,6 +17,7 @@ import pytest
 
 from bastide.analytics.pmsi import DIALYSIS_RADIOTHERAPY, DUPLICATE_FINESS
 from bastide.analytics.views import workspace_views
+from bastide.audit import service as audit
 from bastide.base.synth import generate
 from bastide.platform import operator_actor
 from bastide.workspaces import jobs, query
@@ -36,12 +40,12 @@ SCOPE = {"snapshot": "snds@2024-12", "tables": TABLES, "years": [2023], "populat
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
-    """A Spark-built workspace on 1,500 synthetic people (enough new users of A10 to count)."""
+    """A workspace on 1,500 synthetic people (enough new users of A10 to count) whose permit says Spark."""
     delivery = tmp_path_factory.mktemp("synth-analytics") / "delivery"
     generate(delivery, beneficiaries=1500, years=[2023], seed=11)
-    platform = make_platform(tmp_path_factory.mktemp("analytics"), engine="spark")
+    platform = make_platform(tmp_path_factory.mktemp("analytics"))  # the platform's own engine: DuckDB
     platform, p = _world(platform, delivery)
-    permit_id = _granted(platform, p, {**FULL, "persons": ["alice@labo.example"], "data": SCOPE})
+    permit_id = _granted(platform, p, {**FULL, "persons": ["alice@labo.example"], "data": SCOPE, "engine": "spark"})
     done = workspaces.provision(platform, actor=operator_actor(), permit_id=permit_id)
     with platform.db.unit_of_work() as s:
         ws_id = workspaces.list_workspaces(s)[0].id
@@ -98,12 +102,33 @@ def _expected(t: dict[str, pa.Table]) -> tuple[int, int]:
     return len(new), len(hospitalised)
 
 
-def test_the_worked_example_runs_in_the_console_in_a_job_and_on_spark(workspace):
-    """The platform runs on Spark: the extract was built there and the console queries there;
-    jobs run DuckDB in their sandbox; and DuckDB over the same extract agrees category by category."""
+def _on_duckdb(platform, *queries: str) -> list[list[tuple]]:
+    """The queries on a DuckDB engine over the same extract, with the same analytics views."""
+    engine = DuckDBEngine(memory_limit="1GB", threads=2)
+    try:
+        with platform.db.unit_of_work() as s:
+            sources = query.extract_tables(s, platform, s.query(Extract).filter(Extract.status == "ready").one())
+        for name, source in sources.items():
+            engine.register_source(name, source)
+        for name, sql in workspace_views({n: src.schema for n, src in sources.items()}, engine.dialect):
+            engine.define_view(name, sql)
+        return [engine.con.execute(sql).fetchall() for sql in queries]
+    finally:
+        engine.close()
+
+
+COUNTS = "SELECT category, count(*) AS n, count(DISTINCT person) AS persons FROM events GROUP BY category"
+
+
+def test_the_worked_example_runs_in_the_console_in_a_job_and_on_both_engines(workspace):
+    """The permit says Spark: the extract was built there and the console queries there; the SQL
+    job's query runs there through the gateway; DuckDB over the same extract agrees."""
     platform, p, ws_id, done = workspace
     expected = _expected(_tables(platform))
     assert expected[0] > 0 and expected[1] > 0  # the synthetic people are enough for the example to mean something
+    with platform.db.unit_of_work() as s:
+        manifest = platform.store.get_bytes(f"{s.query(Extract).one().prefix}/EXTRACT.json")
+    assert json.loads(manifest)["engine"] == "spark" and platform.settings.engine == "duckdb"
 
     console = query.run_query(platform, actor=p["alice"], ws_id=ws_id, sql=WORKED)  # on Spark
     assert console.columns == ["new_users", "hospitalised_within_90_days"]
@@ -114,22 +139,59 @@ def test_the_worked_example_runs_in_the_console_in_a_job_and_on_spark(workspace)
     assert job.status == "succeeded", job.log
     assert f"{expected[0]},{expected[1]}" in job.log
 
-    counts = "SELECT category, count(*) AS n, count(DISTINCT person) AS persons FROM events GROUP BY category"
-    on_spark = query.run_query(platform, actor=p["alice"], ws_id=ws_id, sql=counts).rows
-    engine = DuckDBEngine(memory_limit="1GB", threads=2)
-    try:
-        with platform.db.unit_of_work() as s:
-            sources = query.extract_tables(s, platform, s.query(Extract).filter(Extract.status == "ready").one())
-        for name, source in sources.items():
-            engine.register_source(name, source)
-        for name, sql in workspace_views({n: src.schema for n, src in sources.items()}, engine.dialect):
-            engine.define_view(name, sql)
-        on_duckdb = engine.con.execute(counts).fetchall()
-    finally:
-        engine.close()
+    on_spark = query.run_query(platform, actor=p["alice"], ws_id=ws_id, sql=COUNTS).rows
+    worked, on_duckdb = _on_duckdb(platform, WORKED, COUNTS)
+    assert worked == [expected]
     assert sorted(on_duckdb) == sorted(tuple(r) for r in on_spark)
     assert {"drug_cip", "drug_atc3", "mco_main_diagnosis", "mco_associated_diagnosis", "mco_ccam_act", "dcir_ccam_act",
             "mco_hospital_stay", "ald"} <= {r[0] for r in on_duckdb}
+
+
+SPARK_JOB = """
+import os
+import duckdb
+from bastide import workspace
+print("tables", workspace.tables())
+print("data", sorted(os.listdir("/data")))
+counts = duckdb.from_arrow(workspace.sql("SELECT category, count(*) AS n FROM events GROUP BY category"))
+counts.order("category").write_csv("counts.csv")
+ben = workspace.table("IR_BEN_R").to_pandas()
+print("persons", len(ben))
+for attempt in ("CREATE TABLE t AS SELECT 1", "SELECT * FROM parquet.`/etc`", "SELECT * FROM range(100000)"):
+    try:
+        workspace.sql(attempt)
+    except workspace.QueryError as refused:
+        print("refused:", refused)
+try:
+    workspace.duckdb()
+except workspace.QueryError as refused:
+    print("no copy:", refused)
+"""
+
+
+def test_a_python_job_queries_spark_through_the_gateway_and_nothing_else(workspace):
+    platform, p, ws_id, done = workspace
+    settings = platform.settings
+    platform.settings = settings.model_copy(update={"job_result_rows": 50_000})
+    try:
+        job = jobs.run(platform, job_id=jobs.submit(platform, actor=p["alice"], ws_id=ws_id, name="spark", kind="python",
+                                                    script=SPARK_JOB))
+    finally:
+        platform.settings = settings
+    assert job.status == "succeeded", job.log
+    assert f"tables {sorted(TABLES)}" in job.log and "data ['imports']" in job.log  # the extract was not copied
+    assert f"persons {done.tables['IR_BEN_R']['rows']}" in job.log
+    assert job.log.count("refused:") == 3 and "read-only" in job.log and "more than 50,000 rows" in job.log
+    assert "no copy: this workspace runs on Spark" in job.log
+    with platform.db.unit_of_work() as s:
+        output = next(o for o in jobs.list_outputs(s, workspaces.get_workspace(s, ws_id)) if o.name == "counts.csv")
+        assert output.provenance["engine"] == "spark" and output.provenance["job"] == job.reference
+        counts = jobs.read_output(s, platform, output).decode()
+        queries = [e.details for e in reversed(audit.list_events(s, limit=1000))
+                   if e.action == "workspace:query" and e.details.get("job") == job.reference]
+    expected = sorted((category, n) for category, n, _persons in _on_duckdb(platform, COUNTS)[0])
+    assert counts.splitlines()[1:] == [f"{category},{n}" for category, n in expected]
+    assert [q["outcome"] for q in queries] == ["ok", "ok", "query_failed", "query_failed", "result_too_large"]
 
 
 SPARK_ESCAPES = {

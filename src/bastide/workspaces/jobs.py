@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import shutil
+from contextlib import ExitStack
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -26,8 +27,10 @@ from bastide.platform import Platform
 from bastide.statemachine import SYSTEM, Actor
 from bastide.workspaces import running, sandbox
 from bastide.workspaces.models import Extract, Job, Output, Workspace
+from bastide.workspaces.engine import sealed_engine
+from bastide.workspaces.gateway import Gateway
 from bastide.workspaces.query import enter, extract_tables
-from bastide.workspaces.service import current_extract, get_workspace
+from bastide.workspaces.service import current_extract, engine_of, get_workspace, target
 from bastide.workspaces.workflow import JOB_WORKFLOW
 
 KINDS = ("python", "sql")
@@ -40,13 +43,15 @@ def size_in_bytes(text: str) -> int:
     return int(float(number) * UNITS[unit]) if unit in UNITS else int(text)
 
 
-def _script_of(kind: str, script: str) -> str:
+def _script_of(kind: str, script: str, engine: str) -> str:
     if kind == "python":
         return script
     # SQL: the result goes to /out/result.csv, where any output goes
-    return ("from bastide import workspace\n"
-            f"workspace.duckdb().sql({script!r}).write_csv('/out/result.csv')\n"
-            "print(open('/out/result.csv').read()[:2000])\n")
+    if engine == "spark":  # one read-only query, run by the cluster through the gateway
+        run = f"import duckdb\nduckdb.from_arrow(workspace.sql({script!r})).write_csv('/out/result.csv')\n"
+    else:
+        run = f"workspace.duckdb().sql({script!r}).write_csv('/out/result.csv')\n"
+    return "from bastide import workspace\n" + run + "print(open('/out/result.csv').read()[:2000])\n"
 
 
 def move(session: Session, *, job: Job, action: str, actor: Actor = SYSTEM) -> None:
@@ -100,19 +105,27 @@ def run(platform: Platform, *, job_id: int) -> Job:
     out.mkdir()
     out.chmod(0o777)  # written by the sandbox's unprivileged uid
     try:
-        with platform.db.unit_of_work() as session:
-            job = get_job(session, job_id)
-            job.started_at = utcnow()
-            move(session, job=job, action="start")
-            row = session.get(Extract, job.extract_id)
-            for name, source in extract_tables(session, platform, row).items():
-                pq.write_table(source.dataset.to_table(), data / f"{name}.parquet")
-            _write_imports(session, platform, job.workspace_id, data / "imports")
-            script = scratch / "script.py"
-            script.write_text(_script_of(job.kind, job.script))
-            ws_id = job.workspace_id
-        outcome = sandbox.run(data=data, out=out, script=script, memory_bytes=size_in_bytes(settings.job_memory_limit),
-                              seconds=settings.job_seconds, started=lambda p: running.add(job_id, ws_id, p))
+        with ExitStack() as gateway:
+            with platform.db.unit_of_work() as session:
+                job = get_job(session, job_id)
+                job.started_at = utcnow()
+                move(session, job=job, action="start")
+                ws = get_workspace(session, job.workspace_id)
+                engine = engine_of(ws.permit, settings)
+                tables = extract_tables(session, platform, session.get(Extract, job.extract_id))
+                if engine == "spark":  # the extract stays where it is; the job queries it through the gateway
+                    socket = gateway.enter_context(_gateway(platform, job, ws, tables)).path
+                else:
+                    socket = None
+                    for name, source in tables.items():
+                        pq.write_table(source.dataset.to_table(), data / f"{name}.parquet")
+                _write_imports(session, platform, ws.id, data / "imports")
+                script = scratch / "script.py"
+                script.write_text(_script_of(job.kind, job.script, engine))
+                ws_id, origin = ws.id, {"job": job.reference, "script_sha256": job.script_sha256, "engine": engine}
+            outcome = sandbox.run(data=data, out=out, script=script, memory_bytes=size_in_bytes(settings.job_memory_limit),
+                                  seconds=settings.job_seconds, started=lambda p: running.add(job_id, ws_id, p),
+                                  engine_socket=socket)
         locked = running.remove(job_id)
         with platform.db.unit_of_work() as session:
             job = get_job(session, job_id)
@@ -122,11 +135,24 @@ def run(platform: Platform, *, job_id: int) -> Job:
             if outcome.timed_out or locked:
                 move(session, job=job, action="kill")
             else:
-                _register_outputs(session, platform, job, out)
+                _register_outputs(session, platform, job, out, origin)
                 move(session, job=job, action="succeed" if outcome.exit_code == 0 else "fail")
             return job
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _gateway(platform: Platform, job: Job, ws: Workspace, tables: dict) -> Gateway:
+    """The job's way to its extract on Spark: a session of its own, sealed, its queries audited."""
+    settings, submitter, where, reference = platform.settings, Actor(job.submitted_by), target(ws), job.reference
+
+    def audit(event: dict) -> None:
+        with platform.db.unit_of_work() as session:
+            record(session, actor=submitter, action=AuditAction.WORKSPACE_QUERY, target=where,
+                   details={**event, "job": reference})
+
+    return Gateway(open_engine=lambda: sealed_engine(settings, "spark"), tables=tables, cap=settings.job_result_rows, seconds=settings.job_seconds,
+                   audit=audit)
 
 
 def _write_imports(session: Session, platform: Platform, ws_id: int, folder: Path) -> None:
@@ -138,11 +164,11 @@ def _write_imports(session: Session, platform: Platform, ws_id: int, folder: Pat
         (folder / name).write_bytes(content)
 
 
-def _register_outputs(session: Session, platform: Platform, job: Job, out: Path) -> None:
+def _register_outputs(session: Session, platform: Platform, job: Job, out: Path, origin: dict) -> None:
     row = session.get(Extract, job.extract_id)
     for path in sorted(p for p in out.rglob("*") if p.is_file() and not p.is_symlink()):
         register_output(session, platform, row=row, name=str(path.relative_to(out)), content=path.read_bytes(),
-                        job=job, origin={"job": job.reference, "script_sha256": job.script_sha256})
+                        job=job, origin=origin)
 
 
 def register_output(session: Session, platform: Platform, *, row: Extract, name: str, content: bytes,

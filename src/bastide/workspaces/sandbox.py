@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import bastide
-from bastide.errors import DomainError
+from bastide.errors import Unavailable
 
 LOG_LIMIT = 1_000_000  # characters of stdout+stderr kept
 
 
-class SandboxUnavailable(DomainError):
+class SandboxUnavailable(Unavailable):
     code = "sandbox_unavailable"
-    http_status = 503
-    exit_code = 69  # EX_UNAVAILABLE
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,10 @@ class Outcome:
     seconds: float
 
 
-def command(*, data: Path, out: Path, script: Path) -> list[str]:
+ENGINE_SOCKET = "/run/bastide/engine.sock"  # where a Spark workspace's job finds the gateway (gateway.py)
+
+
+def command(*, data: Path, out: Path, script: Path, engine_socket: Path | None = None) -> list[str]:
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise SandboxUnavailable("bubblewrap is missing: install it (apt-get install bubblewrap) to run jobs")
@@ -43,6 +44,8 @@ def command(*, data: Path, out: Path, script: Path) -> list[str]:
     binds = []
     for path in sorted({sys.base_prefix, sys.prefix, package_root}):  # the venv links into its base Python
         binds += ["--ro-bind", path, path]
+    if engine_socket is not None:  # a unix socket: reached without any network
+        binds += ["--bind", str(engine_socket), ENGINE_SOCKET, "--setenv", "BASTIDE_ENGINE_SOCKET", ENGINE_SOCKET]
     return [
         bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
         "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp", "--setenv", "PYTHONPATH", package_root,
@@ -57,14 +60,14 @@ def command(*, data: Path, out: Path, script: Path) -> list[str]:
 
 
 def run(*, data: Path, out: Path, script: Path, memory_bytes: int, seconds: int,
-        started=lambda _process: None) -> Outcome:
+        started=lambda _process: None, engine_socket: Path | None = None) -> Outcome:
     """Run the script; `started` receives the process, so that a lock can kill it early."""
     def limits() -> None:  # in the child, before bwrap: inherited by everything it starts
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
     began = time.monotonic()
-    process = subprocess.Popen(command(data=data, out=out, script=script), stdout=subprocess.PIPE,
+    process = subprocess.Popen(command(data=data, out=out, script=script, engine_socket=engine_socket), stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, preexec_fn=limits, start_new_session=True)
     started(process)
     try:

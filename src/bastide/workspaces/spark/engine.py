@@ -103,8 +103,11 @@ class SparkEngine:
         """One statement whose plan is a query (Spark's own parser), calling no Java by reflection."""
         if JAVA_CALLS.search(sql):
             return False
+        session = self.spark._jsparkSession
+        # the parser reads its settings (quoted names as identifiers) from the thread's active session
+        self.spark._jvm.org.apache.spark.sql.SparkSession.setActiveSession(session)
         try:
-            plan = self.spark._jsparkSession.sessionState().sqlParser().parsePlan(sql)
+            plan = session.sessionState().sqlParser().parsePlan(sql)
         except Exception:  # noqa: BLE001 - a parse error (several statements among them) reads nothing
             return False
         return plan.getClass().getSimpleName() in QUERY_PLANS

@@ -1,0 +1,137 @@
+"""How a job reaches its data when its workspace runs on Spark (SPE-10, issue 6).
+
+The sandbox has no network, and a national extract would not fit in its scratch folder; so the
+extract is not copied into the job. Instead a unix socket is bound into the sandbox, and behind
+it this gateway answers one read-only query at a time on a Spark session of the job's own: it
+sees only the workspace's current extract (read encrypted where it lies, through the key
+broker) and the analytics views, as the SQL console does, and its time runs out with the job's.
+Results come back as Arrow, at most `job_result_rows` rows: what a job models, not what it scans.
+Each query is audited with its text, rows and outcome, as console queries are.
+
+Wire format, one request per connection: 4 bytes (big-endian length) and a JSON object,
+{"sql": "SELECT …"} or {"tables": true}; the answer is one JSON line ({"ok": true, …} or
+{"ok": false, "error": "…"}), then for a query the result as an Arrow IPC stream."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import socketserver
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+
+from bastide.errors import DomainError
+from bastide.workspaces.engine import QueryEngine
+from bastide.workspaces.query import QueryFailed, Scope, answer
+from bastide.workspaces.source import ParquetSource
+
+LOG = logging.getLogger(__name__)
+REQUEST_LIMIT = 1_000_000  # bytes: a query, not data
+SOCKET_NAME = "engine.sock"
+
+
+class Gateway:
+    def __init__(self, *, open_engine: Callable[[], QueryEngine], tables: dict[str, ParquetSource],
+                 cap: int, seconds: int, audit: Callable[[dict], None] = lambda _event: None):
+        # a folder of its own (0700) with a short path: a unix socket's is at most 107 bytes
+        self._folder = Path(tempfile.mkdtemp(prefix="bastide-gw-"))
+        self.path = self._folder / SOCKET_NAME
+        self.tables, self.cap, self.seconds = tables, cap, seconds
+        self.queries = 0
+        self._open, self._audit = open_engine, audit
+        self._scope: Scope | None = None  # the engine starts at the first query
+        self._lock = threading.Lock()  # one query at a time: a job's script is sequential
+        gateway = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                gateway._serve(self.rfile, self.wfile)
+
+        self._server = socketserver.ThreadingUnixStreamServer(str(self.path), Handler)
+        self._server.daemon_threads, self._server.block_on_close = True, False
+        self.path.chmod(0o600)  # the sandbox's uid maps to ours (user namespace); nobody else's
+        self._thread = threading.Thread(target=self._server.serve_forever, name="engine-gateway", daemon=True)
+
+    def __enter__(self) -> Gateway:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop answering, stop the query running (the job is over), close the engine."""
+        self._server.shutdown()
+        self._server.server_close()
+        scope = self._scope
+        if scope is not None:
+            scope.engine.interrupt()
+        with self._lock:
+            if self._scope is not None:
+                self._scope.engine.close()
+                self._scope = None
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+    def _serve(self, rfile, wfile) -> None:
+        header, table = self._respond(rfile)
+        try:
+            wfile.write(json.dumps(header).encode() + b"\n")
+            if table is not None:
+                with pa.ipc.new_stream(wfile, table.schema) as writer:
+                    writer.write_table(table)
+        except (BrokenPipeError, ConnectionResetError):  # the job went away (killed, or done waiting)
+            pass
+
+    def _respond(self, rfile) -> tuple[dict, pa.Table | None]:
+        try:
+            return self._run(_request(rfile))
+        except DomainError as exc:
+            return {"ok": False, "code": exc.code, "error": exc.message}, None
+        except Exception:  # noqa: BLE001 - a fault of the platform's, kept out of the job's log
+            LOG.exception("the engine gateway failed")
+            return {"ok": False, "code": "internal_error", "error": "the platform failed to answer; "
+                    "the operators have the details in its log"}, None
+
+    def _run(self, request: dict) -> tuple[dict, pa.Table | None]:
+        if request.get("tables") is True:
+            return {"ok": True, "tables": sorted(self.tables)}, None
+        sql = request.get("sql")
+        if not isinstance(sql, str) or not sql.strip():
+            raise QueryFailed('a request is {"sql": "SELECT …"} or {"tables": true}')
+        began, rows, outcome = time.monotonic(), 0, "ok"
+        try:
+            with self._lock:
+                if self._scope is None:
+                    self._scope = Scope(self._open(), self.tables)
+                table, more = answer(self._scope, sql, cap=self.cap, seconds=self.seconds)
+            if more:
+                raise QueryFailed(f"the result has more than {self.cap:,} rows: aggregate or filter in SQL, or read "
+                                  "it in slices (the platform's job_result_rows sets the limit)", code="result_too_large")
+            rows = table.num_rows
+            self.queries += 1
+            return {"ok": True, "rows": rows}, table
+        except DomainError as exc:
+            outcome = exc.code
+            raise
+        finally:
+            self._audit({"sql": sql[:10_000], "seconds": round(time.monotonic() - began, 3), "rows": rows,
+                         "outcome": outcome})
+
+
+def _request(rfile) -> dict:
+    size = int.from_bytes(rfile.read(4), "big")
+    if size > REQUEST_LIMIT:
+        raise QueryFailed(f"a request is at most {REQUEST_LIMIT:,} bytes")
+    try:
+        request = json.loads(rfile.read(size))
+    except ValueError:
+        request = None
+    if not isinstance(request, dict):
+        raise QueryFailed("a request is a JSON object")
+    return request

@@ -1,0 +1,76 @@
+"""The engine gateway (SPE-10, issue 6): what a Spark workspace's job may ask of its data, over
+a unix socket. The gateway is engine-agnostic, so these checks run it on DuckDB (fast); the
+Spark jobs themselves, in the sandbox, are in test_analytics.py."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from bastide import workspace
+from bastide.workspaces import query
+from bastide.workspaces.engine import sealed_engine
+from bastide.workspaces.gateway import Gateway
+from bastide.workspaces.models import Extract
+
+pytestmark = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
+
+
+@pytest.fixture
+def gateway(ready, monkeypatch):
+    platform, _p, _permit_id, _ws_id, done = ready
+    with platform.db.unit_of_work() as s:
+        tables = query.extract_tables(s, platform, s.query(Extract).filter(Extract.status == "ready").one())
+    events: list[dict] = []
+    opened: list = []
+
+    def open_engine():
+        opened.append(sealed_engine(platform.settings, "duckdb"))
+        return opened[-1]
+
+    cap = done.tables["IR_BEN_R"]["rows"]  # a whole table fits, one row more does not
+    with Gateway(open_engine=open_engine, tables=tables, cap=cap, seconds=2, audit=events.append) as gw:
+        monkeypatch.setattr(workspace, "ENGINE_SOCKET", str(gw.path))  # what the sandbox's environment says
+        yield gw, done, events, opened
+
+
+def _raw(path, payload: bytes) -> bytes:
+    with socket.socket(socket.AF_UNIX) as channel:
+        channel.connect(str(path))
+        channel.sendall(payload)
+        return channel.makefile("rb").readline()
+
+
+def test_a_job_reads_its_data_through_the_gateway_one_read_only_query_at_a_time(gateway):
+    gw, done, events, opened = gateway
+    assert workspace.tables() == ["ER_PRS_F", "IR_BEN_R"]
+    assert workspace.sql("SELECT count(*) AS n FROM IR_BEN_R").to_pylist() == [{"n": done.tables["IR_BEN_R"]["rows"]}]
+    assert workspace.sql("SELECT count(*) AS n FROM events").column_names == ["n"]  # the analytics layer
+    assert workspace.table("IR_BEN_R").num_rows == gw.cap
+    assert workspace.view("events").column_names == ["person", "category", "group_id", "value", "weight", "start", "end"]
+    assert len(opened) == 1 and gw.queries == 4  # one engine for the whole job, opened at the first query
+    assert [e["outcome"] for e in events] == ["ok"] * 4 and events[0]["sql"].startswith("SELECT count(*)")
+    with pytest.raises(workspace.QueryError, match="runs on Spark"):
+        workspace.duckdb()  # nothing is copied into a Spark workspace's job
+
+    # one read-only query at a time, within the limits (one workspace for both parts: it costs 5 s)
+    for sql in ("CREATE TABLE t AS SELECT 1", "SELECT 1; SELECT 2", "COPY IR_BEN_R TO '/tmp/x.csv'",
+                "SELECT * FROM read_parquet('/etc/passwd')"):
+        with pytest.raises(workspace.QueryError, match="read-only|failed"):
+            workspace.sql(sql)
+    with pytest.raises(workspace.QueryError, match=f"more than {gw.cap:,} rows"):
+        workspace.sql(f"SELECT * FROM range({gw.cap + 1})")
+    assert workspace.sql(f"SELECT * FROM range({gw.cap})").num_rows == gw.cap
+    with pytest.raises(workspace.QueryError, match="query failed: .*nowhere"):
+        workspace.sql("SELECT * FROM nowhere")
+    with pytest.raises(workspace.QueryError, match="longer than 2 s"):
+        workspace.sql("SELECT count(*) FROM range(10000000000) a, range(1000) b")
+    assert [e["outcome"] for e in events][-4:] == ["result_too_large", "ok", "query_failed", "query_timeout"]
+    assert b"a JSON object" in _raw(gw.path, (5).to_bytes(4, "big") + b"[1,2]")
+    assert b"at most" in _raw(gw.path, (10**9).to_bytes(4, "big"))
+    assert b"SELECT" in _raw(gw.path, (2).to_bytes(4, "big") + b"{}")
+    gw.close()
+    assert not gw.path.exists()
+    with pytest.raises(FileNotFoundError):
+        workspace.sql("SELECT 1")
