@@ -38,7 +38,7 @@ TABLES = ["ER_PRS_F", "ER_PHA_F", "ER_CAM_F", "ER_ETE_F", "IR_BEN_R", "IR_CIP_V"
 SCOPE = {"snapshot": "snds@2024-12", "tables": TABLES, "years": [2023], "population": {"sex": [1, 2]}}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # xdist may interleave other modules: module scope was built twice
 def workspace(tmp_path_factory):
     """A workspace on 1,500 synthetic people (enough new users of A10 to count) whose permit says Spark."""
     delivery = tmp_path_factory.mktemp("synth-analytics") / "delivery"

@@ -5,13 +5,14 @@ Spark jobs themselves, in the sandbox, are in test_analytics.py."""
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 
 from bastide import workspace
 from bastide.workspaces import query
 from bastide.workspaces.engine import sealed_engine
-from bastide.workspaces.gateway import Gateway
+from bastide.workspaces.gateway import CONNECTIONS, Gateway
 from bastide.workspaces.models import Extract
 
 pytestmark = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
@@ -39,6 +40,7 @@ def _raw(path, payload: bytes) -> bytes:
     with socket.socket(socket.AF_UNIX) as channel:
         channel.connect(str(path))
         channel.sendall(payload)
+        channel.shutdown(socket.SHUT_WR)  # all of the request is sent
         return channel.makefile("rb").readline()
 
 
@@ -70,6 +72,13 @@ def test_a_job_reads_its_data_through_the_gateway_one_read_only_query_at_a_time(
     assert b"a JSON object" in _raw(gw.path, (5).to_bytes(4, "big") + b"[1,2]")
     assert b"at most" in _raw(gw.path, (10**9).to_bytes(4, "big"))
     assert b"SELECT" in _raw(gw.path, (2).to_bytes(4, "big") + b"{}")
+    idle = [socket.socket(socket.AF_UNIX) for _ in range(CONNECTIONS)]  # a job holding connections open
+    for channel in idle:
+        channel.connect(str(gw.path))
+    replies = [_raw(gw.path, b"") for _ in range(20) if not time.sleep(0.05)]  # once their threads have started
+    assert b'"busy"' in replies[-1]  # no more of the platform's threads for it
+    for channel in idle:
+        channel.close()
     gw.close()
     assert not gw.path.exists()
     with pytest.raises(FileNotFoundError):

@@ -42,7 +42,7 @@ SCOPE = {"snapshot": "snds@2024-12", "tables": TABLES, "years": [2023],
          "population": {"icd10": ["E1", "I2"], "ccam": ["D", "Y"], "atc": ["A10"], "sex": [2], "combine": "any"}}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # xdist may interleave other modules: module scope was built twice
 def spark_world(tmp_path_factory, tiny_delivery):
     platform = make_platform(tmp_path_factory.mktemp("spark"), engine="spark")
     yield _world(platform, tiny_delivery)

@@ -140,7 +140,7 @@ def test_provisioning_shows_the_step_it_is_at_then_the_workspace(world):
     def watch(message: str) -> None:  # what the API and the workspaces page show at each step
         with platform.db.unit_of_work() as s:
             [ws] = workspaces.list_workspaces(s)
-            seen.append((message, ws.status, WorkspaceOut.build(s, ws).progress))
+            seen.append((message, ws.status, WorkspaceOut.build(s, ws, platform.settings).progress))
 
     workspaces.provision(platform, actor=operator_actor(), permit_id=permit_id, progress=watch)
     assert [m for m, _, _ in seen] == ["resolving the cohort", "extracting ER_PRS_F (1 of 2)",
@@ -148,7 +148,7 @@ def test_provisioning_shows_the_step_it_is_at_then_the_workspace(world):
     assert all(status == "provisioning" and shown == m for m, status, shown in seen)
     with platform.db.unit_of_work() as s:
         [ws] = workspaces.list_workspaces(s)
-        assert ws.status == "ready" and WorkspaceOut.build(s, ws).progress is None
+        assert ws.status == "ready" and WorkspaceOut.build(s, ws, platform.settings).progress is None
 
 
 def test_a_failed_build_leaves_nothing_and_an_amendment_shreds_the_old_extract(world):

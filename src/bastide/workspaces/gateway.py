@@ -34,6 +34,8 @@ from bastide.workspaces.source import ParquetSource
 LOG = logging.getLogger(__name__)
 REQUEST_LIMIT = 1_000_000  # bytes: a query, not data
 SOCKET_NAME = "engine.sock"
+CONNECTIONS = 4
+IDLE_SECONDS = 60
 
 
 class Gateway:
@@ -47,13 +49,24 @@ class Gateway:
         self._open, self._audit = open_engine, audit
         self._scope: Scope | None = None  # the engine starts at the first query
         self._lock = threading.Lock()  # one query at a time: a job's script is sequential
+        # a job cannot hold more than a few of the platform's threads, however many times it connects
+        self._connections = threading.BoundedSemaphore(CONNECTIONS)
         gateway = self
 
         class Handler(socketserver.StreamRequestHandler):
             wbufsize = 1 << 20  # the result goes out in large writes, not one per Arrow buffer
+            timeout = IDLE_SECONDS  # a connection that sends nothing, or stops reading, is dropped
 
             def handle(self) -> None:
-                gateway._serve(self.rfile, self.wfile)
+                if not gateway._connections.acquire(blocking=False):
+                    self.wfile.write(json.dumps({"ok": False, "code": "busy", "error": "at most "
+                                                 f"{CONNECTIONS} connections at once: ask one query at a time"}).encode()
+                                     + b"\n")
+                    return
+                try:
+                    gateway._serve(self.rfile, self.wfile)
+                finally:
+                    gateway._connections.release()
 
         self._server = socketserver.ThreadingUnixStreamServer(str(self.path), Handler)
         self._server.daemon_threads, self._server.block_on_close = True, False
@@ -81,13 +94,13 @@ class Gateway:
         shutil.rmtree(self._folder, ignore_errors=True)
 
     def _serve(self, rfile, wfile) -> None:
-        header, table = self._respond(rfile)
         try:
+            header, table = self._respond(rfile)
             wfile.write(json.dumps(header).encode() + b"\n")
             if table is not None:
                 with pa.ipc.new_stream(wfile, table.schema) as writer:
                     writer.write_table(table.combine_chunks())  # engines stream small batches: fewer, larger ones
-        except (BrokenPipeError, ConnectionResetError):  # the job went away (killed, or done waiting)
+        except (ConnectionError, TimeoutError):  # the job went away, or stopped sending or reading
             pass
 
     def _respond(self, rfile) -> tuple[dict, pa.Table | None]:
@@ -95,6 +108,8 @@ class Gateway:
             return self._run(_request(rfile))
         except DomainError as exc:
             return {"ok": False, "code": exc.code, "error": exc.message}, None
+        except (ConnectionError, TimeoutError):
+            raise
         except Exception:  # noqa: BLE001 - a fault of the platform's, kept out of the job's log
             LOG.exception("the engine gateway failed")
             return {"ok": False, "code": "internal_error", "error": "the platform failed to answer; "
