@@ -169,12 +169,17 @@ def granted_permit(platform: Platform, scope: dict) -> tuple[int, object]:
         return permit.id, actors["researcher"]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--beneficiaries", type=int, default=850_000)
+def base_parser(doc: str, beneficiaries: int) -> argparse.ArgumentParser:
+    """The options every benchmark on a published synthetic base takes (the base is made once per size)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--beneficiaries", type=int, default=beneficiaries)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = base_parser(__doc__, 850_000).parse_args()
     platform = published(args.out, args.beneficiaries, args.seed)
     with platform.db.unit_of_work() as s:
         snapshot = catalogue.get_snapshot(s, "snds@bench")

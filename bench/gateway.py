@@ -1,5 +1,6 @@
-"""What a job pays to query its data through the engine gateway rather than in-process: the
-same queries answered by the same engine, once directly (`query.answer`, as the console does)
+"""What a job pays to query its data through the engine gateway rather than in-process.
+
+The same queries answered by the same engine, once directly (`query.answer`, as the console does)
 and once through the gateway's unix socket and the client a sandboxed job uses
 (`bastide.workspace.sql`), on DuckDB and on Spark (local mode).
 
@@ -13,7 +14,6 @@ what a job can bring into its sandbox.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -26,8 +26,8 @@ from bastide.workspaces.query import Scope, answer
 from bastide.workspaces.source import open_table, snapshot_files
 
 sys.path.insert(0, str(Path(__file__).parent))
-from extract import published  # noqa: E402
-from scale import CORES, EVENT_TABLES, YEAR  # noqa: E402
+from extract import base_parser, published  # noqa: E402
+from scale import EVENT_TABLES, YEAR, spark_local  # noqa: E402
 
 QUERIES = {"aggregate": "SELECT category, count(*) AS n FROM events GROUP BY category",
            "rows": "SELECT * FROM drug_dispensations"}
@@ -70,15 +70,10 @@ def timed(run, repeat: int = 3) -> tuple[float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--beneficiaries", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
+    parser = base_parser(__doc__, 100_000)
     parser.add_argument("--engines", nargs="+", default=["duckdb", "spark"], choices=["duckdb", "spark"])
     args = parser.parse_args()
-    platform = published(args.out, args.beneficiaries, args.seed)
-    platform.settings = platform.settings.model_copy(update={"spark_master": f"local[{CORES}]",
-                                                             "spark_shuffle_partitions": 2 * CORES})
+    platform = spark_local(published(args.out, args.beneficiaries, args.seed))
     tables = sources(platform)
     for engine_name in args.engines:
         inside, outside = direct(platform, engine_name, tables), through_gateway(platform, engine_name, tables)

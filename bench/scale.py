@@ -16,7 +16,6 @@ Spark's start (JVM, first job) is timed apart: a cluster pays it once, not per e
 
 from __future__ import annotations
 
-import argparse
 import secrets
 import sys
 import tempfile
@@ -31,12 +30,19 @@ from bastide.workspaces.source import open_table, snapshot_files
 from bastide.workspaces.spec import Population
 
 sys.path.insert(0, str(Path(__file__).parent))
-from extract import PORTAL_ROWS_PER_S, most_dispensed_class, ours, published, spec_for  # noqa: E402
+from extract import PORTAL_ROWS_PER_S, base_parser, most_dispensed_class, ours, published, spec_for  # noqa: E402
 
 FLAT_TABLES = ("ER_PRS_F", "ER_PHA_F", "ER_BIO_F", "ER_CAM_F", "ER_ETE_F")
 EVENT_TABLES = (*FLAT_TABLES, "IR_CIP_V", "IR_IMB_R", "IR_BEN_R", "T_MCOaaA", "T_MCOaaB", "T_MCOaaC", "T_MCOaaD")
 YEAR = 2023
 CORES = 2  # DuckDB threads and Spark local[N] alike
+
+
+def spark_local(platform):
+    """Spark on this machine's cores, as many as DuckDB's threads."""
+    platform.settings = platform.settings.model_copy(update={"spark_master": f"local[{CORES}]",
+                                                             "spark_shuffle_partitions": 2 * CORES})
+    return platform
 
 
 def spark_engine(platform):
@@ -90,14 +96,8 @@ def rate(rows: int, seconds: float) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--beneficiaries", type=int, default=300_000)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
-    args = parser.parse_args()
-    platform = published(args.out, args.beneficiaries, args.seed)
-    platform.settings = platform.settings.model_copy(update={"spark_master": f"local[{CORES}]",
-                                                             "spark_shuffle_partitions": 2 * CORES})
+    args = base_parser(__doc__, 300_000).parse_args()
+    platform = spark_local(published(args.out, args.beneficiaries, args.seed))
     with platform.db.unit_of_work() as s:
         snapshot = catalogue.get_snapshot(s, "snds@bench")
         dcir = sum(t.rows for t in snapshot.tables if t.name == "ER_PRS_F")
