@@ -36,6 +36,8 @@ REQUEST_LIMIT = 1_000_000  # bytes: a query, not data
 SOCKET_NAME = "engine.sock"
 CONNECTIONS = 4
 IDLE_SECONDS = 60
+BUSY = json.dumps({"ok": False, "code": "busy", "error": f"at most {CONNECTIONS} connections at once: "
+                   "ask one query at a time"}).encode() + b"\n"
 
 
 class Gateway:
@@ -59,9 +61,7 @@ class Gateway:
 
             def handle(self) -> None:
                 if not gateway._connections.acquire(blocking=False):
-                    self.wfile.write(json.dumps({"ok": False, "code": "busy", "error": "at most "
-                                                 f"{CONNECTIONS} connections at once: ask one query at a time"}).encode()
-                                     + b"\n")
+                    self.wfile.write(BUSY)
                     return
                 try:
                     gateway._serve(self.rfile, self.wfile)

@@ -1,9 +1,10 @@
 """Jobs (SPE-10): a Python or SQL script run in the sandbox on the workspace's current extract.
 
-The extract is decrypted into the job's scratch folder for the run only (BASTIDE_WORK_DIR:
-on an encrypted volume in production, as for ingest) and deleted after. Every file the job
-writes is registered with its SHA-256 and provenance (job, script hash, snapshot, permit
-version, extract version) and stored sealed with the extract's key."""
+On DuckDB the extract is decrypted into the job's scratch folder for the run only
+(BASTIDE_WORK_DIR: on an encrypted volume in production, as for ingest) and deleted after; on
+Spark it stays where it is and the job queries it through the engine gateway (gateway.py).
+Every file the job writes is registered with its SHA-256 and provenance (job, script hash,
+engine, snapshot, permit version, extract version) and stored sealed with the workspace's key."""
 
 from __future__ import annotations
 
@@ -105,21 +106,14 @@ def run(platform: Platform, *, job_id: int) -> Job:
     out.mkdir()
     out.chmod(0o777)  # written by the sandbox's unprivileged uid
     try:
-        with ExitStack() as gateway:
+        with ExitStack() as stack:
             with platform.db.unit_of_work() as session:
                 job = get_job(session, job_id)
                 job.started_at = utcnow()
                 move(session, job=job, action="start")
                 ws = get_workspace(session, job.workspace_id)
                 engine = engine_of(ws.permit, settings)
-                tables = extract_tables(session, platform, session.get(Extract, job.extract_id))
-                if engine == "spark":  # the extract stays where it is; the job queries it through the gateway
-                    socket = gateway.enter_context(_gateway(platform, job, ws, tables)).path
-                else:
-                    socket = None
-                    for name, source in tables.items():
-                        pq.write_table(source.dataset.to_table(), data / f"{name}.parquet")
-                _write_imports(session, platform, ws.id, data / "imports")
+                socket = _stage(session, platform, job, ws, engine, data, stack)
                 script = scratch / "script.py"
                 script.write_text(_script_of(job.kind, job.script, engine))
                 ws_id, origin = ws.id, {"job": job.reference, "script_sha256": job.script_sha256, "engine": engine}
@@ -142,6 +136,19 @@ def run(platform: Platform, *, job_id: int) -> Job:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _stage(session: Session, platform: Platform, job: Job, ws: Workspace, engine: str, data: Path,
+           stack: ExitStack) -> Path | None:
+    """What the job reads, in place: the approved imports, and the extract decrypted into `data`
+    (DuckDB) or, on Spark, a gateway to it whose socket is returned (open until `stack` closes)."""
+    tables = extract_tables(session, platform, session.get(Extract, job.extract_id))
+    _write_imports(session, platform, ws.id, data / "imports")
+    if engine == "spark":  # the extract stays where it is: too large to copy, and Spark reads it there
+        return stack.enter_context(_gateway(platform, job, ws, tables)).path
+    for name, source in tables.items():
+        pq.write_table(source.dataset.to_table(), data / f"{name}.parquet")
+    return None
+
+
 def _gateway(platform: Platform, job: Job, ws: Workspace, tables: dict) -> Gateway:
     """The job's way to its extract on Spark: a session of its own, sealed, its queries audited."""
     settings, submitter, where, reference = platform.settings, Actor(job.submitted_by), target(ws), job.reference
@@ -151,8 +158,8 @@ def _gateway(platform: Platform, job: Job, ws: Workspace, tables: dict) -> Gatew
             record(session, actor=submitter, action=AuditAction.WORKSPACE_QUERY, target=where,
                    details={**event, "job": reference})
 
-    return Gateway(open_engine=lambda: sealed_engine(settings, "spark"), tables=tables, cap=settings.job_result_rows, seconds=settings.job_seconds,
-                   audit=audit)
+    return Gateway(open_engine=lambda: sealed_engine(settings, "spark"), tables=tables, cap=settings.job_result_rows,
+                   seconds=settings.job_seconds, audit=audit)
 
 
 def _write_imports(session: Session, platform: Platform, ws_id: int, folder: Path) -> None:
