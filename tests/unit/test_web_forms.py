@@ -36,3 +36,5 @@ def test_a_stored_form_fills_the_page_and_comes_back_the_same():
     assert {k: again[k] for k in ("persons", "purpose", "duration_months", "pseudonymised")} == \
         {k: FULL[k] for k in ("persons", "purpose", "duration_months", "pseudonymised")}
     assert again["data"]["tables"] == FULL["data"]["tables"] and fields_from_form({})["persons"] == ""
+    assert form_from_fields(fields_from_form({**FULL, "engine": "spark"}))["engine"] == "spark"  # the page's select
+    assert fields_from_form(FULL)["engine"] == ""  # none named: the platform's
