@@ -17,6 +17,8 @@ import pytest
 
 from bastide.analytics.pmsi import DIALYSIS_RADIOTHERAPY, DUPLICATE_FINESS
 from bastide.analytics.views import workspace_views
+from bastide.api.app import create_app
+from bastide.identity import service as identity
 from bastide.audit import service as audit
 from bastide.base.synth import generate
 from bastide.platform import operator_actor
@@ -25,6 +27,7 @@ from bastide.workspaces import service as workspaces
 from bastide.workspaces.models import Extract
 from bastide.workspaces.engine import DuckDBEngine
 from tests.conftest import _world, make_platform
+from tests.portal import session_client
 from tests.integration.test_permit_lifecycle import _granted
 from tests.integration.test_spark import pyspark  # noqa: F401 (pyspark is installed by the test set-up)
 from tests.unit.test_application_form import FULL
@@ -183,6 +186,10 @@ def test_a_python_job_queries_spark_through_the_gateway_and_nothing_else(workspa
     assert f"persons {done.tables['IR_BEN_R']['rows']}" in job.log
     assert job.log.count("refused:") == 3 and "read-only" in job.log and "more than 50,000 rows" in job.log
     assert "no copy: this workspace runs on Spark" in job.log
+    with platform.db.unit_of_work() as s:
+        alice = session_client(create_app(platform), platform, identity.get_user(s, "alice@labo.example").id)
+    page = alice.get(f"/workspaces/{ws_id}?lang=en").text
+    assert '<code id="engine">spark</code>' in page and "query it with workspace.sql" in page  # what the researcher is told
     with platform.db.unit_of_work() as s:
         output = next(o for o in jobs.list_outputs(s, workspaces.get_workspace(s, ws_id)) if o.name == "counts.csv")
         assert output.provenance["engine"] == "spark" and output.provenance["job"] == job.reference

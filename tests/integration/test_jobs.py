@@ -135,4 +135,5 @@ def test_jobs_through_the_api_and_the_pages(ready):
     assert page.status_code == 303
     job_page = alice.get(page.headers["location"])
     assert 'id="job-status">succeeded' in job_page.text and "bonjour" in job_page.text
-    assert "note.txt" in alice.get(f"/workspaces/{ws_id}").text
+    home = alice.get(f"/workspaces/{ws_id}").text
+    assert "note.txt" in home and '<code id="engine">duckdb</code>' in home and "spark-hint" not in home

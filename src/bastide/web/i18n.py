@@ -107,6 +107,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "outputs": ("Sorties (elles ne quittent l'espace que par le sas)", "Outputs (they leave the workspace only through the airlock)"),
     "job_hint": ("Sans réseau ; l'extraction en lecture seule (from bastide import workspace) ; écrivez vos résultats dans le dossier courant.",
                  "No network; the extract read-only (from bastide import workspace); write your results in the current folder."),
+    "job_hint_spark": ("Cet espace tourne sur Spark : l'extraction reste dans le cluster ; interrogez-la par workspace.sql(\"SELECT …\"), "
+                       "une requête en lecture seule à la fois, le résultat en table pyarrow (agrégez en SQL).",
+                       "This workspace runs on Spark: the extract stays in the cluster; query it with workspace.sql(\"SELECT …\"), "
+                       "one read-only query at a time, the result as a pyarrow Table (aggregate in SQL)."),
     "refresh": ("Actualiser", "Refresh"),
     "save_as": ("Garder le résultat entier dans les sorties, sous le nom", "Keep the whole result in the outputs, named"),
     "saved": ("Gardé dans les sorties :", "Kept in the outputs:"),
