@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from bastide.errors import DomainError
 from bastide.workspaces.engine import QueryEngine
-from bastide.workspaces.query import QueryFailed, Scope, answer
+from bastide.workspaces.query import QueryFailed, Scope, answer, query_event
 from bastide.workspaces.source import ParquetSource
 
 LOG = logging.getLogger(__name__)
@@ -137,8 +137,7 @@ class Gateway:
             outcome = exc.code
             raise
         finally:
-            self._audit({"sql": sql[:10_000], "seconds": round(time.monotonic() - began, 3), "rows": rows,
-                         "outcome": outcome})
+            self._audit(query_event(sql, began=began, rows=rows, outcome=outcome))
 
 
 def _request(rfile) -> dict:
