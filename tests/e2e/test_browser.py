@@ -69,13 +69,13 @@ def _activate(browser, url: str, link: str) -> str:
     page = browser.new_page(java_script_enabled=False)
     page.goto(link)
     page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
+    _go(page, "main button[type=submit]")
     assert page.locator("#qr svg").count() == 1 and page.locator("#recovery li").count() == 10
     secret = parse_qs(urlparse(page.locator("#otpauth").inner_text()).query)["secret"][0]
     while 30 - time.time() % 30 < 3:  # the previous step's code (the current one is kept for sign-in) must
         time.sleep(0.5)  # still be the previous step when the server checks it: not at a step's edge
     page.fill("#code", pyotp.TOTP(secret).at(time.time() - 30))
-    page.click("main button[type=submit]")
+    _go(page, "main button[type=submit]")
     assert "/login" in page.url and page.locator(".ok").count() == 1
     page.close()
     return secret
@@ -88,14 +88,21 @@ def _sign_in(browser, url: str, email: str, secret: str):
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
     page.fill("#code", pyotp.TOTP(secret).now())
-    page.click("main button[type=submit]")
+    _go(page, "main button[type=submit]")
     if "/terms" in page.url:  # GOV-25: first sign-in
-        page.click("main button[type=submit]")
+        _go(page, "main button[type=submit]")
     return page
 
 
+def _go(page, selector: str):
+    """Every click here submits a form or follows a link: wait for the next page to load, or a
+    read such as `page.content()` may see the blank document between the two (a flaky CI run)."""
+    page.click(selector)
+    page.wait_for_load_state("load")
+
+
 def _act(page, action: str):
-    page.click(f"button[name=action][value={action}]")
+    _go(page, f"button[name=action][value={action}]")
 
 
 @pytest.mark.slow
@@ -110,7 +117,7 @@ def test_done_when_in_chromium(served, chromium, tmp_path):
     admin.fill("#name", "Alice Martin")
     admin.fill("#organisation", "Labo privé")
     admin.check("input[name=roles][value=researcher]")
-    admin.click("form[action='/admin/users'] button[type=submit]")
+    _go(admin, "form[action='/admin/users'] button[type=submit]")
     link = admin.locator("#activation-link").inner_text()
     assert admin.locator("td", has_text="alice@labo.example").count() == 1
 
@@ -118,7 +125,7 @@ def test_done_when_in_chromium(served, chromium, tmp_path):
     assert alice.url.endswith("/applications")
     alice.fill("#title", "Statines et diabète de type 2")
     alice.select_option("#procedure", "standard")
-    alice.click("form[action='/applications'] button[type=submit]")
+    _go(alice, "form[action='/applications'] button[type=submit]")
     values = {"persons": "alice@labo.example", "functions": "épidémiologiste", "use": "étude de cohorte",
               "snapshot": "snds@2024-12", "tables": "ER_PRS_F IR_BEN_R", "years": "2023 2024", "icd10": "E11",
               "pseudonymised": "oui", "pseudonymisation_justification": "suivi longitudinal",
@@ -127,7 +134,7 @@ def test_done_when_in_chromium(served, chromium, tmp_path):
     for name, value in values.items():
         alice.fill(f"#f_{name}", value)
     alice.select_option("#f_purpose", "e")
-    alice.click("form[action$='/form'] button[type=submit]")
+    _go(alice, "form[action$='/form'] button[type=submit]")
     _act(alice, "submit")
     assert alice.locator("#status").inner_text() == "submitted", alice.locator(".error").all_inner_texts()
     reference = alice.locator("h1").inner_text().split(" ")[0]
@@ -141,15 +148,15 @@ def test_done_when_in_chromium(served, chromium, tmp_path):
                                                  roles={"instructor"})
     ines = _sign_in(chromium, url, "ines@hdh.example", _activate(chromium, url, link))
     ines.goto(url + "/queue")
-    ines.click(f"a:has-text('{reference}')")
+    _go(ines, f"a:has-text('{reference}')")
     _act(ines, "screen")
     _act(ines, "accept")
     _act(ines, "refuse")  # a refusal without its justification is refused, and says so (GOV-12)
     assert ines.locator(".error").count() == 1 and ines.locator("#status").inner_text() == "processing"
-    ines.click("a[href$='/decision']")
+    _go(ines, "a[href$='/decision']")
     for criterion in "abcdefgh":
         ines.check(f"input[name=met_{criterion}][value=yes]")
-    ines.click("form[action$='/assess'] button[type=submit]")
+    _go(ines, "form[action$='/assess'] button[type=submit]")
 
     link = url + "/activate/" + operator_creates(platform, email="louis@hdh.example", org="HDH", sector="public",
                                                  roles={"legal_recorder"})
@@ -160,14 +167,14 @@ def test_done_when_in_chromium(served, chromium, tmp_path):
         louis.fill("#reference", reference_no)
         louis.fill("#date", "2026-11-20")
         louis.fill("#outcome", "favourable")
-        louis.click("form[action$='/opinion'] button[type=submit]")
+        _go(louis, "form[action$='/opinion'] button[type=submit]")
     assert "DR-2026-310" in louis.content()
 
     ines.goto(ines.url.removesuffix("/decision"))
     _act(ines, "grant")
     assert ines.locator("#status").inner_text() == "decision_issued"
     alice.reload()
-    alice.click("a[href^='/permits/']")
+    _go(alice, "a[href^='/permits/']")
     assert alice.locator("h1").inner_text().startswith(("Permis d'accès", "Data permit"))
     signed = alice.request.get(url + alice.locator("#download").get_attribute("href"))
     document = verify_file(signed.text(), public_pem=platform.signer.public_pem())
@@ -177,10 +184,10 @@ def test_done_when_in_chromium(served, chromium, tmp_path):
     ines.goto(url + alice.url.removeprefix(url))  # the instructor's view of the same permit
     ines.fill("#months", "6")
     ines.fill("#extend_reason", "suivi prolongé de la cohorte")
-    ines.click("form[action$='/extend'] button[type=submit]")
+    _go(ines, "form[action$='/extend'] button[type=submit]")
     assert "v2" in ines.locator("h1").inner_text() and ines.locator("#months").count() == 0  # extended once only
     ines.fill("#revoke_reason", "manquement aux conditions du permis")
-    ines.click("form[action$='/revoke'] button[type=submit]")
+    _go(ines, "form[action$='/revoke'] button[type=submit]")
     assert "revoked" in ines.content() and "manquement" in ines.content()
 
 
@@ -194,17 +201,17 @@ def test_workspace_in_chromium(ready, chromium):
     with serving(create_app(platform)) as url:
         alice = _sign_in(chromium, url, "alice@labo.example", _activate(chromium, url, f"{url}/activate/{link}"))
         alice.goto(url + "/workspaces?lang=en")
-        alice.click(f"a:has-text('{done.workspace}')")
+        _go(alice, f"a:has-text('{done.workspace}')")
         assert alice.locator("#tables tr", has_text="IR_BEN_R").count() == 1
         alice.fill("#sql", "SELECT BEN_SEX_COD, count(*) AS n FROM IR_BEN_R GROUP BY 1 ORDER BY 1")
-        alice.click("form[action$='/query'] button[type=submit]")
+        _go(alice, "form[action$='/query'] button[type=submit]")
         assert alice.locator("#result th").all_inner_texts() == ["BEN_SEX_COD", "n"]
         alice.fill("#sql", "SELECT * FROM read_csv('/etc/passwd')")
-        alice.click("form[action$='/query'] button[type=submit]")
+        _go(alice, "form[action$='/query'] button[type=submit]")
         assert "disabled" in alice.locator(".error").inner_text()
         alice.fill("#script", "from bastide import workspace\n"
                               "workspace.table('IR_BEN_R').to_pandas().describe().to_csv('summary.csv')\n")
-        alice.click("form[action$='/jobs'] button[type=submit]")
+        _go(alice, "form[action$='/jobs'] button[type=submit]")
         for _ in range(60):  # the job runs after the answer: the page says so until it ends
             if alice.locator("#job-status").inner_text() not in ("queued", "running"):
                 break
@@ -240,16 +247,16 @@ def test_airlock_in_chromium(ready, chromium):
                                _activate(chromium, url, f"{url}/activate/{link}")) for who, link in links.items()}
         alice = pages["alice"]
         alice.goto(f"{url}/workspaces/{ws_id}?lang=en")
-        alice.click("#outputs tr:has-text('small.csv') a:has-text('Check')")
+        _go(alice, "#outputs tr:has-text('small.csv') a:has-text('Check')")
         assert alice.locator("#check-status").inner_text() == "blocked"
         assert "sex=1, age=65+" in alice.locator(".finding.blocked").first.inner_text()
         alice.goto(f"{url}/workspaces/{ws_id}")
         alice.fill("#release_title", "Prevalence by age")
-        alice.click("form[action$='/releases'] button[type=submit]")
+        _go(alice, "form[action$='/releases'] button[type=submit]")
         alice.select_option("#output_id", label=alice.locator("#output_id option", has_text="suppressed.csv")
                             .inner_text())
         alice.fill("#description", "Diabetics by sex and age group, 2023; small cells and complements suppressed")
-        alice.click("#add-file button[type=submit]")
+        _go(alice, "#add-file button[type=submit]")
         assert alice.locator(".release-file .ok").count() == 1  # the checks pass
         _act(alice, "submit")
         assert alice.locator("#release-status").inner_text() == "submitted"
@@ -258,13 +265,13 @@ def test_airlock_in_chromium(ready, chromium):
         for checker in ("olga", "oscar"):
             page = pages[checker]
             page.goto(f"{url}/airlock")
-            page.click("#airlock-queue a")
+            _go(page, "#airlock-queue a")
             assert page.locator(".votes li.empty").count() == 1  # blind: nobody's vote shows before one's own
-            page.click("form.vote button[type=submit]")  # approve is the first choice
+            _go(page, "form.vote button[type=submit]")  # approve is the first choice
         olga = pages["olga"]
         olga.goto(request_url)
         assert olga.locator("#release-status").inner_text() == "reviewed"
-        olga.click("#decide button[value=approve]")
+        _go(olga, "#decide button[value=approve]")
         assert olga.locator("#release-status").inner_text() == "released"
 
         alice.goto(request_url)
@@ -279,11 +286,11 @@ def test_airlock_in_chromium(ready, chromium):
         alice.set_input_files("#import_file", files=[{"name": "codelist.csv", "mimeType": "text/csv",
                                                       "buffer": b"code,label\nE11,type 2 diabetes\n"}])
         alice.fill("#import_purpose", "the outcome's ICD-10 codes")
-        alice.click("#import-form button[type=submit]")
+        _go(alice, "#import-form button[type=submit]")
         assert alice.locator("#import-list tr", has_text="codelist.csv").locator("code").nth(1).inner_text() == \
             "submitted"
         olga.goto(f"{url}/airlock")
-        olga.click("#import-queue button[value=approve]")
+        _go(olga, "#import-queue button[value=approve]")
         alice.reload()
         assert alice.locator("#import-list tr", has_text="codelist.csv").locator("code").nth(1).inner_text() == \
             "approved"
