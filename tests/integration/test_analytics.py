@@ -36,8 +36,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]  # one worker,
 
 DOC = (Path(__file__).parents[2] / "docs" / "analytics.md").read_text()
 WORKED = re.search(r"<!-- worked-example -->\n```sql\n(.*?)```", DOC, re.S).group(1)
-TABLES = ["ER_PRS_F", "ER_PHA_F", "ER_CAM_F", "ER_ETE_F", "IR_BEN_R", "IR_CIP_V", "IR_IMB_R", "T_MCOaaA", "T_MCOaaB",
-          "T_MCOaaC", "T_MCOaaD"]
+TABLES = ["ER_PRS_F", "ER_PHA_F", "ER_CAM_F", "ER_ETE_F", "IR_BEN_R", "IR_CIP_V", "IR_IMB_R", "KI_CCI_R", "KI_ECD_R",
+          "T_MCOaaA", "T_MCOaaB", "T_MCOaaC", "T_MCOaaD"]
 SCOPE = {"snapshot": "snds@2024-12", "tables": TABLES, "years": [2023], "population": {"sex": [1, 2]}}
 
 
@@ -147,7 +147,7 @@ def test_the_worked_example_runs_in_the_console_in_a_job_and_on_both_engines(wor
     assert worked == [expected]
     assert sorted(on_duckdb) == sorted(tuple(r) for r in on_spark)
     assert {"drug_cip", "drug_atc3", "mco_main_diagnosis", "mco_associated_diagnosis", "mco_ccam_act", "dcir_ccam_act",
-            "mco_hospital_stay", "ald"} <= {r[0] for r in on_duckdb}
+            "mco_hospital_stay", "ald", "death", "death_cause", "death_certificate_cause"} <= {r[0] for r in on_duckdb}
 
 
 SPARK_JOB = """

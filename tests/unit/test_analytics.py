@@ -180,15 +180,21 @@ def test_long_term_illnesses_deaths_and_dcir_acts(engine):
                             {"BEN_NIR_PSA": "P2", "BEN_RNG_GEM": 2, "BEN_IDT_ANO": "I2", "BEN_DCD_DTE": date(2023, 6, 1)}]),
         "KI_CCI_R": _table([{"BEN_IDT_ANO": "I2", "DCD_CIM_COD": "I219", "BEN_DCD_DTE": date(2023, 6, 1)},
                             {"BEN_IDT_ANO": None, "DCD_CIM_COD": "C349", "BEN_DCD_DTE": date(2023, 7, 1)}]),
+        "KI_ECD_R": _table([{"BEN_IDT_ANO": "I2", "CER_LIG_NUM": 1, "ECD_CAU_RNG": r, "ECD_CIM_COD": c,
+                             "BEN_DCD_DTE": date(2023, 6, 1)} for r, c in ((1, "I219"), (2, "E119"), (3, None))]),
         "ER_PRS_F": _table([_prs(1)]),
         "ER_CAM_F": _table([{**_keys(1), "CAM_PRS_IDE": "QZFA036", "ORG_CLE_NEW": "x"}]),
     }
     _load(engine, tables)
-    got = _rows(engine, 'SELECT person, category, value, group_id, "start", "end" FROM events ORDER BY category')
+    got = _rows(engine, 'SELECT person, category, value, group_id, "start", "end" FROM events ORDER BY category, weight')
     assert got == [("P1", "ald", "E11", "8", date(2020, 1, 1), date(2030, 1, 1)),  # work accident (11): not an ALD
                    ("P1", "dcir_ccam_act", "QZFA036", "2023-01-01_2023-01-01_1_1_1_01751_1", date(2023, 1, 5), None),
                    ("P2", "death", "death", None, date(2023, 6, 1), date(2023, 6, 1)),  # once per person
-                   ("P2", "death_cause", "I219", None, date(2023, 6, 1), date(2023, 6, 1))]  # an unlinked death: none
+                   ("P2", "death_cause", "I219", None, date(2023, 6, 1), date(2023, 6, 1)),  # an unlinked death: none
+                   ("P2", "death_certificate_cause", "I219", "1", date(2023, 6, 1), date(2023, 6, 1)),
+                   ("P2", "death_certificate_cause", "E119", "1", date(2023, 6, 1), date(2023, 6, 1))]  # no empty cause
+    ranks = _rows(engine, "SELECT value, weight FROM events WHERE category = 'death_certificate_cause' ORDER BY weight")
+    assert ranks == [("I219", 1.0), ("E119", 2.0)]
 
 
 def test_views_follow_the_tables_the_extract_has():

@@ -12,6 +12,7 @@ the SELECTs of its categories, or none when the extract lacks its tables:
 | ald | ICD-10 of the long-term illness | – | ALD number |
 | death | death | – | – |
 | death_cause | ICD-10 of the underlying cause (KI_CCI_R, linked by BEN_IDT_ANO) | – | – |
+| death_certificate_cause | ICD-10 of each cause on the certificate (KI_ECD_R) | rank on its line | certificate line |
 
 Dates are those of the extract: care dates to the month unless the permit allows exact dates."""
 
@@ -105,13 +106,25 @@ def deaths() -> list[str]:
                   end="BEN_DCD_DTE")]
 
 
-def death_causes() -> list[str]:
-    """The underlying cause of death (CépiDc, KI_CCI_R), linked to the person through BEN_IDT_ANO
-    (the link CépiDc has: 80-90 % of deaths, documentation-snds)."""
+def _linked_to_persons(table: str) -> str:
+    """A CépiDc table joined to the person's pseudonym through BEN_IDT_ANO, the link CépiDc has
+    (80-90 % of deaths are linked, documentation-snds): an unlinked death gives no event."""
     persons = f"(SELECT DISTINCT BEN_IDT_ANO, BEN_NIR_PSA FROM {q('IR_BEN_R')} WHERE BEN_IDT_ANO IS NOT NULL) AS b"
-    linked = f"{q('KI_CCI_R')} AS k JOIN {persons} ON b.BEN_IDT_ANO = k.BEN_IDT_ANO"
-    return [event(linked, person="b.BEN_NIR_PSA", category="death_cause", value="k.DCD_CIM_COD",
-                  start="k.BEN_DCD_DTE", end="k.BEN_DCD_DTE", where="k.DCD_CIM_COD IS NOT NULL")]
+    return f"{q(table)} AS k JOIN {persons} ON b.BEN_IDT_ANO = k.BEN_IDT_ANO"
+
+
+def death_causes(tables: set[str]) -> list[str]:
+    """The underlying cause (KI_CCI_R), and every cause the certificate names (KI_ECD_R), each
+    with its line on the certificate and its rank on that line."""
+    out, on_the_day = [], {"person": "b.BEN_NIR_PSA", "start": "k.BEN_DCD_DTE", "end": "k.BEN_DCD_DTE"}
+    if "KI_CCI_R" in tables:
+        out.append(event(_linked_to_persons("KI_CCI_R"), category="death_cause", value="k.DCD_CIM_COD",
+                         where="k.DCD_CIM_COD IS NOT NULL", **on_the_day))
+    if "KI_ECD_R" in tables:
+        out.append(event(_linked_to_persons("KI_ECD_R"), category="death_certificate_cause", value="k.ECD_CIM_COD",
+                         weight="k.ECD_CAU_RNG", group_id="k.CER_LIG_NUM", where="k.ECD_CIM_COD IS NOT NULL",
+                         **on_the_day))
+    return out
 
 
 def events_sql(tables: set[str], flat: set[str], dialect: Dialect) -> str | None:
@@ -126,5 +139,5 @@ def events_sql(tables: set[str], flat: set[str], dialect: Dialect) -> str | None
     if "IR_IMB_R" in tables:
         parts += long_term_illnesses()
     if "IR_BEN_R" in tables:
-        parts += deaths() + (death_causes() if "KI_CCI_R" in tables else [])
+        parts += deaths() + death_causes(tables)
     return " UNION ALL ".join(parts) if parts else None
