@@ -18,6 +18,7 @@ from bastide.errors import Conflict, InvalidInput, NotFound
 from bastide.keys.base import KeyManager
 from bastide.keys.service import create_key
 from bastide.statemachine import Actor
+from bastide.transitions import apply
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 RELEASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$")
@@ -108,10 +109,8 @@ def stage_snapshot(session: Session, *, actor: Actor, keys: KeyManager, dataset:
         if snapshot.status == "published":
             raise Conflict(f"snapshot {dataset.name}@{release} already exists: choose another --release",
                            details={"snapshot": f"{dataset.name}@{release}"}, code="snapshot_exists")
-        transition = SNAPSHOT_WORKFLOW.check(snapshot.status, "restart", actor)
-        snapshot.status = transition.target
+        apply(session, SNAPSHOT_WORKFLOW, snapshot, action="restart", actor=actor, target=target)
         snapshot.created_at = utcnow()
-        record(session, actor=actor, action=transition.audit_action, target=target, details={})
         return snapshot
     key = create_key(session, keys=keys, actor=actor, purpose=f"snapshot {dataset.name}@{release}")
     snapshot = Snapshot(
@@ -144,7 +143,9 @@ def publish_snapshot(
     session: Session, *, actor: Actor, snapshot: Snapshot, tables: list[PublishedTable],
     sources: list[PublishedSource], merkle_root: str, manifest_sha256: str, quarantined: int,
 ) -> Snapshot:
-    transition = SNAPSHOT_WORKFLOW.check(snapshot.status, "publish", actor)
+    rows, files = sum(t.rows for t in tables), sum(t.files for t in tables)
+    apply(session, SNAPSHOT_WORKFLOW, snapshot, action="publish", actor=actor, target=f"snapshot:{snapshot.ref}",
+          details={"rows": rows, "files": files, "merkle_root": merkle_root, "quarantined_rows": quarantined})
     snapshot.tables.clear()
     snapshot.sources.clear()
     session.flush()
@@ -152,15 +153,9 @@ def publish_snapshot(
         snapshot.tables.append(_table_row(item))
     for src in sources:
         snapshot.sources.append(SnapshotSource(folder=src.folder, table_name=src.table, digest=src.digest, rows=src.rows))
-    snapshot.rows = sum(t.rows for t in tables)
-    snapshot.bytes = sum(t.bytes for t in tables)
-    snapshot.files = sum(t.files for t in tables)
+    snapshot.rows, snapshot.files, snapshot.bytes = rows, files, sum(t.bytes for t in tables)
     snapshot.merkle_root, snapshot.manifest_sha256 = merkle_root, manifest_sha256
-    snapshot.quarantined_rows = quarantined
-    snapshot.status, snapshot.published_at = transition.target, utcnow()
-    record(session, actor=actor, action=transition.audit_action, target=f"snapshot:{snapshot.ref}", details={
-        "rows": snapshot.rows, "files": snapshot.files, "merkle_root": merkle_root, "quarantined_rows": quarantined,
-    })
+    snapshot.quarantined_rows, snapshot.published_at = quarantined, utcnow()
     return snapshot
 
 
@@ -179,10 +174,8 @@ def _table_row(item: PublishedTable) -> SnapshotTable:
 
 
 def reject_snapshot(session: Session, *, actor: Actor, snapshot: Snapshot, reason: str, details: dict) -> Snapshot:
-    transition = SNAPSHOT_WORKFLOW.check(snapshot.status, "reject", actor)
-    snapshot.status = transition.target
-    record(session, actor=actor, action=transition.audit_action, target=f"snapshot:{snapshot.ref}",
-           details={"reason": reason, **details})
+    apply(session, SNAPSHOT_WORKFLOW, snapshot, action="reject", actor=actor, target=f"snapshot:{snapshot.ref}",
+          details={"reason": reason, **details})
     return snapshot
 
 

@@ -23,6 +23,7 @@ from bastide.governance.workflow import PERMIT_WORKFLOW
 from bastide.keys.signing import BadSignature, Signer, document_file, sign_document, verify_document
 from bastide.identity.models import User
 from bastide.statemachine import SYSTEM, Actor
+from bastide.transitions import apply
 
 FORMAT = "bastide-permit/1"
 MAX_MONTHS = 120  # EHDS Art. 68(12): at most 10 years
@@ -130,12 +131,12 @@ EXTENSION_NOTICE_DAYS = 30  # an extension is asked for at least a month before 
 
 def _move(session: Session, *, actor: Actor, permit: Permit, action: str, reason: str, now: datetime,
           details: dict | None = None) -> None:
-    transition = PERMIT_WORKFLOW.check(permit.status, action, actor)
+    PERMIT_WORKFLOW.check(permit.status, action, actor)  # a move that cannot happen is said before a missing reason
     if not reason.strip():
         raise InvalidInput(f"say why (the reason is kept with the permit): {action}", details={"field": "reason"})
-    permit.status, permit.status_reason, permit.ended_at = transition.target, reason.strip(), now
-    record(session, actor=actor, action=transition.audit_action, target=target(permit),
-           details={"reason": reason.strip(), **(details or {})})
+    apply(session, PERMIT_WORKFLOW, permit, action=action, actor=actor, target=target(permit),
+          details={"reason": reason.strip(), **(details or {})})
+    permit.status_reason, permit.ended_at = reason.strip(), now
 
 
 def amend(session: Session, *, actor: Actor, permit: Permit, signer: Signer, changes: dict, reason: str,
