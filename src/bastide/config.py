@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     job_seconds: int = Field(3600, description="Wall time after which a sandboxed job is killed.")
     job_result_rows: int = Field(5_000_000, description="Most rows one `workspace.sql()` query of a job on a Spark "
                                  "workspace brings into its sandbox (aggregate in SQL beyond).")
+    heartbeat_seconds: int = Field(15, description="Seconds between the stamps a process puts on the extract builds "
+                                   "and jobs it runs; one left unstamped for four of them (its process ended) is "
+                                   "ended by the server's checks: failed, its files deleted, saying why.")
     airlock_approvals: int = Field(2, description="Output checkers' approvals each released file needs (SPE-07).")
     airlock_threshold: int = Field(10, description="Fewest persons a released table cell may count (SPE-08; "
                                    "SNDS/PMSI profiles may ask 11).")
@@ -103,7 +106,7 @@ class Settings(BaseSettings):
     @field_validator("duckdb_threads", "parquet_row_group_rows", "parquet_file_rows", "max_reported_errors",
                      "auth_max_failures", "permit_check_seconds", "workspace_retention_days", "workspace_query_seconds",
                      "workspace_query_rows", "job_seconds", "job_result_rows", "airlock_approvals", "airlock_threshold",
-                     "spark_shuffle_partitions")
+                     "spark_shuffle_partitions", "heartbeat_seconds")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:

@@ -12,6 +12,7 @@ from bastide.config import Settings
 from bastide.db import Database
 from bastide.keys.local import LocalKeyManager
 from bastide.keys.signing import Signer
+from bastide.liveness import Liveness
 from bastide.statemachine import Actor
 from bastide.storage import ObjectStore, open_store
 
@@ -44,6 +45,10 @@ class Platform:
         return LocalKeyManager(self.settings.resolved_master_key_file)
 
     @cached_property
+    def liveness(self) -> Liveness:
+        return Liveness(self.db, self.settings.heartbeat_seconds)
+
+    @cached_property
     def signer(self) -> Signer:
         return Signer(self.settings.resolved_signing_key_file)
 
@@ -67,5 +72,7 @@ class Platform:
         return created
 
     def close(self) -> None:
+        if "liveness" in self.__dict__:
+            self.liveness.stop()
         if "db" in self.__dict__:
             self.db.dispose()

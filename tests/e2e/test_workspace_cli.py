@@ -47,3 +47,27 @@ def test_operator_provisions_and_researcher_queries_from_the_command_line(world)
         assert boom.returncode == 1 and "failed (exit 3)" in boom.stdout
         no_token = run(home, "ws", "sql", "1", "SELECT 1", "--url", url, check=False)
         assert no_token.returncode == 2 and "BASTIDE_TOKEN" in no_token.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)
+def test_the_operator_ends_a_build_its_process_left_and_provisions_again(world):
+    from datetime import timedelta
+
+    from bastide.governance import permits
+    from bastide.platform import operator_actor
+    from bastide.workspaces import service as workspaces
+    from bastide.workspaces.models import Extract
+
+    platform, p = world
+    permit_id = _granted(platform, p, {**FULL, "persons": ["alice@labo.example"], "data": SCOPE})
+    with platform.db.unit_of_work() as s:  # a provisioning's first step, by a process that then ended…
+        _ws, extract_id = workspaces._start(s, keys=platform.keys, actor=operator_actor(),
+                                            permit=permits.get_permit(s, permit_id))
+        s.get(Extract, extract_id).created_at -= timedelta(minutes=5)  # …five minutes ago, never stamped since
+    home = platform.settings.home
+    ended = run(home, "ws", "recover").stdout
+    assert "ended the build of WS-000001 v1" in ended and "bastide ws provision" in ended
+    assert "failed" in run(home, "ws", "list").stdout
+    assert "nothing to end" in run(home, "ws", "recover").stdout
+    assert "WS-000001 ready: extract v2" in run(home, "ws", "provision", str(permit_id)).stdout

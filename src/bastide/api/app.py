@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bastide import __version__
 from bastide.api import airlock_views, catalogue_views, governance_views, identity_views, workspace_views
 from bastide.governance import permits
+from bastide.workspaces import recovery
 from bastide.workspaces import service as workspaces
 from bastide.web import pages
 from bastide.errors import DomainError
@@ -34,7 +35,11 @@ def envelope(request: Request, status: int, code: str, message: str, details: di
 def expire_permits(platform: Platform) -> int:
     """The scheduled check (GOV-11, GOV-15, SPE-11, SPE-02): permits past their end date expire,
     the workspaces of revoked or expired permits lock, locked ones past retention are shredded,
-    active permits without their workspace are provisioned."""
+    active permits without their workspace are provisioned; builds and jobs whose process ended
+    are ended (workspaces.recovery)."""
+    recovered = recovery.recover(platform)
+    if recovered.extracts or recovered.jobs:
+        LOG.warning("ended what stopped processes left: extracts %s, jobs %s", recovered.extracts, recovered.jobs)
     with platform.db.unit_of_work() as session:
         expired = len(permits.expire_due(session))
     with platform.db.unit_of_work() as session:

@@ -9,6 +9,7 @@ engine, snapshot, permit version, extract version) and stored sealed with the wo
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import shutil
 from contextlib import ExitStack
@@ -22,7 +23,7 @@ from bastide.audit.actions import AuditAction
 from bastide import transitions
 from bastide.audit.service import record
 from bastide.db import utcnow
-from bastide.errors import InvalidInput, NotFound
+from bastide.errors import DomainError, InvalidInput, NotFound
 from bastide.keys.sealed import get_sealed, put_sealed
 from bastide.platform import Platform
 from bastide.statemachine import SYSTEM, Actor
@@ -34,6 +35,7 @@ from bastide.workspaces.query import enter, extract_tables
 from bastide.workspaces.service import current_extract, engine_of, get_workspace, target
 from bastide.workspaces.workflow import JOB_WORKFLOW
 
+LOG = logging.getLogger(__name__)
 KINDS = ("python", "sql")
 MAX_SCRIPT = 1_000_000
 UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
@@ -94,11 +96,39 @@ def submit(platform: Platform, *, actor: Actor, ws_id: int, name: str, kind: str
             job_id = job.id
     if error is not None:
         raise error
+    platform.liveness.hold(Job, job_id)  # it waits for a thread of this process: stamped until it ends
     return job_id
 
 
 def run(platform: Platform, *, job_id: int) -> Job:
-    """Run a queued job to its end; returns it with its status, exit code and log."""
+    """Run a queued job to its end; returns it with its status, exit code and log. When the
+    platform fails it (no sandbox, the store unreachable…) the job ends `failed` saying why,
+    instead of staying `running` for ever."""
+    platform.liveness.hold(Job, job_id)
+    try:
+        return _run(platform, job_id)
+    except Exception as exc:  # noqa: BLE001 - the job's own failures are outcomes, not exceptions
+        return _failed(platform, job_id, exc)
+    finally:
+        platform.liveness.release(Job, job_id)
+
+
+def _failed(platform: Platform, job_id: int, exc: Exception) -> Job:
+    if isinstance(exc, DomainError):
+        message = exc.message
+    else:  # its text may hold paths or addresses: for the operators' log, not the researcher's
+        LOG.error("job %s: the platform could not run it", job_id, exc_info=exc)
+        message = f"the platform could not run it ({type(exc).__name__}); its operators have the details"
+    with platform.db.unit_of_work() as session:
+        job = get_job(session, job_id)
+        if job.status not in ("queued", "running"):  # cancelled, or already ended: not ours to change
+            raise exc
+        job.log, job.finished_at = (job.log or "") + f"[not run to its end: {message}]\n", utcnow()
+        move(session, job=job, action="fail")
+        return job
+
+
+def _run(platform: Platform, job_id: int) -> Job:
     settings = platform.settings
     scratch = settings.resolved_work_dir / "jobs" / f"job-{job_id}-{secrets.token_hex(4)}"
     data, out = scratch / "data", scratch / "out"

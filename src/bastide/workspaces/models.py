@@ -40,7 +40,8 @@ class Extract(Base):
     is shredded by destroying that key (KEY-06)."""
 
     __tablename__ = "extract"
-    __bookkeeping__ = frozenset({"progress"})  # a build's steps are shown, not audited (its outcome is)
+    # a build's steps are shown and its process stamps it while alive (bastide.liveness): not audited, its outcome is
+    __bookkeeping__ = frozenset({"progress", "heartbeat_at"})
     __table_args__ = (UniqueConstraint("workspace_id", "version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -58,6 +59,7 @@ class Extract(Base):
     manifest_sha256: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
     progress: Mapped[str | None] = mapped_column(String(200))  # the build's current step, while it builds
+    heartbeat_at = mapped_column(UTCDateTime(), nullable=True)  # last stamp of the process building it
     created_at = mapped_column(UTCDateTime(), nullable=False)
     finished_at = mapped_column(UTCDateTime(), nullable=True)
 
@@ -68,6 +70,7 @@ class Job(Base):
     """A script run in the sandbox on a workspace's extract (see JOB_WORKFLOW)."""
 
     __tablename__ = "job"
+    __bookkeeping__ = frozenset({"heartbeat_at"})  # stamped by the process holding it (bastide.liveness)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id"), nullable=False, index=True)
@@ -83,6 +86,7 @@ class Job(Base):
     created_at = mapped_column(UTCDateTime(), nullable=False)
     started_at = mapped_column(UTCDateTime(), nullable=True)
     finished_at = mapped_column(UTCDateTime(), nullable=True)
+    heartbeat_at = mapped_column(UTCDateTime(), nullable=True)  # last stamp of the process holding it
 
     @property
     def reference(self) -> str:

@@ -114,13 +114,23 @@ def provision(platform: Platform, *, actor: Actor, permit_id: int,
             session.get(Extract, extract_id).progress = message[:200]
         progress(message)
 
-    try:
-        body = _build(platform, extract_id, step)
-    except Exception as exc:
-        _abandon(platform, actor=actor, ws_id=ws_id, extract_id=extract_id, error=exc)
-        raise
+    with platform.liveness.holding(Extract, extract_id):  # a build whose process ends is recovered (liveness)
+        try:
+            body = _build(platform, extract_id, step)
+        except Exception as exc:
+            abandon(platform, actor=actor, ws_id=ws_id, extract_id=extract_id, error=exc)
+            raise
+        return _finish(platform, actor=actor, ws_id=ws_id, extract_id=extract_id, body=body)
+
+
+def _finish(platform: Platform, *, actor: Actor, ws_id: int, extract_id: int, body: dict) -> Provisioned:
+    """The extract becomes the workspace's data; the versions it replaces are shredded."""
     with platform.db.unit_of_work() as session:
         row, ws = session.get(Extract, extract_id), get_workspace(session, ws_id)
+        if row.status != "building":  # recovered meanwhile: this process was silent and taken for ended
+            platform.store.delete_prefix(row.prefix)
+            raise Conflict(f"extract v{row.version} was ended while it was built: {row.error}",
+                           details={"workspace": ws.reference}, code="build_interrupted")
         row.status, row.finished_at, row.cohort, row.progress = "ready", utcnow(), body["cohort"], None
         row.tables = body["tables"]
         row.rows = sum(t["rows"] for t in body["tables"].values())
@@ -159,7 +169,7 @@ def _build(platform: Platform, extract_id: int, progress) -> dict:
     return body
 
 
-def _abandon(platform: Platform, *, actor: Actor, ws_id: int, extract_id: int, error: Exception) -> None:
+def abandon(platform: Platform, *, actor: Actor, ws_id: int, extract_id: int, error: Exception) -> None:
     """Nothing half-written stays: the files go, the extract and the workspace say why."""
     with platform.db.unit_of_work() as session:
         row = session.get(Extract, extract_id)

@@ -29,6 +29,7 @@ JOB_WORKFLOW = Workflow(
     transitions=[
         _T("queued", "start", "running", SYSTEM, A.JOB_START),
         _T("queued", "cancel", "killed", RESEARCHER | SYSTEM, A.JOB_KILL),
+        _T("queued", "fail", "failed", SYSTEM, A.JOB_FAIL),  # it could not start, or its process ended first
         _T("running", "succeed", "succeeded", SYSTEM, A.JOB_SUCCEED),
         _T("running", "fail", "failed", SYSTEM, A.JOB_FAIL),
         _T("running", "kill", "killed", SYSTEM, A.JOB_KILL),  # wall time, or the workspace locked
