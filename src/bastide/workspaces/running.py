@@ -1,6 +1,6 @@
 """The sandboxed processes running in this server, by workspace, so that a lock kills them at
-once (GOV-15). One registry per process: a multi-node deployment runs jobs on one node per
-workspace, or replaces this with its scheduler's kill (the Spark issue)."""
+once (GOV-15). One registry per process: each process's scheduled check kills its own jobs of
+locked workspaces, whichever node locked them."""
 
 from __future__ import annotations
 
@@ -26,6 +26,11 @@ def remove(job_id: int) -> bool:
         killed = job_id in _KILLED
         _KILLED.discard(job_id)
         return killed
+
+
+def workspaces() -> set[int]:
+    with _LOCK:
+        return {ws for ws, _process in _RUNNING.values()}
 
 
 def kill_workspace(ws_id: int) -> list[int]:

@@ -199,9 +199,17 @@ def lock_ended(session: Session, *, now=None) -> list[Workspace]:
                                  .order_by(Permit.id.desc()).limit(1)).scalar_one()
         if newest.status in ENDED and ws.status == "ready":
             move(session, actor=SYSTEM, ws=ws, action="lock", reason=f"{newest.reference} {newest.status}")
-            running.kill_workspace(ws.id)  # its jobs stop now; queries are refused from now on
             locked.append(ws)
+    _stop_jobs_of_locked(session)  # queries are refused from now on; running jobs stop now
     return locked
+
+
+def _stop_jobs_of_locked(session: Session) -> None:
+    """Kill this process's jobs in workspaces that are locked, here or by another node's check
+    (each node runs the check and kills its own jobs: the node that locks is not always theirs)."""
+    for ws_id in running.workspaces():
+        if session.get(Workspace, ws_id).status in ("locked", "shredded"):
+            running.kill_workspace(ws_id)
 
 
 def shred_due(session: Session, *, platform: Platform, retention_days: int, now=None) -> list[Workspace]:
