@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -14,10 +15,12 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
+from bastide.airlock import service as airlock
 from bastide.api.app import create_app
 from bastide.api.workspace_views import WorkspaceOut
 from bastide.audit import service as audit
 from bastide.catalogue import service as catalogue
+from bastide.db import utcnow
 from bastide.errors import Conflict, KeyUnavailable
 from bastide.governance import optout, permits
 from bastide.keys import service as key_service
@@ -243,10 +246,27 @@ def test_revocation_locks_the_workspace_and_retention_shreds_it(ready):
     """GOV-15, SPE-11, KEY-06: the running server locks within seconds; after retention a saved
     copy of the extract is unreadable."""
     platform, p, permit_id, ws_id, done = ready
+    def end_on(when):  # the test's own change, audited as every write is
+        with platform.db.unit_of_work() as s:
+            permit = permits.get_permit(s, permit_id)
+            was, permit.valid_until = permit.valid_until, when
+            audit.record(s, actor=p["ines"], action="permit:issue", target="test:end-date")
+        return was
+
+    end = end_on(utcnow() - timedelta(seconds=1))  # its end date passed, not yet marked expired by the check
+    with pytest.raises(Conflict, match="past its end date"):
+        query.run_query(platform, actor=p["alice"], ws_id=ws_id, sql="SELECT 1")
+    end_on(end)
     with platform.db.unit_of_work() as s:
         row = s.query(Extract).one()
         saved, key_id = platform.store.get_bytes(f"{row.prefix}/IR_BEN_R/part-0.parquet"), row.key_id
         permits.revoke(s, actor=p["ines"], permit=permits.get_permit(s, permit_id), reason="breach")
+    with pytest.raises(Conflict) as closed:  # at once: not when the check locks it
+        query.run_query(platform, actor=p["alice"], ws_id=ws_id, sql="SELECT 1")
+    assert closed.value.code == "workspace_locked" and "is closed" in closed.value.message
+    with platform.db.unit_of_work() as s, pytest.raises(Conflict, match="is closed"):  # nothing leaves it either
+        airlock.create_request(s, actor=p["alice"], ws=workspaces.get_workspace(s, ws_id), title="late",
+                               settings=platform.settings)
     platform.settings.permit_check_seconds = 1
     began = time.monotonic()
     with TestClient(create_app(platform)):

@@ -61,7 +61,7 @@ def scan(name: str, content: bytes) -> dict:
 
 def request_import(session: Session, *, platform: Platform, actor: Actor, ws: Workspace, name: str, content: bytes,
                    purpose: str) -> ImportRequest:
-    require_member(actor, ws)
+    require_member(session, actor, ws)
     if not NAME.match(name) or name.startswith("."):
         raise InvalidInput("name the file with letters, digits, '.', '-' or '_' only (no folder)",
                            details={"field": "name"})
@@ -100,7 +100,7 @@ def list_imports(session: Session, *, ws: Workspace | None = None, status: tuple
 def decide(session: Session, *, actor: Actor, imp: ImportRequest, action: str, comment: str = "") -> None:
     """One independent checker approves or rejects; nothing with identifiers is approved."""
     if action == "withdraw":
-        require_member(actor, imp.workspace)
+        require_member(session, actor, imp.workspace)
     else:
         require_independent(actor, imp)
         if action == "approve" and imp.report["status"] == BLOCKED:

@@ -35,7 +35,7 @@ from bastide.platform import Platform
 from bastide.statemachine import SYSTEM, Actor
 from bastide.workspaces.jobs import read_output
 from bastide.workspaces.models import Output, Workspace
-from bastide.workspaces.query import members, refusal
+from bastide.workspaces.query import entry_refusal, members
 
 FORMAT = "bastide-release/1"
 RECORD = "RELEASE.json"
@@ -74,9 +74,10 @@ def list_requests(session: Session, *, ws: Workspace | None = None, status: tupl
     return newest_first(session, ReleaseRequest, ws=ws, status=status)
 
 
-def require_member(actor: Actor, ws: Workspace) -> None:
-    """Raise unless `actor` may enter `ws` (a person of its permit, the workspace ready)."""
-    error = refusal(actor, ws)
+def require_member(session: Session, actor: Actor, ws: Workspace) -> None:
+    """Raise unless `actor` may work in `ws` (a person of its permit, the workspace ready, the
+    permit neither revoked nor ended: nothing leaves a closed workspace)."""
+    error = entry_refusal(session, actor=actor, ws=ws)
     if error is not None:
         raise error
 
@@ -87,7 +88,7 @@ def _editable(request: ReleaseRequest) -> None:
 
 
 def create_request(session: Session, *, actor: Actor, ws: Workspace, title: str, settings: Settings) -> ReleaseRequest:
-    require_member(actor, ws)
+    require_member(session, actor, ws)
     if not title.strip():
         raise InvalidInput("give the request a title (what the outputs are for)", details={"field": "title"})
     now = utcnow()
@@ -177,7 +178,7 @@ def _keep_in_ledger(session: Session, platform: Platform, release: Release, requ
 def add_file(session: Session, *, platform: Platform, actor: Actor, request: ReleaseRequest, output_id: int,
              description: str, exception: str | None = None) -> ReleaseFile:
     """Add (or replace) an output in the request, checked at once; a replaced file is reviewed anew."""
-    require_member(actor, request.workspace)
+    require_member(session, actor, request.workspace)
     _editable(request)
     output = session.get(Output, output_id)
     if output is None or output.workspace_id != request.workspace_id:
@@ -201,7 +202,7 @@ def add_file(session: Session, *, platform: Platform, actor: Actor, request: Rel
 
 
 def remove_file(session: Session, *, actor: Actor, request: ReleaseRequest, name: str) -> None:
-    require_member(actor, request.workspace)
+    require_member(session, actor, request.workspace)
     _editable(request)
     file = _file(request, name)
     request.files.remove(file)
@@ -218,7 +219,7 @@ def _file(request: ReleaseRequest, name: str) -> ReleaseFile:
 
 def submit(session: Session, *, platform: Platform, actor: Actor, request: ReleaseRequest) -> None:
     """The same checks again; a blocked file goes on only with a written exception, never past the gate."""
-    require_member(actor, request.workspace)
+    require_member(session, actor, request.workspace)
     if not request.files:
         raise InvalidInput("add at least one output to the request", details={"field": "files"})
     params = Parameters(**request.parameters)
@@ -237,7 +238,7 @@ def submit(session: Session, *, platform: Platform, actor: Actor, request: Relea
 
 
 def withdraw(session: Session, *, actor: Actor, request: ReleaseRequest) -> None:
-    require_member(actor, request.workspace)
+    require_member(session, actor, request.workspace)
     _move(session, actor=actor, request=request, action="withdraw")
 
 

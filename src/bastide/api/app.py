@@ -33,20 +33,18 @@ def envelope(request: Request, status: int, code: str, message: str, details: di
 
 
 def expire_permits(platform: Platform) -> int:
-    """The scheduled check (GOV-11, GOV-15, SPE-11, SPE-02): permits past their end date expire,
-    the workspaces of revoked or expired permits lock, locked ones past retention are shredded,
-    active permits without their workspace are provisioned; builds and jobs whose process ended
-    are ended (workspaces.recovery)."""
-    recovered = recovery.recover(platform)
-    if recovered.extracts or recovered.jobs:
-        LOG.warning("ended what stopped processes left: extracts %s, jobs %s", recovered.extracts, recovered.jobs)
+    """The scheduled check (GOV-11, GOV-15, SPE-11): permits past their end date expire, the
+    workspaces of revoked or expired permits lock (their jobs stop), locked ones past retention
+    are shredded, builds and jobs whose process ended are ended (workspaces.recovery)."""
     with platform.db.unit_of_work() as session:
         expired = len(permits.expire_due(session))
     with platform.db.unit_of_work() as session:
         workspaces.lock_ended(session)
     with platform.db.unit_of_work() as session:
         workspaces.shred_due(session, platform=platform, retention_days=platform.settings.workspace_retention_days)
-    workspaces.provision_pending(platform)  # a newly active permit gets its workspace
+    recovered = recovery.recover(platform)  # last: a store that fails it must not hold back the locks
+    if recovered.extracts or recovered.jobs:
+        LOG.warning("ended what stopped processes left: extracts %s, jobs %s", recovered.extracts, recovered.jobs)
     return expired
 
 
@@ -54,21 +52,26 @@ def expire_permits(platform: Platform) -> int:
 async def lifespan(app: FastAPI):
     platform = app.state.platform
 
-    async def every_interval():
+    async def every_interval(work, what: str):
         while True:
             await asyncio.sleep(platform.settings.permit_check_seconds)
             try:
-                await asyncio.to_thread(expire_permits, platform)
+                await asyncio.to_thread(work, platform)
             except Exception:  # noqa: BLE001 - the next round retries; the failure is logged
-                LOG.exception("the scheduled permit expiry check failed")
+                LOG.exception("the scheduled %s failed", what)
 
-    task = asyncio.create_task(every_interval())
+    # Two loops: a build takes minutes to hours, and the permit check must not wait for it (SPE-02:
+    # a newly active permit gets its workspace; GOV-15: a revoked one locks within seconds)
+    tasks = [asyncio.create_task(every_interval(expire_permits, "permit check")),
+             asyncio.create_task(every_interval(workspaces.provision_pending, "provisioning of new permits"))]
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def create_app(platform: Platform) -> FastAPI:

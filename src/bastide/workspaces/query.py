@@ -34,7 +34,7 @@ from bastide.platform import Platform
 from bastide.statemachine import Actor
 from bastide.workspaces.engine import DuckDBEngine, QueryEngine, SealedDatabase, sealed_engine
 from bastide.workspaces.models import Extract, Workspace
-from bastide.workspaces.service import current_extract, engine_of, get_workspace, target
+from bastide.workspaces.service import ENDED, current_extract, ended_permit, engine_of, get_workspace, target
 from bastide.workspaces.source import ParquetSource, parquet_source
 
 
@@ -57,9 +57,24 @@ def refusal(actor: Actor, ws: Workspace) -> DomainError | None:
     return None
 
 
+def _closed(session: Session, ws: Workspace) -> DomainError | None:
+    """A revoked or ended permit closes its workspace at once, before the check locks it (SPE-11)."""
+    ended = ended_permit(session, ws)
+    if ended is None:
+        return None
+    why = ended.status if ended.status in ENDED else "past its end date"
+    return Conflict(f"{ws.reference} is closed: {ended.reference} is {why}", code="workspace_locked",
+                    details={"workspace": ws.reference, "permit": ended.reference})
+
+
+def entry_refusal(session: Session, *, actor: Actor, ws: Workspace) -> DomainError | None:
+    """Why `actor` may not work in `ws` now (not named, workspace not ready, permit ended), or None."""
+    return refusal(actor, ws) or _closed(session, ws)
+
+
 def enter(session: Session, *, actor: Actor, ws: Workspace) -> DomainError | None:
     """The refusal, recorded (the caller commits it, then raises it), or None."""
-    error = refusal(actor, ws)
+    error = entry_refusal(session, actor=actor, ws=ws)
     if error is not None:
         record(session, actor=actor, action=AuditAction.WORKSPACE_REFUSED, target=target(ws),
                details={"reason": error.code})

@@ -191,12 +191,23 @@ def shred_extract(session: Session, *, platform: Platform, actor: Actor, row: Ex
 ENDED = ("revoked", "expired")
 
 
+def newest_permit(session: Session, ws: Workspace) -> Permit:
+    return session.execute(select(Permit).where(Permit.application_id == ws.application_id)
+                           .order_by(Permit.id.desc()).limit(1)).scalar_one()
+
+
+def ended_permit(session: Session, ws: Workspace, *, now=None) -> Permit | None:
+    """The project's newest permit if it no longer allows processing: revoked, expired, or past
+    its end before the scheduled check has marked it (entry is refused at once, not at the check)."""
+    newest = newest_permit(session, ws)
+    return newest if newest.status in ENDED or newest.valid_until <= (now or utcnow()) else None
+
+
 def lock_ended(session: Session, *, now=None) -> list[Workspace]:
     """Lock every workspace whose project's newest permit version was revoked or has expired."""
     locked = []
     for ws in session.execute(select(Workspace).where(Workspace.status.in_(("ready", "provisioning", "failed")))).scalars():
-        newest = session.execute(select(Permit).where(Permit.application_id == ws.application_id)
-                                 .order_by(Permit.id.desc()).limit(1)).scalar_one()
+        newest = newest_permit(session, ws)
         if newest.status in ENDED and ws.status == "ready":
             move(session, actor=SYSTEM, ws=ws, action="lock", reason=f"{newest.reference} {newest.status}")
             locked.append(ws)
