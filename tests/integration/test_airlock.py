@@ -158,6 +158,26 @@ def test_who_may_review_and_how_often(airlock_world):
 
 
 @SQLITE_ONLY
+def test_nothing_is_released_once_the_permit_is_revoked(airlock_world):
+    """GOV-15 (revocation stops the processing), SPE-07: a request both checkers approved is not
+    released once its project's permit is revoked, even before the scheduled check locks the workspace."""
+    platform, p, ws_id = airlock_world
+    req = _drafted(platform, p, ws_id)
+    _do(platform, airlock.submit, req, platform=platform, actor=p["alice"])
+    for checker in ("olga", "oscar"):
+        _do(platform, airlock.vote, req, actor=p[checker], name="t.csv", decision="approve")
+    with platform.db.unit_of_work() as s:
+        permits.revoke(s, actor=p["ines"], permit=workspaces.get_workspace(s, ws_id).permit, reason="breach")
+    with pytest.raises(Conflict, match="revoked: nothing more leaves") as refused:
+        _do(platform, airlock.decide, req, platform=platform, actor=p["oscar"], action="approve")
+    assert refused.value.code == "permit_ended"
+    _do(platform, airlock.decide, req, platform=platform, actor=p["oscar"], action="reject", comment="permit revoked")
+    assert _status(platform, req) == "rejected"
+    with platform.db.unit_of_work() as s:
+        assert airlock.release_of(s, airlock.get_request(s, req)) is None
+
+
+@SQLITE_ONLY
 def test_downloads_are_for_the_permit_persons_and_stop_at_revocation(airlock_world):
     platform, p, ws_id = airlock_world
     unreleased = _output(platform, ws_id, "other.csv", SUPPRESSED)

@@ -36,6 +36,7 @@ from bastide.statemachine import SYSTEM, Actor
 from bastide.workspaces.jobs import read_output
 from bastide.workspaces.models import Output, Workspace
 from bastide.workspaces.query import entry_refusal, members
+from bastide.workspaces.service import ended_permit, why_ended
 
 FORMAT = "bastide-release/1"
 RECORD = "RELEASE.json"
@@ -310,6 +311,11 @@ def decide(session: Session, *, platform: Platform, actor: Actor, request: Relea
         raise InvalidInput("decide approve, return or reject", details={"field": "action"})
     if action != "approve" and not comment.strip():
         raise InvalidInput("say why (the researcher reads it)", details={"field": "comment"})
+    ended = ended_permit(session, request.workspace) if action == "approve" else None
+    if ended is not None:  # outputs of a project whose permit ended are not released (return or reject it)
+        raise Conflict(f"{why_ended(ended)}: nothing more leaves {request.workspace.reference}; return or reject "
+                       "the request",
+                       code="permit_ended", details={"permit": ended.reference})
     if action == "approve" and request.status in UNDER_REVIEW:
         refused = [f.name for f in request.files if any(v.decision != "approve" for v in current_votes(f))]
         if refused:

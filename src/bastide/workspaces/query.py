@@ -34,7 +34,7 @@ from bastide.platform import Platform
 from bastide.statemachine import Actor
 from bastide.workspaces.engine import DuckDBEngine, QueryEngine, SealedDatabase, sealed_engine
 from bastide.workspaces.models import Extract, Workspace
-from bastide.workspaces.service import ENDED, current_extract, ended_permit, engine_of, get_workspace, target
+from bastide.workspaces.service import current_extract, ended_permit, engine_of, get_workspace, target, why_ended
 from bastide.workspaces.source import ParquetSource, parquet_source
 
 
@@ -62,8 +62,7 @@ def _closed(session: Session, ws: Workspace) -> DomainError | None:
     ended = ended_permit(session, ws)
     if ended is None:
         return None
-    why = ended.status if ended.status in ENDED else "past its end date"
-    return Conflict(f"{ws.reference} is closed: {ended.reference} is {why}", code="workspace_locked",
+    return Conflict(f"{ws.reference} is closed: {why_ended(ended)}", code="workspace_locked",
                     details={"workspace": ws.reference, "permit": ended.reference})
 
 

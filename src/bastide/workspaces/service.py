@@ -203,6 +203,10 @@ def ended_permit(session: Session, ws: Workspace, *, now=None) -> Permit | None:
     return newest if newest.status in ENDED or newest.valid_until <= (now or utcnow()) else None
 
 
+def why_ended(permit: Permit) -> str:
+    return f"{permit.reference} is {permit.status if permit.status in ENDED else 'past its end date'}"
+
+
 def lock_ended(session: Session, *, now=None) -> list[Workspace]:
     """Lock every workspace whose project's newest permit version was revoked or has expired."""
     locked = []
