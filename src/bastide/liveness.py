@@ -1,12 +1,12 @@
-"""Which extract builds and jobs still have a process working on them.
+"""Which ingests, extract builds and jobs still have a process working on them.
 
-Builds and jobs run outside any transaction, in the process that started them (the server's
-thread pool, or the operator's CLI). If that process ends — a restart, a crash, `kill -9`, a
-node lost — its extract would stay `building` and its workspace `provisioning` for ever (no
-transition leaves them), its job `running` or `queued`. So a process stamps the rows it holds
+Ingests, builds and jobs run outside any transaction, in the process that started them (the
+server's thread pool, or the operator's CLI). If that process ends — a restart, a crash,
+`kill -9`, a node lost — its snapshot would stay `staging`, its extract `building` and its
+workspace `provisioning` for ever (no transition leaves them), its job `running` or `queued`. So a process stamps the rows it holds
 every `heartbeat_seconds`, from one thread, in short transactions of their own; the server's
 scheduled checks end the rows nobody has stamped for `STALE_BEATS` beats
-(`workspaces.recovery`). A row is held from the moment the process takes it on (a job: when it
+(`bastide.recovery`). A row is held from the moment the process takes it on (a job: when it
 is submitted, since it waits for a thread) until it is finished."""
 
 from __future__ import annotations

@@ -99,7 +99,8 @@ def test_kill_9_mid_ingest_leaves_nothing_visible_and_rerun_succeeds(tmp_path):
     out = tmp_path / "delivery"
     run(home, "synth", "snds", "--beneficiaries", "3000", "--out", str(out))
     run(home, "init")
-    env = {**os.environ, "BASTIDE_HOME": str(home)}
+    beats = {"BASTIDE_HEARTBEAT_SECONDS": "1"}  # the ingest stamps its snapshot every second while alive
+    env = {**os.environ, "BASTIDE_HOME": str(home), **beats}
     proc = subprocess.Popen([*BASTIDE, "base", "ingest", str(out), "--dataset", "snds", "--release", "r1"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
     store = home / "store" / "base" / "snds" / "r1"
@@ -110,6 +111,11 @@ def test_kill_9_mid_ingest_leaves_nothing_visible_and_rerun_succeeds(tmp_path):
     proc.wait()
     assert run(home, "base", "verify", "snds@r1", check=False).returncode == 4  # not found: never published
     assert "r1" not in run(home, "base", "snapshots", "snds", check=False).stdout
+    deadline, said = time.monotonic() + 30, ""
+    while "ended the ingest" not in said and time.monotonic() < deadline:  # once silent for four beats
+        said = run(home, "recover", env=beats).stdout
+    assert "ended the ingest of snds@r1" in said and not any(store.rglob("*.parquet"))  # its half-written objects go
+    assert "nothing to end" in run(home, "recover", env=beats).stdout
     run(home, "base", "ingest", str(out), "--dataset", "snds", "--release", "r1")
     assert run(home, "base", "verify", "snds@r1").returncode == 0
 

@@ -66,8 +66,8 @@ def test_the_operator_ends_a_build_its_process_left_and_provisions_again(world):
                                             permit=permits.get_permit(s, permit_id))
         s.get(Extract, extract_id).created_at -= timedelta(minutes=5)  # …five minutes ago, never stamped since
     home = platform.settings.home
-    ended = run(home, "ws", "recover").stdout
+    ended = run(home, "recover").stdout
     assert "ended the build of WS-000001 v1" in ended and "bastide ws provision" in ended
     assert "failed" in run(home, "ws", "list").stdout
-    assert "nothing to end" in run(home, "ws", "recover").stdout
+    assert "nothing to end" in run(home, "recover").stdout
     assert "WS-000001 ready: extract v2" in run(home, "ws", "provision", str(permit_id)).stdout

@@ -14,7 +14,8 @@ from bastide.db import utcnow
 from bastide.governance import permits
 from bastide.liveness import STALE_BEATS, Liveness
 from bastide.platform import operator_actor
-from bastide.workspaces import jobs, recovery
+from bastide import recovery
+from bastide.workspaces import jobs
 from bastide.workspaces import service as workspaces
 from bastide.workspaces.models import Extract, Job
 from tests.integration.test_permit_lifecycle import _granted

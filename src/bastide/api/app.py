@@ -13,10 +13,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bastide import __version__
+from bastide import __version__, recovery
 from bastide.api import airlock_views, catalogue_views, governance_views, identity_views, workspace_views
 from bastide.governance import permits
-from bastide.workspaces import recovery
 from bastide.workspaces import service as workspaces
 from bastide.web import pages
 from bastide.errors import DomainError
@@ -35,7 +34,7 @@ def envelope(request: Request, status: int, code: str, message: str, details: di
 def expire_permits(platform: Platform) -> int:
     """The scheduled check (GOV-11, GOV-15, SPE-11): permits past their end date expire, the
     workspaces of revoked or expired permits lock (their jobs stop), locked ones past retention
-    are shredded, builds and jobs whose process ended are ended (workspaces.recovery)."""
+    are shredded, ingests, builds and jobs whose process ended are ended (bastide.recovery)."""
     with platform.db.unit_of_work() as session:
         expired = len(permits.expire_due(session))
     with platform.db.unit_of_work() as session:
@@ -43,8 +42,8 @@ def expire_permits(platform: Platform) -> int:
     with platform.db.unit_of_work() as session:
         workspaces.shred_due(session, platform=platform, retention_days=platform.settings.workspace_retention_days)
     recovered = recovery.recover(platform)  # last: a store that fails it must not hold back the locks
-    if recovered.extracts or recovered.jobs:
-        LOG.warning("ended what stopped processes left: extracts %s, jobs %s", recovered.extracts, recovered.jobs)
+    if recovered:
+        LOG.warning("ended what stopped processes left: %s", recovered)
     return expired
 
 

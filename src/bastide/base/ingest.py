@@ -91,19 +91,20 @@ def ingest(platform: Platform, *, actor: Actor, request: IngestRequest, progress
             snapshot = catalogue.stage_snapshot(session, actor=actor, keys=platform.keys, dataset=dataset,
                                                 release=request.release)
             snapshot_id, prefix, key_id = snapshot.id, snapshot.prefix, snapshot.key_id
-        platform.store.delete_prefix(prefix)  # what a crashed attempt left behind
-        run = _Run(platform, request, registry, encoding, folders, snapshot_id, prefix, key_id, work,
-                   progress or _quiet)
-        try:
-            result = run.execute()
-        except DomainError as exc:
-            run.abandon(actor, exc)
-            raise
-        result.seconds = time.monotonic() - began
-        with platform.db.unit_of_work() as session:
-            snapshot = session.get(catalogue.Snapshot, snapshot_id)
-            catalogue.publish_snapshot(session, actor=actor, snapshot=snapshot, **run.publication)
-        return result
+        with platform.liveness.holding(catalogue.Snapshot, snapshot_id):  # if this process ends: bastide.recovery
+            platform.store.delete_prefix(prefix)  # what a crashed attempt left behind
+            run = _Run(platform, request, registry, encoding, folders, snapshot_id, prefix, key_id, work,
+                       progress or _quiet)
+            try:
+                result = run.execute()
+            except DomainError as exc:
+                run.abandon(actor, exc)
+                raise
+            result.seconds = time.monotonic() - began
+            with platform.db.unit_of_work() as session:
+                snapshot = session.get(catalogue.Snapshot, snapshot_id)
+                catalogue.publish_snapshot(session, actor=actor, snapshot=snapshot, **run.publication)
+            return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

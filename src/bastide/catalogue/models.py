@@ -27,6 +27,7 @@ class Snapshot(Base):
     """One immutable version of a dataset: visible only once `published`."""
 
     __tablename__ = "snapshot"
+    __bookkeeping__ = frozenset({"heartbeat_at"})  # stamped by the ingest's process (bastide.liveness)
     __table_args__ = (UniqueConstraint("dataset_id", "release"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -43,6 +44,7 @@ class Snapshot(Base):
     quarantined_rows: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     created_at = mapped_column(UTCDateTime(), nullable=False)
     published_at = mapped_column(UTCDateTime(), nullable=True)
+    heartbeat_at = mapped_column(UTCDateTime(), nullable=True)  # last stamp of the process ingesting it
 
     dataset: Mapped[Dataset] = relationship(back_populates="snapshots")
     tables: Mapped[list[SnapshotTable]] = relationship(

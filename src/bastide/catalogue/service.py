@@ -110,7 +110,7 @@ def stage_snapshot(session: Session, *, actor: Actor, keys: KeyManager, dataset:
             raise Conflict(f"snapshot {dataset.name}@{release} already exists: choose another --release",
                            details={"snapshot": f"{dataset.name}@{release}"}, code="snapshot_exists")
         apply(session, SNAPSHOT_WORKFLOW, snapshot, action="restart", actor=actor, target=target)
-        snapshot.created_at = utcnow()
+        snapshot.created_at, snapshot.heartbeat_at = utcnow(), None  # the crashed attempt's stamp is not this one's
         return snapshot
     key = create_key(session, keys=keys, actor=actor, purpose=f"snapshot {dataset.name}@{release}")
     snapshot = Snapshot(

@@ -10,7 +10,8 @@ SNAPSHOT_WORKFLOW = Workflow(
     initial="staging",
     transitions=[
         Transition("staging", "publish", "published", frozenset({DATA_OPERATOR}), AuditAction.SNAPSHOT_PUBLISH),
-        Transition("staging", "reject", "rejected", frozenset({DATA_OPERATOR}), AuditAction.SNAPSHOT_REJECT),
+        # the system rejects an ingest whose process ended (bastide.recovery)
+        Transition("staging", "reject", "rejected", frozenset({DATA_OPERATOR, "system"}), AuditAction.SNAPSHOT_REJECT),
         Transition("staging", "restart", "staging", frozenset({DATA_OPERATOR}), AuditAction.SNAPSHOT_RESTART),
         Transition("rejected", "restart", "staging", frozenset({DATA_OPERATOR}), AuditAction.SNAPSHOT_RESTART),
     ],

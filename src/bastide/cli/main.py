@@ -42,6 +42,29 @@ def init() -> None:
         console.print(f"ready: database {platform.db.engine.dialect.name}, store {platform.store.url}")
 
 
+@app.command()
+def recover() -> None:
+    """End the ingests, extract builds and jobs whose process ended mid-work (a restart, a crash,
+    kill -9): a snapshot is rejected and a build abandoned (their files deleted; the workspace
+    failed), a job fails, an ended job's scratch folder goes. The server does this by itself every
+    few seconds; this is for a platform run from the command line alone. What a live process
+    holds is never touched."""
+    from bastide import recovery
+
+    with platform_session() as platform:
+        done = recovery.recover(platform)
+    for ref in done.snapshots:
+        console.print(f"ended the ingest of {ref}: rejected, its objects deleted; `bastide base ingest` it again")
+    for name in done.extracts:
+        console.print(f"ended the build of {name}: its workspace is failed; `bastide ws provision` it again")
+    for name in done.jobs:
+        console.print(f"ended {name}: its researcher may submit it again")
+    if done.scratch:
+        console.print(f"deleted {len(done.scratch)} scratch folder(s) of ended jobs")
+    if not done:
+        console.print("nothing to end: every ingest, build and job has a live process")
+
+
 @app.command("public-key")
 def public_key() -> None:
     """Print the platform's Ed25519 public key (PEM), to check signed manifests."""

@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from bastide.cli.common import actor, console, err, platform_session
-from bastide.workspaces import recovery
 from bastide.workspaces import service as workspaces
 
 app = typer.Typer(help="Secure processing environments: one workspace per project, built from its permit.",
@@ -26,24 +25,6 @@ def provision(permit_id: Annotated[int, typer.Argument(help="The active permit's
     console.print(f"{done.workspace} ready: extract v{done.version}, {done.cohort:,} persons, {done.rows:,} rows")
     for name, table in sorted(done.tables.items()):
         console.print(f"  {name}: {table['rows']:,} rows")
-
-
-@app.command("recover")
-def recover() -> None:
-    """End the extract builds and jobs whose process ended mid-work (a restart, a crash, kill -9):
-    a build is abandoned (its files deleted, its workspace failed), a job fails, an ended job's
-    scratch folder goes. The server does this by itself every few seconds; this is for a platform
-    run from the command line alone. What a live process holds is never touched."""
-    with platform_session() as platform:
-        done = recovery.recover(platform)
-    for name in done.extracts:
-        console.print(f"ended the build of {name}: its workspace is failed; `bastide ws provision` it again")
-    for name in done.jobs:
-        console.print(f"ended {name}: its researcher may submit it again")
-    if done.scratch:
-        console.print(f"deleted {len(done.scratch)} scratch folder(s) of ended jobs")
-    if not (done.extracts or done.jobs or done.scratch):
-        console.print("nothing to end: every build and job has a live process")
 
 
 @app.command("list")

@@ -1,4 +1,4 @@
-"""Heartbeats of extract builds and jobs (the process running one stamps it; a silent one is recovered)
+"""Heartbeats of ingests, extract builds and jobs (the process running one stamps it; a silent one is recovered)
 
 Revision ID: 0013
 Revises: 0012
@@ -18,12 +18,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    for table in ('extract', 'job'):
+    for table in ('snapshot', 'extract', 'job'):
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column('heartbeat_at', bastide.db.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
-    for table in ('extract', 'job'):
+    for table in ('snapshot', 'extract', 'job'):
         with op.batch_alter_table(table) as batch:
             batch.drop_column('heartbeat_at')

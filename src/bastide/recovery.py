@@ -1,0 +1,122 @@
+"""Ending the ingests, builds and jobs whose process ended before them (see bastide.liveness).
+
+A snapshot left `staging` is rejected as a failed ingest is (its objects deleted; the next
+ingest of that release starts clean); an extract left `building` is abandoned as a failed build
+is (its files deleted, the workspace `failed` and saying why, so that the operator provisions
+it again: not automatically, a build that kills its process would loop); a job left `queued`
+or `running` fails, its log saying to submit it again, and the decrypted extract an ended job
+left on this node goes. Run by the server's scheduled checks and by `bastide recover`; a row
+this process holds is never touched, whatever its stamp says."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from bastide.catalogue import service as catalogue
+from bastide.catalogue.models import Snapshot
+from bastide.db import utcnow
+from bastide.errors import DomainError
+from bastide.platform import Platform
+from bastide.statemachine import SYSTEM
+from bastide.workspaces.jobs import move
+from bastide.workspaces.models import Extract, Job
+from bastide.workspaces.service import abandon
+
+UNFINISHED_JOB = ("queued", "running")
+JOB_SCRATCH = re.compile(r"^job-(\d+)-[0-9a-f]+$")  # jobs.run's folder: job-<id>-<random>
+ENDED_PROCESS = "the process running it ended: a restart or a crash"
+
+
+class Interrupted(DomainError):
+    code = "interrupted"
+
+
+@dataclass(frozen=True)
+class Recovered:
+    snapshots: list[str]  # "snds@2024-12"
+    extracts: list[str]  # "WS-000001 v2"
+    jobs: list[str]  # "JOB-000003"
+    scratch: list[str]  # the folders deleted
+
+    def __bool__(self) -> bool:
+        return bool(self.snapshots or self.extracts or self.jobs or self.scratch)
+
+
+def _silent(model, stale: datetime, started):
+    """Last stamped before `stale`; never stamped (rows from before heartbeats) counts from `started`."""
+    return or_(model.heartbeat_at < stale, and_(model.heartbeat_at.is_(None), started < stale))
+
+
+def recover(platform: Platform, *, now: datetime | None = None) -> Recovered:
+    now = now or utcnow()
+    stale = platform.liveness.stale_before(now)
+    snapshots = _end_ingests(platform, stale)
+    extracts = _end_builds(platform, stale)
+    with platform.db.unit_of_work() as session:
+        jobs = _end_jobs(session, stale=stale, now=now, held=platform.liveness.held(Job))
+    with platform.db.unit_of_work() as session:
+        scratch = _clear_scratch(session, platform.settings.resolved_work_dir)
+    return Recovered(snapshots, extracts, jobs, scratch)
+
+
+def _end_ingests(platform: Platform, stale: datetime) -> list[str]:
+    held, ended = platform.liveness.held(Snapshot), []
+    with platform.db.unit_of_work() as session:
+        for snapshot in session.execute(select(Snapshot).where(
+                Snapshot.status == "staging", _silent(Snapshot, stale, Snapshot.created_at))).scalars():
+            if snapshot.id in held:
+                continue
+            platform.store.delete_prefix(snapshot.prefix)
+            catalogue.reject_snapshot(session, actor=SYSTEM, snapshot=snapshot, reason="interrupted",
+                                      details={"why": ENDED_PROCESS})
+            ended.append(snapshot.ref)
+    return ended
+
+
+def _end_builds(platform: Platform, stale: datetime) -> list[str]:
+    held = platform.liveness.held(Extract)
+    with platform.db.unit_of_work() as session:
+        builds = [(row.workspace_id, row.id, f"{row.workspace.reference} v{row.version}") for row in session.execute(
+            select(Extract).where(Extract.status == "building", _silent(Extract, stale, Extract.created_at))).scalars()
+            if row.id not in held]
+    for ws_id, extract_id, _name in builds:
+        abandon(platform, actor=SYSTEM, ws_id=ws_id, extract_id=extract_id, error=Interrupted(
+            f"the build was interrupted ({ENDED_PROCESS}); provision the workspace again"))
+    return [name for _ws, _id, name in builds]
+
+
+def _end_jobs(session: Session, *, stale: datetime, now: datetime, held: set[int]) -> list[str]:
+    ended = []
+    for job in session.execute(select(Job).where(Job.status.in_(UNFINISHED_JOB),
+                                                  _silent(Job, stale, Job.created_at))).scalars():
+        if job.id in held:
+            continue
+        was = "waiting for its turn" if job.status == "queued" else "running"
+        job.log = (job.log or "") + f"[ended: it was {was} and {ENDED_PROCESS}; submit it again]\n"
+        job.finished_at = now
+        move(session, job=job, action="fail")
+        ended.append(job.reference)
+    return ended
+
+
+def _clear_scratch(session: Session, work: Path) -> list[str]:
+    """A job's scratch folder holds its extract decrypted (DuckDB workspaces): a process that
+    ended mid-job leaves it in this node's BASTIDE_WORK_DIR. Deleted once its job has ended; a
+    running job's, here or in another process, is left. (An ingest's folder is cleared by the
+    next ingest of that release: before its snapshot is staged it has no row to tell.)"""
+    jobs = {int(m.group(1)): p for p in (work / "jobs").glob("job-*") if (m := JOB_SCRATCH.match(p.name))}
+    if not jobs:
+        return []
+    unfinished = set(session.execute(select(Job.id).where(Job.id.in_(sorted(jobs)),
+                                                          Job.status.in_(UNFINISHED_JOB))).scalars())
+    ended = [path for job_id, path in sorted(jobs.items()) if job_id not in unfinished]
+    for path in ended:
+        shutil.rmtree(path, ignore_errors=True)
+    return [path.name for path in ended]
