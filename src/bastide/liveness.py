@@ -3,11 +3,11 @@
 Ingests, builds and jobs run outside any transaction, in the process that started them (the
 server's thread pool, or the operator's CLI). If that process ends — a restart, a crash,
 `kill -9`, a node lost — its snapshot would stay `staging`, its extract `building` and its
-workspace `provisioning` for ever (no transition leaves them), its job `running` or `queued`. So a process stamps the rows it holds
-every `heartbeat_seconds`, from one thread, in short transactions of their own; the server's
-scheduled checks end the rows nobody has stamped for `STALE_BEATS` beats
-(`bastide.recovery`). A row is held from the moment the process takes it on (a job: when it
-is submitted, since it waits for a thread) until it is finished."""
+workspace `provisioning` for ever (no transition leaves them), its job `running` or `queued`.
+So a process stamps the rows it holds every `heartbeat_seconds`, from one thread, in short
+transactions of their own; the server's scheduled checks end the rows nobody has stamped for
+`STALE_BEATS` beats (`bastide.recovery`). A row is held from the moment the process takes it
+on (a job: when it is submitted, since it waits for a thread) until it is finished."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ class Liveness:
                 for model, ids in rows.items():
                     session.execute(update(model).where(model.id.in_(sorted(ids))).values(heartbeat_at=now))
         except Exception:  # noqa: BLE001 - a missed beat is retried at the next; only four missed ones tell
-            LOG.exception("could not stamp the builds and jobs this process runs")
+            LOG.exception("could not stamp the ingests, builds and jobs this process runs")
 
     def stop(self) -> None:
         self._stop.set()

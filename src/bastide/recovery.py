@@ -49,9 +49,12 @@ class Recovered:
         return bool(self.snapshots or self.extracts or self.jobs or self.scratch)
 
 
-def _silent(model, stale: datetime, started):
-    """Last stamped before `stale`; never stamped (rows from before heartbeats) counts from `started`."""
-    return or_(model.heartbeat_at < stale, and_(model.heartbeat_at.is_(None), started < stale))
+def _orphans(session: Session, model, statuses: tuple[str, ...], *, stale: datetime, held: set[int]) -> list:
+    """Rows in `statuses` last stamped before `stale` (never stamped: created before it) that
+    this process does not hold."""
+    silent = or_(model.heartbeat_at < stale, and_(model.heartbeat_at.is_(None), model.created_at < stale))
+    rows = session.execute(select(model).where(model.status.in_(statuses), silent)).scalars()
+    return [row for row in rows if row.id not in held]
 
 
 def recover(platform: Platform, *, now: datetime | None = None) -> Recovered:
@@ -67,12 +70,9 @@ def recover(platform: Platform, *, now: datetime | None = None) -> Recovered:
 
 
 def _end_ingests(platform: Platform, stale: datetime) -> list[str]:
-    held, ended = platform.liveness.held(Snapshot), []
+    ended = []
     with platform.db.unit_of_work() as session:
-        for snapshot in session.execute(select(Snapshot).where(
-                Snapshot.status == "staging", _silent(Snapshot, stale, Snapshot.created_at))).scalars():
-            if snapshot.id in held:
-                continue
+        for snapshot in _orphans(session, Snapshot, ("staging",), stale=stale, held=platform.liveness.held(Snapshot)):
             platform.store.delete_prefix(snapshot.prefix)
             catalogue.reject_snapshot(session, actor=SYSTEM, snapshot=snapshot, reason="interrupted",
                                       details={"why": ENDED_PROCESS})
@@ -81,11 +81,9 @@ def _end_ingests(platform: Platform, stale: datetime) -> list[str]:
 
 
 def _end_builds(platform: Platform, stale: datetime) -> list[str]:
-    held = platform.liveness.held(Extract)
     with platform.db.unit_of_work() as session:
-        builds = [(row.workspace_id, row.id, f"{row.workspace.reference} v{row.version}") for row in session.execute(
-            select(Extract).where(Extract.status == "building", _silent(Extract, stale, Extract.created_at))).scalars()
-            if row.id not in held]
+        builds = [(row.workspace_id, row.id, f"{row.workspace.reference} v{row.version}") for row in
+                  _orphans(session, Extract, ("building",), stale=stale, held=platform.liveness.held(Extract))]
     for ws_id, extract_id, _name in builds:
         abandon(platform, actor=SYSTEM, ws_id=ws_id, extract_id=extract_id, error=Interrupted(
             f"the build was interrupted ({ENDED_PROCESS}); provision the workspace again"))
@@ -94,10 +92,7 @@ def _end_builds(platform: Platform, stale: datetime) -> list[str]:
 
 def _end_jobs(session: Session, *, stale: datetime, now: datetime, held: set[int]) -> list[str]:
     ended = []
-    for job in session.execute(select(Job).where(Job.status.in_(UNFINISHED_JOB),
-                                                  _silent(Job, stale, Job.created_at))).scalars():
-        if job.id in held:
-            continue
+    for job in _orphans(session, Job, UNFINISHED_JOB, stale=stale, held=held):
         was = "waiting for its turn" if job.status == "queued" else "running"
         job.log = (job.log or "") + f"[ended: it was {was} and {ENDED_PROCESS}; submit it again]\n"
         job.finished_at = now
