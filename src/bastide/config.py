@@ -19,6 +19,22 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from bastide.errors import ConfigError
 
 
+UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+
+
+def bytes_of(size: str) -> int:
+    """`4GB`, `64KB`, `512MB` or a number of bytes, as bytes (sizes are written as DuckDB reads them)."""
+    text = size.strip().upper()
+    number, unit = (text[:-2], text[-2:]) if text[-2:] in UNITS else (text, "")
+    try:
+        value = float(number) * UNITS.get(unit, 1)
+    except ValueError:
+        raise ValueError(f"{size!r} is not a size: write it as 512MB, 4GB or a number of bytes") from None
+    if value < 1:
+        raise ValueError(f"{size!r} is not a size: it must be positive")
+    return int(value)
+
+
 class _TomlSource(PydanticBaseSettingsSource):
     """Reads settings from the TOML file named by BASTIDE_CONFIG_FILE, if any."""
 
@@ -83,6 +99,18 @@ class Settings(BaseSettings):
     workspace_memory_limit: str = Field("2GB", description="Memory cap of one workspace query.")
     job_memory_limit: str = Field("4GB", description="Address-space cap of a sandboxed job (RLIMIT_AS).")
     job_seconds: int = Field(3600, description="Wall time after which a sandboxed job is killed.")
+    job_output_file_size: str = Field("1GB", description="Largest file a job may write (RLIMIT_FSIZE): in its "
+                                      "outputs, its /tmp, anywhere.")
+    job_outputs_size: str = Field("4GB", description="Most disk a job's outputs may use together; past it the job "
+                                  "is stopped and nothing of it is kept.")
+    job_log_size: str = Field("64MB", description="Most a job may print; past it the job is stopped.")
+    job_log_shown: str = Field("64KB", description="How much of a job's log is shown (page, API, CLI); a longer "
+                               "log is kept whole as the job's output job.log, which leaves only through the airlock.")
+    sandbox_uid_base: int = Field(1_700_000_000, description="A root server runs each workspace's sandboxes as host "
+                                  "uid base + workspace id (unprivileged, one per workspace); no account is needed.")
+    sandbox_processes: int = Field(512, description="Most processes and threads of one workspace's sandboxes "
+                                   "together (RLIMIT_NPROC of its uid).")
+    sandbox_tmp_size: str = Field("256MB", description="Size of the /tmp of a sandbox (a tmpfs, in memory).")
     job_result_rows: int = Field(5_000_000, description="Most rows one `workspace.sql()` query of a job on a Spark "
                                  "workspace brings into its sandbox (aggregate in SQL beyond).")
     heartbeat_seconds: int = Field(15, description="Seconds between the stamps a process puts on the extract builds "
@@ -106,11 +134,18 @@ class Settings(BaseSettings):
     @field_validator("duckdb_threads", "parquet_row_group_rows", "parquet_file_rows", "max_reported_errors",
                      "auth_max_failures", "permit_check_seconds", "workspace_retention_days", "workspace_query_seconds",
                      "workspace_query_rows", "job_seconds", "job_result_rows", "airlock_approvals", "airlock_threshold",
-                     "spark_shuffle_partitions", "heartbeat_seconds")
+                     "spark_shuffle_partitions", "heartbeat_seconds", "sandbox_processes", "sandbox_uid_base")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be at least 1")
+        return value
+
+    @field_validator("duckdb_memory_limit", "workspace_memory_limit", "job_memory_limit", "job_output_file_size",
+                     "job_outputs_size", "job_log_size", "job_log_shown", "sandbox_tmp_size")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        bytes_of(value)
         return value
 
     @cached_property

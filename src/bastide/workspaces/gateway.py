@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import socketserver
 import tempfile
@@ -42,7 +43,7 @@ BUSY = json.dumps({"ok": False, "code": "busy", "error": f"at most {CONNECTIONS}
 
 class Gateway:
     def __init__(self, *, open_engine: Callable[[], QueryEngine], tables: dict[str, ParquetSource],
-                 cap: int, seconds: int, audit: Callable[[dict], None] = lambda _event: None):
+                 cap: int, seconds: int, audit: Callable[[dict], None] = lambda _event: None, owner: int | None = None):
         # a folder of its own (0700) with a short path: a unix socket's is at most 107 bytes
         self._folder = Path(tempfile.mkdtemp(prefix="bastide-gw-"))
         self.path = self._folder / SOCKET_NAME
@@ -70,7 +71,9 @@ class Gateway:
 
         self._server = socketserver.ThreadingUnixStreamServer(str(self.path), Handler)
         self._server.daemon_threads, self._server.block_on_close = True, False
-        self.path.chmod(0o600)  # the sandbox's uid maps to ours (user namespace); nobody else's
+        if owner is not None:  # the sandbox's unprivileged host uid (sandbox.host_uid) connects to it
+            os.chown(self.path, owner, owner)
+        self.path.chmod(0o600)  # the sandbox's uid, nobody else's
         self._thread = threading.Thread(target=self._server.serve_forever, name="engine-gateway", daemon=True)
 
     def __enter__(self) -> Gateway:

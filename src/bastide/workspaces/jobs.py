@@ -24,10 +24,12 @@ from bastide import transitions
 from bastide.audit.service import record
 from bastide.db import utcnow
 from bastide.errors import DomainError, InvalidInput, NotFound
-from bastide.keys.sealed import get_sealed, put_sealed
+from bastide.config import bytes_of
+from bastide.keys.sealed import get_sealed, put_sealed, put_sealed_file
 from bastide.platform import Platform
 from bastide.statemachine import SYSTEM, Actor
-from bastide.workspaces import running, sandbox
+from bastide.workspaces import job_sandbox, running
+from bastide.workspaces.sandbox import Limits, host_uid, own
 from bastide.workspaces.models import Extract, Job, Output, Workspace
 from bastide.workspaces.engine import sealed_engine
 from bastide.workspaces.gateway import Gateway
@@ -38,14 +40,6 @@ from bastide.workspaces.workflow import JOB_WORKFLOW
 LOG = logging.getLogger(__name__)
 KINDS = ("python", "sql")
 MAX_SCRIPT = 1_000_000
-UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
-
-
-def size_in_bytes(text: str) -> int:
-    number, unit = text.strip()[:-2], text.strip()[-2:].upper()
-    return int(float(number) * UNITS[unit]) if unit in UNITS else int(text)
-
-
 def _script_of(kind: str, script: str, engine: str) -> str:
     if kind == "python":
         return script
@@ -128,13 +122,26 @@ def _failed(platform: Platform, job_id: int, exc: Exception) -> Job:
         return job
 
 
+STOPPED = {"time": "[stopped after {seconds} s]", "log": "[stopped: it printed more than {log}]",
+           "outputs": "[stopped: its outputs passed {outputs} or {files:,} files; nothing of it was kept]"}
+OUTPUT_FILES = 10_000
+LOG_OUTPUT = "job.log"
+
+
+def _limits(settings) -> tuple[Limits, job_sandbox.JobLimits]:
+    box = Limits(memory=bytes_of(settings.job_memory_limit), processes=settings.sandbox_processes,
+                 file_size=bytes_of(settings.job_output_file_size), tmp=bytes_of(settings.sandbox_tmp_size),
+                 cpu_seconds=settings.job_seconds * max(settings.duckdb_threads, 1))
+    job = job_sandbox.JobLimits(seconds=settings.job_seconds, log_bytes=bytes_of(settings.job_log_size),
+                                output_bytes=bytes_of(settings.job_outputs_size), output_files=OUTPUT_FILES)
+    return box, job
+
+
 def _run(platform: Platform, job_id: int) -> Job:
     settings = platform.settings
-    scratch = settings.resolved_work_dir / "jobs" / f"job-{job_id}-{secrets.token_hex(4)}"
-    data, out = scratch / "data", scratch / "out"
-    data.mkdir(parents=True)
-    out.mkdir()
-    out.chmod(0o777)  # written by the sandbox's unprivileged uid
+    scratch = own(settings.resolved_work_dir / "jobs" / f"job-{job_id}-{secrets.token_hex(4)}", None)
+    data = scratch / "data"
+    data.mkdir()
     try:
         with ExitStack() as stack:
             with platform.db.unit_of_work() as session:
@@ -142,44 +149,78 @@ def _run(platform: Platform, job_id: int) -> Job:
                 job.started_at = utcnow()
                 move(session, job=job, action="start")
                 ws = get_workspace(session, job.workspace_id)
+                uid = host_uid(settings.sandbox_uid_base, ws.id)
                 engine = engine_of(ws.permit, settings)
-                socket = _stage(session, platform, job, ws, engine, data, stack)
-                script = scratch / "script.py"
-                script.write_text(_script_of(job.kind, job.script, engine))
+                socket = _stage(session, platform, job, ws, engine, data, stack, uid)
+                space = job_sandbox.JobSpace(data=data, out=own(scratch / "out", uid),
+                                             script=_script_of(job.kind, job.script, engine).encode(), engine_socket=socket)
                 ws_id, origin = ws.id, {"job": job.reference, "script_sha256": job.script_sha256, "engine": engine}
-            outcome = sandbox.run(data=data, out=out, script=script, memory_bytes=size_in_bytes(settings.job_memory_limit),
-                                  seconds=settings.job_seconds, started=lambda p: running.add(job_id, ws_id, p),
-                                  engine_socket=socket)
+            limits, job_limits = _limits(settings)
+            outcome = job_sandbox.run(space, uid=uid, limits=limits, job=job_limits, log=scratch / LOG_OUTPUT,
+                                      started=lambda p: running.add(job_id, ws_id, p))
         locked = running.remove(job_id)
-        with platform.db.unit_of_work() as session:
-            job = get_job(session, job_id)
-            job.exit_code, job.finished_at = outcome.exit_code, utcnow()
-            job.log = outcome.log + (f"\n[stopped after {settings.job_seconds} s]\n" if outcome.timed_out else "") + \
-                ("\n[stopped: the workspace was locked]\n" if locked else "")
-            if outcome.timed_out or locked:
-                move(session, job=job, action="kill")
-            else:
-                _register_outputs(session, platform, job, out, origin)
-                move(session, job=job, action="succeed" if outcome.exit_code == 0 else "fail")
-            return job
+        return _finish(platform, job_id, outcome, locked, space.out, origin)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _finish(platform: Platform, job_id: int, outcome: job_sandbox.Outcome, locked: bool, out: Path,
+            origin: dict) -> Job:
+    """The job's end recorded: its log (shown capped, kept whole as an output when longer), its
+    outputs registered, its state."""
+    settings = platform.settings
+    with platform.db.unit_of_work() as session:
+        job = get_job(session, job_id)
+        job.exit_code, job.finished_at = outcome.exit_code, utcnow()
+        shown, whole = _shown_log(outcome.log, bytes_of(settings.job_log_shown))
+        notes = [STOPPED[outcome.stopped].format(seconds=settings.job_seconds, log=settings.job_log_size,
+                                                 outputs=settings.job_outputs_size, files=OUTPUT_FILES)] \
+            if outcome.stopped else []
+        notes += ["[stopped: the workspace was locked]"] if locked else []
+        if not whole:
+            notes.append(f"[the log is longer than {settings.job_log_shown}: it is kept whole as the output "
+                         f"{job.reference}/{LOG_OUTPUT}]")
+        job.log = shown + "".join(f"\n{note}\n" for note in notes)
+        if outcome.stopped or locked:
+            move(session, job=job, action="kill")
+            return job
+        row = session.get(Extract, job.extract_id)
+        for path in _produced(out):
+            register_output_file(session, platform, row=row, name=str(path.relative_to(out)), local=path, job=job,
+                                 origin=origin)
+        if not whole:
+            register_output_file(session, platform, row=row, name=LOG_OUTPUT, local=outcome.log, job=job,
+                                 origin=origin, kind="logs")
+        move(session, job=job, action="succeed" if outcome.exit_code == 0 else "fail")
+        return job
+
+
+def _shown_log(log: Path, limit: int) -> tuple[str, bool]:
+    """The beginning of the log, at most `limit` bytes, and whether that is all of it."""
+    with open(log, "rb") as fh:
+        head = fh.read(limit + 1)
+    return head[:limit].decode("utf-8", "replace"), len(head) <= limit
+
+
+def _produced(out: Path) -> list[Path]:
+    """The regular files a job left in /out (links, pipes and devices are not outputs)."""
+    return sorted(p for p in out.rglob("*") if p.is_file() and not p.is_symlink())
+
+
 def _stage(session: Session, platform: Platform, job: Job, ws: Workspace, engine: str, data: Path,
-           stack: ExitStack) -> Path | None:
+           stack: ExitStack, uid: int | None) -> Path | None:
     """What the job reads, in place: the approved imports, and the extract decrypted into `data`
     (DuckDB) or, on Spark, a gateway to it whose socket is returned (open until `stack` closes)."""
     tables = extract_tables(session, platform, session.get(Extract, job.extract_id))
     _write_imports(session, platform, ws.id, data / "imports")
     if engine == "spark":  # the extract stays where it is: too large to copy, and Spark reads it there
-        return stack.enter_context(_gateway(platform, job, ws, tables)).path
+        return stack.enter_context(_gateway(platform, job, ws, tables, uid)).path
     for name, source in tables.items():
         pq.write_table(source.dataset.to_table(), data / f"{name}.parquet")
     return None
 
 
-def _gateway(platform: Platform, job: Job, ws: Workspace, tables: dict) -> Gateway:
+def _gateway(platform: Platform, job: Job, ws: Workspace, tables: dict, uid: int | None) -> Gateway:
     """The job's way to its extract on Spark: a session of its own, sealed, its queries audited."""
     settings, submitter, where, reference = platform.settings, Actor(job.submitted_by), target(ws), job.reference
 
@@ -189,7 +230,7 @@ def _gateway(platform: Platform, job: Job, ws: Workspace, tables: dict) -> Gatew
                    details={**event, "job": reference})
 
     return Gateway(open_engine=lambda: sealed_engine(settings, "spark"), tables=tables, cap=settings.job_result_rows,
-                   seconds=settings.job_seconds, audit=audit)
+                   seconds=settings.job_seconds, audit=audit, owner=uid)
 
 
 def _write_imports(session: Session, platform: Platform, ws_id: int, folder: Path) -> None:
@@ -201,23 +242,37 @@ def _write_imports(session: Session, platform: Platform, ws_id: int, folder: Pat
         (folder / name).write_bytes(content)
 
 
-def _register_outputs(session: Session, platform: Platform, job: Job, out: Path, origin: dict) -> None:
-    row = session.get(Extract, job.extract_id)
-    for path in sorted(p for p in out.rglob("*") if p.is_file() and not p.is_symlink()):
-        register_output(session, platform, row=row, name=str(path.relative_to(out)), content=path.read_bytes(),
-                        job=job, origin=origin)
+def _output_key(ws: Workspace, job: Job | None, name: str, kind: str = "outputs") -> str:
+    return f"workspaces/{ws.reference}/{kind}/{job.reference if job else 'queries'}/{name}"
+
+
+def register_output_file(session: Session, platform: Platform, *, row: Extract, name: str, local: Path,
+                         origin: dict, job: Job | None = None, kind: str = "outputs") -> Output:
+    """Seal an output from disk into the store a chunk at a time and record it with its provenance
+    (`kind` logs: the job's whole log, stored apart so that no file of the job's can replace it)."""
+    ws = get_workspace(session, row.workspace_id)
+    key_id = ws.files_key_id or row.key_id  # workspaces made before files keys: the extract's
+    store_key = _output_key(ws, job, name, kind)
+    sealed = put_sealed_file(session, store=platform.store, keys=platform.keys, key_id=key_id, where=store_key,
+                             local=local)
+    return _record_output(session, ws, row, name, store_key, key_id, sealed, origin, job)
 
 
 def register_output(session: Session, platform: Platform, *, row: Extract, name: str, content: bytes,
                     origin: dict, job: Job | None = None) -> Output:
-    """Store an output sealed with the workspace's files key and record it with its provenance."""
+    """Store a (small) output sealed with the workspace's files key and record it with its provenance."""
     ws = get_workspace(session, row.workspace_id)
-    key_id = ws.files_key_id or row.key_id  # workspaces made before files keys: the extract's
-    folder = job.reference if job else "queries"
-    store_key = f"workspaces/{ws.reference}/outputs/{folder}/{name}"
-    put_sealed(session, store=platform.store, keys=platform.keys, key_id=key_id, where=store_key, content=content)
+    key_id = ws.files_key_id or row.key_id
+    store_key = _output_key(ws, job, name)
+    sealed = put_sealed(session, store=platform.store, keys=platform.keys, key_id=key_id, where=store_key,
+                        content=content)
+    return _record_output(session, ws, row, name, store_key, key_id, sealed, origin, job)
+
+
+def _record_output(session: Session, ws: Workspace, row: Extract, name: str, store_key: str, key_id: str,
+                   sealed, origin: dict, job: Job | None) -> Output:
     output = Output(workspace_id=ws.id, job_id=job.id if job else None, name=name, key=store_key, key_id=key_id,
-                    sha256=hashlib.sha256(content).hexdigest(), size=len(content), created_at=utcnow(),
+                    sha256=sealed.sha256, size=sealed.size, created_at=utcnow(),
                     provenance={**origin, "snapshot": row.spec["snapshot"], "merkle_root": row.spec["merkle_root"],
                                 "permit": row.spec["permit"], "extract": row.version})
     session.add(output)
