@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bastide.audit.actions import AuditAction
@@ -41,6 +41,12 @@ def record(
     session: Session, *, actor: Actor, action: AuditAction, target: str, details: dict[str, Any] | None = None
 ) -> AuditEvent:
     """Append one event; it commits or rolls back with the caller's write."""
+    # Take the write lock before reading the head. PostgreSQL's FOR UPDATE does it; SQLite ignores
+    # FOR UPDATE and Python's driver begins the transaction only at the first write, so two
+    # writers read the same head and the second failed on a duplicate event id (seen with two
+    # workspaces querying at once). A no-op UPDATE is a write: it starts the transaction, waits
+    # for the other writer (busy_timeout), and the head is read after that writer's commit.
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_id=AuditHead.last_id))
     head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
     if head is None:
         head = AuditHead(id=1, last_id=0, last_hash=GENESIS)
