@@ -7,17 +7,15 @@
    `workspaces.extract.build` (cohort, filter, pseudonymise, encrypt, write, read back) vs a raw
    DuckDB `COPY (the same SELECT without pseudonymisation) TO parquet` over the same decrypting
    scans, unencrypted; and vs the published national-portal rate (171 M rows in 2,300-2,600 s,
-   about 70 k rows/s);
-2. permit to usable workspace: `workspaces.service.provision` end to end for a ~1 M-row extract;
-3. a sandboxed workspace query (`workspaces.query.run_query`: access check, sealed connection,
-   audit) vs the same query in a plain DuckDB connection over the same extract files.
+   about 70 k rows/s).
+
+Permit to usable workspace and the sandboxed workspace query: bench/boundary.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import secrets
-import statistics
 import sys
 import tempfile
 import time
@@ -34,8 +32,7 @@ from bastide.governance import permits
 from bastide.governance import service as gov
 from bastide.identity import service as identity
 from bastide.platform import Platform, operator_actor
-from bastide.workspaces import extract, query
-from bastide.workspaces import service as workspaces
+from bastide.workspaces import extract
 from bastide.workspaces.compile import COHORT, OPTOUT, cohort_sql, table_plan
 from bastide.workspaces.engine import DuckDBEngine
 from bastide.workspaces.pseudonym import sql_pseudonym
@@ -46,11 +43,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from ingest import delivery  # noqa: E402 - the same cached synthetic delivery as bench/ingest.py
 
 PORTAL_ROWS_PER_S = 171_000_000 / 2450
-QUERIES = (
-    ("a count by sex", "SELECT BEN_SEX_COD, count(*) AS n, sum(PRS_PAI_MNT) AS paid FROM ER_PRS_F GROUP BY 1"),
-    ("per-person care use", "SELECT BEN_NIR_PSA, count(*) AS acts, sum(PRS_PAI_MNT) AS paid, "
-     "count(DISTINCT PRS_NAT_REF) AS kinds, min(EXE_SOI_DTD) AS first FROM ER_PRS_F GROUP BY 1 ORDER BY acts DESC LIMIT 100"),
-)
 YEARS = (2022, 2023, 2024)
 
 
@@ -143,8 +135,8 @@ def ours(platform: Platform, spec: ExtractSpec, engine=None) -> tuple[float, int
     return seconds, sum(t["rows"] for t in body["tables"].values())
 
 
-def granted_permit(platform: Platform, scope: dict) -> tuple[int, object]:
-    """An application through to a permit, as the governance services do it."""
+def granted_permit(platform: Platform, scope: dict, **form) -> tuple[int, object]:
+    """An application through to a permit, as the governance services do it (`form`: more of its fields)."""
     op, tag = operator_actor(), secrets.token_hex(3)
     with platform.db.unit_of_work() as s:
         org = identity.create_organisation(s, actor=op, name=f"Bench {tag}", sector="public")
@@ -156,7 +148,7 @@ def granted_permit(platform: Platform, scope: dict) -> tuple[int, object]:
         form = {"persons": [users["researcher"].email], "functions": "bench", "purpose": "e", "use": "bench",
                 "data": scope, "pseudonymised": True, "pseudonymisation_justification": "bench",
                 "gdpr_compliance": "bench", "brought_datasets": [], "safeguards": "SPE", "duration_months": 12,
-                "tools": "DuckDB", "ethics": "n/a", "optout_exception": "none"}
+                "tools": "DuckDB", "ethics": "n/a", "optout_exception": "none", **form}
         app = gov.create_application(s, actor=actors["researcher"], user=users["researcher"], title="bench",
                                      procedure="MR-004", form=form)
         for who, action in (("researcher", "submit"), ("instructor", "screen"), ("instructor", "accept")):
@@ -197,34 +189,7 @@ def main() -> None:
               f"({our_rows / our_s:,.0f} rows/s, {our_rows:,} rows) -> {raw_s / our_s:.2f}x of raw COPY, "
               f"{our_rows / our_s / PORTAL_ROWS_PER_S:.1f}x the national portal's {PORTAL_ROWS_PER_S:,.0f} rows/s")
 
-    # about 1 M rows at 850,000 beneficiaries: women of working age, their prestations of one year
-    scope = {"snapshot": ref, "tables": ["ER_PRS_F"], "years": [2023],
-             "population": {"sex": [2], "age_min": 20, "age_max": 64}}
-    permit_id, researcher = granted_permit(platform, scope)
-    began = time.monotonic()
-    done = workspaces.provision(platform, actor=operator_actor(), permit_id=permit_id)
-    print(f"permit to usable workspace: {time.monotonic() - began:.1f} s for {done.rows:,} rows ({done.cohort:,} persons)")
-
-    with platform.db.unit_of_work() as s:
-        ws = next(w for w in workspaces.list_workspaces(s) if w.reference == done.workspace)
-        tables = query.extract_tables(s, platform, workspaces.current_extract(s, ws))
-        ws_id = ws.id
-    con = duckdb.connect(config={"threads": platform.settings.duckdb_threads})
-    con.register("ER_PRS_F", tables["ER_PRS_F"].dataset)
-    for label, sql in QUERIES:
-        rounds = [(_timed(lambda: con.sql(sql).fetchall()),  # noqa: B023 - called at once
-                   _timed(lambda: query.run_query(platform, actor=researcher, ws_id=ws_id, sql=sql)))  # noqa: B023
-                  for _ in range(11)]  # interleaved, so that the machine's drift touches both alike
-        raw_q, our_q = (statistics.median(r[i] for r in rounds) for i in (0, 1))
-        print(f"query, {label}: raw DuckDB {raw_q * 1000:.0f} ms, sandboxed workspace query {our_q * 1000:.0f} ms "
-              f"(medians of 11 interleaved runs) -> {our_q / raw_q:.2f}x the raw time")
     platform.close()
-
-
-def _timed(fn) -> float:
-    began = time.monotonic()
-    fn()
-    return time.monotonic() - began
 
 
 if __name__ == "__main__":

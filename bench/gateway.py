@@ -1,8 +1,9 @@
-"""What a job pays to query its data through the engine gateway rather than in-process.
+"""What a job pays to query its data through the engine gateway rather than asking the engine.
 
-The same queries answered by the same engine, once directly (`query.answer`, as the console does)
-and once through the gateway's unix socket and the client a sandboxed job uses
-(`bastide.workspace.sql`), on DuckDB and on Spark (local mode).
+The same queries answered by the same workspace engine (its process in its sandbox, issue 13),
+once directly (Arrow Flight from this process, as the console does) and once through the
+gateway's unix socket and the client a sandboxed job uses (`bastide.workspace.sql`), on a
+DuckDB and on a Spark workspace (local mode), each provisioned from a permit.
 
     .venv/bin/python bench/gateway.py --beneficiaries 100000
 
@@ -19,14 +20,14 @@ import time
 from pathlib import Path
 
 from bastide import workspace
-from bastide.catalogue import service as catalogue
-from bastide.workspaces.engine import sealed_engine
+from bastide.platform import operator_actor
+from bastide.workspaces import query
+from bastide.workspaces import service as workspaces
+from bastide.workspaces.engines import engines
 from bastide.workspaces.gateway import Gateway
-from bastide.workspaces.query import Scope, answer
-from bastide.workspaces.source import open_table, snapshot_files
 
 sys.path.insert(0, str(Path(__file__).parent))
-from extract import base_parser, published  # noqa: E402
+from extract import base_parser, granted_permit, published  # noqa: E402
 from scale import EVENT_TABLES, YEAR, spark_local  # noqa: E402
 
 QUERIES = {"aggregate": "SELECT category, count(*) AS n FROM events GROUP BY category",
@@ -35,25 +36,27 @@ LIMIT = 50_000_000
 SECONDS = 3600
 
 
-def sources(platform) -> dict:
+def provisioned(platform, engine_name: str):
+    """A workspace of the year's event tables, built on `engine_name`, and its extract files."""
+    form_engine = {"engine": "spark"} if engine_name == "spark" else {}
+    permit_id, _researcher = granted_permit(platform, {"snapshot": "snds@bench", "tables": list(EVENT_TABLES),
+                                                       "years": [YEAR]}, **form_engine)
+    done = workspaces.provision(platform, actor=operator_actor(), permit_id=permit_id)
     with platform.db.unit_of_work() as s:
-        files = snapshot_files(platform.store, catalogue.get_snapshot(s, "snds@bench"))
-        return {t: open_table(s, store=platform.store, keys=platform.keys, files=files.of(t, (YEAR,)))
-                for t in EVENT_TABLES}
+        ws = next(w for w in workspaces.list_workspaces(s) if w.reference == done.workspace)
+        return query.extract_files(ws, workspaces.current_extract(s, ws), platform.settings)
 
 
-def direct(platform, engine_name: str, tables: dict) -> dict[str, tuple[float, int]]:
-    scope = Scope(sealed_engine(platform.settings, engine_name), tables)
-    try:
-        return {name: timed(lambda sql=sql: answer(scope, sql, cap=LIMIT, seconds=SECONDS)[0]) for name, sql in
-                QUERIES.items()}
-    finally:
-        scope.engine.close()
+def direct(platform, files) -> dict[str, tuple[float, int]]:
+    engine = engines(platform).engine(files)
+    return {name: timed(lambda sql=sql: engine.answer(sql, rows=LIMIT, max_bytes=1 << 40, seconds=SECONDS).table)
+            for name, sql in QUERIES.items()}
 
 
-def through_gateway(platform, engine_name: str, tables: dict) -> dict[str, tuple[float, int]]:
-    with Gateway(open_engine=lambda: sealed_engine(platform.settings, engine_name), tables=tables, cap=LIMIT,
-                 seconds=SECONDS) as gateway:
+def through_gateway(platform, files) -> dict[str, tuple[float, int]]:
+    ask = lambda sql, rows: engines(platform).engine(files).answer(sql, rows=rows, max_bytes=1 << 40,  # noqa: E731
+                                                                   seconds=SECONDS)
+    with Gateway(ask=ask, tables=sorted(files.tables), cap=LIMIT) as gateway:
         workspace.ENGINE_SOCKET = str(gateway.path)  # what a Spark workspace's job is given
         return {name: timed(lambda sql=sql: workspace.sql(sql)) for name, sql in QUERIES.items()}
 
@@ -74,9 +77,9 @@ def main() -> None:
     parser.add_argument("--engines", nargs="+", default=["duckdb", "spark"], choices=["duckdb", "spark"])
     args = parser.parse_args()
     platform = spark_local(published(args.out, args.beneficiaries, args.seed))
-    tables = sources(platform)
     for engine_name in args.engines:
-        inside, outside = direct(platform, engine_name, tables), through_gateway(platform, engine_name, tables)
+        files = provisioned(platform, engine_name)
+        inside, outside = direct(platform, files), through_gateway(platform, files)
         for name in QUERIES:
             (d_s, d_rows), (g_s, g_rows) = inside[name], outside[name]
             assert d_rows == g_rows, (engine_name, name, d_rows, g_rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
@@ -97,6 +98,9 @@ def store_settings(request) -> dict:
 
 
 def make_platform(tmp_path: Path, **overrides) -> Platform:
+    # the platforms of a run share the machine: sandboxes of workspace 1 of two platforms must not
+    # share a host uid (its process limit would count both), as two deployments on one host must not
+    overrides.setdefault("sandbox_uid_base", 1_700_000_000 + secrets.randbelow(20_000) * 10_000)
     settings = Settings(home=tmp_path / "home", env="test", **overrides)
     platform = Platform(settings)
     platform.init(operator_actor())

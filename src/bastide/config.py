@@ -19,13 +19,15 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from bastide.errors import ConfigError
 
 
-UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
 def bytes_of(size: str) -> int:
-    """`4GB`, `64KB`, `512MB` or a number of bytes, as bytes (sizes are written as DuckDB reads them)."""
+    """`4GB`, `64KB`, `512MB` (as DuckDB reads them), `2g`, `512m` (as a JVM does: powers of
+    1024) or a number of bytes, as bytes."""
     text = size.strip().upper()
-    number, unit = (text[:-2], text[-2:]) if text[-2:] in UNITS else (text, "")
+    unit = next((u for u in ("KB", "MB", "GB", "TB", "K", "M", "G", "T") if text.endswith(u)), "")
+    number = text[:len(text) - len(unit)]
     try:
         value = float(number) * UNITS.get(unit, 1)
     except ValueError:
@@ -96,7 +98,18 @@ class Settings(BaseSettings):
                                           "destroyed and its files deleted (SPE-11).")
     workspace_query_seconds: int = Field(60, description="Longest a workspace SQL query may run before it is interrupted.")
     workspace_query_rows: int = Field(1000, description="Most rows a workspace SQL query shows.")
-    workspace_memory_limit: str = Field("2GB", description="Memory cap of one workspace query.")
+    workspace_memory_limit: str = Field("2GB", description="Memory of a workspace's query engine (DuckDB's limit; "
+                                        "its process may reserve twice that and 4 GB more).")
+    workspace_query_size: str = Field("8MB", description="Most bytes one workspace query shows (a screen view): "
+                                      "the rows that fit, and the answer says it was cut.")
+    workspace_daily_rows: int = Field(10_000, description="Most rows of microdata one person is shown by a "
+                                      "workspace's queries in a day (UTC); past it, results leave only as outputs "
+                                      "through the airlock.")
+    workspace_spill_limit: str = Field("10GB", description="Disk a workspace's query engine may spill to (its own "
+                                       "folder, in its sandbox).")
+    workspace_engine_connections: int = Field(4, description="Queries one workspace's engine runs at once.")
+    workspace_engine_idle_seconds: int = Field(600, description="Seconds an unused workspace engine is kept "
+                                               "before it is stopped (the next query starts it again).")
     job_memory_limit: str = Field("4GB", description="Address-space cap of a sandboxed job (RLIMIT_AS).")
     job_seconds: int = Field(3600, description="Wall time after which a sandboxed job is killed.")
     job_output_file_size: str = Field("1GB", description="Largest file a job may write (RLIMIT_FSIZE): in its "
@@ -107,10 +120,13 @@ class Settings(BaseSettings):
     job_log_shown: str = Field("64KB", description="How much of a job's log is shown (page, API, CLI); a longer "
                                "log is kept whole as the job's output job.log, which leaves only through the airlock.")
     sandbox_uid_base: int = Field(1_700_000_000, description="A root server runs each workspace's sandboxes as host "
-                                  "uid base + workspace id (unprivileged, one per workspace); no account is needed.")
+                                  "uid base + workspace id (unprivileged, one per workspace); no account is needed. "
+                                  "Two deployments on one host need bases far apart.")
     sandbox_processes: int = Field(512, description="Most processes and threads of one workspace's sandboxes "
                                    "together (RLIMIT_NPROC of its uid).")
     sandbox_tmp_size: str = Field("256MB", description="Size of the /tmp of a sandbox (a tmpfs, in memory).")
+    job_result_size: str = Field("256MB", description="Most bytes one `workspace.sql()` query of a job on a "
+                                 "Spark workspace brings into its sandbox.")
     job_result_rows: int = Field(5_000_000, description="Most rows one `workspace.sql()` query of a job on a Spark "
                                  "workspace brings into its sandbox (aggregate in SQL beyond).")
     heartbeat_seconds: int = Field(15, description="Seconds between the stamps a process puts on the extract builds "
@@ -134,7 +150,8 @@ class Settings(BaseSettings):
     @field_validator("duckdb_threads", "parquet_row_group_rows", "parquet_file_rows", "max_reported_errors",
                      "auth_max_failures", "permit_check_seconds", "workspace_retention_days", "workspace_query_seconds",
                      "workspace_query_rows", "job_seconds", "job_result_rows", "airlock_approvals", "airlock_threshold",
-                     "spark_shuffle_partitions", "heartbeat_seconds", "sandbox_processes", "sandbox_uid_base")
+                     "spark_shuffle_partitions", "heartbeat_seconds", "sandbox_processes", "sandbox_uid_base",
+                     "workspace_daily_rows", "workspace_engine_connections", "workspace_engine_idle_seconds")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:
@@ -142,7 +159,8 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("duckdb_memory_limit", "workspace_memory_limit", "job_memory_limit", "job_output_file_size",
-                     "job_outputs_size", "job_log_size", "job_log_shown", "sandbox_tmp_size")
+                     "job_outputs_size", "job_log_size", "job_log_shown", "sandbox_tmp_size", "workspace_query_size",
+                     "workspace_spill_limit", "job_result_size")
     @classmethod
     def _size(cls, value: str) -> str:
         bytes_of(value)

@@ -85,3 +85,11 @@ class TransitionNotAllowed(DomainError):
     code = "transition_not_allowed"
     http_status = 409
     exit_code = 5
+
+
+class LimitReached(DomainError):
+    """A limit the platform sets on what one person or one workspace may take (rows viewed,
+    bytes, attempts); the message says what the limit is and the way on."""
+    code = "limit_reached"
+    http_status = 429
+    exit_code = 9

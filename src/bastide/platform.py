@@ -72,6 +72,9 @@ class Platform:
         return created
 
     def close(self) -> None:
+        from bastide.workspaces import engines  # the workspaces' engine processes this platform started
+
+        engines.close(self)
         if "liveness" in self.__dict__:
             self.liveness.stop()
         if "db" in self.__dict__:

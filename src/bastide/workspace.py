@@ -9,10 +9,11 @@
     codes = workspace.imported("codelist.csv")   # an approved import
     workspace.release_table(df, ["BEN_SEX_COD"], name="paid.csv", value="PRS_PAI_MNT")  # checkable by the airlock
 
-`sql`, `table`, `view` and `tables` work on both engines. On a DuckDB workspace the extract is
-decrypted into the job (/data); on a Spark workspace it stays in the cluster and each `sql()`
-is one read-only query the platform runs there, through a socket: its result comes back
-(at most the platform's job_result_rows rows), so aggregate in SQL and model in Python.
+`sql`, `table`, `view` and `tables` work on both engines. On a DuckDB workspace the job reads
+the extract's encrypted files (/extract), decrypting as it reads with the key it is given; on a
+Spark workspace the extract stays in the cluster and each `sql()` is one read-only query the
+platform runs there, through a socket: its result comes back (at most the platform's
+job_result_rows rows), so aggregate in SQL and model in Python.
 
 Write results under the current folder (/out): each file is registered with its provenance."""
 
@@ -25,6 +26,7 @@ from functools import cache
 from pathlib import Path
 
 DATA = Path(os.environ.get("BASTIDE_DATA", "/data"))
+EXTRACT = os.environ.get("BASTIDE_EXTRACT")  # the extract's tables and key, in a DuckDB workspace's jobs
 ENGINE_SOCKET = os.environ.get("BASTIDE_ENGINE_SOCKET")  # set in a Spark workspace's jobs
 
 
@@ -50,18 +52,31 @@ def _shared():
     return duckdb()
 
 
+@cache
+def _datasets() -> dict:
+    """The extract's tables as pyarrow datasets that decrypt as they are read."""
+    import pyarrow.dataset as ds
+
+    from bastide.keys.parquet import decryption_properties
+
+    spec = json.loads(Path(EXTRACT).read_text())
+    keys = {key_id: bytes.fromhex(key) for key_id, key in spec["keys"].items()}
+    fmt = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(
+        decryption_properties=decryption_properties(keys)))
+    root = Path(spec["root"])
+    return {name: ds.dataset([str(root / f) for f in files], format=fmt) for name, files in spec["tables"].items()}
+
+
 def tables() -> list[str]:
     if ENGINE_SOCKET:
         return _ask({"tables": True})
-    return sorted(p.stem for p in DATA.glob("*.parquet"))
+    return sorted(_datasets())
 
 
 def table(name: str):
     if ENGINE_SOCKET:
         return sql(f'SELECT * FROM "{name}"')
-    import pyarrow.parquet as pq
-
-    return pq.read_table(DATA / f"{name}.parquet")
+    return _datasets()[name].to_table()
 
 
 def view(name: str):
@@ -76,15 +91,14 @@ def duckdb():
         raise QueryError("this workspace runs on Spark: its tables stay in the cluster; query them with "
                          "workspace.sql(...), which returns a pyarrow Table (duckdb.from_arrow() takes it)")
     import duckdb as _duckdb
-    import pyarrow.parquet as pq
 
     from bastide.analytics.views import workspace_views
     from bastide.workspaces.dialect import DUCKDB
 
     con = _duckdb.connect()
-    for name in tables():
-        con.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{DATA / name}.parquet')")
-    for name, view_sql in workspace_views({t: pq.read_schema(DATA / f"{t}.parquet") for t in tables()}, DUCKDB):
+    for name, dataset in _datasets().items():
+        con.register(name, dataset)
+    for name, view_sql in workspace_views({t: d.schema for t, d in _datasets().items()}, DUCKDB):
         con.execute(f'CREATE VIEW "{name}" AS {view_sql}')
     return con
 

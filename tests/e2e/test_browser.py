@@ -218,7 +218,9 @@ def test_workspace_in_chromium(ready, chromium):
             time.sleep(0.5)
             alice.reload()
         assert alice.locator("#job-status").inner_text() == "succeeded", alice.locator("#log").inner_text()
-        assert "summary.csv" in alice.content() and "BEN_NAI_ANN" in alice.locator(".preview").inner_text()
+        assert "summary.csv" in alice.content() and "BEN_NAI_ANN" not in alice.content()  # no output inlined
+        _go(alice, "a.view")  # its first lines, a screen view counted in the daily quota
+        assert "BEN_NAI_ANN" in alice.locator("#output").inner_text() and alice.locator("#quota-left").inner_text()
 
 
 @pytest.mark.slow

@@ -20,40 +20,19 @@ from bastide.analytics.views import workspace_views
 from bastide.api.app import create_app
 from bastide.identity import service as identity
 from bastide.audit import service as audit
-from bastide.base.synth import generate
-from bastide.platform import operator_actor
 from bastide.workspaces import jobs, query
 from bastide.workspaces import service as workspaces
 from bastide.workspaces.models import Extract
 from bastide.workspaces.engine import DuckDBEngine
-from tests.conftest import _world, make_platform
+from tests.workspace_fixtures import SPARK_TABLES
 from tests.portal import session_client
-from tests.integration.test_permit_lifecycle import _granted
 from tests.integration.test_spark import pyspark  # noqa: F401 (pyspark is installed by the test set-up)
-from tests.unit.test_application_form import FULL
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]  # one worker, one JVM, fixtures built once
 
 DOC = (Path(__file__).parents[2] / "docs" / "analytics.md").read_text()
 WORKED = re.search(r"<!-- worked-example -->\n```sql\n(.*?)```", DOC, re.S).group(1)
-TABLES = ["ER_PRS_F", "ER_PHA_F", "ER_CAM_F", "ER_ETE_F", "IR_BEN_R", "IR_CIP_V", "IR_IMB_R", "KI_CCI_R", "KI_ECD_R",
-          "T_MCOaaA", "T_MCOaaB", "T_MCOaaC", "T_MCOaaD"]
-SCOPE = {"snapshot": "snds@2024-12", "tables": TABLES, "years": [2023], "population": {"sex": [1, 2]}}
-
-
-@pytest.fixture(scope="session")  # xdist may interleave other modules: module scope was built twice
-def workspace(tmp_path_factory):
-    """A workspace on 1,500 synthetic people (enough new users of A10 to count) whose permit says Spark."""
-    delivery = tmp_path_factory.mktemp("synth-analytics") / "delivery"
-    generate(delivery, beneficiaries=1500, years=[2023], seed=11)
-    platform = make_platform(tmp_path_factory.mktemp("analytics"))  # the platform's own engine: DuckDB
-    platform, p = _world(platform, delivery)
-    permit_id = _granted(platform, p, {**FULL, "persons": ["alice@labo.example"], "data": SCOPE, "engine": "spark"})
-    done = workspaces.provision(platform, actor=operator_actor(), permit_id=permit_id)
-    with platform.db.unit_of_work() as s:
-        ws_id = workspaces.list_workspaces(s)[0].id
-    yield platform, p, ws_id, done
-    platform.close()
+TABLES = SPARK_TABLES
 
 
 def _tables(platform) -> dict[str, pa.Table]:

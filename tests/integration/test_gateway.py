@@ -1,6 +1,7 @@
-"""The engine gateway (SPE-10, issue 6): what a Spark workspace's job may ask of its data, over
-a unix socket. The gateway is engine-agnostic, so these checks run it on DuckDB (fast); the
-Spark jobs themselves, in the sandbox, are in test_analytics.py."""
+"""The engine gateway (SPE-10, issues 6 and 13): what a Spark workspace's job may ask of its data,
+over a unix socket, answered by the workspace's engine in its sandbox. The gateway is
+engine-agnostic, so these checks run it on a DuckDB engine (fast); the Spark jobs themselves are
+in test_analytics.py."""
 
 from __future__ import annotations
 
@@ -12,27 +13,30 @@ import pytest
 
 from bastide import workspace
 from bastide.workspaces import query
-from bastide.workspaces.engine import sealed_engine
+from bastide.workspaces import service as workspaces
+from bastide.workspaces.engines import engines
 from bastide.workspaces.gateway import CONNECTIONS, Gateway
-from bastide.workspaces.models import Extract
 
 pytestmark = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
 
 
 @pytest.fixture
 def gateway(ready, monkeypatch):
-    platform, _p, _permit_id, _ws_id, done = ready
+    platform, _p, _permit_id, ws_id, done = ready
     with platform.db.unit_of_work() as s:
-        tables = query.extract_tables(s, platform, s.query(Extract).filter(Extract.status == "ready").one())
+        ws = workspaces.get_workspace(s, ws_id)
+        files = query.extract_files(ws, workspaces.current_extract(s, ws), platform.settings)
     events: list[dict] = []
     opened: list = []
 
-    def open_engine():
-        opened.append(sealed_engine(platform.settings, "duckdb"))
-        return opened[-1]
+    def ask(sql: str, rows: int):  # what jobs._gateway does: the workspace's engine, in its sandbox
+        engine = engines(platform).engine(files)
+        if engine not in opened:
+            opened.append(engine)
+        return engine.answer(sql, rows=rows, max_bytes=10**8, seconds=2)
 
     cap = done.tables["IR_BEN_R"]["rows"]  # a whole table fits, one row more does not
-    with Gateway(open_engine=open_engine, tables=tables, cap=cap, seconds=2, audit=events.append) as gw:
+    with Gateway(ask=ask, tables=sorted(files.tables), cap=cap, audit=events.append) as gw:
         monkeypatch.setattr(workspace, "ENGINE_SOCKET", str(gw.path))  # what the sandbox's environment says
         yield gw, done, events, opened
 
@@ -56,7 +60,7 @@ def test_a_job_reads_its_data_through_the_gateway_one_read_only_query_at_a_time(
     assert workspace.sql("SELECT count(*) AS n FROM events").column_names == ["n"]  # the analytics layer
     assert workspace.table("IR_BEN_R").num_rows == gw.cap
     assert workspace.view("events").column_names == ["person", "category", "group_id", "value", "weight", "start", "end"]
-    assert len(opened) == 1 and gw.queries == 4  # one engine for the whole job, opened at the first query
+    assert len(opened) == 1 and gw.queries == 4  # the workspace's one engine, started at the first query
     assert [e["outcome"] for e in events] == ["ok"] * 4 and events[0]["sql"].startswith("SELECT count(*)")
     with pytest.raises(workspace.QueryError, match="runs on Spark"):
         workspace.duckdb()  # nothing is copied into a Spark workspace's job

@@ -4,6 +4,7 @@ outputs, another workspace, memory, time. Needs bubblewrap (`./dev test` install
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -60,7 +61,7 @@ def test_a_job_runs_with_the_analysis_stack_and_its_outputs_are_registered(ready
 ESCAPES = {
     "network": "import socket; socket.create_connection(('127.0.0.1', 5432), timeout=2)",
     "dns": "import socket; socket.getaddrinfo('pypi.org', 443)",
-    "file outside the extract": "print(open('/etc/passwd').read())",
+    "file outside the extract": "print(open('/etc/shadow').read())",
     "the platform's home": "import os; print(os.listdir('{home}'))",
     "writing into the extract": "open('/data/IR_BEN_R.parquet', 'ab').write(b'x')",
     "writing outside the outputs": "open('/usr/evil', 'w').write('x')",
@@ -138,6 +139,9 @@ def test_jobs_through_the_api_and_the_pages(ready):
                                                          "csrf_token": alice.headers["X-CSRF-Token"]})
     assert page.status_code == 303
     job_page = alice.get(page.headers["location"])
-    assert 'id="job-status">succeeded' in job_page.text and "bonjour" in job_page.text
+    assert 'id="job-status">succeeded' in job_page.text and "bonjour" not in job_page.text  # outputs are not inlined
+    view = re.search(r'<a class="view" href="([^"]+)"', job_page.text).group(1)
+    seen = alice.get(view)  # its first lines, a screen view
+    assert seen.status_code == 200 and "bonjour" in seen.text and seen.headers["X-Egress-Rule"] == "screen-view"
     home = alice.get(f"/workspaces/{ws_id}").text
     assert "note.txt" in home and '<code id="engine">duckdb</code>' in home and "spark-hint" not in home

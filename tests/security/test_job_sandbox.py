@@ -87,7 +87,7 @@ def _uids(pid: int) -> set[int]:
 
 LIMITS = {
     # name: (script, what the job's log must say)
-    "processes": ("import subprocess\nprocs = [subprocess.Popen(['sleep', '30']) for _ in range(200)]",
+    "processes": ("import subprocess\nprocs = [subprocess.Popen(['sleep', '30']) for _ in range(1000)]",
                   "Resource temporarily unavailable"),
     "a sparse file past the file-size limit": ("open('/out/big.bin', 'wb').truncate(2 * 10**9)", "File too large"),
     "a file past the file-size limit": ("open('/out/big.bin', 'wb').write(b'x' * 30 * 10**6)", "File too large"),
@@ -100,7 +100,7 @@ LIMITS = {
 def test_a_job_cannot_take_processes_disk_or_memory(ready):
     platform, p, _permit, ws_id, _done = ready
     s = platform.settings
-    s.sandbox_processes, s.job_output_file_size, s.sandbox_tmp_size, s.job_memory_limit = 64, "20MB", "16MB", "1GB"
+    s.sandbox_processes, s.job_output_file_size, s.sandbox_tmp_size, s.job_memory_limit = 300, "20MB", "16MB", "1GB"
     for attempt, (script, said) in LIMITS.items():
         job = _run(platform, p["alice"], ws_id, script)
         assert job.log.startswith("inside"), (attempt, job.log)  # the script ran: the limit stopped it

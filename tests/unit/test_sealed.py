@@ -64,7 +64,8 @@ def test_files_sealed_whole_by_earlier_versions_still_open():
 
 
 @pytest.mark.parametrize("text, expected", [("4GB", 4 * 10**9), ("64KB", 64_000), ("512mb", 512 * 10**6),
-                                            ("1.5GB", 1_500_000_000), ("1000", 1000)])
+                                            ("1.5GB", 1_500_000_000), ("1000", 1000),
+                                            ("2g", 2 * 2**30), ("512m", 512 * 2**20)])
 def test_sizes_read_as_duckdb_writes_them(text, expected):
     assert bytes_of(text) == expected
 

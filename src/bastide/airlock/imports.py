@@ -120,6 +120,14 @@ def content(session: Session, *, platform: Platform, imp: ImportRequest) -> byte
     return data
 
 
+def read_for_review(session: Session, *, platform: Platform, actor: Actor, imp: ImportRequest) -> bytes:
+    """The file as asked for, for the checker who decides on it; the read is audited."""
+    data = content(session, platform=platform, imp=imp)
+    record(session, actor=actor, action=AuditAction.IMPORT_READ, target=target(imp),
+           details={"sha256": imp.sha256, "size": len(data), "egress": "import-review"})
+    return data
+
+
 def approved(session: Session, *, platform: Platform, ws_id: int) -> dict[str, bytes]:
     """The workspace's approved imports by name (the newest of a name wins), for its jobs."""
     files: dict[str, bytes] = {}

@@ -266,9 +266,18 @@ def may_read(actor: Actor, request: ReleaseRequest) -> None:
 
 
 def file_content(session: Session, *, platform: Platform, actor: Actor, request: ReleaseRequest, name: str) -> bytes:
-    """The output under request, for its readers (checkers review the content, not only the findings)."""
-    may_read(actor, request)
-    return read_output(session, platform, _file(request, name).output)
+    """An output of a submitted request, for an independent checker (they review the content,
+    not only the findings); every read audited. Nobody downloads an output before its release:
+    the project's persons see its first lines in their workspace (workspaces/viewing.py)."""
+    require_independent(actor, request)
+    if request.status not in UNDER_REVIEW:
+        raise Conflict(f"{request.reference} is {request.status}: its files are read only while it is under review",
+                       code="not_under_review")
+    file = _file(request, name)
+    content = read_output(session, platform, file.output)
+    record(session, actor=actor, action=AuditAction.RELEASE_FILE_READ, target=target(request),
+           details={"file": name, "sha256": file.sha256, "size": len(content), "egress": "checker-review"})
+    return content
 
 
 def current_votes(file: ReleaseFile) -> list[ReleaseVote]:

@@ -12,6 +12,7 @@ from bastide.airlock import imports
 from bastide.airlock import service as airlock
 from bastide.airlock.rules import Parameters
 from bastide.airlock.service import RECORD
+from bastide.api.egress import Egress, allows
 from bastide.api.auth import Principal, guard
 from bastide.errors import InvalidInput, NotFound
 from bastide.identity.roles import Permission as P
@@ -19,7 +20,7 @@ from bastide.workspaces import query
 from bastide.workspaces import service as workspaces
 from bastide.workspaces.models import Output
 
-router = APIRouter(tags=["airlock"])
+router = APIRouter(tags=["airlock"], dependencies=[allows(Egress.WORKSPACE)])
 Member = Annotated[Principal, Depends(guard(P.WORKSPACE_ENTER))]
 Checker = Annotated[Principal, Depends(guard(P.OUTPUT_REVIEW))]
 Reader = Annotated[Principal, Depends(guard(P.WORKSPACE_ENTER, P.OUTPUT_REVIEW))]
@@ -187,9 +188,10 @@ def delete_file(request: Request, request_id: int, name: str, who: Member):
         return RequestOut.build(session, release_request, who)
 
 
-@router.get("/api/releases/{request_id}/files/{name}")
-def file_content(request: Request, request_id: int, name: str, who: Reader):
-    """The output as submitted, for its researchers and its checkers."""
+@router.get("/api/releases/{request_id}/files/{name}", dependencies=[allows(Egress.REVIEW)])
+def file_content(request: Request, request_id: int, name: str, who: Checker):
+    """The output as submitted, for an independent checker while the request is under review
+    (audited); its researchers see it in their workspace and download it once released."""
     with _db(request) as session:
         content = airlock.file_content(session, platform=_platform(request), actor=who.actor,
                                        request=airlock.get_request(session, request_id), name=name)
@@ -235,7 +237,7 @@ def revoke(request: Request, request_id: int, body: RevokeIn, who: Checker):
         return RequestOut.build(session, release_request, who)
 
 
-@router.get("/api/releases/{request_id}/released/{name}")
+@router.get("/api/releases/{request_id}/released/{name}", dependencies=[allows(Egress.RELEASED)])
 def download(request: Request, request_id: int, name: str, who: Member):
     """A released file, or RELEASE.json (its signed record), for the permit's persons; audited."""
     with _db(request) as session:
@@ -311,13 +313,13 @@ def import_queue(request: Request, who: Checker):
                 if airlock.independent(who.actor, i)]
 
 
-@router.get("/api/imports/{import_id}/content")
+@router.get("/api/imports/{import_id}/content", dependencies=[allows(Egress.IMPORT_REVIEW)])
 def import_content(request: Request, import_id: int, who: Checker):
     """The file as submitted, for the checker who decides on it."""
     with _db(request) as session:
         imp = imports.get_import(session, import_id)
         airlock.require_independent(who.actor, imp)
-        data = imports.content(session, platform=_platform(request), imp=imp)
+        data = imports.read_for_review(session, platform=_platform(request), actor=who.actor, imp=imp)
     return Response(data, media_type="application/octet-stream",
                     headers={"Content-Disposition": f'attachment; filename="{imp.name}"'})
 

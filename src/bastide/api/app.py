@@ -14,8 +14,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bastide import __version__, recovery
-from bastide.api import airlock_views, catalogue_views, governance_views, identity_views, workspace_views
+from bastide.api import airlock_views, catalogue_views, egress, governance_views, identity_views, workspace_views
 from bastide.governance import permits
+from bastide.workspaces import engines
 from bastide.workspaces import service as workspaces
 from bastide.web import pages
 from bastide.errors import DomainError
@@ -33,14 +34,15 @@ def envelope(request: Request, status: int, code: str, message: str, details: di
 
 def expire_permits(platform: Platform) -> int:
     """The scheduled check (GOV-11, GOV-15, SPE-11): permits past their end date expire, the
-    workspaces of revoked or expired permits lock (their jobs stop), locked ones past retention
-    are shredded, ingests, builds and jobs whose process ended are ended (bastide.recovery)."""
+    workspaces of revoked or expired permits lock (their jobs and engines stop), locked ones past
+    retention are shredded, idle engines stop, ingests, builds and jobs whose process ended are ended (bastide.recovery)."""
     with platform.db.unit_of_work() as session:
         expired = len(permits.expire_due(session))
     with platform.db.unit_of_work() as session:
         workspaces.lock_ended(session)
     with platform.db.unit_of_work() as session:
         workspaces.shred_due(session, platform=platform, retention_days=platform.settings.workspace_retention_days)
+    engines.stop_unused(platform)  # locked, replaced or idle: their keys leave memory with them
     recovered = recovery.recover(platform)  # last: a store that fails it must not hold back the locks
     if recovered:
         LOG.warning("ended what stopped processes left: %s", recovered)
@@ -82,6 +84,12 @@ def create_app(platform: Platform) -> FastAPI:
     async def request_id(request: Request, call_next):
         request.state.request_id = uuid.uuid4().hex
         response = await call_next(request)
+        rule = egress.rule_of(request)
+        if 200 <= response.status_code < 300 and rule is None:  # deny by default (api/egress.py)
+            LOG.error("%s %s answered without stating an egress rule: refused", request.method, request.url.path)
+            response = envelope(request, 500, "internal_error", "an unexpected error occurred; it was logged")
+        elif rule is not None:
+            response.headers[egress.HEADER] = rule
         response.headers["X-Request-ID"] = request.state.request_id
         return response
 
@@ -104,7 +112,7 @@ def create_app(platform: Platform) -> FastAPI:
     async def internal(request: Request, exc: Exception):
         return envelope(request, 500, "internal_error", "an unexpected error occurred; it was logged")
 
-    @app.get("/health", tags=["platform"])
+    @app.get("/health", tags=["platform"], dependencies=[egress.allows(egress.Egress.PUBLIC)])
     def health() -> dict:
         platform.db.is_migrated()
         platform.store.check()

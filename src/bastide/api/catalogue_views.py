@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from bastide.api.egress import Egress, allows
 from bastide.catalogue import service as catalogue
 from bastide.catalogue.dcat import export
 from bastide.catalogue.schemas import DatasetOut, SnapshotDetail, SnapshotOut, TableDetail
 from bastide.errors import InvalidInput
 
-router = APIRouter(prefix="/api/catalogue", tags=["catalogue"])
+router = APIRouter(prefix="/api/catalogue", tags=["catalogue"], dependencies=[allows(Egress.PUBLIC)])
 
 
 def datasets_payload(session) -> list[DatasetOut]:

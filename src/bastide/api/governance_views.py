@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel
 
+from bastide.api.egress import Egress, allows
 from bastide.api.auth import Principal, guard
 from bastide.audit import service as audit
 from bastide.db import utcnow
@@ -21,7 +22,7 @@ from bastide.identity.models import User
 from bastide.identity.policy import Forbidden, has_permission
 from bastide.identity.roles import Permission as P
 
-router = APIRouter(tags=["governance"])
+router = APIRouter(tags=["governance"], dependencies=[allows(Egress.GOVERNANCE)])
 
 
 def _who(*permissions: P):
@@ -267,7 +268,7 @@ class SelectionIn(BaseModel):
     applications: list[int]
 
 
-@router.get("/api/calls", response_model=list[CallOut])
+@router.get("/api/calls", response_model=list[CallOut], dependencies=[allows(Egress.PUBLIC)])
 def list_calls(request: Request):
     """Public: the calls for projects, open or past."""
     with _db(request) as session:
@@ -311,14 +312,14 @@ def select(request: Request, call_id: int, body: SelectionIn, who: _who(P.CALL_M
 
 # -- public register and audit -------------------------------------------------------------
 
-@router.get("/api/register")
+@router.get("/api/register", dependencies=[allows(Egress.PUBLIC)])
 def register_json(request: Request) -> list[dict]:
     """Public (TRA-01…TRA-05): applications from receipt, decisions, permits; nothing confidential."""
     with _db(request) as session:
         return register.entries(session)
 
 
-@router.get("/api/register.csv", response_class=PlainTextResponse)
+@router.get("/api/register.csv", response_class=PlainTextResponse, dependencies=[allows(Egress.PUBLIC)])
 def register_csv(request: Request):
     with _db(request) as session:
         text = register.to_csv(register.entries(session))

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from bastide.api.egress import Egress, allows
 from bastide.api.auth import SESSION_COOKIE, Principal, cookie_options, guard
 from bastide.errors import InvalidInput
 from bastide.identity import credentials
@@ -16,7 +17,7 @@ from bastide.identity.schemas import (ActivateIn, ActivationOut, ConfirmIn, Enro
                                       OrganisationIn, OrganisationOut, TermsIn, TokenCreated, TokenIn, TokenOut,
                                       UserIn, UserOut)
 
-router = APIRouter(tags=["identity"])
+router = APIRouter(tags=["identity"], dependencies=[allows(Egress.ACCOUNT)])
 Signed = Annotated[Principal, Depends(guard(terms=False))]
 SignedSession = Annotated[Principal, Depends(guard(terms=False, sessions_only=True))]
 Admin = Annotated[Principal, Depends(guard(Permission.USER_MANAGE))]

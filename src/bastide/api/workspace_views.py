@@ -9,15 +9,16 @@ from datetime import datetime
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from pydantic import BaseModel, Field
 
+from bastide.api.egress import Egress, allows
 from bastide.api.auth import Principal, guard
 from bastide.errors import NotFound
 from bastide.identity.policy import has_permission
 from bastide.identity.roles import Permission as P
-from bastide.workspaces import jobs, query
+from bastide.workspaces import jobs, query, viewing
 from bastide.workspaces import service as workspaces
 from bastide.workspaces.models import Workspace
 
-router = APIRouter(tags=["workspaces"])
+router = APIRouter(tags=["workspaces"], dependencies=[allows(Egress.WORKSPACE)])
 Member = Annotated[Principal, Depends(guard(P.WORKSPACE_ENTER))]
 Viewer = Annotated[Principal, Depends(guard(P.WORKSPACE_ENTER, P.SNAPSHOT_INGEST))]
 
@@ -50,11 +51,16 @@ class QueryIn(BaseModel):
 
 
 class QueryOut(BaseModel):
+    """A screen view (issue 13): at most BASTIDE_WORKSPACE_QUERY_ROWS rows and _QUERY_SIZE bytes,
+    within the person's daily quota; the whole result leaves only as an output, through the airlock."""
     columns: list[str]
     rows: list[list[Any]]
     row_count: int
     truncated: bool
     seconds: float
+    truncated_by: str | None = Field(None, description="Why rows are missing: rows (the answer's cap), bytes, or "
+                                     "quota (the daily quota of rows shown in this workspace).")
+    quota_left: int | None = Field(None, description="Rows this person may still be shown in this workspace today.")
 
 
 def _db(request: Request):
@@ -78,12 +84,12 @@ def get_workspace(request: Request, ws_id: int, who: Member):
         return WorkspaceOut.build(session, workspaces.get_workspace(session, ws_id), request.app.state.platform.settings)
 
 
-@router.post("/api/workspaces/{ws_id}/queries", response_model=QueryOut)
+@router.post("/api/workspaces/{ws_id}/queries", response_model=QueryOut, dependencies=[allows(Egress.SCREEN_VIEW)])
 def run_query(request: Request, ws_id: int, body: QueryIn, who: Member):
     """SQL on the workspace's extract only, sealed, time- and memory-limited, audited (SPE-10)."""
     result = query.run_query(request.app.state.platform, actor=who.actor, ws_id=ws_id, sql=body.sql)
     return QueryOut(columns=result.columns, rows=result.rows, row_count=result.row_count, truncated=result.truncated,
-                    seconds=result.seconds)
+                    seconds=result.seconds, truncated_by=result.truncated_by, quota_left=result.quota_left)
 
 
 class JobIn(BaseModel):
@@ -149,7 +155,7 @@ def _member_workspace(request: Request, ws_id: int, who: Principal):
         return workspaces.get_workspace(session, ws_id)
 
 
-@router.post("/api/workspaces/{ws_id}/jobs", response_model=JobOut, status_code=202)
+@router.post("/api/workspaces/{ws_id}/jobs", response_model=JobOut, status_code=202, dependencies=[allows(Egress.SCREEN_VIEW)])
 def submit_job(request: Request, ws_id: int, body: JobIn, who: Member, background: BackgroundTasks):
     """Queue a script; it runs in the sandbox after this answer (poll the job for its end)."""
     platform = request.app.state.platform
@@ -159,14 +165,14 @@ def submit_job(request: Request, ws_id: int, body: JobIn, who: Member, backgroun
         return JobOut.build(jobs.get_job(session, job_id))
 
 
-@router.get("/api/workspaces/{ws_id}/jobs", response_model=list[JobOut])
+@router.get("/api/workspaces/{ws_id}/jobs", response_model=list[JobOut], dependencies=[allows(Egress.SCREEN_VIEW)])
 def list_jobs(request: Request, ws_id: int, who: Member):
     ws = _member_workspace(request, ws_id, who)
     with _db(request) as session:
         return [JobOut.build(j) for j in jobs.list_jobs(session, ws)]
 
 
-@router.get("/api/workspaces/{ws_id}/jobs/{job_id}", response_model=JobOut)
+@router.get("/api/workspaces/{ws_id}/jobs/{job_id}", response_model=JobOut, dependencies=[allows(Egress.SCREEN_VIEW)])
 def get_job(request: Request, ws_id: int, job_id: int, who: Member):
     _member_workspace(request, ws_id, who)
     with _db(request) as session:
@@ -184,3 +190,23 @@ def list_outputs(request: Request, ws_id: int, who: Member):
         return [OutputOut(id=o.id, name=o.name, job=f"JOB-{o.job_id:06d}" if o.job_id else None, sha256=o.sha256,
                           size=o.size, provenance=o.provenance, created_at=o.created_at)
                 for o in jobs.list_outputs(session, ws)]
+
+
+class OutputViewOut(BaseModel):
+    """An output's first lines, shown in the workspace (a screen view, counted in the daily quota)."""
+    output_id: int
+    name: str
+    shown: bool
+    text: str
+    lines: int
+    truncated_by: str | None = Field(None, description="rows, bytes or quota: the file has more than is shown.")
+    reason: str | None = Field(None, description="Why nothing is shown (not a text output).")
+    quota_left: int | None = None
+
+
+@router.get("/api/workspaces/{ws_id}/outputs/{output_id}/view", response_model=OutputViewOut,
+            dependencies=[allows(Egress.SCREEN_VIEW)])
+def view_output(request: Request, ws_id: int, output_id: int, who: Member):
+    """An output's first lines, for the permit's persons: the whole file leaves only through the airlock."""
+    seen = viewing.view_output(request.app.state.platform, actor=who.actor, ws_id=ws_id, output_id=output_id)
+    return OutputViewOut(**seen.__dict__)

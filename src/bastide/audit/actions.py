@@ -65,6 +65,7 @@ class AuditAction(StrEnum):
     JOB_FAIL = "job:fail"
     JOB_KILL = "job:kill"
     OUTPUT_REGISTER = "output:register"
+    OUTPUT_VIEW = "output:view"  # an output's first lines shown in its workspace (a screen view)
     RELEASE_CREATE = "release:create"
     RELEASE_FILE = "release:file"
     RELEASE_SUBMIT = "release:submit"
@@ -77,7 +78,9 @@ class AuditAction(StrEnum):
     RELEASE_RELEASE = "release:release"
     RELEASE_REVOKE = "release:revoke"
     RELEASE_DOWNLOAD = "release:download"
+    RELEASE_FILE_READ = "release:file-read"  # an output under review read by a checker
     IMPORT_SUBMIT = "import:submit"
     IMPORT_APPROVE = "import:approve"
     IMPORT_REJECT = "import:reject"
     IMPORT_WITHDRAW = "import:withdraw"
+    IMPORT_READ = "import:read"  # a file asked to be brought in, read by its checker

@@ -112,6 +112,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
                        "This workspace runs on Spark: the extract stays in the cluster; query it with workspace.sql(\"SELECT …\"), "
                        "one read-only query at a time, the result as a pyarrow Table (aggregate in SQL)."),
     "refresh": ("Actualiser", "Refresh"),
+    "view": ("Voir", "View"),
+    "screen_view": ("Premières lignes, vues dans l'espace seulement : elles comptent dans votre quota quotidien de "
+                    "lignes affichées, et la lecture est tracée. Le fichier entier ne sort que par le sas.",
+                    "First lines, seen in the workspace only: they count in your daily quota of rows shown, and the "
+                    "reading is traced. The whole file leaves only through the airlock."),
+    "cut_rows": ("la suite n'est pas affichée (lignes)", "the rest is not shown (lines)"),
+    "cut_bytes": ("la suite n'est pas affichée (taille)", "the rest is not shown (size)"),
+    "cut_quota": ("la suite dépasserait votre quota quotidien : demandez la sortie du fichier par le sas",
+                  "the rest would pass your daily quota: ask for the file's release through the airlock"),
+    "rows_left": ("Lignes encore affichables aujourd'hui :", "Rows you may still be shown today:"),
     "save_as": ("Garder le résultat entier dans les sorties, sous le nom", "Keep the whole result in the outputs, named"),
     "saved": ("Gardé dans les sorties :", "Kept in the outputs:"),
     "workspace": ("Espace projet", "Workspace"),
@@ -121,6 +131,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sql_console": ("Console SQL", "SQL console"),
     "run": ("Exécuter", "Run"),
     "truncated": ("résultat tronqué", "result truncated"),
+    "truncated_quota": ("résultat tronqué : votre quota quotidien de lignes affichées est atteint ; gardez le résultat "
+                        "dans les sorties et demandez sa sortie par le sas",
+                        "result truncated: your daily quota of rows shown is reached; keep the result in the outputs "
+                        "and ask for its release through the airlock"),
     "sql_hint": ("Une requête en lecture (SELECT, WITH, DESCRIBE, SUMMARIZE…) sur les tables de l'extraction seulement ; "
                  "aucun fichier, aucun réseau ; tables et scripts dans un traitement. Requête, durée et nombre de lignes sont tracés.",
                  "One read-only query (SELECT, WITH, DESCRIBE, SUMMARIZE…) on the extract's tables only; no files, no network; "

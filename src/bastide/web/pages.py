@@ -21,6 +21,7 @@ from bastide.api import airlock_views as av
 from bastide.api import governance_views as gv
 from bastide.api import workspace_views as wv
 from bastide.api.catalogue_views import datasets_payload
+from bastide.api.egress import Egress, allows
 from bastide.api.auth import SESSION_COOKIE, Principal, TermsRequired, cookie_options, guard, peek
 from bastide.api.identity_views import activation_url, end_session, sign_in
 from bastide.db import utcnow
@@ -43,7 +44,7 @@ from bastide.workspaces import query
 from bastide.workspaces import service as workspaces_service
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[allows(Egress.GOVERNANCE)])
 
 
 async def _form(request: Request) -> FormData:
@@ -93,7 +94,7 @@ def error_page(request: Request, exc: DomainError) -> Response:
     return response
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse, dependencies=[allows(Egress.PUBLIC)])
 def home(request: Request):
     with gv._db(request) as session:
         datasets = datasets_payload(session)
@@ -102,7 +103,7 @@ def home(request: Request):
 
 # -- sign-in, activation, terms ------------------------------------------------------------
 
-@router.get("/login", response_class=HTMLResponse)
+@router.get("/login", response_class=HTMLResponse, dependencies=[allows(Egress.PUBLIC)])
 def login_page(request: Request, next: str = "/applications"):
     return render(request, "login.html", {"next": next, "activated": "activated" in request.query_params})
 
@@ -111,7 +112,7 @@ def _safe_next(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else "/applications"
 
 
-@router.post("/login", response_class=HTMLResponse)
+@router.post("/login", response_class=HTMLResponse, dependencies=[allows(Egress.ACCOUNT)])
 def login(request: Request, fields: Fields):
     try:
         user, secret = sign_in(request, email=str(fields.get("email", "")), password=str(fields.get("password", "")),
@@ -132,12 +133,12 @@ def logout(request: Request, who: _who(terms=False)):
     return response
 
 
-@router.get("/activate/{secret}", response_class=HTMLResponse)
+@router.get("/activate/{secret}", response_class=HTMLResponse, dependencies=[allows(Egress.ACCOUNT)])
 def activate_page(request: Request, secret: str):
     return render(request, "activate.html", {"secret": secret})
 
 
-@router.post("/activate/{secret}", response_class=HTMLResponse)
+@router.post("/activate/{secret}", response_class=HTMLResponse, dependencies=[allows(Egress.ACCOUNT)])
 def activate(request: Request, secret: str, fields: Fields):
     platform = request.app.state.platform
     try:
@@ -150,7 +151,7 @@ def activate(request: Request, secret: str, fields: Fields):
                                           "enrolment": EnrolmentOut.build(enrolment.uri, enrolment.recovery_codes)})
 
 
-@router.post("/activate/{secret}/confirm", response_class=HTMLResponse)
+@router.post("/activate/{secret}/confirm", response_class=HTMLResponse, dependencies=[allows(Egress.ACCOUNT)])
 def confirm(request: Request, secret: str, fields: Fields):
     platform = request.app.state.platform
     try:
@@ -162,7 +163,7 @@ def confirm(request: Request, secret: str, fields: Fields):
     return see_other("/login?activated=1")
 
 
-@router.get("/terms", response_class=HTMLResponse)
+@router.get("/terms", response_class=HTMLResponse, dependencies=[allows(Egress.ACCOUNT)])
 def terms_page(request: Request, who: _who(terms=False), next: str = "/applications"):
     return render(request, "terms.html", {"version": request.app.state.platform.settings.terms_version,
                                           "next": next})
@@ -289,7 +290,7 @@ def permit(request: Request, permit_id: int, who: gv.PermitReader):
     return render(request, "permit.html", context, who=who)
 
 
-@router.get("/register", response_class=HTMLResponse)
+@router.get("/register", response_class=HTMLResponse, dependencies=[allows(Egress.PUBLIC)])
 def register_page(request: Request):
     with gv._db(request) as session:
         rows = register.entries(session)
@@ -298,7 +299,7 @@ def register_page(request: Request):
 
 # -- administration ------------------------------------------------------------------------
 
-@router.get("/admin/users", response_class=HTMLResponse)
+@router.get("/admin/users", response_class=HTMLResponse, dependencies=[allows(Egress.ACCOUNT)])
 def users_page(request: Request, who: _who(P.USER_MANAGE), link: str | None = None):
     with gv._db(request) as session:
         users = [UserOut.build(u) for u in identity.list_users(session)]
@@ -308,7 +309,7 @@ def users_page(request: Request, who: _who(P.USER_MANAGE), link: str | None = No
                                           "default_until": date.today() + timedelta(days=365)}, who=who)
 
 
-@router.post("/admin/users", response_class=HTMLResponse)
+@router.post("/admin/users", response_class=HTMLResponse, dependencies=[allows(Egress.ACCOUNT)])
 def create_user(request: Request, who: _who(P.USER_MANAGE), fields: Fields):
     """Register an organisation member (creating the organisation if new); show the activation link once."""
     try:
@@ -356,7 +357,7 @@ def extend_deadline(request: Request, app_id: int, who: gv.Decider, fields: Fiel
     return see_other(f"/applications/{app_id}/decision")
 
 
-@router.get("/calls", response_class=HTMLResponse)
+@router.get("/calls", response_class=HTMLResponse, dependencies=[allows(Egress.PUBLIC)])
 def calls_page(request: Request):
     with gv._db(request) as session:
         rows = [gv.CallOut.build(c) for c in calls.list_calls(session)]
@@ -420,7 +421,7 @@ def select_call(request: Request, call_id: int, who: _who(P.CALL_MANAGE), fields
 
 # -- workspaces --------------------------------------------------------------------------------
 
-@router.get("/workspaces", response_class=HTMLResponse)
+@router.get("/workspaces", response_class=HTMLResponse, dependencies=[allows(Egress.WORKSPACE)])
 def workspaces_page(request: Request, who: _who(P.WORKSPACE_ENTER, P.SNAPSHOT_INGEST)):
     return render(request, "workspaces.html", {"workspaces": wv.list_workspaces(request, who)}, who=who)
 
@@ -436,12 +437,12 @@ def _workspace_page(request: Request, who: Principal, ws_id: int, *, sql: str = 
     return render(request, "workspace.html", context, who=who, status=error.http_status if error else 200)
 
 
-@router.get("/workspaces/{ws_id}", response_class=HTMLResponse)
+@router.get("/workspaces/{ws_id}", response_class=HTMLResponse, dependencies=[allows(Egress.WORKSPACE)])
 def workspace_page(request: Request, ws_id: int, who: wv.Member):
     return _workspace_page(request, who, ws_id)
 
 
-@router.post("/workspaces/{ws_id}/query", response_class=HTMLResponse)
+@router.post("/workspaces/{ws_id}/query", response_class=HTMLResponse, dependencies=[allows(Egress.SCREEN_VIEW)])
 def workspace_query(request: Request, ws_id: int, who: wv.Member, fields: Fields):
     """The SQL console: the result (capped) or what was wrong, under the query."""
     sql, save = str(fields.get("sql", "")), str(fields.get("save", ""))
@@ -464,26 +465,25 @@ def submit_job(request: Request, ws_id: int, who: wv.Member, fields: Fields, bac
     return see_other(f"/workspaces/{ws_id}/jobs/{job.id}")
 
 
-PREVIEW_BYTES = 64_000
-
-
-@router.get("/workspaces/{ws_id}/jobs/{job_id}", response_class=HTMLResponse)
+@router.get("/workspaces/{ws_id}/jobs/{job_id}", response_class=HTMLResponse, dependencies=[allows(Egress.SCREEN_VIEW)])
 def job_page(request: Request, ws_id: int, job_id: int, who: wv.Member):
-    """The job's state and log, and its outputs (small text ones shown: inside the workspace only)."""
+    """The job's state and (capped) log, and its outputs, each viewable in the workspace."""
     job = wv.get_job(request, ws_id, job_id, who)
-    previews = {}
-    with gv._db(request) as session:
-        for output in jobs_service.list_outputs(session, workspaces_service.get_workspace(session, ws_id)):
-            if output.job_id == job_id and output.size <= PREVIEW_BYTES and output.name.endswith((".csv", ".txt", ".md")):
-                previews[output.name] = jobs_service.read_output(session, request.app.state.platform, output).decode(
-                    "utf-8", "replace")
     outputs = [o for o in wv.list_outputs(request, ws_id, who) if o.job == job.reference]
-    return render(request, "job.html", {"ws_id": ws_id, "job": job, "outputs": outputs, "previews": previews}, who=who)
+    return render(request, "job.html", {"ws_id": ws_id, "job": job, "outputs": outputs}, who=who)
+
+
+@router.get("/workspaces/{ws_id}/outputs/{output_id}", response_class=HTMLResponse,
+            dependencies=[allows(Egress.SCREEN_VIEW)])
+def output_page(request: Request, ws_id: int, output_id: int, who: wv.Member):
+    """An output's first lines (a screen view, counted and audited); it leaves through the airlock."""
+    seen = wv.view_output(request, ws_id, output_id, who)
+    return render(request, "output.html", {"ws_id": ws_id, "seen": seen}, who=who)
 
 
 # -- the airlock (SPE-07, SPE-08) -------------------------------------------------------------------
 
-@router.get("/workspaces/{ws_id}/outputs/{output_id}/check", response_class=HTMLResponse)
+@router.get("/workspaces/{ws_id}/outputs/{output_id}/check", response_class=HTMLResponse, dependencies=[allows(Egress.WORKSPACE)])
 def check_page(request: Request, ws_id: int, output_id: int, who: wv.Member):
     """The disclosure checks on one output, before asking for it."""
     report = av.check_output(request, ws_id, output_id, who)
@@ -512,7 +512,7 @@ def _still_member(request: Request, request_id: int, who: Principal) -> bool:
         return who.actor.id.removeprefix("user:") in query.members(airlock.get_request(session, request_id).workspace)
 
 
-@router.get("/releases/{request_id}", response_class=HTMLResponse)
+@router.get("/releases/{request_id}", response_class=HTMLResponse, dependencies=[allows(Egress.WORKSPACE)])
 def release_page(request: Request, request_id: int, who: av.Reader):
     return _release_page(request, who, request_id)
 
@@ -559,7 +559,7 @@ def revoke_release(request: Request, request_id: int, who: av.Checker, fields: F
     return _on_release(request, who, request_id, lambda: av.revoke(request, request_id, body, who))
 
 
-@router.get("/airlock", response_class=HTMLResponse)
+@router.get("/airlock", response_class=HTMLResponse, dependencies=[allows(Egress.WORKSPACE)])
 def airlock_queue(request: Request, who: av.Checker):
     return render(request, "airlock.html", {"requests": av.review_queue(request, who),
                                             "imports": av.import_queue(request, who)}, who=who)

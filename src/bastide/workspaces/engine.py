@@ -60,9 +60,11 @@ READING = (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN)
 class DuckDBEngine:
     dialect = DUCKDB
 
-    def __init__(self, *, memory_limit: str, threads: int):
+    def __init__(self, *, memory_limit: str, threads: int, spill: tuple[str, str] | None = None):
+        # where it spills (a folder of its own, and how much) or else DuckDB's default (.tmp here)
+        temp = {"temp_directory": spill[0], "max_temp_directory_size": spill[1]} if spill else {}
         # no extension may be installed or loaded, and nothing outside the registered data read
-        self.con = duckdb.connect(config={"memory_limit": memory_limit, "threads": threads,
+        self.con = duckdb.connect(config={**temp, "memory_limit": memory_limit, "threads": threads,
                                           "autoinstall_known_extensions": False, "autoload_known_extensions": False,
                                           # an unknown table name must never resolve to a Python object in scope
                                           "python_enable_replacements": False,
@@ -121,12 +123,12 @@ class DuckDBEngine:
 
 class SealedDatabase:
     """One DuckDB database, sealed once, handing out connections that each see only what is
-    registered on them. Opening a database costs about 30 ms, a connection to it 0.01 ms: this
-    was most of a workspace query's overhead. It must hold no data between queries, so its users
-    run only read-only statements (`read_only`) and registrations die with their connection."""
+    registered on them: a workspace engine's (enginehost.py), in its sandbox, whose connections
+    are kept between queries with the extract's tables registered. It holds no data between
+    queries because its users run only read-only statements (`read_only`)."""
 
-    def __init__(self, *, memory_limit: str, threads: int):
-        self._root = DuckDBEngine(memory_limit=memory_limit, threads=threads)
+    def __init__(self, *, memory_limit: str, threads: int, spill: tuple[str, str] | None = None):
+        self._root = DuckDBEngine(memory_limit=memory_limit, threads=threads, spill=spill)
         self._root.seal()  # memory, threads and the seal are the database's, shared by its connections
         self._lock = threading.Lock()
 
@@ -152,10 +154,3 @@ def configured_engine(settings, name: str | None = None) -> QueryEngine:
                                     "bastide[spark] and a JDK, and set BASTIDE_SPARK_MASTER (docs/scale.md)") from None
         return SparkEngine(settings)
     return DuckDBEngine(memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads)
-
-
-def sealed_engine(settings, name: str | None = None) -> QueryEngine:
-    """An engine for a workspace's queries: only what is registered on it, nothing else."""
-    engine = configured_engine(settings, name)
-    engine.seal()
-    return engine

@@ -1,12 +1,13 @@
-"""How a job reaches its data when its workspace runs on Spark (SPE-10, issue 6).
+"""How a job reaches its data when its workspace runs on Spark (SPE-10, issues 6 and 13).
 
 The sandbox has no network, and a national extract would not fit in its scratch folder; so the
 extract is not copied into the job. Instead a unix socket is bound into the sandbox, and behind
-it this gateway answers one read-only query at a time on a Spark session of the job's own: it
-sees only the workspace's current extract (read encrypted where it lies, through the key
-broker) and the analytics views, as the SQL console does, and its time runs out with the job's.
-Results come back as Arrow, at most `job_result_rows` rows: what a job models, not what it scans.
-Each query is audited with its text, rows and outcome, as console queries are.
+it this gateway passes one read-only query at a time to the workspace's engine — a process in
+the workspace's own sandbox (engines.py), never the platform's — which sees only the
+workspace's extract and the analytics views, as the SQL console does; its time runs out with the
+job's. Results come back as Arrow, at most `job_result_rows` rows and `job_result_size` bytes:
+what a job models, not what it scans. Each query is audited with its text, rows and outcome, as
+console queries are.
 
 Wire format, one request per connection: 4 bytes (big-endian length) and a JSON object,
 {"sql": "SELECT …"} or {"tables": true}; the answer is one JSON line ({"ok": true, …} or
@@ -28,9 +29,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from bastide.errors import DomainError
-from bastide.workspaces.engine import QueryEngine
-from bastide.workspaces.query import QueryFailed, Scope, answer, query_event
-from bastide.workspaces.source import ParquetSource
+from bastide.workspaces.answer import QueryFailed
+from bastide.workspaces.engines import Answer
+from bastide.workspaces.query import query_event
 
 LOG = logging.getLogger(__name__)
 REQUEST_LIMIT = 1_000_000  # bytes: a query, not data
@@ -42,15 +43,15 @@ BUSY = json.dumps({"ok": False, "code": "busy", "error": f"at most {CONNECTIONS}
 
 
 class Gateway:
-    def __init__(self, *, open_engine: Callable[[], QueryEngine], tables: dict[str, ParquetSource],
-                 cap: int, seconds: int, audit: Callable[[dict], None] = lambda _event: None, owner: int | None = None):
+    def __init__(self, *, ask: Callable[[str, int], Answer], tables: list[str], cap: int,
+                 audit: Callable[[dict], None] = lambda _event: None, owner: int | None = None):
+        """`ask(sql, rows)` answers a query on the workspace's engine (at most `rows` rows)."""
         # a folder of its own (0700) with a short path: a unix socket's is at most 107 bytes
         self._folder = Path(tempfile.mkdtemp(prefix="bastide-gw-"))
         self.path = self._folder / SOCKET_NAME
-        self.tables, self.cap, self.seconds = tables, cap, seconds
+        self.tables, self.cap = tables, cap
         self.queries = 0
-        self._open, self._audit = open_engine, audit
-        self._scope: Scope | None = None  # the engine starts at the first query
+        self._ask, self._audit = ask, audit
         self._lock = threading.Lock()  # one query at a time: a job's script is sequential
         # a job cannot hold more than a few of the platform's threads, however many times it connects
         self._connections = threading.BoundedSemaphore(CONNECTIONS)
@@ -84,16 +85,9 @@ class Gateway:
         self.close()
 
     def close(self) -> None:
-        """Stop answering, stop the query running (the job is over), close the engine."""
+        """Stop answering (the job is over)."""
         self._server.shutdown()
         self._server.server_close()
-        scope = self._scope
-        if scope is not None:
-            scope.engine.interrupt()
-        with self._lock:
-            if self._scope is not None:
-                self._scope.engine.close()
-                self._scope = None
         shutil.rmtree(self._folder, ignore_errors=True)
 
     def _serve(self, rfile, wfile) -> None:
@@ -127,15 +121,14 @@ class Gateway:
         began, rows, outcome = time.monotonic(), 0, "ok"
         try:
             with self._lock:
-                if self._scope is None:
-                    self._scope = Scope(self._open(), self.tables)
-                table, more = answer(self._scope, sql, cap=self.cap, seconds=self.seconds)
-            if more:
-                raise QueryFailed(f"the result has more than {self.cap:,} rows: aggregate or filter in SQL, or read "
-                                  "it in slices (the platform's job_result_rows sets the limit)", code="result_too_large")
-            rows = table.num_rows
+                answer = self._ask(sql, self.cap)
+            if answer.truncated:
+                limit = f"{self.cap:,} rows" if answer.truncated == "rows" else "the platform's job_result_size"
+                raise QueryFailed(f"the result has more than {limit}: aggregate or filter in SQL, or read it in "
+                                  "slices (job_result_rows and job_result_size set the limits)", code="result_too_large")
+            rows = answer.table.num_rows
             self.queries += 1
-            return {"ok": True, "rows": rows}, table
+            return {"ok": True, "rows": rows}, answer.table
         except DomainError as exc:
             outcome = exc.code
             raise

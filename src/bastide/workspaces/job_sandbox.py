@@ -1,5 +1,6 @@
 """A job's run in its sandbox (sandbox.py), watched from outside: the script at /job/script.py,
-the extract read-only at /data (or, on Spark, the engine socket), only /out writable.
+the extract's encrypted files read-only at /extract with their key (or, on Spark, the engine
+socket), the approved imports at /data/imports, only /out writable.
 
 What it prints goes to a log file in the job's scratch folder, read as it comes: a job that
 prints more than `log_bytes` is stopped, so a `print(df.to_csv())` loop cannot fill the
@@ -20,6 +21,8 @@ from bastide.workspaces.sandbox import Limits, Sandbox, kill
 
 ENGINE_SOCKET = "/run/bastide/engine.sock"  # where a Spark workspace's job finds the gateway (gateway.py)
 SCRIPT = "/job/script.py"
+EXTRACT = "/extract"
+EXTRACT_SPEC = "/run/bastide/extract.json"
 POLL_SECONDS = 1.0
 
 
@@ -33,10 +36,12 @@ class Outcome:
 
 @dataclass(frozen=True)
 class JobSpace:
-    data: Path  # the extract and the imports, read-only
+    data: Path  # the approved imports (data/imports), read-only at /data
     out: Path  # owned by the sandbox's uid
     script: bytes
-    engine_socket: Path | None = None
+    extract: Path | None = None  # the extract's encrypted files, read-only at /extract (DuckDB workspaces)
+    extract_spec: bytes | None = None  # its tables and its key, at /run/bastide/extract.json
+    engine_socket: Path | None = None  # the gateway to the workspace's engine (Spark workspaces)
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,9 @@ def _sandbox(space: JobSpace, uid: int | None, limits: Limits) -> Sandbox:
     box = Sandbox(uid=uid, limits=limits, workdir="/out").python()
     box.read_only(space.data, "/data").writable(space.out, "/out").file(space.script, SCRIPT)
     box.env("BASTIDE_DATA", "/data").env("MPLBACKEND", "Agg")
+    if space.extract is not None:
+        box.read_only(space.extract, EXTRACT).file(space.extract_spec, EXTRACT_SPEC)
+        box.env("BASTIDE_EXTRACT", EXTRACT_SPEC)
     if space.engine_socket is not None:  # a unix socket: reached without any network
         box.writable(space.engine_socket, ENGINE_SOCKET).env("BASTIDE_ENGINE_SOCKET", ENGINE_SOCKET)
     return box

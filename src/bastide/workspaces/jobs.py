@@ -1,21 +1,21 @@
 """Jobs (SPE-10): a Python or SQL script run in the sandbox on the workspace's current extract.
 
-On DuckDB the extract is decrypted into the job's scratch folder for the run only
-(BASTIDE_WORK_DIR: on an encrypted volume in production, as for ingest) and deleted after; on
-Spark it stays where it is and the job queries it through the engine gateway (gateway.py).
+On DuckDB the job reads the extract's encrypted files with the extract's key (bound read-only:
+the key of this extract only, never the master key), decrypting as it reads; on Spark the
+extract stays where it is and the job queries it through the engine gateway (gateway.py).
 Every file the job writes is registered with its SHA-256 and provenance (job, script hash,
 engine, snapshot, permit version, extract version) and stored sealed with the workspace's key."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets
 import shutil
 from contextlib import ExitStack
 from pathlib import Path
 
-import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,15 +25,16 @@ from bastide.audit.service import record
 from bastide.db import utcnow
 from bastide.errors import DomainError, InvalidInput, NotFound
 from bastide.config import bytes_of
+from bastide.keys import service as key_service
 from bastide.keys.sealed import get_sealed, put_sealed, put_sealed_file
 from bastide.platform import Platform
 from bastide.statemachine import SYSTEM, Actor
 from bastide.workspaces import job_sandbox, running
 from bastide.workspaces.sandbox import Limits, host_uid, own
 from bastide.workspaces.models import Extract, Job, Output, Workspace
-from bastide.workspaces.engine import sealed_engine
+from bastide.workspaces.engines import ExtractFiles, engines, extract_folder, sandbox_tables
 from bastide.workspaces.gateway import Gateway
-from bastide.workspaces.query import enter, extract_tables
+from bastide.workspaces.query import enter, extract_files
 from bastide.workspaces.service import current_extract, engine_of, get_workspace, target
 from bastide.workspaces.workflow import JOB_WORKFLOW
 
@@ -140,8 +141,6 @@ def _limits(settings) -> tuple[Limits, job_sandbox.JobLimits]:
 def _run(platform: Platform, job_id: int) -> Job:
     settings = platform.settings
     scratch = own(settings.resolved_work_dir / "jobs" / f"job-{job_id}-{secrets.token_hex(4)}", None)
-    data = scratch / "data"
-    data.mkdir()
     try:
         with ExitStack() as stack:
             with platform.db.unit_of_work() as session:
@@ -150,11 +149,9 @@ def _run(platform: Platform, job_id: int) -> Job:
                 move(session, job=job, action="start")
                 ws = get_workspace(session, job.workspace_id)
                 uid = host_uid(settings.sandbox_uid_base, ws.id)
-                engine = engine_of(ws.permit, settings)
-                socket = _stage(session, platform, job, ws, engine, data, stack, uid)
-                space = job_sandbox.JobSpace(data=data, out=own(scratch / "out", uid),
-                                             script=_script_of(job.kind, job.script, engine).encode(), engine_socket=socket)
-                ws_id, origin = ws.id, {"job": job.reference, "script_sha256": job.script_sha256, "engine": engine}
+                space = _stage(session, platform, job, ws, scratch, stack, uid)
+                ws_id, origin = ws.id, {"job": job.reference, "script_sha256": job.script_sha256,
+                                        "engine": engine_of(ws.permit, settings)}
             limits, job_limits = _limits(settings)
             outcome = job_sandbox.run(space, uid=uid, limits=limits, job=job_limits, log=scratch / LOG_OUTPUT,
                                       started=lambda p: running.add(job_id, ws_id, p))
@@ -207,21 +204,29 @@ def _produced(out: Path) -> list[Path]:
     return sorted(p for p in out.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def _stage(session: Session, platform: Platform, job: Job, ws: Workspace, engine: str, data: Path,
-           stack: ExitStack, uid: int | None) -> Path | None:
-    """What the job reads, in place: the approved imports, and the extract decrypted into `data`
-    (DuckDB) or, on Spark, a gateway to it whose socket is returned (open until `stack` closes)."""
-    tables = extract_tables(session, platform, session.get(Extract, job.extract_id))
+def _stage(session: Session, platform: Platform, job: Job, ws: Workspace, scratch: Path, stack: ExitStack,
+           uid: int | None) -> job_sandbox.JobSpace:
+    """What the job reads, in place: the approved imports, and its extract — on DuckDB the
+    encrypted files and their key (the job decrypts as it reads: nothing of the extract is in clear
+    on the platform's disk), on Spark a gateway to the workspace's engine, open until `stack` closes."""
+    row = session.get(Extract, job.extract_id)
+    files = extract_files(ws, row, platform.settings)
+    data = scratch / "data"
     _write_imports(session, platform, ws.id, data / "imports")
-    if engine == "spark":  # the extract stays where it is: too large to copy, and Spark reads it there
-        return stack.enter_context(_gateway(platform, job, ws, tables, uid)).path
-    for name, source in tables.items():
-        pq.write_table(source.dataset.to_table(), data / f"{name}.parquet")
-    return None
+    script = _script_of(job.kind, job.script, files.engine).encode()
+    out = own(scratch / "out", uid)
+    if files.engine == "spark":  # the extract stays where it is: too large to copy, and Spark reads it there
+        socket = stack.enter_context(_gateway(platform, job, ws, files, uid)).path
+        return job_sandbox.JobSpace(data=data, out=out, script=script, engine_socket=socket)
+    key = key_service.unwrap_key(session, keys=platform.keys, key_id=files.key_id)
+    spec = json.dumps({"root": job_sandbox.EXTRACT, "tables": sandbox_tables(files),
+                       "keys": {files.key_id: key.hex()}}).encode()
+    return job_sandbox.JobSpace(data=data, out=out, script=script, extract_spec=spec,
+                                extract=extract_folder(platform, files, scratch / "extract"))
 
 
-def _gateway(platform: Platform, job: Job, ws: Workspace, tables: dict, uid: int | None) -> Gateway:
-    """The job's way to its extract on Spark: a session of its own, sealed, its queries audited."""
+def _gateway(platform: Platform, job: Job, ws: Workspace, files: ExtractFiles, uid: int | None) -> Gateway:
+    """The job's way to its extract on Spark: the workspace's engine, its queries audited."""
     settings, submitter, where, reference = platform.settings, Actor(job.submitted_by), target(ws), job.reference
 
     def audit(event: dict) -> None:
@@ -229,15 +234,18 @@ def _gateway(platform: Platform, job: Job, ws: Workspace, tables: dict, uid: int
             record(session, actor=submitter, action=AuditAction.WORKSPACE_QUERY, target=where,
                    details={**event, "job": reference})
 
-    return Gateway(open_engine=lambda: sealed_engine(settings, "spark"), tables=tables, cap=settings.job_result_rows,
-                   seconds=settings.job_seconds, audit=audit, owner=uid)
+    def ask(sql: str, rows: int):
+        return engines(platform).engine(files).answer(sql, rows=rows, max_bytes=bytes_of(settings.job_result_size),
+                                                      seconds=settings.job_seconds)
+
+    return Gateway(ask=ask, tables=sorted(files.tables), cap=settings.job_result_rows, audit=audit, owner=uid)
 
 
 def _write_imports(session: Session, platform: Platform, ws_id: int, folder: Path) -> None:
     """The approved imports (SPE-09), read-only beside the extract at /data/imports."""
     from bastide.airlock import imports  # the airlock builds on workspaces: imported here, not at the top
 
-    folder.mkdir()
+    folder.mkdir(parents=True)
     for name, content in imports.approved(session, platform=platform, ws_id=ws_id).items():
         (folder / name).write_bytes(content)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bastide.db import Base, UTCDateTime
@@ -108,3 +108,17 @@ class Output(Base):
     size: Mapped[int] = mapped_column(BigInteger, nullable=False)
     provenance: Mapped[dict] = mapped_column(JSON, nullable=False)
     created_at = mapped_column(UTCDateTime(), nullable=False)
+
+
+class ScreenView(Base):
+    """Rows of microdata a person was shown in a workspace on a (UTC) day: a query answer is a
+    screen view, not an export (EHDS Art. 73(1)(e)); past the daily quota only the airlock serves."""
+
+    __tablename__ = "screen_view"
+    __table_args__ = (UniqueConstraint("workspace_id", "person", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id"), nullable=False)
+    person: Mapped[str] = mapped_column(String(320), nullable=False)  # the actor id
+    day = mapped_column(Date, nullable=False)
+    rows: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)

@@ -1,21 +1,17 @@
 """Working inside a workspace: who may enter (SPE-01, SPE-05) and SQL on its extract (SPE-10).
 
-Each workspace has a sealed DuckDB database (no file, network or extension access, no settings
-changes, no Python objects by name; memory and thread limits) — or, when it runs on Spark, each
-query has a session of its own with SQL on files turned off; each query gets its own
-connection to it that sees only this workspace's current extract, decrypted in memory, and
-may run one read-only statement, so nothing outlives the query; a timer interrupts it. Query
-text, duration, row count and outcome are audited, refusals too. `answer` is the one place a
-workspace query runs: the console here, a Spark workspace's jobs through gateway.py."""
+A query runs in the workspace's own engine process, in its sandbox (engines.py, enginehost.py):
+never in the platform's process. The answer is a screen view (screen.py): capped in rows and
+bytes, within the person's daily quota; the whole result leaves only as an output, through the
+airlock. Query text, duration, rows shown and outcome are audited, refusals too."""
 
 from __future__ import annotations
 
 import json
-import threading
+import tempfile
 import time
-from collections import OrderedDict
-from weakref import WeakKeyDictionary
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -23,23 +19,21 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 
-from bastide.analytics.views import used_by, workspace_views
 from bastide.audit.actions import AuditAction
 from bastide.audit.service import record
-from bastide.errors import Conflict, DomainError, InvalidInput
+from bastide.config import bytes_of
+from bastide.errors import Conflict, DomainError, InvalidInput, LimitReached
 from bastide.identity.policy import Forbidden, has_permission
 from bastide.identity.roles import Permission
 from bastide.keys import service as key_service
 from bastide.platform import Platform
 from bastide.statemachine import Actor
-from bastide.workspaces.engine import DuckDBEngine, QueryEngine, SealedDatabase, sealed_engine
+from bastide.workspaces import screen
+from bastide.workspaces.answer import QueryFailed  # noqa: F401 - where callers find it
+from bastide.workspaces.engines import ExtractFiles, engines
 from bastide.workspaces.models import Extract, Workspace
 from bastide.workspaces.service import current_extract, ended_permit, engine_of, get_workspace, target, why_ended
 from bastide.workspaces.source import ParquetSource, parquet_source
-
-
-class QueryFailed(InvalidInput):
-    code = "query_failed"
 
 
 def members(ws: Workspace) -> set[str]:
@@ -85,13 +79,22 @@ class QueryResult:
     columns: list[str]
     rows: list[list[Any]]
     row_count: int  # rows shown
-    truncated: bool  # more rows existed than the cap
+    truncated: bool  # more rows existed than were shown
     seconds: float
+    truncated_by: str | None = None  # rows (the answer's cap), bytes, or quota (the daily screen-view quota)
+    quota_left: int | None = None  # rows this person may still be shown in the workspace today
 
 
 def extract_tables(session: Session, platform: Platform, row: Extract) -> dict[str, ParquetSource]:
     key = {row.key_id: key_service.unwrap_key(session, keys=platform.keys, key_id=row.key_id)}
     return {name: parquet_source(platform.store, table["files"], key) for name, table in row.tables.items()}
+
+
+def extract_files(ws: Workspace, row: Extract, settings) -> ExtractFiles:
+    """What the workspace's engine is started with (engines.py): the current extract's files."""
+    return ExtractFiles(ws_id=ws.id, extract_id=row.id, prefix=row.prefix, key_id=row.key_id,
+                        tables={name: list(table["files"]) for name, table in row.tables.items()},
+                        engine=engine_of(ws.permit, settings))
 
 
 def admit(platform: Platform, *, actor: Actor, ws_id: int) -> None:
@@ -102,40 +105,59 @@ def admit(platform: Platform, *, actor: Actor, ws_id: int) -> None:
         raise error
 
 
-@dataclass(frozen=True)
-class Admitted:
-    tables: dict[str, ParquetSource]  # the current extract's
-    engine: str  # what the workspace runs on: its permit's choice, else the platform's
-
-
-def admitted_tables(platform: Platform, *, actor: Actor, ws_id: int) -> Admitted:
-    """The current extract's tables, once `actor` is let in (a refusal is committed, then raised)."""
+def admitted_files(platform: Platform, *, actor: Actor, ws_id: int) -> ExtractFiles:
+    """The current extract's files, once `actor` is let in (a refusal is committed, then raised)."""
     with platform.db.unit_of_work() as session:
         ws = get_workspace(session, ws_id)
         error = enter(session, actor=actor, ws=ws)
         if error is None:
-            return Admitted(extract_tables(session, platform, current_extract(session, ws)),
-                            engine_of(ws.permit, platform.settings))
+            return extract_files(ws, current_extract(session, ws), platform.settings)
+    raise error
+
+
+def allowance(platform: Platform, actor: Actor, ws_id: int) -> int:
+    """Rows `actor` may still be shown today; a refusal (quota reached) is audited, then raised."""
+    with platform.db.unit_of_work() as session:
+        try:
+            return screen.remaining(session, ws_id=ws_id, person=actor.id, quota=platform.settings.workspace_daily_rows)
+        except screen.QuotaReached as refused:
+            record(session, actor=actor, action=AuditAction.WORKSPACE_REFUSED, target=target(get_workspace(session, ws_id)),
+                   details={"reason": refused.code})
+            error = refused
     raise error
 
 
 def run_query(platform: Platform, *, actor: Actor, ws_id: int, sql: str) -> QueryResult:
+    """One read-only query answered by the workspace's engine, in its sandbox: a screen view of
+    at most `workspace_query_rows` rows and `workspace_query_size` bytes, within the person's
+    daily quota; audited with its text, rows shown and outcome."""
     settings = platform.settings
-    tables = admitted_tables(platform, actor=actor, ws_id=ws_id)
+    files = admitted_files(platform, actor=actor, ws_id=ws_id)
+    left = allowance(platform, actor, ws_id)
+    cap = min(settings.workspace_query_rows, left)
     began, result, error = time.monotonic(), None, None
     try:
-        table, more = _execute(platform, ws_id, tables, sql, cap=settings.workspace_query_rows)
+        answer = engines(platform).engine(files).answer(sql, rows=cap, max_bytes=bytes_of(settings.workspace_query_size),
+                                                        seconds=settings.workspace_query_seconds)
+        table = answer.table
+        why = "quota" if answer.truncated == "rows" and cap < settings.workspace_query_rows else answer.truncated
         result = QueryResult(columns=table.column_names, rows=[list(r.values()) for r in table.to_pylist()],
-                             row_count=table.num_rows, truncated=more, seconds=round(time.monotonic() - began, 3))
+                             row_count=table.num_rows, truncated=answer.truncated is not None,
+                             seconds=round(time.monotonic() - began, 3), truncated_by=why,
+                             quota_left=left - table.num_rows)
         return result
     except DomainError as exc:
         error = exc
         raise
     finally:
         with platform.db.unit_of_work() as session:
+            shown = result.row_count if result else 0
+            screen.charge(session, ws_id=ws_id, person=actor.id, rows=shown)
+            event = query_event(sql, began=began, rows=shown, outcome=error.code if error else "ok")
+            if result and result.truncated:
+                event["truncated_by"] = result.truncated_by
             record(session, actor=actor, action=AuditAction.WORKSPACE_QUERY, target=target(get_workspace(session, ws_id)),
-                   details=query_event(sql, began=began, rows=result.row_count if result else 0,
-                                       outcome=error.code if error else "ok"))
+                   details=event)
 
 
 def query_event(sql: str, *, began: float, rows: int, outcome: str) -> dict:
@@ -147,114 +169,48 @@ FORMATS = ("csv", "parquet")
 
 
 def save_result(platform: Platform, *, actor: Actor, ws_id: int, sql: str, name: str, fmt: str):
-    """Run the query again without the row cap and keep the whole result as an output (SPE-10)."""
-    from bastide.workspaces.jobs import register_output  # jobs builds on this module
+    """Run the query again without the row cap and keep the whole result as an output (SPE-10):
+    streamed from the engine into a file of at most `job_output_file_size` bytes, then sealed."""
+    from bastide.workspaces.jobs import register_output_file  # jobs builds on this module
 
     stem = "".join(c for c in name if c.isalnum() or c in "-_") or "result"
     if fmt not in FORMATS:
         raise InvalidInput(f"save as {' or '.join(FORMATS)}", details={"field": "format"})
-    table, _ = _execute(platform, ws_id, admitted_tables(platform, actor=actor, ws_id=ws_id), sql, cap=None)
-    buffer = pa.BufferOutputStream()
-    if fmt == "csv":
-        pa_csv.write_csv(table, buffer)
-    else:
-        pq.write_table(table, buffer, compression="zstd")
-    with platform.db.unit_of_work() as session:
-        row = current_extract(session, get_workspace(session, ws_id))
-        output = register_output(session, platform, row=row, name=f"{stem}.{fmt}", content=buffer.getvalue().to_pybytes(),
-                                 origin={"query": sql[:10_000], "by": actor.id})
-        record(session, actor=actor, action=AuditAction.WORKSPACE_QUERY, target=target(row.workspace),
-               details={"sql": sql[:10_000], "rows": table.num_rows, "saved": output.name, "outcome": "ok"})
-        return output.name, table.num_rows
+    settings = platform.settings
+    files = admitted_files(platform, actor=actor, ws_id=ws_id)
+    engine = engines(platform).engine(files)
+    with tempfile.TemporaryDirectory(dir=_scratch(settings)) as tmp:
+        path = Path(tmp) / f"{stem}.{fmt}"
+        rows = write_answer(engine.reader(sql, limit=None, seconds=settings.workspace_query_seconds), path, fmt,
+                            limit=bytes_of(settings.job_output_file_size))
+        with platform.db.unit_of_work() as session:
+            row = current_extract(session, get_workspace(session, ws_id))
+            output = register_output_file(session, platform, row=row, name=path.name, local=path,
+                                          origin={"query": sql[:10_000], "by": actor.id})
+            record(session, actor=actor, action=AuditAction.WORKSPACE_QUERY, target=target(row.workspace),
+                   details={"sql": sql[:10_000], "rows": rows, "saved": output.name, "outcome": "ok"})
+            return output.name, rows
 
 
-class _Databases:
-    """The sealed database of each recently used workspace (they hold no data, only limits)."""
-
-    def __init__(self, keep: int = 32):
-        self._open: OrderedDict[int, SealedDatabase] = OrderedDict()
-        self._keep = keep
-        self._lock = threading.Lock()
-
-    def connect(self, ws_id: int, settings) -> DuckDBEngine:
-        with self._lock:
-            database = self._open.pop(ws_id, None) or SealedDatabase(
-                memory_limit=settings.workspace_memory_limit, threads=settings.duckdb_threads)
-            self._open[ws_id] = database  # the newest last
-            while len(self._open) > self._keep:
-                self._open.popitem(last=False)[1].close()
-            return database.connect()
+def _scratch(settings) -> Path:
+    folder = settings.resolved_work_dir / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
-_DATABASES: WeakKeyDictionary[Platform, _Databases] = WeakKeyDictionary()
-READ_ONLY = ("a workspace query is one read-only statement (SELECT, WITH, FROM, DESCRIBE, SUMMARIZE, EXPLAIN): "
-             "tables and longer scripts belong in a job (`bastide ws run`)")
-
-
-def _connect(platform: Platform, ws_id: int, engine: str) -> QueryEngine:
-    """A sealed engine for one query: a connection to the workspace's DuckDB database, or a
-    Spark session of its own where the workspace runs on Spark."""
-    if engine == "spark":
-        return sealed_engine(platform.settings, engine)
-    return _DATABASES.setdefault(platform, _Databases()).connect(ws_id, platform.settings)
-
-
-class Scope:
-    """A workspace's tables on one engine, with the analytics views defined as queries read them."""
-
-    def __init__(self, engine: QueryEngine, tables: dict[str, ParquetSource]):
-        self.engine, self.tables = engine, tables
-        self._views = workspace_views({name: source.schema for name, source in tables.items()}, engine.dialect)
-        self._defined: set[str] | None = None  # the tables are registered when the first query comes
-
-    def prepare(self, sql: str) -> None:
-        if self._defined is None:
-            for name, source in self.tables.items():
-                self.engine.register_source(name, source)
-            self._defined = set()
-        for name, view in used_by(self._views, sql):
-            if name not in self._defined:
-                self.engine.define_view(name, view)
-                self._defined.add(name)
-
-
-def answer(scope: Scope, sql: str, *, cap: int | None, seconds: int) -> tuple[pa.Table, bool]:
-    """One read-only query, interrupted after `seconds`: at most `cap` rows (all if None), and
-    whether more existed. The engine's own errors become QueryFailed with their first line."""
-    engine = scope.engine
-    timer = threading.Timer(seconds, engine.interrupt)
+def write_answer(reader: pa.RecordBatchReader, path: Path, fmt: str, *, limit: int) -> int:
+    """The answer written to `path` as CSV or Parquet, refused once the file passes `limit` bytes."""
+    writer = pa_csv.CSVWriter(str(path), reader.schema) if fmt == "csv" else \
+        pq.ParquetWriter(str(path), reader.schema, compression="zstd")
+    rows = 0
     try:
-        if not engine.read_only(sql):
-            raise QueryFailed(READ_ONLY)
-        scope.prepare(sql)
-        timer.start()
-        reader = engine.stream(sql, 1024, limit=None if cap is None else cap + 1)
-        batches, rows = [], 0
         for batch in reader:
-            batches.append(batch)
+            writer.write_batch(batch)
             rows += batch.num_rows
-            if cap is not None and rows > cap:
-                break
-        table = pa.Table.from_batches(batches, schema=reader.schema)
-    except DomainError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - the engine's own errors, told apart by the engine
-        failure = engine.failure(exc)
-        if failure == "interrupted":
-            raise QueryFailed(f"the query ran longer than {seconds} s and was stopped", code="query_timeout") from None
-        if failure is None:
-            raise
-        raise QueryFailed(f"the query failed: {failure}") from None
+            if path.stat().st_size > limit:
+                raise LimitReached(f"the result is larger than {limit:,} bytes: aggregate or filter it in SQL, or "
+                                   "write it from a job", code="result_too_large", details={"limit": limit})
     finally:
-        timer.cancel()
-    if cap is None:
-        return table, False
-    return table.slice(0, cap), rows > cap
-
-
-def _execute(platform: Platform, ws_id: int, admitted: Admitted, sql: str, cap: int | None) -> tuple[pa.Table, bool]:
-    engine = _connect(platform, ws_id, admitted.engine)
-    try:
-        return answer(Scope(engine, admitted.tables), sql, cap=cap, seconds=platform.settings.workspace_query_seconds)
-    finally:
-        engine.close()
+        reader.close()
+        writer.close()
+    return rows

@@ -33,6 +33,13 @@ INSIDE_UID = 1000  # the sandbox's user as it sees itself
 _ALTERNATIVES = ["--ro-bind", "/etc/alternatives", "/etc/alternatives"] if os.path.isdir("/etc/alternatives") else []
 
 
+HOSTNAME = "workspace"
+# who the sandbox's user is, for programs that ask (a JVM's user.name, Hadoop's login): no host account
+IDENTITY = ((f"researcher:x:{INSIDE_UID}:{INSIDE_UID}:researcher:/tmp:/usr/sbin/nologin\n".encode(), "/etc/passwd"),
+            (f"researcher:x:{INSIDE_UID}:\n".encode(), "/etc/group"),
+            (f"127.0.0.1 localhost {HOSTNAME}\n::1 localhost\n".encode(), "/etc/hosts"))
+
+
 class SandboxUnavailable(Unavailable):
     code = "sandbox_unavailable"
 
@@ -78,6 +85,9 @@ class Sandbox:
     limits: Limits
     loopback: bool = False  # the process talks to itself over TCP (Spark's JVM and its Python)
     workdir: str = "/tmp"  # where it starts, inside
+    # killed when the thread that started it ends (PR_SET_PDEATHSIG is a thread's, not a process's):
+    # right for a job, whose thread waits for it; a long-lived engine watches a pipe instead
+    die_with_parent: bool = True
     _binds: list[tuple[str, Path, str]] = field(default_factory=list)
     _env: dict[str, str] = field(default_factory=dict)
     _data: list[tuple[bytes, str]] = field(default_factory=list)
@@ -135,7 +145,7 @@ class Sandbox:
                 stage[name] = str(source)
                 source = Path(STAGING_ROOT) / name
             binds += [option, str(source), inside]
-        for content, inside in self._data:
+        for content, inside in [*self._data, *IDENTITY]:
             fd = os.memfd_create("bastide-file", 0)
             fds.append(fd)
             os.write(fd, content)
@@ -143,13 +153,15 @@ class Sandbox:
             binds += ["--ro-bind-data", str(fd), inside]
         env = [arg for name, value in sorted(self._env.items()) for arg in ("--setenv", name, value)]
         return [
-            bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
+            bwrap, "--unshare-all", "--unshare-user", "--disable-userns",
+            *(["--die-with-parent"] if self.die_with_parent else []), "--new-session",
             "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp", *env,
             "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
             "--symlink", "usr/bin", "/bin", *_ALTERNATIVES,
             "--proc", "/proc", "--dev", "/dev", "--size", str(self.limits.tmp), "--tmpfs", "/tmp",
             *binds,  # after the /tmp tmpfs: a checkout under /tmp must stay visible
-            "--uid", str(INSIDE_UID), "--gid", str(INSIDE_UID), "--cap-drop", "ALL", "--chdir", self.workdir,
+            "--uid", str(INSIDE_UID), "--gid", str(INSIDE_UID), "--hostname", HOSTNAME, "--cap-drop", "ALL",
+            "--chdir", self.workdir,
             "--seccomp", str(fds[0]), *argv,
         ], stage
 

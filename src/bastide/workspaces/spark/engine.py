@@ -17,6 +17,7 @@ from bastide.keys.parquet import decryption_properties
 from bastide.workspaces.dialect import SPARK
 from bastide.workspaces.parts import Written
 from bastide.workspaces.source import ParquetSource, file_uri
+from bastide.workspaces.spark import plans
 from bastide.workspaces.spark.session import root_session
 
 # how Spark encrypts what it writes: as pyarrow does (keys/parquet.py), one key for the whole file
@@ -44,6 +45,7 @@ class SparkEngine:
                            "parquet.encryption.key.access.token": self.grant.token}.items():
             self.spark.conf.set(key, value)
         self.group = f"bastide-{secrets.token_hex(6)}"
+        self._sealed = False
         self._views: list[str] = []
         self._cached: list = []
 
@@ -75,8 +77,11 @@ class SparkEngine:
         return frame.count()
 
     def stream(self, sql: str, batch_rows: int, limit: int | None = None) -> pa.RecordBatchReader:
-        """The result gathered on the driver (at most `limit` rows): for results a person reads."""
+        """The result gathered on the driver (at most `limit` rows): for results a person reads.
+        On a sealed engine (a researcher's) every node of the analysed plan is checked first."""
         frame = self._sql(sql)
+        if self._sealed:
+            plans.check(frame._jdf.queryExecution().analyzed().toJSON())
         table = (frame if limit is None else frame.limit(limit)).toArrow()
         return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(batch_rows))
 
@@ -98,6 +103,7 @@ class SparkEngine:
 
     def seal(self) -> None:
         self.spark.conf.set("spark.sql.runSQLOnFiles", "false")
+        self._sealed = True
 
     def read_only(self, sql: str) -> bool:
         """One statement whose plan is a query (Spark's own parser), calling no Java by reflection."""
@@ -119,6 +125,8 @@ class SparkEngine:
         from py4j.protocol import Py4JJavaError
         from pyspark.errors import PySparkException
 
+        if isinstance(exc, plans.PlanRefused):
+            return str(exc)
         if not isinstance(exc, (PySparkException, Py4JJavaError)):
             return None
         text = str(exc)

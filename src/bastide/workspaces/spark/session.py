@@ -17,7 +17,11 @@ _ROOT = None
 
 def _conf(settings: Settings) -> dict[str, str]:
     jar = str(kms_jar())
+    scratch = settings.resolved_work_dir / "spark"  # shuffle and spill files, the JVM's temporary files
+    (scratch / "tmp").mkdir(parents=True, exist_ok=True)
     conf = {
+        "spark.local.dir": str(scratch),
+        "spark.driver.extraJavaOptions": f"-Djava.io.tmpdir={scratch / 'tmp'}",
         "spark.driver.memory": settings.spark_driver_memory,
         "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
         "spark.jars": jar,  # shipped to the executors of a cluster
