@@ -56,3 +56,17 @@ def test_bad_arguments(tmp_path):
     (tmp_path / "full" / "f").write_text("x")
     with pytest.raises(InvalidInput, match="not empty"):
         generate(tmp_path / "full", beneficiaries=10, years=[2023], seed=1)
+
+
+def test_cancellations_append_to_columns_held_in_several_chunks():
+    """A large delivery's text columns pass what one Arrow array holds (2 GiB) and come chunked;
+    appending the cancellation lines to them failed at 850,000 beneficiaries."""
+    import numpy as np
+    import pyarrow as pa
+
+    from bastide.base.synth.dcir import _append
+
+    columns = {"DCT_ORD_NUM": pa.chunked_array([[1, 2], [3]]), "ORG_CLE_NUM": pa.array(["a", "b", "c"])}
+    _append(columns, np.array([0, 2]), {"DCT_ORD_NUM": pa.array([10, 30])})
+    assert columns["DCT_ORD_NUM"].to_pylist() == [1, 2, 3, 10, 30]
+    assert columns["ORG_CLE_NUM"].to_pylist() == ["a", "b", "c", "a", "c"]

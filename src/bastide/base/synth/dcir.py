@@ -116,10 +116,16 @@ def _regularise(rng, prs: dict, pha: dict, pharmacy: np.ndarray, pha_parent: np.
 
 
 def _append(columns: dict, rows: np.ndarray, replaced: dict) -> None:
-    """Copies of `rows` with some columns replaced, added at the end of every column."""
+    """Copies of `rows` with some columns replaced, added at the end of every column. Columns are
+    chunked: a text column of a large delivery passes 2 GiB, which one Arrow array cannot hold."""
     taken = pa.array(rows)
     for name, values in columns.items():
-        columns[name] = pa.concat_arrays([values, replaced.get(name, values.take(taken))])
+        added = replaced.get(name, values.take(taken))
+        columns[name] = pa.chunked_array([*_chunks(values), *_chunks(added)], type=values.type)
+
+
+def _chunks(values) -> list[pa.Array]:
+    return values.chunks if isinstance(values, pa.ChunkedArray) else [values]
 
 
 def _with_keys(keys: dict[str, pa.Array], index: np.ndarray, columns: dict) -> dict:
