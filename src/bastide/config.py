@@ -90,7 +90,20 @@ class Settings(BaseSettings):
     catalogue_publisher: str = Field("Plateforme des données de santé", description="Publisher named in HealthDCAT-AP exports.")
     catalogue_contact_email: str = Field("dpo@bastide.invalid", description="Contact e-mail in HealthDCAT-AP exports.")
     catalogue_base_iri: str = Field("https://bastide.invalid/", description="Base IRI for catalogue resources.")
-    auth_max_failures: int = Field(5, description="Failed logins after which an account locks (IAM-04).")
+    auth_max_failures: int = Field(5, description="Failed sign-ins of one account (existing or not) after which "
+                                   "each further try waits: 1 s, then twice as long each time (IAM-04).")
+    auth_source_failures: int = Field(20, description="Failed sign-ins from one address after which each further "
+                                      "try from it waits, as for an account.")
+    auth_backoff_max_seconds: int = Field(900, description="Longest wait between two sign-in tries.")
+    mail_url: str | None = Field(None, description="Mail relay for the messages people get (a reset of their "
+                                 "account): smtp://host:port, smtp+starttls://… or smtps://…, user and password in "
+                                 "the URL if needed; without it, messages are written to `home/outbox/`.")
+    mail_from: str = Field("Bastide <no-reply@bastide.invalid>", description="Sender of the platform's messages.")
+    max_request_size: str = Field("4MB", description="Largest request body the platform reads (checked before "
+                                  "anything else, authentication included): a job's script of a million characters "
+                                  "fits; files come in through the import lane.")
+    max_import_size: str = Field("20MB", description="Largest request to the import lane (its files are at most "
+                                 "16 MiB; a form adds its own bytes).")
     public_url: str = Field("http://localhost:8000", description="Address users reach the platform at (activation links).")
     permit_check_seconds: int = Field(5, description="Seconds between the server's checks for expired or revoked "
                                       "permits (their workspaces lock then).")
@@ -151,7 +164,8 @@ class Settings(BaseSettings):
                      "auth_max_failures", "permit_check_seconds", "workspace_retention_days", "workspace_query_seconds",
                      "workspace_query_rows", "job_seconds", "job_result_rows", "airlock_approvals", "airlock_threshold",
                      "spark_shuffle_partitions", "heartbeat_seconds", "sandbox_processes", "sandbox_uid_base",
-                     "workspace_daily_rows", "workspace_engine_connections", "workspace_engine_idle_seconds")
+                     "workspace_daily_rows", "workspace_engine_connections", "workspace_engine_idle_seconds",
+                     "auth_source_failures", "auth_backoff_max_seconds")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:
@@ -160,7 +174,7 @@ class Settings(BaseSettings):
 
     @field_validator("duckdb_memory_limit", "workspace_memory_limit", "job_memory_limit", "job_output_file_size",
                      "job_outputs_size", "job_log_size", "job_log_shown", "sandbox_tmp_size", "workspace_query_size",
-                     "workspace_spill_limit", "job_result_size")
+                     "workspace_spill_limit", "job_result_size", "max_request_size", "max_import_size")
     @classmethod
     def _size(cls, value: str) -> str:
         bytes_of(value)

@@ -10,7 +10,9 @@ import pytest
 from bastide.config import Settings
 from bastide.db import utcnow
 from bastide.errors import InvalidInput
+from bastide.identity import resets, throttle
 from bastide.identity import service as identity
+from bastide.identity.models import LoginThrottle
 from bastide.identity.policy import Forbidden, check_permission, has_permission
 from bastide.identity.roles import Permission
 from bastide.platform import Platform, operator_actor
@@ -43,10 +45,10 @@ def _user(platform, email="alice@inserm.example", roles=("researcher",), until=N
     return secret, enrolment.recovery_codes
 
 
-def _login(platform, code, password=PASSWORD, email="alice@inserm.example", now=None):
+def _login(platform, code, password=PASSWORD, email="alice@inserm.example", now=None, source=None):
     with platform.db.unit_of_work() as s:
         result = identity.authenticate(s, keys=platform.keys, email=email, password=password, code=code,
-                                       max_failures=platform.settings.auth_max_failures, now=now)
+                                       policy=throttle.policy_of(platform.settings), source=source, now=now)
         return result.error.code if result.error else "ok"
 
 
@@ -65,14 +67,34 @@ def test_recovery_code_works_once(platform):
     assert _login(platform, codes[0]) == "authentication_failed"
 
 
-def test_lockout_after_n_failures_and_unlock(platform):  # IAM-04
+def test_failures_back_off_instead_of_locking_and_unlock_clears_them(platform):  # IAM-04, issue 13
     secret, _ = _user(platform)
+    now = utcnow()
     for _ in range(platform.settings.auth_max_failures):
-        assert _login(platform, "000000", password="not the password") == "authentication_failed"
-    assert _login(platform, pyotp.TOTP(secret).now()) == "account_locked"
+        assert _login(platform, "000000", password="not the password", now=now) == "authentication_failed"
+    good = pyotp.TOTP(secret).at(now)
+    assert _login(platform, good, now=now) == "too_many_attempts"  # even the right secrets wait
+    assert _login(platform, good, now=now + timedelta(seconds=2)) == "ok"  # then it opens: nobody is locked out
+    later = [now + timedelta(hours=i + 1) for i in range(platform.settings.auth_max_failures + 3)]
+    for when in later:  # each failure past the free ones doubles the wait (tries made while waiting do not count)
+        assert _login(platform, "000000", password="not the password", now=when) == "authentication_failed"
+    with platform.db.unit_of_work() as s:
+        waits = s.get(LoginThrottle, "account:alice@inserm.example").blocked_until - later[-1]
+    assert waits == timedelta(seconds=2 ** 3)
     with platform.db.unit_of_work() as s:
         identity.unlock_user(s, actor=operator_actor(), user=identity.get_user(s, "alice@inserm.example"))
-    assert _login(platform, pyotp.TOTP(secret).now()) == "ok"
+    assert _login(platform, pyotp.TOTP(secret).at(later[-1]), now=later[-1]) == "ok"
+
+
+def test_the_back_off_is_capped(platform):
+    _user(platform)
+    platform.settings.auth_backoff_max_seconds = 60
+    now = utcnow()
+    for i in range(20):
+        _login(platform, "000000", password="not the password", now=now + timedelta(hours=i))
+    with platform.db.unit_of_work() as s:
+        row = s.get(LoginThrottle, "account:alice@inserm.example")
+    assert row.blocked_until - (now + timedelta(hours=19)) == timedelta(seconds=60)
 
 
 def test_end_of_rights_and_disabled_accounts_cannot_log_in(platform):  # IAM-06
@@ -85,11 +107,13 @@ def test_end_of_rights_and_disabled_accounts_cannot_log_in(platform):  # IAM-06
     assert _login(platform, pyotp.TOTP(secret).now()) == "account_disabled"
 
 
-def test_no_login_without_confirmed_mfa(platform):  # IAM-01, IAM-02
+def test_no_login_without_confirmed_mfa_said_only_to_who_knows_the_password(platform):  # IAM-01, IAM-02
     _user(platform)
     with platform.db.unit_of_work() as s:
-        identity.reset_mfa(s, actor=operator_actor(), user=identity.get_user(s, "alice@inserm.example"))
+        resets.reset(s, settings=platform.settings, actor=operator_actor(),
+                     user=identity.get_user(s, "alice@inserm.example"), kind="mfa")
     assert _login(platform, "123456") == "mfa_not_enrolled"
+    assert _login(platform, "123456", password="a wrong password") == "authentication_failed"
 
 
 def test_unknown_user_gets_the_same_answer(platform):

@@ -14,7 +14,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bastide import __version__, recovery
-from bastide.api import airlock_views, catalogue_views, egress, governance_views, identity_views, workspace_views
+from bastide.api import (airlock_views, catalogue_views, egress, governance_views, hardening, identity_views,
+                         workspace_views)
 from bastide.governance import permits
 from bastide.workspaces import engines
 from bastide.workspaces import service as workspaces
@@ -79,6 +80,7 @@ def create_app(platform: Platform) -> FastAPI:
     app = FastAPI(title="Bastide", version=__version__, docs_url="/docs", openapi_url="/openapi.json",
                   lifespan=lifespan)
     app.state.platform = platform
+    app.add_middleware(hardening.Hardening, settings=platform.settings)  # before anything reads the body
 
     @app.middleware("http")
     async def request_id(request: Request, call_next):
@@ -95,9 +97,11 @@ def create_app(platform: Platform) -> FastAPI:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
-        if is_page(request):
-            return pages.error_page(request, exc)
-        return envelope(request, exc.http_status, exc.code, exc.message, exc.details)
+        response = pages.error_page(request, exc) if is_page(request) else \
+            envelope(request, exc.http_status, exc.code, exc.message, exc.details)
+        if "retry_after" in exc.details:  # a back-off: when to try again (RFC 9110)
+            response.headers["Retry-After"] = str(exc.details["retry_after"])
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):

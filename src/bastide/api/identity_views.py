@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from bastide.api.egress import Egress, allows
 from bastide.api.auth import SESSION_COOKIE, Principal, cookie_options, guard
 from bastide.errors import InvalidInput
-from bastide.identity import credentials
+from bastide.identity import credentials, resets, throttle
 from bastide.identity import service as identity
 from bastide.identity.models import User
 from bastide.identity.roles import Permission
 from bastide.identity.schemas import (ActivateIn, ActivationOut, ConfirmIn, EnrolmentOut, LoginIn, MeOut,
-                                      OrganisationIn, OrganisationOut, TermsIn, TokenCreated, TokenIn, TokenOut,
-                                      UserIn, UserOut)
+                                      OrganisationIn, OrganisationOut, PasswordResetIn, ResetIn, ResetOut, TermsIn,
+                                      TokenCreated, TokenIn, TokenOut, UserIn, UserOut)
 
 router = APIRouter(tags=["identity"], dependencies=[allows(Egress.ACCOUNT)])
 Signed = Annotated[Principal, Depends(guard(terms=False))]
@@ -29,11 +29,11 @@ def platform_of(request: Request):
 
 def sign_in(request: Request, *, email: str, password: str, code: str) -> tuple[User, str]:
     """Check the three factors; on success open a session. Failures are committed before the
-    error is raised, so the lockout counter and the audit trail keep them (IAM-04)."""
+    error is raised, so the back-off counters and the audit trail keep them (IAM-04)."""
     platform = platform_of(request)
     with platform.db.unit_of_work() as session:
         result = identity.authenticate(session, keys=platform.keys, email=email, password=password, code=code,
-                                       max_failures=platform.settings.auth_max_failures)
+                                       policy=throttle.policy_of(platform.settings), source=source_of(request))
         secret = credentials.open_session(session, user=result.user) if result.user else None
     if result.error is not None:
         raise result.error
@@ -79,13 +79,41 @@ def accept_terms(request: Request, body: TermsIn, who: Signed):
         return MeOut.build(user, current_terms=current, csrf=who.csrf)
 
 
+def source_of(request: Request) -> str | None:
+    """The caller's address (behind a TLS proxy, uvicorn --proxy-headers makes it the client's)."""
+    return request.client.host if request.client else None
+
+
+def with_link(request: Request, secret: str, step):
+    """Run one step of a link; a wrong password or code given with it is counted as a failed
+    sign-in of its account, in a transaction of its own, before the refusal is raised."""
+    platform = platform_of(request)
+    try:
+        with platform.db.unit_of_work() as session:
+            return step(session)
+    except identity.AuthenticationFailed as exc:
+        if exc.code == "link_secret_wrong":
+            with platform.db.unit_of_work() as session:
+                credentials.link_failed(session, secret=secret, policy=throttle.policy_of(platform.settings))
+        raise
+
+
 @router.post("/api/auth/activate", response_model=EnrolmentOut)
 def activate(request: Request, body: ActivateIn):
-    """From an activation link: choose a password, receive the TOTP secret (as a QR code) and recovery codes."""
-    platform = platform_of(request)
-    with platform.db.unit_of_work() as session:
-        enrolment = credentials.activate(session, keys=platform.keys, secret=body.token, password=body.password)
+    """From an activation link: a new password (or, replacing a lost authenticator, the current
+    one); receive the TOTP secret (as a QR code) and recovery codes."""
+    keys = platform_of(request).keys
+    enrolment = with_link(request, body.token, lambda session: credentials.activate(
+        session, keys=keys, secret=body.token, password=body.password, current_password=body.current_password))
     return EnrolmentOut.build(enrolment.uri, enrolment.recovery_codes)
+
+
+@router.post("/api/auth/reset-password", status_code=204)
+def reset_password(request: Request, body: PasswordResetIn):
+    """From a password reset link: a current code of the authenticator app and the new password."""
+    keys = platform_of(request).keys
+    with_link(request, body.token, lambda session: credentials.reset_password(
+        session, keys=keys, secret=body.token, code=body.code, password=body.password))
 
 
 @router.post("/api/auth/activate/confirm", status_code=204)
@@ -159,14 +187,23 @@ def unlock_user(request: Request, email: str, who: Admin):
     return _admin(request, who, email, identity.unlock_user)
 
 
-@router.post("/api/users/{email}/reset-mfa", response_model=ActivationOut)
-def reset_mfa(request: Request, email: str, who: Admin):
-    """Remove a lost second factor; the new activation link enrols another."""
+@router.post("/api/users/{email}/reset", response_model=ResetOut)
+def reset(request: Request, email: str, body: ResetIn, who: Admin):
+    """Reset a lost password or authenticator: the person's sessions and tokens end, and the link
+    goes to the person only; it asks for what they still hold (a full reset: a second administrator)."""
     with platform_of(request).db.unit_of_work() as session:
-        user = identity.get_user(session, email)
-        identity.reset_mfa(session, actor=who.actor, user=user)
-        secret = credentials.issue_activation(session, actor=who.actor, user=user)
-        return ActivationOut(email=user.email, activation_url=activation_url(request, secret))
+        done = resets.reset(session, settings=platform_of(request).settings, actor=who.actor,
+                            user=identity.get_user(session, email), kind=body.kind)
+    return ResetOut(**done.__dict__)
+
+
+@router.post("/api/users/{email}/reset/approve", response_model=ResetOut)
+def approve_reset(request: Request, email: str, who: Admin):
+    """A second administrator approves a full reset another one asked for."""
+    with platform_of(request).db.unit_of_work() as session:
+        done = resets.approve(session, settings=platform_of(request).settings, actor=who.actor,
+                              user=identity.get_user(session, email))
+    return ResetOut(**done.__dict__)
 
 
 def _admin(request: Request, who: Principal, email: str, verb, **kwargs) -> UserOut:

@@ -18,7 +18,9 @@ class AuditAction(StrEnum):
     USER_PASSWORD = "user:password"
     USER_MFA_ENROL = "user:mfa_enrol"
     USER_MFA_CONFIRM = "user:mfa_confirm"
-    USER_MFA_RESET = "user:mfa_reset"
+    USER_MFA_RESET = "user:mfa_reset"  # before issue 13's resets (kept: the trail holds such events)
+    USER_RESET_REQUEST = "user:reset_request"  # a full reset asked, waiting for a second administrator
+    USER_RESET = "user:reset"
     USER_LOGIN = "user:login"
     USER_LOGIN_FAILED = "user:login_failed"
     USER_LOGIN_REFUSED = "user:login_refused"

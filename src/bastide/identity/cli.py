@@ -10,6 +10,7 @@ from rich.table import Table
 
 from bastide.cli.common import actor, console, platform_session
 from bastide.identity import credentials
+from bastide.identity import resets
 from bastide.identity import service as identity
 from bastide.identity.roles import Role
 
@@ -98,12 +99,24 @@ def unlock(email: str) -> None:
     _admin(email, identity.unlock_user, "unlocked")
 
 
-@app.command("reset-mfa")
-def reset_mfa(email: str) -> None:
-    """Remove a lost second factor; the new activation link sets a password and a new factor."""
+@app.command("reset")
+def reset(email: str, kind: Annotated[str, typer.Option(help="mfa (a lost authenticator: the person's link asks "
+                                                       "for their password), password (a lost password: it asks for "
+                                                       "a code of their app), full (both: a second administrator "
+                                                       "approves it with `approve-reset`).")]) -> None:
+    """Reset a lost password or authenticator: the person's sessions and tokens end; their link
+    goes to them only (mail, or home/outbox/ on a laptop)."""
     with platform_session() as platform, platform.db.unit_of_work() as session:
-        user = identity.get_user(session, email)
-        identity.reset_mfa(session, actor=actor(), user=user)
-        link = _activation_link(platform, session, user)
-    console.print(f"{email}: second factor removed")
-    _show_link(link)
+        done = resets.reset(session, settings=platform.settings, actor=actor(), user=identity.get_user(session, email),
+                            kind=kind)
+    console.print(f"{email}: {done.kind} reset " + ("asked: a second administrator approves it (`bastide users "
+                                                   "approve-reset`)" if done.pending else "done")
+                  + f"; the person was told ({done.sent_to})")
+
+
+@app.command("approve-reset")
+def approve_reset(email: str) -> None:
+    """Approve a full reset another administrator asked for (two-person rule)."""
+    with platform_session() as platform, platform.db.unit_of_work() as session:
+        done = resets.approve(session, settings=platform.settings, actor=actor(), user=identity.get_user(session, email))
+    console.print(f"{email}: full reset done; the person was told ({done.sent_to})")

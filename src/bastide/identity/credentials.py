@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from bastide.audit.actions import AuditAction
 from bastide.audit.service import record
 from bastide.db import utcnow
-from bastide.errors import InvalidInput, NotFound
+from bastide.errors import Conflict, InvalidInput, NotFound
 from bastide.identity import service as identity
+from bastide.identity import throttle
 from bastide.identity.models import ApiToken, User, WebSession
 from bastide.identity.policy import check_permission
 from bastide.identity.roles import Permission, permissions_of
@@ -47,12 +48,23 @@ def csrf_token(session_secret: str) -> str:
 
 # -- activation: set a password and enrol MFA through a one-time link ------------------------
 
-def issue_activation(session: Session, *, actor: Actor, user: User, now: datetime | None = None) -> str:
+ACTIVATIONS = ("account", "mfa", "password", "full")
+
+
+def issue_activation(session: Session, *, actor: Actor, user: User, kind: str = "account",
+                     now: datetime | None = None) -> str:
+    """A one-time link: `account` (a new account, or one never activated) sets a password and
+    enrols MFA; the resets' kinds (resets.py) ask for what the person still holds."""
     check_permission(actor, Permission.USER_MANAGE)
+    if kind == "account" and user.password_hash and user.mfa_confirmed:
+        raise Conflict(f"{user.email} is already active: a lost password or authenticator is reset "
+                       "(`bastide users reset EMAIL --kind …`), which asks for what the person still holds",
+                       code="already_active")
     secret = secrets.token_urlsafe(32)
     user.activation_hash, user.activation_expires_at = digest(secret), (now or utcnow()) + ACTIVATION_TTL
+    user.activation_kind = kind
     record(session, actor=actor, action=AuditAction.USER_ACTIVATION, target=f"user:{user.email}",
-           details={"expires_at": user.activation_expires_at.isoformat()})
+           details={"expires_at": user.activation_expires_at.isoformat(), "kind": kind})
     return secret
 
 
@@ -60,16 +72,64 @@ def _activating(session: Session, secret: str, now: datetime) -> User:
     user = session.execute(select(User).where(User.activation_hash == digest(secret))).scalar_one_or_none()
     if user is None or user.activation_expires_at < now or user.disabled_at is not None:
         raise NotAuthenticated("this activation link is unknown, used or expired: ask an administrator for a new "
-                               "one (`bastide users activation EMAIL`)", code="activation_invalid")
+                               "one", code="activation_invalid")
     return user
 
 
-def activate(session: Session, *, keys: KeyManager, secret: str, password: str,
+def activation_kind(session: Session, secret: str, now: datetime | None = None) -> str:
+    """What the link is for, so that its page asks for the right things."""
+    return _activating(session, secret, now or utcnow()).activation_kind or "account"
+
+
+def activate(session: Session, *, keys: KeyManager, secret: str, password: str = "", current_password: str = "",
              now: datetime | None = None) -> identity.Enrolment:
-    """First step: choose a password; the answer carries the TOTP URI and the recovery codes."""
-    user = _activating(session, secret, now or utcnow())
-    identity.set_password(session, actor=identity.actor_of(user), user=user, password=password)
+    """First step of a link that enrols MFA: a new password (a new account, a full reset), or
+    the current one (a lost authenticator); the answer carries the TOTP URI and recovery codes."""
+    now = now or utcnow()
+    user = _activating(session, secret, now)
+    kind = user.activation_kind or "account"
+    if kind == "password":
+        raise InvalidInput("this link sets a new password: give a current code of your authenticator app "
+                           "(POST /api/auth/reset-password)", code="wrong_link")
+    if kind == "mfa":
+        if not identity.password_ok(user, current_password):
+            raise _wrong_secret(session, user, now, "the current password is wrong")
+    else:
+        identity.set_password(session, actor=identity.actor_of(user), user=user, password=password)
     return identity.enrol_mfa(session, keys=keys, actor=identity.actor_of(user), user=user)
+
+
+def reset_password(session: Session, *, keys: KeyManager, secret: str, code: str, password: str,
+                   now: datetime | None = None) -> User:
+    """A `password` link: a current code of the person's authenticator (or a recovery code) and a
+    new password; the link is then spent."""
+    now = now or utcnow()
+    user = _activating(session, secret, now)
+    if (user.activation_kind or "account") != "password":
+        raise InvalidInput("this link does not reset a password: open it in a browser", code="wrong_link")
+    if not identity.second_factor_ok(keys, user, code, now):
+        raise _wrong_secret(session, user, now, "the code is wrong or was already used")
+    identity.set_password(session, actor=identity.actor_of(user), user=user, password=password)
+    user.activation_hash, user.activation_expires_at, user.activation_kind = None, None, None
+    return user
+
+
+def _wrong_secret(session: Session, user: User, now: datetime, message: str) -> identity.AuthenticationFailed:
+    """A link tried with a wrong password or code (the caller then counts it: `link_failed`)."""
+    throttle.check(session, throttle.keys(user.email, None), now)  # backing off, as a sign-in does
+    return identity.AuthenticationFailed(message, code="link_secret_wrong")
+
+
+def link_failed(session: Session, *, secret: str, policy: throttle.Policy, now: datetime | None = None) -> None:
+    """Count a wrong password or code given with a link, as a failed sign-in of its account: a
+    link cannot be used to guess them. Called in a transaction of its own, after the refusal."""
+    now = now or utcnow()
+    user = session.execute(select(User).where(User.activation_hash == digest(secret))).scalar_one_or_none()
+    if user is None:
+        return
+    throttle.failed(session, throttle.keys(user.email, None), policy, now)
+    record(session, actor=identity.actor_of(user), action=AuditAction.USER_LOGIN_FAILED, target=f"user:{user.email}",
+           details={"with": "link"})
 
 
 def confirm_activation(session: Session, *, keys: KeyManager, secret: str, code: str,
@@ -80,7 +140,7 @@ def confirm_activation(session: Session, *, keys: KeyManager, secret: str, code:
     if not user.password_hash:
         raise InvalidInput("choose a password first", details={"field": "password"})
     identity.confirm_mfa(session, keys=keys, actor=identity.actor_of(user), user=user, code=code, now=now)
-    user.activation_hash, user.activation_expires_at = None, None
+    user.activation_hash, user.activation_expires_at, user.activation_kind = None, None, None
     return user
 
 

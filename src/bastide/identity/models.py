@@ -36,9 +36,13 @@ class User(Base):
     end_of_rights = mapped_column(Date(), nullable=False)  # IAM-06: mandatory
     terms_version: Mapped[str | None] = mapped_column(String(20))
     terms_accepted_at = mapped_column(UTCDateTime(), nullable=True)
-    # a one-time link to set a password and enrol MFA (first access, or after an MFA reset)
+    # a one-time link to set a password and enrol MFA (first access), or after a reset (resets.py)
     activation_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     activation_expires_at = mapped_column(UTCDateTime(), nullable=True)
+    activation_kind: Mapped[str | None] = mapped_column(String(20))  # account | mfa | password | full
+    # a full reset asked by one administrator, waiting for a second one's approval
+    reset_requested_by: Mapped[str | None] = mapped_column(String(200))
+    reset_requested_at = mapped_column(UTCDateTime(), nullable=True)
     created_at = mapped_column(UTCDateTime(), nullable=False)
 
     organisation: Mapped[Organisation] = relationship()
@@ -80,3 +84,15 @@ class ApiToken(Base):
     last_used_at = mapped_column(UTCDateTime(), nullable=True)
 
     user: Mapped[User] = relationship()
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per account (`account:<e-mail>`, whether it exists or not) and per source
+    (`source:<address>`): past a few, each try waits, twice as long each time (throttle.py)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    blocked_until = mapped_column(UTCDateTime(), nullable=True)
+    updated_at = mapped_column(UTCDateTime(), nullable=False)

@@ -19,7 +19,27 @@ class LoginIn(BaseModel):
 
 class ActivateIn(BaseModel):
     token: str = Field(description="The secret of the activation link.")
-    password: str
+    password: str = Field("", description="The new password (a new account, a full reset).")
+    current_password: str = Field("", description="The current password (a link that replaces a lost authenticator).")
+
+
+class PasswordResetIn(BaseModel):
+    token: str = Field(description="The secret of the reset link.")
+    code: str = Field(description="A current code of the authenticator app, or a recovery code.")
+    password: str = Field(description="The new password.")
+
+
+class ResetIn(BaseModel):
+    kind: str = Field(description="mfa (a lost authenticator: the link asks for the current password), password "
+                      "(a lost password: the link asks for a current code), full (both: a second administrator "
+                      "approves it).")
+
+
+class ResetOut(BaseModel):
+    email: str
+    kind: str
+    pending: bool = Field(description="A full reset waits for a second administrator's approval.")
+    sent_to: str = Field(description="Where the person's message went (their link is never shown here).")
 
 
 class ConfirmIn(BaseModel):

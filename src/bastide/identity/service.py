@@ -18,6 +18,7 @@ from bastide.audit.actions import AuditAction
 from bastide.audit.service import record
 from bastide.db import utcnow
 from bastide.errors import Conflict, DomainError, InvalidInput, NotFound
+from bastide.identity import throttle
 from bastide.identity.models import Organisation, User
 from bastide.identity.policy import check_permission
 from bastide.identity.roles import INCOMPATIBLE, Permission, Role
@@ -190,30 +191,61 @@ class LoginResult:
 
 
 def authenticate(session: Session, *, keys: KeyManager, email: str, password: str, code: str,
-                 max_failures: int, now: datetime | None = None) -> LoginResult:
+                 policy: throttle.Policy, source: str | None = None, now: datetime | None = None) -> LoginResult:
+    """One answer for an unknown account, a wrong password, a wrong code: the account's state
+    (locked, disabled, past its rights, not enrolled) is told only once the password is right.
+    Failures back off per account and per source (throttle.py) instead of locking accounts."""
     now = now or utcnow()
     user = find_user(session, email)
-    wrong = AuthenticationFailed("e-mail, password or code is wrong")  # says nothing of which (no enumeration)
+    attempt = _Attempt(user, actor_of(user) if user else ANONYMOUS, f"user:{email.strip().lower()}"[:300],
+                       throttle.keys(email, source), source)
+    try:
+        throttle.check(session, attempt.keys, now)
+    except throttle.TooManyAttempts as waiting:
+        return _refused(session, attempt, waiting)
     if user is None:
-        HASHER.hash(password)  # same work as for a real account: timing tells nothing either
-        return LoginResult(None, wrong)
-    actor = actor_of(user)
-    refusal = refusal_of(user, now)
+        HASHER.hash(password)  # the same work as for a real account: timing tells nothing either
+        return _failed(session, attempt, policy, now)
+    if not password_ok(user, password):
+        return _failed(session, attempt, policy, now)
+    refusal = refusal_of(user, now)  # the password is right: the account's state may be told
     if refusal is not None:
-        record(session, actor=actor, action=AuditAction.USER_LOGIN_REFUSED, target=_target(user),
-               details={"reason": refusal.code})
-        return LoginResult(None, refusal)
-    if not (_password_ok(user, password) and _second_factor_ok(keys, user, code, now)):
-        user.failed_logins += 1
-        details = {"failures": user.failed_logins}
-        if user.failed_logins >= max_failures:
-            user.locked_at = now
-            details["locked"] = True
-        record(session, actor=actor, action=AuditAction.USER_LOGIN_FAILED, target=_target(user), details=details)
-        return LoginResult(None, wrong)
+        return _refused(session, attempt, refusal)
+    if not second_factor_ok(keys, user, code, now):
+        return _failed(session, attempt, policy, now)
     user.failed_logins = 0
-    record(session, actor=actor, action=AuditAction.USER_LOGIN, target=_target(user))
+    throttle.succeeded(session, attempt.keys)
+    record(session, actor=attempt.actor, action=AuditAction.USER_LOGIN, target=attempt.target,
+           details={"source": source} if source else None)
     return LoginResult(user)
+
+
+ANONYMOUS = Actor("anonymous", frozenset())
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    user: User | None
+    actor: Actor
+    target: str
+    keys: dict[str, str]
+    source: str | None
+
+
+def _failed(session: Session, attempt: _Attempt, policy: throttle.Policy, now: datetime) -> LoginResult:
+    throttle.failed(session, attempt.keys, policy, now)
+    details: dict = {"source": attempt.source}
+    if attempt.user is not None:
+        attempt.user.failed_logins += 1
+        details["failures"] = attempt.user.failed_logins
+    record(session, actor=attempt.actor, action=AuditAction.USER_LOGIN_FAILED, target=attempt.target, details=details)
+    return LoginResult(None, AuthenticationFailed("e-mail, password or code is wrong"))  # never says which
+
+
+def _refused(session: Session, attempt: _Attempt, error: DomainError) -> LoginResult:
+    record(session, actor=attempt.actor, action=AuditAction.USER_LOGIN_REFUSED, target=attempt.target,
+           details={"reason": error.code, "source": attempt.source})
+    return LoginResult(None, error)
 
 
 def refusal_of(user: User, now: datetime) -> DomainError | None:
@@ -221,8 +253,8 @@ def refusal_of(user: User, now: datetime) -> DomainError | None:
     if user.disabled_at is not None:
         return AuthenticationFailed("this account is disabled: ask an administrator", code="account_disabled")
     if user.locked_at is not None:
-        return AuthenticationFailed("this account is locked after too many failed logins: ask an administrator "
-                                    "to unlock it (`bastide users unlock`)", code="account_locked")
+        return AuthenticationFailed("this account is locked: ask an administrator to unlock it "
+                                    "(`bastide users unlock`)", code="account_locked")
     if now.date() > user.end_of_rights:
         return AuthenticationFailed(f"this account's rights ended on {user.end_of_rights}", code="account_expired")
     if not user.mfa_confirmed:
@@ -231,7 +263,7 @@ def refusal_of(user: User, now: datetime) -> DomainError | None:
     return None
 
 
-def _password_ok(user: User, password: str) -> bool:
+def password_ok(user: User, password: str) -> bool:
     if not user.password_hash:
         return False
     try:
@@ -240,7 +272,7 @@ def _password_ok(user: User, password: str) -> bool:
         return False
 
 
-def _second_factor_ok(keys: KeyManager, user: User, code: str, now: datetime) -> bool:
+def second_factor_ok(keys: KeyManager, user: User, code: str, now: datetime) -> bool:
     if _accept_totp(keys, user, code, now):
         return True
     digest = _code_hash(code)
@@ -253,6 +285,7 @@ def _second_factor_ok(keys: KeyManager, user: User, code: str, now: datetime) ->
 def unlock_user(session: Session, *, actor: Actor, user: User) -> None:
     check_permission(actor, Permission.USER_MANAGE)
     user.locked_at, user.failed_logins = None, 0
+    throttle.clear(session, user.email)
     record(session, actor=actor, action=AuditAction.USER_UNLOCK, target=_target(user))
 
 
@@ -260,12 +293,6 @@ def disable_user(session: Session, *, actor: Actor, user: User, reason: str) -> 
     check_permission(actor, Permission.USER_MANAGE)
     user.disabled_at = utcnow()
     record(session, actor=actor, action=AuditAction.USER_DISABLE, target=_target(user), details={"reason": reason})
-
-
-def reset_mfa(session: Session, *, actor: Actor, user: User) -> None:
-    check_permission(actor, Permission.USER_MANAGE)
-    user.mfa_secret_wrapped, user.mfa_confirmed, user.recovery_hashes = None, False, []
-    record(session, actor=actor, action=AuditAction.USER_MFA_RESET, target=_target(user))
 
 
 def accept_terms(session: Session, *, user: User, version: str) -> None:

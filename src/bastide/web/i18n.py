@@ -20,6 +20,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
              "One-time code (authenticator app) or recovery code"),
     "activate": ("Activer mon compte", "Activate my account"),
     "choose_password": ("Choisissez un mot de passe (12 caractères au moins)", "Choose a password (at least 12 characters)"),
+    "current_password": ("Votre mot de passe actuel", "Your current password"),
+    "reset_mfa_hint": ("Votre application d'authentification a été réinitialisée : confirmez avec votre mot de passe, "
+                       "puis enrôlez-en une nouvelle.",
+                       "Your authenticator app was reset: confirm with your password, then enrol a new one."),
+    "reset_password_hint": ("Votre mot de passe a été réinitialisé : donnez un code de votre application "
+                            "d'authentification (ou un code de secours), puis un nouveau mot de passe.",
+                            "Your password was reset: give a code of your authenticator app (or a recovery code), "
+                            "then a new password."),
     "continue": ("Continuer", "Continue"),
     "scan_qr": ("Scannez ce code avec votre application d'authentification (ou saisissez l'adresse ci-dessous), "
                 "puis tapez le code qu'elle affiche.",

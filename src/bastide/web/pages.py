@@ -23,7 +23,7 @@ from bastide.api import workspace_views as wv
 from bastide.api.catalogue_views import datasets_payload
 from bastide.api.egress import Egress, allows
 from bastide.api.auth import SESSION_COOKIE, Principal, TermsRequired, cookie_options, guard, peek
-from bastide.api.identity_views import activation_url, end_session, sign_in
+from bastide.api.identity_views import activation_url, end_session, sign_in, with_link
 from bastide.db import utcnow
 from bastide.errors import Conflict, DomainError, InvalidInput, TransitionNotAllowed
 from bastide.governance import calls, permits, register
@@ -135,18 +135,29 @@ def logout(request: Request, who: _who(terms=False)):
 
 @router.get("/activate/{secret}", response_class=HTMLResponse, dependencies=[allows(Egress.ACCOUNT)])
 def activate_page(request: Request, secret: str):
-    return render(request, "activate.html", {"secret": secret})
+    """A link's page asks for what the link needs: a new password, the current one, or a code."""
+    try:
+        with request.app.state.platform.db.unit_of_work() as session:
+            kind = credentials.activation_kind(session, secret)
+    except DomainError as exc:
+        return render(request, "activate.html", {"secret": secret, "kind": None, "error": exc}, status=exc.http_status)
+    return render(request, "activate.html", {"secret": secret, "kind": kind})
 
 
 @router.post("/activate/{secret}", response_class=HTMLResponse, dependencies=[allows(Egress.ACCOUNT)])
 def activate(request: Request, secret: str, fields: Fields):
-    platform = request.app.state.platform
+    platform, kind = request.app.state.platform, str(fields.get("kind", "account"))
     try:
-        with platform.db.unit_of_work() as session:
-            enrolment = credentials.activate(session, keys=platform.keys, secret=secret,
-                                             password=str(fields.get("password", "")))
+        if kind == "password":
+            with_link(request, secret, lambda session: credentials.reset_password(
+                session, keys=platform.keys, secret=secret, code=str(fields.get("code", "")),
+                password=str(fields.get("password", ""))))
+            return see_other("/login?activated=1")
+        enrolment = with_link(request, secret, lambda session: credentials.activate(
+            session, keys=platform.keys, secret=secret, password=str(fields.get("password", "")),
+            current_password=str(fields.get("current_password", ""))))
     except DomainError as exc:
-        return render(request, "activate.html", {"secret": secret, "error": exc}, status=exc.http_status)
+        return render(request, "activate.html", {"secret": secret, "kind": kind, "error": exc}, status=exc.http_status)
     return render(request, "enrol.html", {"secret": secret,
                                           "enrolment": EnrolmentOut.build(enrolment.uri, enrolment.recovery_codes)})
 
