@@ -4,9 +4,9 @@
 
 1. extract throughput: a 3-year drug-dispensation cohort (everyone with a dispensation of the
    most dispensed ATC class, with all their ER_PRS_F and ER_PHA_F rows) built by
-   `workspaces.extract.build` (cohort, filter, pseudonymise, encrypt, write, read back) vs a raw
-   DuckDB `COPY (the same SELECT without pseudonymisation) TO parquet` over the same decrypting
-   scans, unencrypted; and vs the published national-portal rate (171 M rows in 2,300-2,600 s,
+   `workspaces.extract.build` (cohort, filter, pseudonyms and claim/stay/professional surrogates,
+   encrypt, write, read back) vs a raw DuckDB `COPY (the same SELECT without pseudonyms or
+   surrogates) TO parquet` over the same decrypting scans, unencrypted; and vs the published national-portal rate (171 M rows in 2,300-2,600 s,
    about 70 k rows/s).
 
 Permit to usable workspace and the sandboxed workspace query: bench/boundary.py.
@@ -33,11 +33,11 @@ from bastide.governance import service as gov
 from bastide.identity import service as identity
 from bastide.platform import Platform, operator_actor
 from bastide.workspaces import extract
-from bastide.workspaces.compile import COHORT, OPTOUT, cohort_sql, table_plan
+from bastide.workspaces.compile import COHORT, OPTOUT, _Columns, cohort_sql, src, table_plan
+from bastide.workspaces.dialect import DUCKDB
 from bastide.workspaces.engine import DuckDBEngine
-from bastide.workspaces.pseudonym import sql_pseudonym
 from bastide.workspaces.source import open_table, snapshot_files
-from bastide.workspaces.spec import PERSON_IDS, ExtractSpec, Population
+from bastide.workspaces.spec import ExtractSpec, Population
 
 sys.path.insert(0, str(Path(__file__).parent))
 from ingest import delivery  # noqa: E402 - the same cached synthetic delivery as bench/ingest.py
@@ -84,12 +84,17 @@ def spec_for(ref: str, merkle_root: str, population: Population, tables=("ER_PHA
                        years=YEARS, population=population, optout_as_of="2026-01-01T00:00:00+00:00")
 
 
-def _without_pseudonyms(sql: str, key: bytes) -> str:
-    """The same SELECT with every person identifier left as it is (the baseline's)."""
-    for name in PERSON_IDS:
+def _without_identities(sql: str, table: str, schema, spec: ExtractSpec, key: bytes) -> str:
+    """The same SELECT with every person, claim, stay and professional identifier left as it is:
+    no pseudonym, no surrogate (the baseline's; it still filters, minimises and coarsens dates)."""
+    plain = _Columns(table, frozenset(schema.names), spec, key, DUCKDB, None)
+    sql = sql.replace(plain.source(), f"{src(table)} AS s")
+    for name in schema.names:
         column = f's."{name}"'
-        sql = sql.replace(f'c.pseudonym AS "{name}"', f'{column} AS "{name}"')
-        sql = sql.replace(sql_pseudonym(key, column), column)
+        sql = sql.replace(f'c.pseudonym AS "{name}"', f"{column} AS \"{name}\"")
+        replaced = plain._identifier(name)
+        if replaced is not None:
+            sql = sql.replace(f'{replaced} AS "{name}"', f"{column} AS \"{name}\"")
     return sql
 
 
@@ -110,7 +115,8 @@ def raw_copy(platform: Platform, spec: ExtractSpec, out: Path) -> tuple[float, i
         engine.materialise(COHORT, cohort_sql(spec, schemas, key))
         rows = 0
         for table in spec.tables:
-            select = _without_pseudonyms(table_plan(table, schemas[table], spec, key).sql, key)
+            select = _without_identities(table_plan(table, schemas[table], spec, key).sql, table, schemas[table], spec,
+                                         key)
             engine.con.execute(f"COPY ({select}) TO '{out / table}.parquet' (FORMAT parquet, COMPRESSION zstd)")
             rows += engine.con.execute(f"SELECT count(*) FROM '{out / table}.parquet'").fetchall()[0][0]
         seconds = time.monotonic() - began

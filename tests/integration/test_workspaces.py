@@ -32,7 +32,7 @@ from bastide.workspaces import query
 from bastide.workspaces import service as workspaces
 from bastide.workspaces.jobs import read_output, register_output
 from bastide.workspaces.models import Extract, Output
-from bastide.workspaces.pseudonym import pseudonym
+from bastide.workspaces.pseudonym import number, pseudonym, surrogate
 from bastide.workspaces.source import open_table, snapshot_files
 from tests.integration.test_permit_lifecycle import _granted
 from tests.portal import session_client
@@ -109,6 +109,18 @@ def test_the_extract_holds_exactly_the_permitted_rows_and_columns(world):
     days = pc.day(extracted["EXE_SOI_DTD"]).unique().to_pylist()
     assert days == [1]  # care dates to the month (PSE-05); flux keys exact for the 9-key join
     assert sorted(extracted["FLX_DIS_DTD"].to_pylist()) == sorted(mine["FLX_DIS_DTD"].to_pylist())
+
+    # claims and professionals carry the project's surrogates (issue 13), computed here with the reference
+    claim_keys = ["DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EMT_TYP", "FLX_TRT_DTD", "ORG_CLE_NUM"]
+    digests = [surrogate(key, "claim", *row) for row in zip(*(mine[k].to_pylist() for k in claim_keys), strict=True)]
+    for slice_, name in enumerate(("DCT_ORD_NUM", "FLX_EMT_NUM", "FLX_EMT_ORD")):
+        assert sorted(extracted[name].to_pylist()) == sorted(number(d, slice_) for d in digests), name
+    assert sorted(extracted["PFS_EXE_NUM"].to_pylist()) == sorted(
+        surrogate(key, "professional", v) if v is not None else None for v in mine["PFS_EXE_NUM"].to_pylist())
+    stays = _snapshot_table(platform, "T_MCOaaB", 2023)
+    got_stays = set(_extract_table(platform, done.workspace, "T_MCOaaB")["RSA_NUM"].to_pylist())
+    assert got_stays and got_stays <= {surrogate(key, "RSA_NUM", e, r)[:20]
+                                       for e, r in zip(stays["ETA_NUM"].to_pylist(), stays["RSA_NUM"].to_pylist(), strict=True)}
 
     keys = ["DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EMT_TYP", "FLX_TRT_DTD", "ORG_CLE_NUM",
             "PRS_ORD_NUM", "REM_TYP_AFF"]

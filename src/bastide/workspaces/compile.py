@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from bastide.workspaces.dialect import DUCKDB, Dialect
-from bastide.workspaces.pseudonym import sql_pseudonym
-from bastide.workspaces.spec import BIRTH_DETAIL, COMMUNE, DEATH_DATES, PERSON_IDS, ExtractSpec
+from bastide.workspaces.pseudonym import sql_number, sql_pseudonym, sql_surrogate
+from bastide.workspaces.spec import BIRTH_DETAIL, COMMUNE, DEATH_DATES, PERSON_IDS, PROFESSIONAL_IDS, ExtractSpec
 
 DCIR_KEYS = ("DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EMT_TYP", "FLX_TRT_DTD",
              "ORG_CLE_NUM", "PRS_ORD_NUM", "REM_TYP_AFF")
@@ -94,11 +94,22 @@ class TablePlan:
 
 
 PERSON_COLUMNS = ("BEN_NIR_PSA", "NIR_ANO_17")  # the cohort's identifier, in DCIR and in PMSI
+# A décompte's keys: ER_DCT_F joins the prestations on these 7 of the 9 (documentation-snds,
+# fiches/tables_affinees.md). Its three numbers are replaced by slices of one per-project
+# surrogate of the seven (issue 13: copied as they were, they linked two projects' extracts);
+# every DCIR table of an extract computes the same, so the 9-key joins work within it. The flux
+# dates and the codes (emitter type, organism, reimbursement type) stay: they identify nothing
+# once the numbers differ, and the flux month is how DCIR is read.
+CLAIM_KEYS = ("DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EMT_TYP", "FLX_TRT_DTD", "ORG_CLE_NUM")
+CLAIM_NUMBERS = ("DCT_ORD_NUM", "FLX_EMT_NUM", "FLX_EMT_ORD")
+CLAIM = "__claim"  # the claim's surrogate, computed once per row in the source's subquery
+# A stay's numbers in PMSI (RSA, RSS, stay and outpatient sequence numbers): per-project surrogates
+# of (establishment, number); the establishment's FINESS (ETA_NUM) is a public code and stays.
+STAY_NUMBERS = ("RSA_NUM", "RSS_NUM", "SEJ_NUM", "SEQ_NUM")
 
 
-def _link(table: str, names: list[str]) -> tuple[str, str]:
-    """How the table meets the cohort: the link's name and the FROM clause (source aliased `s`)."""
-    source = f"{src(table)} AS s"
+def _link(table: str, names: list[str], source: str) -> tuple[str, str]:
+    """How the table meets the cohort: the link's name and the FROM clause (`source`, aliased `s`)."""
     in_cohort = f"SELECT person FROM {COHORT}"
     person = next((c for c in PERSON_COLUMNS if c in names), None)
     if person:
@@ -114,29 +125,65 @@ def _link(table: str, names: list[str]) -> tuple[str, str]:
     return "none", source
 
 
-def _column(name: str, kind: pa.DataType, spec: ExtractSpec, key: bytes, joined: str | None,
-            dialect: Dialect) -> str | None:
-    """The select-list entry of one column: pseudonymised, coarsened, dropped (None) or as is."""
-    column = f"s.{q(name)}"
-    if name == joined:
-        return f"c.pseudonym AS {q(name)}"  # the cohort's pseudonym of this very identifier
-    if name in PERSON_IDS:
-        return f"{sql_pseudonym(key, column, dialect)} AS {q(name)}"
-    if name in BIRTH_DETAIL and not spec.allows("birth_month") or name in COMMUNE and not spec.allows("commune"):
+@dataclass(frozen=True)
+class _Columns:
+    """How each column of one table is written into the extract."""
+    table: str
+    names: frozenset[str]
+    spec: ExtractSpec
+    key: bytes
+    dialect: Dialect
+    joined: str | None  # the person column met through the cohort, whose pseudonym is c.pseudonym
+
+    @property
+    def claim(self) -> bool:
+        return set(CLAIM_KEYS) <= self.names
+
+    def source(self) -> str:
+        if not self.claim:
+            return f"{src(self.table)} AS s"
+        digest = sql_surrogate(self.key, "claim", list(CLAIM_KEYS), self.dialect)
+        return f"(SELECT *, {digest} AS {q(CLAIM)} FROM {src(self.table)}) AS s"
+
+    def column(self, name: str, kind: pa.DataType) -> str | None:
+        """The select-list entry of one column: pseudonymised, surrogate, coarsened, dropped (None) or as is."""
+        replaced = self._identifier(name)
+        if replaced is not None:
+            return f"{replaced} AS {q(name)}"
+        column, spec = f"s.{q(name)}", self.spec
+        if name in BIRTH_DETAIL and not spec.allows("birth_month") or name in COMMUNE and not spec.allows("commune"):
+            return None
+        dated = pa.types.is_date(kind) or pa.types.is_timestamp(kind)
+        # the linking keys stay exact (they are technical, and coarsened they would join wrongly)
+        exact = name in DCIR_KEYS or name in STAY_KEYS
+        if (dated and not exact or name in DEATH_DATES) and not spec.allows("exact_dates"):
+            return f"CAST(date_trunc('month', {column}) AS DATE) AS {q(name)}"  # PSE-05: care dates to the month
+        return f"{column} AS {q(name)}"
+
+    def _identifier(self, name: str) -> str | None:
+        """A person, claim, stay or professional identifier's project-specific replacement, or None."""
+        column = f"s.{q(name)}"
+        if name == self.joined:
+            return "c.pseudonym"  # the cohort's pseudonym of this very identifier
+        if name in PERSON_IDS:
+            return sql_pseudonym(self.key, column, self.dialect)
+        if self.claim and name in CLAIM_NUMBERS:
+            return sql_number(f"s.{q(CLAIM)}", CLAIM_NUMBERS.index(name), self.dialect)
+        if name in STAY_NUMBERS and "ETA_NUM" in self.names and self.table.startswith("T_"):
+            return f"substr({sql_surrogate(self.key, name, ['s.ETA_NUM', column], self.dialect)}, 1, 20)"
+        if name in PROFESSIONAL_IDS and not self.spec.allows("professionals"):
+            return sql_surrogate(self.key, "professional", [column], self.dialect)
         return None
-    dated = pa.types.is_date(kind) or pa.types.is_timestamp(kind)
-    # the linking keys stay exact (they are technical, and coarsened they would join wrongly)
-    exact = name in DCIR_KEYS or name in STAY_KEYS
-    if (dated and not exact or name in DEATH_DATES) and not spec.allows("exact_dates"):
-        return f"CAST(date_trunc('month', {column}) AS DATE) AS {q(name)}"  # PSE-05: care dates to the month
-    return f"{column} AS {q(name)}"
 
 
 def table_plan(table: str, schema: pa.Schema, spec: ExtractSpec, key: bytes, dialect: Dialect = DUCKDB) -> TablePlan:
     wanted = set(spec.columns)
-    link, source = _link(table, schema.names)
-    joined = next((c for c in PERSON_COLUMNS if c in schema.names), None) if link == "person" else None
+    columns = _Columns(table, frozenset(schema.names), spec, key, dialect, None)
+    link, source = _link(table, schema.names, columns.source())
+    if link == "person":
+        columns = _Columns(table, columns.names, spec, key, dialect,
+                           next(c for c in PERSON_COLUMNS if c in schema.names))
     keep = set(DCIR_KEYS) | set(STAY_KEYS) | PERSON_IDS
-    columns = [f for f in schema if not wanted or f.name in wanted or f.name in keep]
-    select = [c for c in (_column(f.name, f.type, spec, key, joined, dialect) for f in columns) if c is not None]
+    chosen = [f for f in schema if not wanted or f.name in wanted or f.name in keep]
+    select = [c for c in (columns.column(f.name, f.type) for f in chosen) if c is not None]
     return TablePlan(table, f"SELECT {', '.join(select)} FROM {source}", link)

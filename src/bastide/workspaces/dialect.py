@@ -15,6 +15,7 @@ class Dialect:
     _utf8: str  # text -> binary
     _add_days: str  # date, integer -> date
     _days_between: str  # start date, end date -> integer days
+    _hex_to_bigint: str  # hexadecimal text (at most 15 digits) -> BIGINT
 
     def sha256(self, binary: str) -> str:
         return self._sha256.format(binary)
@@ -28,7 +29,11 @@ class Dialect:
     def days_between(self, start: str, end: str) -> str:
         return self._days_between.format(start, end)
 
+    def hex_to_bigint(self, text: str) -> str:
+        return self._hex_to_bigint.format(text)
+
 
 DUCKDB = Dialect("duckdb", "sha256({})", "encode({})", "CAST({0} + {1} * INTERVAL 1 DAY AS DATE)",
-                 "date_diff('day', {0}, {1})")
-SPARK = Dialect("spark", "sha2({}, 256)", "CAST({} AS BINARY)", "date_add({0}, CAST({1} AS INT))", "datediff({1}, {0})")
+                 "date_diff('day', {0}, {1})", "CAST(('0x' || {}) AS BIGINT)")
+SPARK = Dialect("spark", "sha2({}, 256)", "CAST({} AS BINARY)", "date_add({0}, CAST({1} AS INT))", "datediff({1}, {0})",
+                "CAST(conv({}, 16, 10) AS BIGINT)")

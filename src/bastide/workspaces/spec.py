@@ -17,11 +17,19 @@ from bastide.errors import InvalidInput
 PERSON_IDS = frozenset({"BEN_NIR_PSA", "BEN_NIR_ANO", "BEN_IDT_ANO", "NIR_ANO_17", "BEN_NIR_IDT", "NIR_ANO_MAM",
                         "ASS_NIR_ANO", "NUM_ENQ"})
 
+# Health professionals' numbers (schema-snds: ER_PRS_F, DA_PRA_R, IR_MTT_R; the CNAM's "…C" variants are
+# pseudonymised by the same number in every extract): replaced by a project surrogate unless the
+# permit allows `professionals` (issue 13: a prescriber's number linked two projects' extracts).
+PROFESSIONAL_IDS = frozenset({"PFS_EXE_NUM", "PFS_EXE_NUMC", "PFS_PRE_NUM", "PFS_PRE_NUMC", "PRS_MTT_NUM",
+                              "PRS_MTT_NUMC", "MTT_PFS_NUM", "PSP_PPS_NUM", "PSP_PPS_NUMC", "PFS_PFS_NUM",
+                              "FIS_PFS_NUM", "STA_PFS_NUM"})
+
 # Potential identifiers (PSE-05) and what happens to them unless the permit allows them as they are.
 BIRTH_DETAIL = frozenset({"BEN_NAI_MOI", "BEN_NAI_ANM"})  # birth month: dropped, the year stays
 COMMUNE = frozenset({"BEN_RES_COM", "BEN_COM_RES"})  # commune of residence: dropped, the département stays
 DEATH_DATES = frozenset({"BEN_DCD_DTE", "BEN_DCD_DTD"})  # exact dates of death: to the month
-ALLOWED = {"birth_month": BIRTH_DETAIL, "commune": COMMUNE, "exact_dates": frozenset()}
+ALLOWED = {"birth_month": BIRTH_DETAIL, "commune": COMMUNE, "exact_dates": frozenset(),
+           "professionals": PROFESSIONAL_IDS}
 
 
 @dataclass(frozen=True)
