@@ -76,7 +76,7 @@ def _relay(url: str, message: EmailMessage) -> str:
 
 def _outbox(folder: Path, message: EmailMessage) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    final = folder / f"{utcnow():%Y%m%dT%H%M%S}-{secrets.token_hex(4)}.eml"
+    final = folder / f"{utcnow():%Y%m%dT%H%M%S%f}-{secrets.token_hex(4)}.eml"  # in the order sent
     partial = final.with_suffix(".part")
     partial.write_bytes(bytes(message))
     os.replace(partial, final)  # whole or not at all

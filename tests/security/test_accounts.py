@@ -21,7 +21,6 @@ from bastide.audit import service as audit
 from tests.portal import PASSWORD, activate, client_for, operator_creates, person, sign_in
 from tests.services import free_port
 
-pytestmark = pytest.mark.parametrize("db_platform", ["sqlite"], indirect=True)  # the database is irrelevant here
 OTHER = "another password, long enough"
 
 

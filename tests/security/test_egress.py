@@ -84,7 +84,6 @@ def test_an_answer_without_an_egress_rule_is_refused(platform):
 PERSON_LEVEL = "BEN_NIR_PSA,BEN_SEX_COD,paid\n" + "".join(f"{i:017d},{1 + i % 2},{i * 3.5}\n" for i in range(2000))
 
 
-@SQLITE_ONLY
 def test_an_unreleased_output_never_downloads_and_each_read_is_a_counted_audited_screen_view(airlock_world):
     """"Why" 2: a blocked person-level CSV put in a draft request was downloaded whole by its
     researcher, unseen by any checker, unaudited."""

@@ -28,7 +28,11 @@ def _values(table: pa.Table, columns: list[str]) -> set[tuple]:
     return set(zip(*(table[c].to_pylist() for c in columns), strict=True))
 
 
-@pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant here
+def _loose(table: pa.Table, column: str) -> set[str]:
+    """The values as an attacker matching loosely would: text, upper-case, the first 8 characters."""
+    return {str(v).upper()[:8] for v in table[column].to_pylist() if v is not None}
+
+
 def test_two_projects_over_the_same_people_share_no_identifier_nor_key_tuple(world):
     platform, p = world
     built = [workspaces.provision(platform, actor=operator_actor(),
@@ -43,6 +47,8 @@ def test_two_projects_over_the_same_people_share_no_identifier_nor_key_tuple(wor
         for column in sorted(IDENTIFIERS & set(a.column_names)):
             shared = _values(a, [column]) & _values(b, [column]) - {(None,)}
             assert not shared, (table, column, sorted(shared)[:3])
+            loosely = _loose(a, column) & _loose(b, column)  # upper-cased, truncated: still nothing in common
+            assert len(loosely) <= 1, (table, column, sorted(loosely)[:3])  # 32 bits: one chance meeting at most
             compared += 1
         for name, columns in TUPLES.items():
             if set(columns) <= set(a.column_names):

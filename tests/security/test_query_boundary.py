@@ -30,8 +30,7 @@ def _ask(platform, actor, ws_id, sql):
     return query.run_query(platform, actor=actor, ws_id=ws_id, sql=sql)
 
 
-@SQLITE_ONLY
-def test_a_console_query_runs_in_the_workspaces_own_sandboxed_engine(ready):
+def test_a_console_query_runs_in_the_workspaces_own_sandboxed_engine(ready):  # both deployments: S3's files fetched
     platform, p, _permit, ws_id, _done = ready
     where = _ask(platform, p["alice"], ws_id, "SELECT current_setting('temp_directory') AS spill")
     assert where.rows == [["/scratch/spill"]]  # the engine's own spill folder, inside its sandbox
@@ -41,9 +40,12 @@ def test_a_console_query_runs_in_the_workspaces_own_sandboxed_engine(ready):
     if __import__("os").geteuid() == 0:
         assert uids == {platform.settings.sandbox_uid_base + ws_id}
     for sql in ("SELECT * FROM read_blob('/proc/self/environ')", "SELECT * FROM read_text('/etc/passwd')",
-                "SELECT * FROM glob('/extract/**')", f"SELECT * FROM read_blob('{platform.settings.home}/keys/master.key')"):
+                "SELECT * FROM glob('/extract/**')", f"SELECT * FROM read_blob('{platform.settings.home}/keys/master.key')",
+                "SELECT * FROM glob('/tmp/**')", "SELECT * FROM glob('.tmp/**')", "SELECT * FROM glob('/run/**')",
+                "SELECT * FROM READ_BLOB('/proc/1/environ')"):
         with pytest.raises(query.QueryFailed):
             _ask(platform, p["alice"], ws_id, sql)
+    assert _ask(platform, p["alice"], ws_id, "SELECT count(*) FROM IR_BEN_R").rows[0][0] > 0
 
 
 SPILLING = ("SELECT count(*) AS n FROM (SELECT md5(CAST(i AS VARCHAR)) AS s, i FROM range(8000000) t(i) ORDER BY s) "

@@ -279,8 +279,11 @@ def engine_limits(settings, engine: str = "duckdb") -> Limits:
         reserve = 12 << 30
     else:
         reserve = 4 << 30
+    # CPU: a day's worth a thread, a net under the per-query time limit (a long-lived engine would
+    # otherwise run for ever on a wedged query); reached, the engine dies and restarts at the next query
     return Limits(memory=2 * memory + reserve, processes=settings.sandbox_processes,
-                  file_size=bytes_of(settings.workspace_spill_limit), tmp=bytes_of(settings.sandbox_tmp_size))
+                  file_size=bytes_of(settings.workspace_spill_limit), tmp=bytes_of(settings.sandbox_tmp_size),
+                  cpu_seconds=86_400 * max(settings.duckdb_threads, 1))
 
 
 def _spark_sandbox(box: Sandbox) -> None:
