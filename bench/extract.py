@@ -15,6 +15,7 @@ Permit to usable workspace and the sandboxed workspace query: bench/boundary.py.
 from __future__ import annotations
 
 import argparse
+import re
 import secrets
 import sys
 import tempfile
@@ -33,7 +34,7 @@ from bastide.governance import service as gov
 from bastide.identity import service as identity
 from bastide.platform import Platform, operator_actor
 from bastide.workspaces import extract
-from bastide.workspaces.compile import COHORT, OPTOUT, _Columns, cohort_sql, src, table_plan
+from bastide.workspaces.compile import CLAIMS, COHORT, DCIR_KEYS, OPTOUT, _Columns, cohort_sql, table_plan
 from bastide.workspaces.dialect import DUCKDB
 from bastide.workspaces.engine import DuckDBEngine
 from bastide.workspaces.source import open_table, snapshot_files
@@ -86,9 +87,10 @@ def spec_for(ref: str, merkle_root: str, population: Population, tables=("ER_PHA
 
 def _without_identities(sql: str, table: str, schema, spec: ExtractSpec, key: bytes) -> str:
     """The same SELECT with every person, claim, stay and professional identifier left as it is:
-    no pseudonym, no surrogate (the baseline's; it still filters, minimises and coarsens dates)."""
+    no pseudonym, no surrogate (the baseline's; it still meets the cohort the same way, through
+    the cohort's prestations for DCIR tables, minimises and coarsens dates)."""
     plain = _Columns(table, frozenset(schema.names), spec, key, DUCKDB, None)
-    sql = sql.replace(plain.source(), f"{src(table)} AS s")
+    sql = re.sub(r' LEFT JOIN professionals AS p\d+ ON CAST\(s\."\w+" AS STRING\) = p\d+\.value', "", sql)
     for name in schema.names:
         column = f's."{name}"'
         sql = sql.replace(f'c.pseudonym AS "{name}"', f"{column} AS \"{name}\"")
@@ -113,6 +115,9 @@ def raw_copy(platform: Platform, spec: ExtractSpec, out: Path) -> tuple[float, i
             schemas[table] = dataset.schema
         engine.register(OPTOUT, pa.table({"pseudonym": pa.array([], pa.string())}))
         engine.materialise(COHORT, cohort_sql(spec, schemas, key))
+        keys = ", ".join(DCIR_KEYS)  # the cohort's prestations, as ours meets them, without their surrogate
+        engine.materialise(CLAIMS, f"SELECT DISTINCT {keys} FROM src_ER_PRS_F WHERE BEN_NIR_PSA IN "
+                                   f"(SELECT person FROM {COHORT})")
         rows = 0
         for table in spec.tables:
             select = _without_identities(table_plan(table, schemas[table], spec, key).sql, table, schemas[table], spec,

@@ -57,7 +57,11 @@ def sql(
     for row in answer["rows"]:
         table.add_row(*("" if v is None else str(v) for v in row))
     console.print(table)
-    console.print(f"{answer['row_count']} row(s) in {answer['seconds']} s" + (" (truncated)" if answer["truncated"] else ""))
+    cut = {"quota": " (cut: your daily quota of rows shown in this workspace is reached; keep the result as an output "
+                    "and ask for its release through the airlock)",
+           "bytes": " (cut: the answer's size limit)", "rows": " (cut: the answer's row limit)"}
+    console.print(f"{answer['row_count']} row(s) in {answer['seconds']} s"
+                  + (cut.get(answer.get("truncated_by"), " (truncated)") if answer["truncated"] else ""))
 
 
 def _api(url: str | None, token: str | None) -> str:

@@ -13,7 +13,7 @@ class ApiError(Exception):
         self.exit_code = exit_code
 
 
-EXIT = {401: 10, 403: 9, 404: 4, 409: 5, 422: 2}
+EXIT = {401: 10, 403: 9, 404: 4, 409: 5, 413: 2, 422: 2, 429: 9}
 
 
 def post_json(url: str, body: dict, *, token: str, timeout: float = 300) -> dict:

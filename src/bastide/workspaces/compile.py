@@ -25,6 +25,8 @@ STAY_KEYS = ("ETA_NUM", "RSA_NUM")
 # PMSI declares ETA_NUM an integer in some tables and text in others: stays compare as text
 STAY = "CAST(ETA_NUM AS STRING), CAST(RSA_NUM AS STRING)"
 COHORT, OPTOUT = "cohort", "optout"  # the views the extract registers beside the sources
+PROFESSIONALS = "professionals"  # each professional number once, with its surrogate (professionals_sql)
+CLAIMS = "claims"  # the cohort's prestations by their 9 keys, with their claim's surrogate (claims_sql)
 
 
 def src(table: str) -> str:
@@ -86,6 +88,35 @@ def cohort_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes, dia
     return f"SELECT person, {sql_pseudonym(key, 'person', dialect)} AS pseudonym FROM ({persons}) AS kept"
 
 
+def claims_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes, dialect: Dialect = DUCKDB) -> str | None:
+    """SELECT the 9 keys, n0, n1, n2: each prestation of the cohort once, with the numbers of its
+    décompte's surrogate computed once — the DCIR tables meet the cohort through it (their link) and take
+    their surrogate from it, instead of an HMAC on every row of every DCIR table (the most of an
+    extract's cost when each row paid one). None when no permitted table is a DCIR one."""
+    if not any(set(DCIR_KEYS) <= set(schemas[t].names) for t in spec.tables):
+        return None
+    keys = ", ".join(DCIR_KEYS)
+    digest = sql_surrogate(key, "claim", list(CLAIM_KEYS), dialect)
+    numbers = ", ".join(f"{sql_number('claim', i, dialect)} AS n{i}" for i in range(len(CLAIM_NUMBERS)))
+    return (f"SELECT {keys}, {numbers} FROM (SELECT DISTINCT {keys}, {digest} AS claim FROM {src('ER_PRS_F')} "
+            f"WHERE BEN_NIR_PSA IN (SELECT person FROM {COHORT})) AS prestations")
+
+
+def professionals_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes,
+                      dialect: Dialect = DUCKDB) -> str | None:
+    """SELECT value, surrogate: every professional number of the permitted tables once, its
+    surrogate computed once (an HMAC per row and column cost more than the rest of an extract),
+    or None when the permit keeps them as they are or the tables hold none."""
+    if spec.allows("professionals"):
+        return None
+    parts = [f"SELECT CAST({q(c)} AS STRING) AS value FROM {src(t)}"
+             for t in spec.tables for c in sorted(PROFESSIONAL_IDS & set(schemas[t].names))]
+    if not parts:
+        return None
+    return (f"SELECT value, {sql_surrogate(key, 'professional', ['value'], dialect)} AS surrogate "
+            f"FROM ({' UNION '.join(parts)}) AS numbers WHERE value IS NOT NULL")
+
+
 @dataclass(frozen=True)
 class TablePlan:
     table: str
@@ -115,9 +146,7 @@ def _link(table: str, names: list[str], source: str) -> tuple[str, str]:
     if person:
         return "person", f"{source} JOIN {COHORT} AS c ON s.{q(person)} = c.person"
     if set(DCIR_KEYS) <= set(names) and table != "ER_PRS_F":
-        keys = ", ".join(DCIR_KEYS)
-        return "dcir_keys", (f"{source} WHERE ({keys}) IN "
-                             f"(SELECT {keys} FROM {src('ER_PRS_F')} WHERE BEN_NIR_PSA IN ({in_cohort}))")
+        return "dcir_keys", source  # met through the cohort's prestations (`claims`, joined in the source)
     if set(STAY_KEYS) <= set(names) and table.startswith("T_MCO") and table != "T_MCOaaE":
         return "stay_keys", f"{source} WHERE ({STAY}) IN (SELECT {STAY} FROM {src('T_MCOaaC')} WHERE NIR_ANO_17 IN ({in_cohort}))"
     if "BEN_IDT_ANO" in names:
@@ -139,11 +168,27 @@ class _Columns:
     def claim(self) -> bool:
         return set(CLAIM_KEYS) <= self.names
 
+    @property
+    def prestation(self) -> bool:
+        """A DCIR table with the 9 keys: it meets the `claims` table and takes its surrogate there."""
+        return set(DCIR_KEYS) <= self.names
+
+
+    @property
+    def professionals(self) -> list[str]:
+        """The professional columns replaced from the professionals table (professionals_sql)."""
+        return [] if self.spec.allows("professionals") else sorted(PROFESSIONAL_IDS & self.names)
+
     def source(self) -> str:
-        if not self.claim:
-            return f"{src(self.table)} AS s"
-        digest = sql_surrogate(self.key, "claim", list(CLAIM_KEYS), self.dialect)
-        return f"(SELECT *, {digest} AS {q(CLAIM)} FROM {src(self.table)}) AS s"
+        """The table aliased `s` (with its claim's surrogate), and its professionals met in their table."""
+        base = f"{src(self.table)} AS s"
+        if self.prestation:
+            base += f" JOIN {CLAIMS} AS k ON " + " AND ".join(f"s.{k} = k.{k}" for k in DCIR_KEYS)
+        elif self.claim:  # the décompte's keys without a prestation's: its surrogate computed here
+            digest = sql_surrogate(self.key, "claim", list(CLAIM_KEYS), self.dialect)
+            base = f"(SELECT *, {digest} AS {q(CLAIM)} FROM {src(self.table)}) AS s"
+        return base + "".join(f" LEFT JOIN {PROFESSIONALS} AS p{i} ON CAST(s.{q(c)} AS STRING) = p{i}.value"
+                              for i, c in enumerate(self.professionals))
 
     def column(self, name: str, kind: pa.DataType) -> str | None:
         """The select-list entry of one column: pseudonymised, surrogate, coarsened, dropped (None) or as is."""
@@ -168,11 +213,13 @@ class _Columns:
         if name in PERSON_IDS:
             return sql_pseudonym(self.key, column, self.dialect)
         if self.claim and name in CLAIM_NUMBERS:
-            return sql_number(f"s.{q(CLAIM)}", CLAIM_NUMBERS.index(name), self.dialect)
+            slice_ = CLAIM_NUMBERS.index(name)
+            return f"k.n{slice_}" if self.prestation else sql_number(f"s.{q(CLAIM)}", slice_, self.dialect)
         if name in STAY_NUMBERS and "ETA_NUM" in self.names and self.table.startswith("T_"):
-            return f"substr({sql_surrogate(self.key, name, ['s.ETA_NUM', column], self.dialect)}, 1, 20)"
-        if name in PROFESSIONAL_IDS and not self.spec.allows("professionals"):
-            return sql_surrogate(self.key, "professional", [column], self.dialect)
+            stay = sql_surrogate(self.key, name, ["s.ETA_NUM", column], self.dialect)
+            return f"CASE WHEN {column} IS NULL THEN NULL ELSE substr({stay}, 1, 20) END"  # no number, no surrogate
+        if name in self.professionals:
+            return f"p{self.professionals.index(name)}.surrogate"
         return None
 
 

@@ -21,7 +21,8 @@ from bastide.catalogue.models import Snapshot
 from bastide.errors import IntegrityError, InvalidInput
 from bastide.keys.base import KeyManager
 from bastide.storage import ObjectStore
-from bastide.workspaces.compile import COHORT, OPTOUT, cohort_sql, table_plan
+from bastide.workspaces.compile import (CLAIMS, COHORT, OPTOUT, PROFESSIONALS, claims_sql, cohort_sql,
+                                       professionals_sql, table_plan)
 from bastide.workspaces.engine import QueryEngine
 from bastide.workspaces.source import open_table, snapshot_files
 from bastide.workspaces.spec import ExtractSpec
@@ -59,6 +60,10 @@ def build(session: Session, *, engine: QueryEngine, store: ObjectStore, keys: Ke
     engine.register(OPTOUT, pa.table({"pseudonym": pa.array(excluded, pa.string())}))
     progress("resolving the cohort")
     persons = engine.materialise(COHORT, cohort_sql(spec, schemas, pseudonym_key, engine.dialect))
+    for name, sql in ((CLAIMS, claims_sql(spec, schemas, pseudonym_key, engine.dialect)),
+                      (PROFESSIONALS, professionals_sql(spec, schemas, pseudonym_key, engine.dialect))):
+        if sql is not None:  # computed once, met by every table that needs it
+            engine.materialise(name, sql)
     tables, entries = {}, []
     for done, table in enumerate(spec.tables):
         progress(f"extracting {table} ({done + 1} of {len(spec.tables)})")
