@@ -108,11 +108,9 @@ def raw_copy(platform: Platform, spec: ExtractSpec, out: Path) -> tuple[float, i
         snapshot = catalogue.get_snapshot(s, spec.snapshot)
         files = snapshot_files(platform.store, snapshot)
         began = time.monotonic()
-        schemas = {}
-        for table in sorted(set(spec.tables) | (set(extract.LINK_TABLES) & files.tables)):
-            dataset = open_table(s, store=platform.store, keys=platform.keys, files=files.of(table, spec.years))
-            engine.register_source(f"src_{table}", dataset)
-            schemas[table] = dataset.schema
+        schemas = extract.register_sources(s, engine=engine, store=platform.store, keys=platform.keys, files=files,
+                                           tables=sorted(set(spec.tables) | (set(extract.LINK_TABLES) & files.tables)),
+                                           years=spec.years)
         engine.register(OPTOUT, pa.table({"pseudonym": pa.array([], pa.string())}))
         engine.materialise(COHORT, cohort_sql(spec, schemas, key))
         keys = ", ".join(DCIR_KEYS)  # the cohort's prestations, as ours meets them, without their surrogate

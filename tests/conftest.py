@@ -198,9 +198,14 @@ def tiny_delivery(tmp_path_factory) -> Path:
 
 
 def _world(platform, small_delivery):
-    """A published snds@2024-12 and four people: alice and bob (researchers, a private lab),
-    ines (instructor) and louis (legal recorder) at the access body."""
+    """A published snds@2024-12 and four people (see `_people`)."""
     ingest(platform, actor=operator_actor(), request=IngestRequest(str(small_delivery), "snds", "2024-12"))
+    return platform, _people(platform)
+
+
+def _people(platform) -> dict:
+    """alice and bob (researchers, a private lab), ines (instructor) and louis (legal recorder)
+    at the access body, as actors by first name."""
     until = date.today() + timedelta(days=365)
     people = {}
     with platform.db.unit_of_work() as s:
@@ -213,7 +218,7 @@ def _world(platform, small_delivery):
     with platform.db.unit_of_work() as s:
         for email in ("alice@labo.example", "ines@hdh.example", "louis@hdh.example", "bob@labo.example"):
             people[email.split("@")[0]] = identity.actor_of(identity.get_user(s, email))
-    return platform, people
+    return people
 
 
 @pytest.fixture

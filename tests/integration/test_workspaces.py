@@ -119,7 +119,7 @@ def test_the_extract_holds_exactly_the_permitted_rows_and_columns(world):
         surrogate(key, "professional", v) if v is not None else None for v in mine["PFS_EXE_NUM"].to_pylist())
     stays = _snapshot_table(platform, "T_MCOaaB", 2023)
     got_stays = set(_extract_table(platform, done.workspace, "T_MCOaaB")["RSA_NUM"].to_pylist())
-    assert got_stays and got_stays <= {surrogate(key, "RSA_NUM", e, r)[:20]
+    assert got_stays and got_stays <= {surrogate(key, "RSA_NUM", 2023, e, r)[:20]
                                        for e, r in zip(stays["ETA_NUM"].to_pylist(), stays["RSA_NUM"].to_pylist(), strict=True)}
 
     keys = ["DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EMT_TYP", "FLX_TRT_DTD", "ORG_CLE_NUM",

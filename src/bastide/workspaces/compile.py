@@ -22,8 +22,13 @@ from bastide.workspaces.spec import BIRTH_DETAIL, COMMUNE, DEATH_DATES, PERSON_I
 DCIR_KEYS = ("DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EMT_TYP", "FLX_TRT_DTD",
              "ORG_CLE_NUM", "PRS_ORD_NUM", "REM_TYP_AFF")
 STAY_KEYS = ("ETA_NUM", "RSA_NUM")
-# PMSI declares ETA_NUM an integer in some tables and text in others: stays compare as text
-STAY = "CAST(ETA_NUM AS STRING), CAST(RSA_NUM AS STRING)"
+YEAR = "year"  # a PMSI table's year, which extract.register_sources adds from its files' partition
+
+
+def stay(names) -> str:
+    """A stay, to compare: its year (RSA_NUM restarts every year) when the source has it, then
+    ETA_NUM and RSA_NUM as text (PMSI declares ETA_NUM an integer in some tables, text in others)."""
+    return (f'"{YEAR}", ' if YEAR in names else "") + "CAST(ETA_NUM AS STRING), CAST(RSA_NUM AS STRING)"
 COHORT, OPTOUT = "cohort", "optout"  # the views the extract registers beside the sources
 PROFESSIONALS = "professionals"  # each professional number once, with its surrogate (professionals_sql)
 CLAIMS = "claims"  # the cohort's prestations by their 9 keys, with their claim's surrogate (claims_sql)
@@ -45,14 +50,15 @@ def _stays_with(spec: ExtractSpec, schemas: dict[str, pa.Schema]) -> list[str]:
     """Stays (ETA_NUM, RSA_NUM) meeting the ICD-10 and CCAM criteria, one query per criterion."""
     parts = []
     pop = spec.population
+    names = schemas.get("T_MCOaaC", pa.schema([])).names  # every MCO table is read alike: its stays compare
     if pop.icd10:
         main = [c for c in ("DGN_PAL", "DGN_REL") if c in schemas.get("T_MCOaaB", pa.schema([])).names]
-        queries = [f"SELECT {STAY} FROM {src('T_MCOaaB')} WHERE {_like_any(main, pop.icd10)}"] if main else []
+        queries = [f"SELECT {stay(names)} FROM {src('T_MCOaaB')} WHERE {_like_any(main, pop.icd10)}"] if main else []
         if "T_MCOaaD" in schemas:
-            queries.append(f"SELECT {STAY} FROM {src('T_MCOaaD')} WHERE {_like_any(['ASS_DGN'], pop.icd10)}")
+            queries.append(f"SELECT {stay(names)} FROM {src('T_MCOaaD')} WHERE {_like_any(['ASS_DGN'], pop.icd10)}")
         parts.append(" UNION ".join(queries))
     if pop.ccam and "T_MCOaaA" in schemas:
-        parts.append(f"SELECT {STAY} FROM {src('T_MCOaaA')} WHERE {_like_any(['CDC_ACT'], pop.ccam)}")
+        parts.append(f"SELECT {stay(names)} FROM {src('T_MCOaaA')} WHERE {_like_any(['CDC_ACT'], pop.ccam)}")
     return parts
 
 
@@ -67,7 +73,8 @@ def _dispensed(atc: tuple[str, ...]) -> str:
 def cohort_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes, dialect: Dialect = DUCKDB) -> str:
     """SELECT person, pseudonym: the permit's population, less the opt-outs recorded by the permit's date."""
     pop = spec.population
-    persons = [f"SELECT NIR_ANO_17 AS person FROM {src('T_MCOaaC')} WHERE ({STAY}) IN ({stays})"
+    in_c = stay(schemas.get("T_MCOaaC", pa.schema([])).names)
+    persons = [f"SELECT NIR_ANO_17 AS person FROM {src('T_MCOaaC')} WHERE ({in_c}) IN ({stays})"
                for stays in _stays_with(spec, schemas)]
     ben = []
     if pop.sex:
@@ -135,7 +142,7 @@ CLAIM_KEYS = ("DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_E
 CLAIM_NUMBERS = ("DCT_ORD_NUM", "FLX_EMT_NUM", "FLX_EMT_ORD")
 CLAIM = "__claim"  # the claim's surrogate, computed once per row in the source's subquery
 # A stay's numbers in PMSI (RSA, RSS, stay and outpatient sequence numbers): per-project surrogates
-# of (establishment, number); the establishment's FINESS (ETA_NUM) is a public code and stays.
+# of (year, establishment, number); the establishment's FINESS (ETA_NUM) is a public code and stays.
 STAY_NUMBERS = ("RSA_NUM", "RSS_NUM", "SEJ_NUM", "SEQ_NUM")
 
 
@@ -148,7 +155,8 @@ def _link(table: str, names: list[str], source: str) -> tuple[str, str]:
     if set(DCIR_KEYS) <= set(names) and table != "ER_PRS_F":
         return "dcir_keys", source  # met through the cohort's prestations (`claims`, joined in the source)
     if set(STAY_KEYS) <= set(names) and table.startswith("T_MCO") and table != "T_MCOaaE":
-        return "stay_keys", f"{source} WHERE ({STAY}) IN (SELECT {STAY} FROM {src('T_MCOaaC')} WHERE NIR_ANO_17 IN ({in_cohort}))"
+        return "stay_keys", (f"{source} WHERE ({stay(names)}) IN "
+                             f"(SELECT {stay(names)} FROM {src('T_MCOaaC')} WHERE NIR_ANO_17 IN ({in_cohort}))")
     if "BEN_IDT_ANO" in names:
         return "idt", f"{source} WHERE BEN_IDT_ANO IN (SELECT BEN_IDT_ANO FROM {src('IR_BEN_R')} WHERE BEN_NIR_PSA IN ({in_cohort}))"
     return "none", source
@@ -216,8 +224,9 @@ class _Columns:
             slice_ = CLAIM_NUMBERS.index(name)
             return f"k.n{slice_}" if self.prestation else sql_number(f"s.{q(CLAIM)}", slice_, self.dialect)
         if name in STAY_NUMBERS and "ETA_NUM" in self.names and self.table.startswith("T_"):
-            stay = sql_surrogate(self.key, name, ["s.ETA_NUM", column], self.dialect)
-            return f"CASE WHEN {column} IS NULL THEN NULL ELSE substr({stay}, 1, 20) END"  # no number, no surrogate
+            year = [f's."{YEAR}"'] if YEAR in self.names else []  # the year too: numbers restart every year
+            number = sql_surrogate(self.key, name, [*year, "s.ETA_NUM", column], self.dialect)
+            return f"CASE WHEN {column} IS NULL THEN NULL ELSE substr({number}, 1, 20) END"  # no number, no surrogate
         if name in self.professionals:
             return f"p{self.professionals.index(name)}.surrogate"
         return None
@@ -230,7 +239,7 @@ def table_plan(table: str, schema: pa.Schema, spec: ExtractSpec, key: bytes, dia
     if link == "person":
         columns = _Columns(table, columns.names, spec, key, dialect,
                            next(c for c in PERSON_COLUMNS if c in schema.names))
-    keep = set(DCIR_KEYS) | set(STAY_KEYS) | PERSON_IDS
+    keep = set(DCIR_KEYS) | set(STAY_KEYS) | PERSON_IDS | {YEAR}
     chosen = [f for f in schema if not wanted or f.name in wanted or f.name in keep]
     select = [c for c in (columns.column(f.name, f.type) for f in chosen) if c is not None]
     return TablePlan(table, f"SELECT {', '.join(select)} FROM {source}", link)

@@ -24,7 +24,7 @@ from bastide.storage import ObjectStore
 from bastide.workspaces.compile import (CLAIMS, COHORT, OPTOUT, PROFESSIONALS, claims_sql, cohort_sql,
                                        professionals_sql, table_plan)
 from bastide.workspaces.engine import QueryEngine
-from bastide.workspaces.source import open_table, snapshot_files
+from bastide.workspaces.source import SnapshotFiles, open_table, snapshot_files
 from bastide.workspaces.spec import ExtractSpec
 
 FORMAT = "bastide-extract/1"
@@ -52,11 +52,8 @@ def build(session: Session, *, engine: QueryEngine, store: ObjectStore, keys: Ke
     missing = sorted(set(spec.tables) - files.tables)
     if missing:
         raise InvalidInput(f"{spec.snapshot} has no tables {missing}", details={"missing": missing})
-    schemas = {}
-    for table in sorted(set(spec.tables) | (set(LINK_TABLES) & files.tables)):
-        source = open_table(session, store=store, keys=keys, files=files.of(table, spec.years))
-        engine.register_source(f"src_{table}", source)
-        schemas[table] = source.schema
+    schemas = register_sources(session, engine=engine, store=store, keys=keys, files=files,
+                               tables=sorted(set(spec.tables) | (set(LINK_TABLES) & files.tables)), years=spec.years)
     engine.register(OPTOUT, pa.table({"pseudonym": pa.array(excluded, pa.string())}))
     progress("resolving the cohort")
     persons = engine.materialise(COHORT, cohort_sql(spec, schemas, pseudonym_key, engine.dialect))
@@ -79,6 +76,45 @@ def build(session: Session, *, engine: QueryEngine, store: ObjectStore, keys: Ke
     raw = (json.dumps(body, indent=1, sort_keys=True) + "\n").encode()
     target.store.put_bytes(f"{target.prefix}/{MANIFEST}", raw)
     return {**body, "manifest_sha256": hashlib.sha256(raw).hexdigest()}
+
+
+YEAR = "year"  # a PMSI table's year, from its files' partition (year=YYYY): RSA_NUM restarts every year
+
+
+def register_sources(session: Session, *, engine: QueryEngine, store: ObjectStore, keys: KeyManager,
+                     files: SnapshotFiles, tables: list[str], years: tuple[int, ...]) -> dict[str, pa.Schema]:
+    """Each table of the snapshot as the view `src_<TABLE>`, read where it lies, and its schema.
+    A table stored by year (PMSI) gets its year as a column: a stay is (year, ETA_NUM, RSA_NUM),
+    since RSA_NUM numbers the stays of one year (documentation-snds, PMSI MCO), and the year is
+    only in the files' partition."""
+    schemas = {}
+    for table in tables:
+        chosen = files.of(table, years)
+        by_year = _years(chosen)
+        if by_year is None:
+            source = open_table(session, store=store, keys=keys, files=chosen)
+            engine.register_source(f"src_{table}", source)
+            schemas[table] = source.schema
+            continue
+        schema = open_table(session, store=store, keys=keys, files=chosen).schema  # as all years were read before
+        parts = []
+        for year, entries in sorted(by_year.items()):
+            engine.register_source(f"src_{table}__{year}", open_table(session, store=store, keys=keys, files=entries,
+                                                                     schema=schema))
+            parts.append(f'SELECT *, {year} AS "{YEAR}" FROM "src_{table}__{year}"')
+        engine.define_view(f"src_{table}", " UNION ALL ".join(parts))
+        schemas[table] = schema.append(pa.field(YEAR, pa.int32()))
+    return schemas
+
+
+def _years(entries: list) -> dict[int, list] | None:
+    """The files by the year of their partition, if the table is stored by year, else None."""
+    if not entries or not all(e.partition and e.partition.startswith("year=") for e in entries):
+        return None
+    by_year: dict[int, list] = {}
+    for entry in entries:
+        by_year.setdefault(int(entry.partition.split("=", 1)[1]), []).append(entry)
+    return by_year
 
 
 def _write(engine: QueryEngine, sql: str, target: Target, table: str) -> tuple[list[str], list[dict]]:

@@ -81,14 +81,17 @@ def uri(store: ObjectStore, key: str) -> str:
     return file_uri(Path(store.path(key)))
 
 
-def parquet_source(store: ObjectStore, paths: list[str], keys: dict[str, bytes]) -> ParquetSource:
+def parquet_source(store: ObjectStore, paths: list[str], keys: dict[str, bytes],
+                   schema: pa.Schema | None = None) -> ParquetSource:
+    """`schema`: read the files as these columns (another year's files of the same table)."""
     fmt = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(
         decryption_properties=decryption_properties(keys)))
-    dataset = ds.dataset([store.path(p) for p in paths], filesystem=store.fs, format=fmt)
+    dataset = ds.dataset([store.path(p) for p in paths], filesystem=store.fs, format=fmt, schema=schema)
     return ParquetSource(dataset, [uri(store, p) for p in paths], keys)
 
 
-def open_table(session: Session, *, store: ObjectStore, keys: KeyManager, files: list[manifest.FileEntry]) -> ParquetSource:
+def open_table(session: Session, *, store: ObjectStore, keys: KeyManager, files: list[manifest.FileEntry],
+               schema: pa.Schema | None = None) -> ParquetSource:
     """The files, decrypting with their data keys (unwrapped in memory only)."""
     data_keys = {k: key_service.unwrap_key(session, keys=keys, key_id=k) for k in {f.key_id for f in files}}
-    return parquet_source(store, [f.path for f in files], data_keys)
+    return parquet_source(store, [f.path for f in files], data_keys, schema)

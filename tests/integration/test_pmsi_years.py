@@ -1,0 +1,88 @@
+"""A PMSI stay is (year, ETA_NUM, RSA_NUM): RSA_NUM numbers the stays of one year and starts
+again the next (documentation-snds, PMSI MCO; the extract's issue-13 surrogates include the
+year). The delivery here is rewritten as the real base is: the 2024 stays are numbered from the
+same start as 2023's, in the same establishments, so 2023 and 2024 stays share their numbers.
+The cohort and the stay tables of an extract over both years are checked against this test's
+own year-aware computation, which the year-blind one must differ from."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+
+import pytest
+
+from bastide.base.ingest import IngestRequest, ingest
+from bastide.platform import operator_actor
+from bastide.workspaces import service as workspaces
+from bastide.workspaces.pseudonym import pseudonym, surrogate
+from tests.conftest import _people
+from tests.integration.test_permit_lifecycle import _granted
+from tests.integration.test_workspaces import _extract_table, _pseudonym_key
+from tests.unit.test_application_form import FULL
+
+pytestmark = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
+
+
+def _rows(path) -> tuple[list[str], list[dict]]:
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh, delimiter=";")
+        return reader.fieldnames, list(reader)
+
+
+def _write(path, header: list[str], rows: list[dict]) -> None:
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, header, delimiter=";", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _renumber_2024_as_the_base_does(delivery) -> None:
+    """The i-th stay of 2024 takes the number and establishment of the i-th stay of 2023 (the
+    stays past 2023's count keep numbers of their own)."""
+    _h, first = _rows(delivery / "T_MCO23B" / "T_MCO23B.csv")
+    _h, later = _rows(delivery / "T_MCO24B" / "T_MCO24B.csv")
+    again = {(r["ETA_NUM"], r["RSA_NUM"]): (first[i]["ETA_NUM"], first[i]["RSA_NUM"])
+             for i, r in enumerate(later[:len(first)])}
+    for part in "ABCD":
+        path = delivery / f"T_MCO24{part}" / f"T_MCO24{part}.csv"
+        header, rows = _rows(path)
+        for row in rows:
+            row["ETA_NUM"], row["RSA_NUM"] = again.get((row["ETA_NUM"], row["RSA_NUM"]), (row["ETA_NUM"], row["RSA_NUM"]))
+        _write(path, header, rows)
+
+
+def _stays_by_year(delivery) -> tuple[dict, dict]:
+    """(year, ETA_NUM, RSA_NUM) -> its patient, and -> its diagnoses (B's main and related, D's)."""
+    patient, codes = {}, defaultdict(set)
+    for year in ("23", "24"):
+        for row in _rows(delivery / f"T_MCO{year}C" / f"T_MCO{year}C.csv")[1]:
+            patient[(year, row["ETA_NUM"], row["RSA_NUM"])] = row["NIR_ANO_17"]
+        for row in _rows(delivery / f"T_MCO{year}B" / f"T_MCO{year}B.csv")[1]:
+            codes[(year, row["ETA_NUM"], row["RSA_NUM"])] |= {row["DGN_PAL"], row["DGN_REL"]} - {""}
+        for row in _rows(delivery / f"T_MCO{year}D" / f"T_MCO{year}D.csv")[1]:
+            codes[(year, row["ETA_NUM"], row["RSA_NUM"])].add(row["ASS_DGN"])
+    return patient, codes
+
+
+def test_stays_of_two_years_with_the_same_numbers_stay_apart(platform, delivery):
+    _renumber_2024_as_the_base_does(delivery)
+    ingest(platform, actor=operator_actor(), request=IngestRequest(str(delivery), "snds", "2024-12"))
+    p = _people(platform)
+    patient, codes = _stays_by_year(delivery)
+    code = next(c for stay, cs in sorted(codes.items()) if stay[0] == "23" for c in sorted(cs) if c)[:3]
+    aware = {patient[s] for s, cs in codes.items() if any(c.startswith(code) for c in cs) and s in patient}
+    blind = {patient[(y, e, r)] for (_y, e, r), cs in codes.items() if any(c.startswith(code) for c in cs)
+             for y in ("23", "24") if (y, e, r) in patient}
+    assert aware != blind, "the rewritten delivery must make the year matter"
+
+    scope = {"snapshot": "snds@2024-12", "tables": ["T_MCOaaB", "T_MCOaaC"], "years": [2023, 2024],
+             "population": {"icd10": [code]}}
+    done = workspaces.provision(platform, actor=operator_actor(), permit_id=_granted(platform, p, {**FULL, "data": scope}))
+    key = _pseudonym_key(platform, done.workspace)
+    assert done.cohort == len(aware)
+    c = _extract_table(platform, done.workspace, "T_MCOaaC")
+    assert set(c["NIR_ANO_17"].to_pylist()) == {pseudonym(key, n) for n in aware}
+    assert set(c["year"].to_pylist()) <= {2023, 2024}
+    expected = {surrogate(key, "RSA_NUM", 2000 + int(y), e, r)[:20] for (y, e, r), n in patient.items() if n in aware}
+    assert set(c["RSA_NUM"].to_pylist()) == expected  # a stay's surrogate carries its year
