@@ -70,7 +70,7 @@ def test_one_workspace_cannot_read_another_workspaces_spill_files(ready):
     while sorting.is_alive():
         engine = engines(platform)._running.get(ws_a)
         if engine is not None:
-            a_spill = engine.folder / "scratch" / "spill"
+            a_spill = engine.spill
             spilled += [f for f in a_spill.glob("**/*") if f.is_file()]
         if spilled:  # A's spill files exist now: B looks for them, in its sandbox and by their host path
             seen_by_b.append(_ask(platform, p["bob"], ws_b, "SELECT count(*) AS n FROM glob('/scratch/spill/**')").rows)

@@ -74,8 +74,10 @@ class EngineProcess:
         settings = platform.settings
         self.files, self.last_used = files, time.monotonic()
         self.uid = host_uid(settings.sandbox_uid_base, files.ws_id)
-        # a short private path: a unix socket's is at most 107 bytes
+        # the socket in a short private path (a unix socket's is at most 107 bytes); spill files and
+        # an extract fetched from S3 on the work volume (encrypted in production, as for ingest)
         self.folder = Path(tempfile.mkdtemp(prefix="bst-engine-"))
+        self.scratch = settings.resolved_work_dir / "engines" / f"ws-{files.ws_id}-{self.folder.name}"
         try:
             self.process = self._start(platform, key)
             self._wait_ready(START_SECONDS[files.engine])
@@ -91,12 +93,12 @@ class EngineProcess:
         # platform's end of its stdin closes, which is when this process ends (enginehost.main)
         box = Sandbox(uid=self.uid, limits=engine_limits(settings, files.engine), loopback=files.engine == "spark",
                       die_with_parent=False).python()
-        box.read_only(self._extract(platform), "/extract")
+        box.read_only(extract_folder(platform, files, self.scratch / "extract"), "/extract")
         if files.engine == "spark":
             _spark_sandbox(box)
         box.writable(own(self.folder / "run", self.uid), "/run/bastide")
-        box.writable(own(self.folder / "scratch" / "spill", self.uid).parent, "/scratch")
-        own(self.folder / "scratch", self.uid)
+        own(self.spill, self.uid)
+        box.writable(own(self.spill.parent, self.uid), "/scratch")
         self.log = open(self.folder / "engine.log", "wb")  # noqa: SIM115 - closed by stop()
         process = box.start([sys.executable, "-m", "bastide.workspaces.enginehost"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=self.log)
@@ -108,9 +110,6 @@ class EngineProcess:
         process.stdin.write(json.dumps(config).encode() + b"\n")  # the key travels on a pipe, never in argv or env
         process.stdin.flush()  # and the pipe stays open: its end is the platform's end
         return process
-
-    def _extract(self, platform: Platform) -> Path:
-        return extract_folder(platform, self.files, self.folder / "extract")
 
     def _wait_ready(self, seconds: int) -> None:
         deadline = time.monotonic() + seconds
@@ -125,6 +124,11 @@ class EngineProcess:
         LOG.error("the engine of workspace %s did not start: %s", self.files.ws_id, self.log_tail())
         raise EngineFailed("the workspace's query engine did not start; its operators have the details "
                            "(the platform's log)")
+
+    @property
+    def spill(self) -> Path:
+        """Where DuckDB spills, seen from the host (/scratch/spill inside)."""
+        return self.scratch / "engine" / "spill"
 
     def log_tail(self) -> str:
         try:
@@ -219,6 +223,7 @@ class EngineProcess:
         if log is not None:
             log.close()
         shutil.rmtree(self.folder, ignore_errors=True)
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def extract_folder(platform: Platform, files: ExtractFiles, scratch: Path) -> Path:
