@@ -63,9 +63,21 @@ def entries(session: Session) -> list[dict]:
     return [_entry(row, row, latest.get(row.id)) for row in apps]
 
 
+# a cell a spreadsheet would read as a formula (OWASP "CSV injection"): an applicant's title such
+# as =HYPERLINK(…) or +cmd|… would run in the reader's spreadsheet (issue 14)
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    """A value as a spreadsheet shows it and never evaluates it: a leading quote before a formula."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA) else value
+
+
 def to_csv(rows: list[dict]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # CRLF, as RFC 4180 writes it: the writer then quotes a field holding a bare CR too, which with
+    # "\n" alone it left unquoted, splitting the record wherever a reader saw a line end
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(FIELDS)
-    writer.writerows([row[f] for f in FIELDS] for row in rows)
+    writer.writerows([_cell(row[f]) for f in FIELDS] for row in rows)
     return out.getvalue()
