@@ -192,3 +192,12 @@ def test_airlock_check_exits_non_zero_on_a_blocked_output_and_says_which_cell(tm
     assert json.loads(fine.stdout)[0]["status"] == "pass"
     missing = run(tmp_path / "home", "airlock", "check", str(tmp_path / "nope.csv"), check=False)
     assert missing.returncode == 1 and "is not a file" in missing.stdout and "Traceback" not in missing.stderr
+    # issue 14 "Why" 5: a French spreadsheet's CSV (';', decimal comma, Windows-1252) is read, its 7 blocked
+    (tmp_path / "fr.csv").write_bytes("sexe;âge;n;montant\n1;0-17;120;12,5\n1;65+;7;3,25\n2;0-17;110;1,0\n"
+                                      "2;65+;45;7,75\n".encode("cp1252"))
+    french = run(tmp_path / "home", "airlock", "check", str(tmp_path / "fr.csv"), check=False)
+    assert french.returncode == 1 and "âge=65+" in french.stdout
+    (tmp_path / "plot.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    review = run(tmp_path / "home", "airlock", "check", str(tmp_path / "plot.png"), str(tmp_path / "fine.csv"),
+                 check=False)
+    assert review.returncode == 2 and "REVIEW" in review.stdout  # nothing blocked, a checker must look

@@ -178,3 +178,18 @@ def test_only_files_of_the_outputs_folder_leave(tmp_path):
         assert report.status == "blocked" and report.findings[0].rule == "gate", path
     (outputs / "table.exe").write_text("MZ")
     assert "cannot leave" in check_file(outputs / "table.exe", root=outputs).findings[0].message
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_a_csv_is_read_whatever_its_separator_and_encoding(tmp_path, delimiter, encoding):
+    """Issue 14 "Why" 5: a ';'-separated file (Excel's default in French) was one column to the
+    checks, and its cell of 7 went to review where the ',' version is blocked."""
+    rows = [["région", "sexe", "n", "montant"], ["Île-de-France", "1", "120", "12,5" if delimiter != "," else "12.5"],
+            ["Île-de-France", "2", "7", "3,25" if delimiter != "," else "3.25"], ["Corse", "1", "45", "1"],
+            ["Corse", "2", "60", "2"]]
+    path = tmp_path / "t.csv"
+    path.write_bytes(("\n".join(delimiter.join(r) for r in rows) + "\n").encode(encoding))
+    report = check_file(path)
+    small = [f for f in report.findings if f.rule == "min_count" and f.outcome == "blocked"]
+    assert report.status == "blocked" and small and "région=Île-de-France" in small[0].message

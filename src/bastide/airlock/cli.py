@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from bastide.airlock.check import check_file
-from bastide.airlock.rules import BLOCKED, Parameters
+from bastide.airlock.rules import BLOCKED, REVIEW, Parameters
 from bastide.airlock.verify import verify_release
 from bastide.cli.common import console, err, platform_session
 
@@ -25,7 +25,8 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON report per file, for scripts.")] = False,
     threshold: Annotated[int, typer.Option(help="Minimum persons per cell (SNDS/PMSI profiles may ask 11).")] = 10,
 ) -> None:
-    """Run the disclosure checks; exit 1 when anything is blocked (suppress, group, remove), 0 otherwise."""
+    """Run the disclosure checks; exit 0 when every file passes, 1 when anything is blocked (suppress,
+    group, remove), 2 when nothing is blocked but a checker must look (review)."""
     params = Parameters(threshold=threshold)
     reports = [check_file(path, params=params) for path in files]
     if as_json:
@@ -39,6 +40,8 @@ def check(
                               f"{f.message}", soft_wrap=True)
     if any(r.status == BLOCKED for r in reports):
         raise typer.Exit(1)
+    if any(r.status == REVIEW for r in reports):
+        raise typer.Exit(2)
 
 
 @app.command("verify")

@@ -8,6 +8,7 @@ a marker (empty, `c`, `x`, `*`, `<10`…); they are not missing values."""
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -96,17 +97,51 @@ def read(path: Path, *, declared: dict | None = None) -> OutputTable:
     return OutputTable(path.name, structure, cells, data.column_names, columns)
 
 
+SAMPLE = 1 << 16
+DELIMITERS = ",;\t"
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a CSV file is written: French spreadsheets separate with ';' (the decimal comma is read
+    by `_number`) and save in Windows-1252 unless told otherwise (issue 14 "Why" 5: a ';' file was
+    read as one column, and its cell of 7 went to review instead of being blocked)."""
+    delimiter: str
+    encoding: str
+
+
+def dialect(path: Path) -> Dialect:
+    sample = path.read_bytes()[:SAMPLE]
+    try:
+        text, encoding = sample.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 3:  # a character cut by the sample's end: UTF-8 all the same
+            text, encoding = sample[:exc.start].decode("utf-8"), "utf-8"
+        else:
+            text, encoding = sample.decode("cp1252", errors="replace"), "cp1252"
+    lines = [line for line in text.lstrip("\ufeff").splitlines()[:50] if line.strip()]
+    try:
+        found = csv.Sniffer().sniff("\n".join(lines), delimiters=DELIMITERS).delimiter
+    except csv.Error:  # one column, or nothing to tell by: the separator the header holds most of
+        found = max(DELIMITERS, key=lambda d: lines[0].count(d) if lines else 0) if lines else ","
+        found = found if lines and found in lines[0] else ","
+    return Dialect(found, encoding)
+
+
 def _load(path: Path) -> pa.Table:
     if path.stat().st_size == 0:
         raise UnreadableTable(f"{path.name} is empty")
     try:
         if path.suffix.lower() == ".parquet":
             return pq.read_table(path)
+        written = dialect(path)
+        read = pa_csv.ReadOptions(encoding=written.encoding)
+        parse = pa_csv.ParseOptions(delimiter=written.delimiter)
         # every column as text: counts may hold suppression markers, codes keep their leading zeros
-        with pa_csv.open_csv(path) as reader:
+        with pa_csv.open_csv(path, read_options=read, parse_options=parse) as reader:
             header = reader.schema.names
         options = pa_csv.ConvertOptions(column_types={c: pa.string() for c in header}, strings_can_be_null=False)
-        return pa_csv.read_csv(path, convert_options=options)
+        return pa_csv.read_csv(path, read_options=read, parse_options=parse, convert_options=options)
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UnreadableTable(f"{path.name} is not a well-formed table: {first}") from None
