@@ -142,6 +142,11 @@ class Settings(BaseSettings):
                                  "Spark workspace brings into its sandbox.")
     job_result_rows: int = Field(5_000_000, description="Most rows one `workspace.sql()` query of a job on a Spark "
                                  "workspace brings into its sandbox (aggregate in SQL beyond).")
+    audit_checkpoint_events: int = Field(1000, description="Events after which the server signs a checkpoint of "
+                                         "the audit chain (issue 14: a chain rewritten whole is caught by them).")
+    audit_checkpoint_seconds: int = Field(300, description="Seconds after which the server signs a checkpoint of a "
+                                          "chain that grew, however little: the window in which deleted events go "
+                                          "unseen.")
     heartbeat_seconds: int = Field(15, description="Seconds between the stamps a process puts on the extract builds "
                                    "and jobs it runs; one left unstamped for four of them (its process ended) is "
                                    "ended by the server's checks: failed, its files deleted, saying why.")
@@ -165,7 +170,8 @@ class Settings(BaseSettings):
                      "workspace_query_rows", "job_seconds", "job_result_rows", "airlock_approvals", "airlock_threshold",
                      "spark_shuffle_partitions", "heartbeat_seconds", "sandbox_processes", "sandbox_uid_base",
                      "workspace_daily_rows", "workspace_engine_connections", "workspace_engine_idle_seconds",
-                     "auth_source_failures", "auth_backoff_max_seconds")
+                     "auth_source_failures", "auth_backoff_max_seconds", "audit_checkpoint_events",
+                     "audit_checkpoint_seconds")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:

@@ -201,3 +201,28 @@ def test_airlock_check_exits_non_zero_on_a_blocked_output_and_says_which_cell(tm
     review = run(tmp_path / "home", "airlock", "check", str(tmp_path / "plot.png"), str(tmp_path / "fine.csv"),
                  check=False)
     assert review.returncode == 2 and "REVIEW" in review.stdout  # nothing blocked, a checker must look
+
+
+def test_audit_verify_holds_the_chain_against_checkpoints_kept_outside(tmp_path):
+    """Issue 14 "Why" 7: the last events deleted on the database, the head moved: the chain alone
+    verifies; against the signed checkpoints an auditor exported (and the public key) it does not."""
+    import sqlite3
+
+    home = tmp_path / "home"
+    run(home, "init")
+    for i in range(3):
+        run(home, "users", "create-org", f"Org {i}", "--sector", "public")
+    run(home, "audit", "checkpoint")
+    kept, key = tmp_path / "checkpoints.json", tmp_path / "bastide.pub"
+    run(home, "audit", "checkpoints", "--out", str(kept))
+    key.write_text(run(home, "public-key").stdout)
+    assert "holds against 1 signed checkpoint" in run(home, "audit", "verify", "--checkpoints", str(kept),
+                                                     "--public-key", str(key)).stdout
+    with sqlite3.connect(home / "bastide.db") as db:  # what the owner of a copy can do
+        db.execute("DROP TRIGGER audit_event_no_delete")
+        last = db.execute("SELECT max(id) FROM audit_event").fetchone()[0]
+        db.execute("DELETE FROM audit_event WHERE id > ?", (last - 2,))
+        db.execute("UPDATE audit_head SET last_id = ?, last_hash = (SELECT hash FROM audit_event WHERE id = ?)",
+                   (last - 2, last - 2))
+    broken = run(home, "audit", "verify", "--checkpoints", str(kept), "--public-key", str(key), check=False)
+    assert broken.returncode == 6 and "events were deleted" in broken.stderr and "Traceback" not in broken.stderr

@@ -58,7 +58,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/calls"): PUBLIC, ("POST", "/api/calls"): {I}, ("POST", "/api/calls/{call_id}/scores"): {I},
     ("GET", "/api/calls/{call_id}/ranking"): {I}, ("POST", "/api/calls/{call_id}/selection"): {I},
     ("GET", "/api/register"): PUBLIC, ("GET", "/api/register.csv"): PUBLIC,
-    ("GET", "/api/audit/events"): {AU},
+    ("GET", "/api/audit/events"): {AU}, ("GET", "/api/audit/checkpoints"): PUBLIC,
     ("GET", "/api/workspaces"): {R, "data_operator"}, ("GET", "/api/workspaces/{ws_id}"): {R},
     ("POST", "/api/workspaces/{ws_id}/queries"): {R}, ("POST", "/api/workspaces/{ws_id}/jobs"): {R},
     ("POST", "/api/workspaces/{ws_id}/queries/save"): {R},

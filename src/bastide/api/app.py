@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bastide import __version__, recovery
+from bastide.audit import checkpoints
 from bastide.api import (airlock_views, catalogue_views, egress, governance_views, hardening, identity_views,
                          workspace_views)
 from bastide.governance import permits
@@ -44,6 +45,10 @@ def expire_permits(platform: Platform) -> int:
     with platform.db.unit_of_work() as session:
         workspaces.shred_due(session, platform=platform, retention_days=platform.settings.workspace_retention_days)
     engines.stop_unused(platform)  # locked, replaced or idle: their keys leave memory with them
+    with platform.db.unit_of_work() as session:  # the chain signed, to be held outside (audit/checkpoints.py)
+        if checkpoints.due(session, every_events=platform.settings.audit_checkpoint_events,
+                           every_seconds=platform.settings.audit_checkpoint_seconds):
+            checkpoints.checkpoint(session, signer=platform.signer)
     recovered = recovery.recover(platform)  # last: a store that fails it must not hold back the locks
     if recovered:
         LOG.warning("ended what stopped processes left: %s", recovered)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from datetime import date
 from typing import Annotated, Any
 
@@ -10,6 +12,7 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel
 
 from bastide.api.egress import Egress, allows
+from bastide.audit import checkpoints
 from bastide.api.auth import Principal, guard
 from bastide.audit import service as audit
 from bastide.db import utcnow
@@ -325,6 +328,15 @@ def register_csv(request: Request):
         text = register.to_csv(register.entries(session))
     return Response(text, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="registre-public.csv"'})
+
+
+@router.get("/api/audit/checkpoints", dependencies=[allows(Egress.PUBLIC)])
+def audit_checkpoints(request: Request) -> dict:
+    """The audit chain's signed checkpoints and the key that signed them: a transparency log
+    anyone may keep, and check the platform's chain against (`bastide audit verify --checkpoints`)."""
+    platform = request.app.state.platform
+    with _db(request) as session:
+        return json.loads(checkpoints.export(checkpoints.published(session), platform.signer.public_pem()))
 
 
 @router.get("/api/audit/events", response_model=list[EventOut])

@@ -14,6 +14,7 @@ class AuditAction(StrEnum):
     SNAPSHOT_REJECT = "snapshot:reject"
     SNAPSHOT_VERIFY = "snapshot:verify"
     ORGANISATION_CREATE = "organisation:create"
+    AUDIT_CHECKPOINT = "audit:checkpoint"  # the chain signed as it is (audit/checkpoints.py)
     USER_CREATE = "user:create"
     USER_PASSWORD = "user:password"
     USER_MFA_ENROL = "user:mfa_enrol"

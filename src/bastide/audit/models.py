@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String
+from sqlalchemy import JSON, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bastide.db import Base, UTCDateTime
@@ -31,3 +31,16 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_id: Mapped[int] = mapped_column(Integer, nullable=False)
     last_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class AuditCheckpoint(Base):
+    """The chain's length and last hash at a moment, signed by the platform (checkpoints.py);
+    append-only, like the events."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    events: Mapped[int] = mapped_column(Integer, nullable=False, unique=True)
+    head: Mapped[str] = mapped_column(String(64), nullable=False)
+    at = mapped_column(UTCDateTime(), nullable=False)
+    signature: Mapped[str] = mapped_column(Text, nullable=False)  # base64 Ed25519 over the canonical document
