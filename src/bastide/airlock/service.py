@@ -16,6 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bastide import transitions
+from bastide.airlock.canonical import canonical
 from bastide.airlock.check import check_file
 from bastide.airlock import ledger
 from bastide.airlock.models import Release, ReleasedTable, ReleaseFile, ReleaseRequest, ReleaseVote
@@ -369,8 +370,12 @@ def _reviewed_content(session: Session, platform: Platform, file: ReleaseFile) -
 
 
 def _copy_out(platform: Platform, release: Release, file: ReleaseFile, content: bytes) -> dict:
-    platform.store.put_bytes(f"{release.prefix}/{file.name}", content)
-    return {"name": file.name, "sha256": file.sha256, "size": len(content), "description": file.description,
+    """The file as it leaves: a table written anew by the platform from what it parsed and checked
+    (canonical.py), anything else as reviewed. The record keeps both hashes."""
+    released = canonical(file.name, content)
+    platform.store.put_bytes(f"{release.prefix}/{file.name}", released)
+    return {"name": file.name, "sha256": hashlib.sha256(released).hexdigest(), "size": len(released),
+            "reviewed_sha256": file.sha256, "description": file.description,
             "exception": file.exception, "checks": file.report, "provenance": file.output.provenance,
             "votes": [{"reviewer": v.reviewer, "decision": v.decision, "comment": v.comment,
                        "at": v.created_at.isoformat()} for v in current_votes(file)]}

@@ -84,15 +84,19 @@ class OutputTable:
 
 def read(path: Path, *, declared: dict | None = None) -> OutputTable:
     """The file's cells under its declared (argument, else sidecar) or inferred structure."""
-    data = _load(path)
+    data = load(path)
     if data.num_rows == 0:
         raise UnreadableTable(f"{path.name} has a header but no rows: nothing to release")
+    hidden = [f.name for f in data.schema if not _plain(f.type)]
+    if hidden:  # values the rules cannot read would leave unread (issue 14)
+        raise UnreadableTable(f"{path.name}: {', '.join(hidden)} hold nested or binary values, which the checks "
+                              "cannot read: write plain numbers, text or dates")
     declared = declared if declared is not None else _sidecar(path)
     structure = _declared(declared, data.column_names) if declared else _inferred(data)
     cells = _wide_cells(data, structure) if structure.layout == "wide" else _long_cells(data, structure)
     evidence = path.with_name(path.name + EVIDENCE)
     if evidence.is_file() and structure.layout == "long":
-        structure, cells = _with_evidence(structure, cells, _load(evidence))
+        structure, cells = _with_evidence(structure, cells, load(evidence))
     columns = {name: data.column(name) for name in data.column_names}
     return OutputTable(path.name, structure, cells, data.column_names, columns)
 
@@ -128,7 +132,8 @@ def dialect(path: Path) -> Dialect:
     return Dialect(found, encoding)
 
 
-def _load(path: Path) -> pa.Table:
+def load(path: Path) -> pa.Table:
+    """The table's columns and rows, CSV in its dialect (every column as text) or Parquet."""
     if path.stat().st_size == 0:
         raise UnreadableTable(f"{path.name} is empty")
     try:
@@ -145,6 +150,12 @@ def _load(path: Path) -> pa.Table:
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UnreadableTable(f"{path.name} is not a well-formed table: {first}") from None
+
+
+def _plain(kind: pa.DataType) -> bool:
+    t = pa.types
+    return (t.is_string(kind) or t.is_large_string(kind) or t.is_integer(kind) or t.is_floating(kind)
+            or t.is_boolean(kind) or t.is_date(kind) or t.is_timestamp(kind) or t.is_decimal(kind) or t.is_null(kind))
 
 
 def _sidecar(path: Path) -> dict | None:

@@ -1,0 +1,91 @@
+"""A hostile researcher against the airlock (issue 14): data riding along a table that passes the
+checks must never reach a release; what cannot be parsed whole never leaves."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from bastide.airlock import service as airlock
+from bastide.airlock.canonical import canonical
+from bastide.airlock.check import check_file
+from tests.integration.test_airlock import _do, _output, _request, airlock_world  # noqa: F401 - a fixture
+
+SQLITE_ONLY = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
+PEOPLE = [{"BEN_NIR_PSA": f"{i:017d}", "born": "1970-01-01", "diagnosis": "F20"} for i in range(2000)]
+
+
+def _parquet_with_records_in_its_metadata() -> bytes:
+    """Two cells that pass every check; 2,000 person records in the file's and a column's metadata."""
+    n = pa.field("n", pa.int64(), metadata={b"notes": json.dumps(PEOPLE[:100]).encode()})
+    table = pa.table({"sex": ["1", "2"], "n": [120, 110]}, schema=pa.schema([("sex", pa.string()), n]))
+    table = table.replace_schema_metadata({b"people": json.dumps(PEOPLE).encode()})
+    sink = io.BytesIO()
+    pq.write_table(table, sink, store_schema=True)
+    return sink.getvalue()
+
+
+@SQLITE_ONLY
+def test_records_hidden_in_a_tables_metadata_never_reach_the_release(airlock_world, tmp_path):
+    platform, p, ws_id = airlock_world
+    content = _parquet_with_records_in_its_metadata()
+    assert b"00000000000001999" in content  # the records are in the file
+    path = tmp_path / "by_sex.parquet"
+    path.write_bytes(content)
+    assert check_file(path).status == "pass"  # the cells pass: the checks alone do not see the metadata
+
+    output = _output_bytes(platform, ws_id, "by_sex.parquet", content)
+    req = _request(platform, p, ws_id)
+    _do(platform, airlock.add_file, req, platform=platform, actor=p["alice"], output_id=output,
+        description="persons by sex")
+    _do(platform, airlock.submit, req, platform=platform, actor=p["alice"])
+    for checker in ("olga", "oscar"):
+        _do(platform, airlock.vote, req, actor=p[checker], name="by_sex.parquet", decision="approve")
+    release = _do(platform, airlock.decide, req, platform=platform, actor=p["oscar"], action="approve")
+    released = platform.store.get_bytes(f"{release.prefix}/by_sex.parquet")
+    assert b"0000000000000" not in released and b"people" not in released and b"notes" not in released
+    table = pq.read_table(io.BytesIO(released))
+    assert table.to_pylist() == [{"sex": "1", "n": 120}, {"sex": "2", "n": 110}]
+    assert not table.schema.metadata and not table.schema.field("n").metadata
+    record = json.loads(platform.store.get_bytes(f"{release.prefix}/RELEASE.json"))["document"]["files"][0]
+    assert record["reviewed_sha256"] != record["sha256"]  # what was reviewed, and what left
+
+
+def _output_bytes(platform, ws_id: int, name: str, content: bytes) -> int:
+    from bastide.workspaces import service as workspaces
+    from bastide.workspaces.jobs import register_output
+
+    with platform.db.unit_of_work() as s:
+        row = workspaces.current_extract(s, workspaces.get_workspace(s, ws_id))
+        return register_output(s, platform, row=row, name=name, content=content, origin={"test": True}).id
+
+
+RIDING = {
+    "a comment line after the data": b"sex,n\n1,120\n2,110\n# 000000000000001 F20 1970-01-01\n",
+    "bytes after the data": b"sex,n\n1,120\n2,110\n\x00\x01\x02 hidden payload",
+    "a binary column": None,  # built below: Parquet
+    "a nested column": None,
+}
+
+
+def test_a_table_that_does_not_parse_whole_or_holds_unreadable_values_is_blocked(tmp_path):
+    for attempt, content in RIDING.items():
+        path = tmp_path / ("t.csv" if content is not None else "t.parquet")
+        if attempt == "a binary column":
+            pq.write_table(pa.table({"sex": ["1", "2"], "n": [120, 110], "blob": [b"\x00" * 10, b"NIR"]}), path)
+        elif attempt == "a nested column":
+            pq.write_table(pa.table({"sex": ["1", "2"], "n": [120, 110], "who": [["a", "b"], ["c"]]}), path)
+        else:
+            path.write_bytes(content)
+        report = check_file(path)
+        assert report.status == "blocked" and report.findings[0].rule == "readable", (attempt, report.to_dict())
+
+
+def test_a_csv_leaves_in_one_dialect_whatever_it_came_in():
+    french = "sexe;n\r\n1;120\r\n2;110\r\n".encode("cp1252")
+    assert canonical("t.csv", b"\xef\xbb\xbf" + b"sex,n\n1,120\n2,110\n") == canonical("t.csv", b"sex,n\n1,120\n2,110\n")
+    assert canonical("t.csv", french) == b'"sexe","n"\n"1","120"\n"2","110"\n'
