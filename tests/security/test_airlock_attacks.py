@@ -13,6 +13,7 @@ import pytest
 from bastide.airlock import service as airlock
 from bastide.airlock.canonical import canonical
 from bastide.airlock.check import check_file
+from bastide.airlock.rules import Parameters
 from tests.integration.test_airlock import _do, _output, _request, airlock_world  # noqa: F401 - a fixture
 
 SQLITE_ONLY = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
@@ -89,3 +90,53 @@ def test_a_csv_leaves_in_one_dialect_whatever_it_came_in():
     french = "sexe;n\r\n1;120\r\n2;110\r\n".encode("cp1252")
     assert canonical("t.csv", b"\xef\xbb\xbf" + b"sex,n\n1,120\n2,110\n") == canonical("t.csv", b"sex,n\n1,120\n2,110\n")
     assert canonical("t.csv", french) == b'"sexe","n"\n"1","120"\n"2","110"\n'
+
+
+def _table(tmp_path, name: str, text: str, declared: dict | None = None):
+    path = tmp_path / name
+    path.write_text(text)
+    if declared is not None:
+        path.with_name(name + ".sdc.json").write_text(json.dumps(declared))
+    return path
+
+
+def test_a_declaration_cannot_take_a_rule_away(tmp_path):
+    """Issue 14 "Why" 2: counts of 1 declared as a dimension in the researcher's own .sdc.json passed."""
+    rows = "".join(f"{s},{a},1,{1000 + i}\n" for i, (s, a) in enumerate((s, a) for s in "12" for a in range(30)))
+    cases = {
+        "counts declared a dimension": ("sex,age,n,total\n" + rows,
+                                        {"dimensions": ["sex", "age", "n"], "count": "total"},
+                                        {"counts_as_dimension", "one_record_per_row"}),
+        "a column of ones under another name": ("sex,age,k,total\n" + rows,
+                                                {"dimensions": ["sex", "age", "k"], "count": "total"},
+                                                {"one_record_per_row"}),
+        "a row key among the dimensions": ("sex,who,n\n" + "".join(f"{i % 2 + 1},P{i:05d},12\n" for i in range(40)),
+                                           {"dimensions": ["sex", "who"], "count": "n"}, {"row_identifier"}),
+    }
+    for attempt, (text, declared, rules) in cases.items():
+        report = check_file(_table(tmp_path, "t.csv", text, declared))
+        found = {f.rule for f in report.findings if f.outcome == "blocked"}
+        assert report.status == "blocked" and rules <= found, (attempt, found)
+
+
+def test_a_table_of_groups_passes_the_structure_rules(tmp_path):
+    """No false alarm: one dimension with a row each (a table by département) is a table of groups."""
+    by_area = "dpt,n\n" + "".join(f"{d:02d},{20 + d}\n" for d in range(1, 96))
+    report = check_file(_table(tmp_path, "by_area.csv", by_area))
+    assert not [f for f in report.findings if f.rule in ("row_identifier", "one_record_per_row", "counts_as_dimension")]
+
+
+@SQLITE_ONLY
+def test_as_many_rows_as_the_project_has_persons_is_microdata(airlock_world):
+    platform, p, ws_id = airlock_world
+    with platform.db.unit_of_work() as s:
+        from bastide.workspaces import service as workspaces
+
+        persons = workspaces.current_extract(s, workspaces.get_workspace(s, ws_id)).cohort
+    rows = "".join(f"{i % 2 + 1},{i % 97},{10 + i}\n" for i in range(max(persons, 20)))
+    output = _output(platform, ws_id, "all.csv", "sex,age,n\n" + rows)
+    with platform.db.unit_of_work() as s:
+        from bastide.workspaces.models import Output
+
+        report = airlock.check_output(s, platform, s.get(Output, output), Parameters())
+    assert "microdata" in {f["rule"] for f in report["findings"] if f["outcome"] == "blocked"}

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bastide.airlock.tables import EVIDENCE, TOP, Cell, OutputTable
+from bastide.airlock.tables import COUNT_NAMES, EVIDENCE, TOP, Cell, OutputTable
 
 BLOCKED, REVIEW, SUGGESTION, INFO = "blocked", "review", "suggestion", "info"
 
@@ -248,7 +248,54 @@ def evidence_kept_inside(table: OutputTable, p: Parameters) -> Iterator[Finding]
                       "which never leaves", table.name, {}, column=inside[0])
 
 
+# what a table of groups looks like (issue 14 "Why" 2: counts of 1 declared a "dimension" in the
+# researcher's own .sdc.json passed): declarations may add rules, never take one away
+RECORDS_FROM = 20  # rows from which a dimension with a value per row, or all-ones, is record-level data
+
+
+def structure_from_content(table: OutputTable, p: Parameters) -> Iterator[Finding]:
+    """The content decides what a column is, whatever the declaration says: a column named as counts
+    is checked as counts; a dimension holding only 1s says each row is one record; in a table of
+    several dimensions, one with a different value on (almost) every row identifies the rows."""
+    s = table.structure
+    rows = max((c.row for c in table.cells), default=0)
+    for name in s.dimensions:
+        values = _texts(table, name)
+        if name.lower() in COUNT_NAMES and name != s.count:
+            small = [(i + 1, v) for i, v in enumerate(values) if v.isdigit() and 0 < int(v) < p.threshold]
+            for row, value in small[:50]:
+                yield Finding("counts_as_dimension", BLOCKED, f"{name} is named as counts but declared a dimension: "
+                              f"row {row} counts {value}, fewer than {p.threshold}", table.name,
+                              {"threshold": p.threshold}, row=row, column=name, value=int(value))
+        if rows >= 2 and values and set(values) == {"1"}:
+            yield Finding("one_record_per_row", BLOCKED, f"{name} is 1 on every row: each row is one record, "
+                          "not a group", table.name, {}, column=name)
+        if len(s.dimensions) > 1 and rows >= RECORDS_FROM and len(set(values)) >= 0.9 * rows:
+            yield Finding("row_identifier", BLOCKED, f"{name} has a different value on {len(set(values))} of {rows} "
+                          "rows: it identifies rows, record-level data; group it into categories", table.name,
+                          {"rows": rows}, column=name)
+
+
+def _texts(table: OutputTable, name: str) -> list[str]:
+    column = table.text_columns.get(name)
+    return [] if column is None else ["" if v is None else str(v).strip() for v in column.to_pylist()]
+
+
+def microdata(persons: int | None) -> Rule:
+    """A table with about as many rows as the project has persons is record-level data, whatever
+    its columns: at least half as many rows as persons (the extract's cohort), from 20 rows."""
+
+    def rule(table: OutputTable, p: Parameters) -> Iterator[Finding]:
+        rows = max((c.row for c in table.cells), default=0)
+        if persons and rows >= RECORDS_FROM and rows >= persons / 2:
+            yield Finding("microdata", BLOCKED, f"{table.name} has {rows} rows for the project's {persons} persons: "
+                          "record-level data, not aggregates", table.name, {"persons": persons, "rows": rows})
+
+    return rule
+
+
 TABLE_RULES: dict[str, Rule] = {
+    "structure": structure_from_content,
     "evidence_inside": evidence_kept_inside,
     "identifiers": identifiers,
     "min_count": min_count,

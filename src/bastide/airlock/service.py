@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bastide import transitions
 from bastide.airlock.canonical import canonical
 from bastide.airlock.check import check_file
-from bastide.airlock import ledger
+from bastide.airlock import ledger, rules
 from bastide.airlock.models import Release, ReleasedTable, ReleaseFile, ReleaseRequest, ReleaseVote
 from bastide.airlock.tables import DECLARATION, EVIDENCE, TABLE_SUFFIXES, UnreadableTable
 from bastide.airlock.tables import read as read_table
@@ -37,7 +37,7 @@ from bastide.statemachine import SYSTEM, Actor
 from bastide.workspaces.jobs import read_output
 from bastide.workspaces.models import Output, Workspace
 from bastide.workspaces.query import entry_refusal, members
-from bastide.workspaces.service import ended_permit, why_ended
+from bastide.workspaces.service import current_extract, ended_permit, why_ended
 
 FORMAT = "bastide-release/1"
 RECORD = "RELEASE.json"
@@ -150,14 +150,17 @@ def ledger_for(session: Session, ws: Workspace) -> list[ledger.Released]:
 
 
 def check_output(session: Session, platform: Platform, output: Output, params: Parameters) -> dict:
-    """The disclosure checks on an output, the ledger's differencing included."""
-    released = ledger_for(session, session.get(Workspace, output.workspace_id))
+    """The disclosure checks on an output, the ledger's differencing and the project's size included."""
+    ws = session.get(Workspace, output.workspace_id)
+    released = ledger_for(session, ws)
     differencing = lambda table, p: ledger.differencing(table, released, p)  # noqa: E731
+    extract = current_extract(session, ws)
+    record_level = rules.microdata(extract.cohort if extract else None)
     evidence = _beside(session, output, EVIDENCE)
     with _on_disk(output.name, read_output(session, platform, output),
                   read_output(session, platform, evidence) if evidence else None) as path:
         return check_file(path, params=params, root=path.parent, declared=_declared(session, platform, output),
-                          extra=[differencing]).to_dict()
+                          extra=[differencing, record_level]).to_dict()
 
 
 def _keep_in_ledger(session: Session, platform: Platform, release: Release, request: ReleaseRequest,
