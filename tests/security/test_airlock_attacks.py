@@ -140,3 +140,58 @@ def test_as_many_rows_as_the_project_has_persons_is_microdata(airlock_world):
 
         report = airlock.check_output(s, platform, s.get(Output, output), Parameters())
     assert "microdata" in {f["rule"] for f in report["findings"] if f["outcome"] == "blocked"}
+
+
+def _extract_column(platform, ws_id: int, table: str, column: str) -> list:
+    from bastide.workspaces import service as workspaces
+    from bastide.workspaces.query import extract_tables
+
+    with platform.db.unit_of_work() as s:
+        row = workspaces.current_extract(s, workspaces.get_workspace(s, ws_id))
+        return extract_tables(s, platform, row)[table].dataset.to_table(columns=[column]).column(0).to_pylist()
+
+
+def _checked(platform, ws_id: int, name: str, text: str) -> dict:
+    from bastide.workspaces.models import Output
+
+    output = _output(platform, ws_id, name, text)
+    with platform.db.unit_of_work() as s:
+        return airlock.check_output(s, platform, s.get(Output, output), Parameters())
+
+
+@SQLITE_ONLY
+def test_the_projects_identifiers_are_found_in_any_case_cut_or_encoded(airlock_world):
+    """Issue 14 "Why" 3: 300 person-level rows keyed by UPPERCASE or 16-hex-truncated project
+    pseudonyms passed the identifier scan."""
+    import base64
+
+    platform, p, ws_id = airlock_world
+    people = _extract_column(platform, ws_id, "IR_BEN_R", "BEN_NIR_PSA")
+    claims = _extract_column(platform, ws_id, "ER_PRS_F", "DCT_ORD_NUM")
+    keyed = {
+        "upper-cased": [v.upper() for v in people],
+        "cut to 16": [v[:16] for v in people],
+        "cut to 8, upper-cased": [v[:8].upper() for v in people],
+        "base64": [base64.b64encode(v.encode()).decode() for v in people],
+        "hex of the text": [v.encode().hex() for v in people],
+        "a claim's number": [str(v) for v in claims],
+    }
+    for attempt, keys in keyed.items():
+        text = "who,sex,n\n" + "".join(f"{k},{i % 2 + 1},12\n" for i, k in enumerate(keys[:300]))
+        report = _checked(platform, ws_id, "rows.csv", text)
+        hits = [f for f in report["findings"] if f["rule"] == "identifiers" and f.get("column") == "who"]
+        assert report["status"] == "blocked" and hits, (attempt, report["findings"][:3])
+
+
+def test_identifier_shapes_are_found_without_a_project(tmp_path):
+    cases = {
+        "a NIR": ("id,n\n185057512345678,12\n", "NIR"),
+        "a NIR without its key": ("id,n\n2850575123456,12\n", "NIR"),
+        "a pseudonym, upper-cased": ("id,n\n" + "AB" * 32 + ",12\n", "pseudonym"),
+        "a full date of birth": ("date_naissance,n\n1985-05-07,12\n", "date of birth"),
+    }
+    for attempt, (text, said) in cases.items():
+        report = check_file(_table(tmp_path, "t.csv", text))
+        assert report.status == "blocked" and any(said in f.message for f in report.findings), (attempt, report.to_dict())
+    fine = check_file(_table(tmp_path, "t.csv", "year,dpt,n\n2023,75,120\n2023,2A,40\n20231231,13,55\n"))
+    assert not [f for f in fine.findings if f.rule == "identifiers"]  # codes and dates are not identifiers

@@ -13,9 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from bastide.airlock import identifiers as ids
 from bastide.airlock.tables import COUNT_NAMES, EVIDENCE, TOP, Cell, OutputTable
 
 BLOCKED, REVIEW, SUGGESTION, INFO = "blocked", "review", "suggestion", "info"
@@ -214,29 +213,36 @@ def dominance(table: OutputTable, p: Parameters) -> Iterator[Finding]:
 IDENTIFIER_NAMES = re.compile(
     r"^(BEN_NIR_\w*|NIR_ANO_\w*|BEN_IDT_ANO|BEN_IDT_TOP|NUM_ENQ|ASS_NIR_ANO|PFS_\w+|PSP_PPS_NUM|\w*_PSEUDO\w*|"
     r"pseudonym\w*|patient_?id|person_?id|nir\w*|ipp)$", re.IGNORECASE)
-PSEUDONYM = re.compile(r"^[0-9a-f]{64}$")  # a project pseudonym (HMAC-SHA256, hex)
 
 
 def identifiers(table: OutputTable, p: Parameters) -> Iterator[Finding]:
-    """No person or health professional identifier, by name or by the look of the values."""
+    """No person or health professional identifier, by name or by the look of the values, in any
+    case or encoding (airlock/identifiers.py)."""
+    measures = {table.structure.count, table.structure.total} - {None}
     for column in table.columns:
         if IDENTIFIER_NAMES.match(column):
             yield Finding("identifiers", BLOCKED, f"column {column} is named as a person or professional "
                           "identifier: remove it", table.name, {}, column=column)
             continue
-        row = _first_pseudonym(table.text_columns.get(column))
-        if row is not None:
-            yield Finding("identifiers", BLOCKED, f"column {column} holds project pseudonyms (row {row}): "
-                          "remove it", table.name, {}, row=row, column=column)
+        hit = ids.first(_texts(table, column), lambda v, c=column: ids.shaped(v, c, measure=c in measures))
+        if hit is not None:
+            yield Finding("identifiers", BLOCKED, f"column {column} holds {hit[1]} (row {hit[0]}): remove it",
+                          table.name, {}, row=hit[0], column=column)
 
 
-def _first_pseudonym(values: pa.ChunkedArray | None) -> int | None:
-    if values is None or not pa.types.is_string(values.type):
-        return None
-    hits = pc.match_substring_regex(pc.utf8_trim_whitespace(values), PSEUDONYM.pattern)
-    if not pc.any(hits).as_py():
-        return None
-    return pc.index(hits, True).as_py() + 1
+def project_identifiers(known: ids.Known) -> Rule:
+    """The project's own pseudonyms and surrogates, cut, upper-cased or encoded (in its workspace)."""
+
+    def rule(table: OutputTable, p: Parameters) -> Iterator[Finding]:
+        if not known:
+            return
+        for column in table.columns:
+            hit = ids.first(_texts(table, column), lambda v: ids.ours(v, known))
+            if hit is not None:
+                yield Finding("identifiers", BLOCKED, f"column {column} holds {hit[1]} (row {hit[0]}): remove it",
+                              table.name, {}, row=hit[0], column=column)
+
+    return rule
 
 
 def evidence_kept_inside(table: OutputTable, p: Parameters) -> Iterator[Finding]:

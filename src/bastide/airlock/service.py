@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bastide import transitions
 from bastide.airlock.canonical import canonical
 from bastide.airlock.check import check_file
+from bastide.airlock import identifiers as ids
 from bastide.airlock import ledger, rules
 from bastide.airlock.models import Release, ReleasedTable, ReleaseFile, ReleaseRequest, ReleaseVote
 from bastide.airlock.tables import DECLARATION, EVIDENCE, TABLE_SUFFIXES, UnreadableTable
@@ -156,11 +157,37 @@ def check_output(session: Session, platform: Platform, output: Output, params: P
     differencing = lambda table, p: ledger.differencing(table, released, p)  # noqa: E731
     extract = current_extract(session, ws)
     record_level = rules.microdata(extract.cohort if extract else None)
+    ours = rules.project_identifiers(known_identifiers(session, platform, extract) if extract else ids.Known())
     evidence = _beside(session, output, EVIDENCE)
     with _on_disk(output.name, read_output(session, platform, output),
                   read_output(session, platform, evidence) if evidence else None) as path:
         return check_file(path, params=params, root=path.parent, declared=_declared(session, platform, output),
-                          extra=[differencing, record_level]).to_dict()
+                          extra=[differencing, record_level, ours]).to_dict()
+
+
+_KNOWN: dict[tuple[str, int], ids.Known] = {}  # by store and extract: an extract never changes
+
+
+def known_identifiers(session: Session, platform: Platform, extract) -> ids.Known:
+    """The extract's pseudonyms and surrogates (persons, stays, professionals) and claims' numbers,
+    read once from its encrypted files by the platform, for the identifier rule."""
+    from bastide.workspaces.compile import CLAIM_NUMBERS, STAY_NUMBERS
+    from bastide.workspaces.query import extract_tables
+    from bastide.workspaces.spec import PERSON_IDS, PROFESSIONAL_IDS
+
+    cached = (platform.store.url, extract.id)
+    if cached not in _KNOWN:
+        hexadecimal, numbers = set(), set()
+        for source in extract_tables(session, platform, extract).values():
+            names = source.schema.names
+            for column in sorted((PERSON_IDS | PROFESSIONAL_IDS | set(STAY_NUMBERS)) & set(names)):
+                hexadecimal.update(source.dataset.to_table(columns=[column]).column(0).unique().to_pylist())
+            for column in sorted(set(CLAIM_NUMBERS) & set(names)):
+                numbers.update(source.dataset.to_table(columns=[column]).column(0).unique().to_pylist())
+        while len(_KNOWN) >= 16:  # the few extracts being checked now
+            _KNOWN.pop(next(iter(_KNOWN)))
+        _KNOWN[cached] = ids.Known.of(hexadecimal, numbers)
+    return _KNOWN[cached]
 
 
 def _keep_in_ledger(session: Session, platform: Platform, release: Release, request: ReleaseRequest,
