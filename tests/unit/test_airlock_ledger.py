@@ -56,3 +56,23 @@ def test_a_suppressed_cell_hides_its_margins(tmp_path):
 
 def test_large_differences_are_not_differencing(tmp_path):
     assert list(differencing(_table(tmp_path, "sex,n\n1,220\n2,330\n"), [_released(tmp_path, ALL)], Parameters())) == []
+
+
+def test_renaming_a_column_and_padding_a_row_do_not_hide_a_difference(tmp_path):
+    """Issue 14 "Why" 4: counts by sex released; the same minus one person, `sex` renamed `gender`
+    and a padding row added, passed."""
+    released = _released(tmp_path, "sex,n\n1,120\n2,130\n")
+    for attempt, text in {
+        "renamed": "gender,n\n1,119\n2,130\n",
+        "renamed, padded": "gender,n\n1,119\n2,130\n9,40\n",
+        "renamed, re-written codes": "GENDER,n\n01,119\n02 ,130\n",
+        "renamed, another dimension beside": "gender,area,n\n1,north,60\n1,south,59\n2,north,65\n2,south,65\n",
+    }.items():
+        found = list(differencing(_table(tmp_path, text), [released], Parameters()))
+        assert found and found[0].value == 1, (attempt, [f.message for f in found])
+
+
+def test_a_padding_row_does_not_fake_a_large_difference_either(tmp_path):
+    """The same people and a new category: nothing isolated, nothing reported."""
+    released = _released(tmp_path, "sex,n\n1,120\n2,130\n")
+    assert list(differencing(_table(tmp_path, "gender,n\n1,120\n2,130\n9,15\n"), [released], Parameters())) == []
