@@ -121,33 +121,71 @@ def _ask(request: dict):
 
 
 def release_table(data, by: list[str], *, name: str, value: str | None = None, contributor: str | None = None,
-                  persons: str | None = None) -> Path:
+                  persons: str | None = None, statistic: str = "sum") -> Path:
     """Aggregate microdata (a pandas DataFrame) into a table the airlock can check, in the outputs.
 
-    Per cell of `by`: `n`, the rows (or the distinct values of `persons`) and, with `value`, its
-    `total`. The two largest contributions (per `contributor` if given, else per row) go beside
-    it in `<name>.sdc.csv`, evidence for the dominance rules that never leaves the workspace, and
-    the structure in `<name>.sdc.json`. Returns the table's path."""
+    One row per combination of the categories of `by`, empty ones included with n = 0 (the checks
+    must see them). Per cell: `n`, the rows (or the distinct values of `persons`) and, with
+    `value`, its `total` (statistic "sum") or `mean` ("mean"). Rows without a value count in `n`
+    but not in the total: how many there were goes to the evidence. The evidence, beside the
+    table in `<name>.sdc.csv`, never leaves the workspace: the two largest contributions (per
+    `contributor` if given, else per row), the smallest, how many are negative, and for a mean
+    the total. The structure goes in `<name>.sdc.json`. Returns the table's path."""
     import json
 
-    import pandas as pd
-
+    if statistic not in ("sum", "mean"):
+        raise ValueError(f"statistic must be 'sum' or 'mean', not {statistic!r}")
+    taken = sorted({"n", "total", "mean"} & set(by))
+    if taken:
+        raise ValueError(f"{', '.join(taken)} name the table's own columns: rename that grouping column")
     groups = data.groupby(by, dropna=False, observed=True)
-    table = (groups[persons].nunique() if persons else groups.size()).rename("n").reset_index()
+    table = _full_grid(data, by, (groups[persons].nunique() if persons else groups.size()).rename("n"))
     declared: dict = {"dimensions": list(by), "count": "n"}
-    path = Path(name)
     if value:
-        table = table.merge(groups[value].sum().rename("total").reset_index(), on=list(by))
-        declared["total"] = "total"
-        per = data.groupby([*by, contributor], dropna=False, observed=True)[value].sum().reset_index() \
-            if contributor else data[[*by, value]]
-
-        def largest(values) -> pd.Series:
-            ranked = sorted(values, reverse=True) + [0.0, 0.0]
-            return pd.Series({"top1": ranked[0], "top2": ranked[1]})
-
-        evidence = per.groupby(by, dropna=False, observed=True)[value].apply(largest).unstack().reset_index()
-        evidence.to_csv(f"{name}.sdc.csv", index=False)
-    table.to_csv(path, index=False)
+        evidence = _evidence(data, by, value, contributor).reindex(table.index)
+        evidence["missing"] = evidence["missing"].fillna(0).astype(int)
+        nothing = evidence["top1"].isna()  # empty cells, or cells whose every row lacks a value
+        evidence.loc[nothing, ["top1", "top2", "negatives", "total"]] = 0
+        evidence["negatives"] = evidence["negatives"].astype(int)
+        if statistic == "sum":
+            table["total"] = evidence["total"]
+            declared["total"] = "total"
+        else:
+            table["mean"] = evidence["total"] / (table["n"] - evidence["missing"]).where(lambda n: n > 0)
+            declared["mean"] = "mean"
+        columns = ["top1", "top2", "smallest", "negatives", "missing"] + (["total"] if statistic == "mean" else [])
+        evidence[columns].reset_index().to_csv(f"{name}.sdc.csv", index=False)
+    path = Path(name)
+    table.reset_index().to_csv(path, index=False)
     Path(f"{name}.sdc.json").write_text(json.dumps(declared))
     return path
+
+
+def _full_grid(data, by: list[str], counts):
+    """Every combination of the categories seen in each of `by` (a category's declared levels
+    when it has some), with n = 0 where nobody is."""
+    import pandas as pd
+
+    levels = [data[d].cat.categories if hasattr(data[d], "cat") else pd.unique(data[d]) for d in by]
+    grid = pd.MultiIndex.from_product(levels, names=by) if len(by) > 1 else pd.Index(levels[0], name=by[0])
+    return counts.reindex(grid.sort_values(), fill_value=0).to_frame()
+
+
+def _evidence(data, by: list[str], value: str, contributor: str | None):
+    """Per cell: its total, two largest and smallest contributions, negatives and rows without a value.
+    Missing values are counted, then left out before ranking (NaN would sort anywhere)."""
+    import pandas as pd
+
+    missing = data[value].isna().groupby([data[d] for d in by], dropna=False, observed=True).sum()
+    known = data[data[value].notna()]
+    per = known.groupby([*by, contributor], dropna=False, observed=True)[value].sum().reset_index() \
+        if contributor else known[[*by, value]].reset_index(drop=True)
+    cells = per.groupby(by, dropna=False, observed=True)[value]
+    second = per.sort_values(value, ascending=False).groupby(by, dropna=False, observed=True)[value].nth(1)
+    evidence = pd.DataFrame({"total": cells.sum(), "top1": cells.max(), "smallest": cells.min(),
+                             "negatives": (per[value] < 0).groupby([per[d] for d in by], dropna=False,
+                                                                    observed=True).sum()})
+    keys = per.loc[second.index, by]  # nth keeps the rows' own index: key them by their cell
+    evidence["top2"] = pd.Series(second.to_numpy(), index=pd.MultiIndex.from_frame(keys) if len(by) > 1
+                                 else pd.Index(keys[by[0]])).reindex(evidence.index).fillna(0.0)
+    return evidence.join(missing.rename("missing"), how="outer")

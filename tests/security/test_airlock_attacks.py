@@ -195,3 +195,28 @@ def test_identifier_shapes_are_found_without_a_project(tmp_path):
         assert report.status == "blocked" and any(said in f.message for f in report.findings), (attempt, report.to_dict())
     fine = check_file(_table(tmp_path, "t.csv", "year,dpt,n\n2023,75,120\n2023,2A,40\n20231231,13,55\n"))
     assert not [f for f in fine.findings if f.rule == "identifiers"]  # codes and dates are not identifiers
+
+
+def test_a_dominant_contributor_is_not_hidden_by_leaving_its_evidence_out(tmp_path):
+    """Issue 14 "Why" 6: a magnitude cell with blank or absent evidence was skipped silently. Here the
+    largest contributor makes 95 % of nord; its evidence row is left out, then left blank."""
+    (tmp_path / "t.csv").write_text("region,n,total\nnord,25,1000\nsud,30,1000\n")
+    for evidence in ("region,top1,top2\nsud,450,440\n", "region,top1,top2\nnord,,\nsud,450,440\n"):
+        (tmp_path / "t.csv.sdc.csv").write_text(evidence)
+        report = check_file(tmp_path / "t.csv")
+        assert report.status == "review"
+        assert [f.cell for f in report.findings if f.rule == "dominance"] == ["region=nord"]
+
+
+def test_a_refund_below_the_two_largest_does_not_pass_dominance(tmp_path):
+    """ACRO 1.0.2 sends a cell with any negative contribution to review; ours passed it (issue 14)."""
+    (tmp_path / "t.csv").write_text("region,n,total\nsud,30,1000\n")
+    (tmp_path / "t.csv.sdc.csv").write_text("region,top1,top2,smallest,negatives\nsud,450,440,-300,1\n")
+    assert check_file(tmp_path / "t.csv").status == "review"
+
+
+def test_evidence_written_for_another_table_is_refused(tmp_path):
+    (tmp_path / "t.csv").write_text("region,n,total\nsud,30,1000\n")
+    (tmp_path / "t.csv.sdc.csv").write_text("region,top1,top2\nsud,450,440\nnord,950,20\n")
+    report = check_file(tmp_path / "t.csv")
+    assert report.status == "blocked" and "does not match its table" in report.findings[0].message

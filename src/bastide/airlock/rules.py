@@ -98,8 +98,15 @@ def zeros(table: OutputTable, p: Parameters) -> Iterator[Finding]:
 
 
 def missing(table: OutputTable, p: Parameters) -> Iterator[Finding]:
+    """Cells without a value, and totals resting on fewer values than the threshold because some of
+    the cell's rows had none (the evidence counts them; ACRO's MissingCheck, off by default there)."""
     s = table.structure
     for cell in table.cells:
+        if cell.count and cell.missing and not cell.suppressed and cell.count - cell.missing < p.threshold:
+            yield _finding("missing", REVIEW, f"({cell.label(s.cell_dimensions)}) counts {cell.count} but "
+                           f"{cell.missing} of them have no value: its total rests on "
+                           f"{max(cell.count - cell.missing, 0)}, fewer than {p.threshold}",
+                           table, {"threshold": p.threshold}, cell, cell.count - cell.missing)
         gaps = ([s.count] if s.count and cell.count is None and not cell.suppressed else []) + \
                ([s.total] if s.total and cell.total is None and not cell.suppressed else [])
         for column in gaps:
@@ -183,31 +190,60 @@ def _complements(table: OutputTable, groups: dict[tuple, list[int]], hidden: set
 
 
 def dominance(table: OutputTable, p: Parameters) -> Iterator[Finding]:
-    """The p% and (n, k) rules on a magnitude table's cells, from their largest contributions."""
+    """The p% and (n, k) rules on a magnitude table's cells, from their largest contributions.
+    A cell shown without evidence, or with a negative contribution anywhere in it, goes to a
+    person: dominance is undefined there, and nothing is passed unjudged (issue 14, ACRO 1.0.2)."""
     s = table.structure
     if s.kind != "magnitude":
         return
     params = {"p_ratio": p.p_ratio, "nk_n": p.nk_n, "nk_k": p.nk_k}
-    if s.total is None or len(s.top) < max(2, p.nk_n):
-        yield _finding("dominance", REVIEW, f"a magnitude table needs each cell's total and its {max(2, p.nk_n)} "
+    width = max(2, p.nk_n)
+    if s.total is None or len(s.top) < width:
+        yield _finding("dominance", REVIEW, f"a magnitude table needs each cell's total and its {width} "
                        "largest contributions (columns top1, top2…) to be checked for dominance", table, params)
         return
     for cell in table.cells:
-        if cell.suppressed or cell.total is None or any(t is None for t in cell.top[:max(2, p.nk_n)]):
+        if cell.suppressed or cell.count == 0:  # not shown, or empty: the threshold rules judge it
             continue
-        label = cell.label(s.cell_dimensions)
-        if cell.total < 0 or any(t < 0 for t in cell.top):
-            yield _finding("dominance", REVIEW, f"({label}) has negative values: dominance is not defined, "
-                           "a person must judge it", table, params, cell, cell.total)
+        verdict = _dominance_of(cell, p, width)
+        if verdict:
+            outcome, message = verdict
+            yield _finding("dominance", outcome, f"({cell.label(s.cell_dimensions)}){message}", table, params, cell,
+                           cell.total)
+
+
+def _dominance_of(cell: Cell, p: Parameters, width: int) -> tuple[str, str] | None:
+    top = cell.top[:width]
+    if cell.total is None or any(t is None for t in top):
+        return REVIEW, (" is shown without the evidence to judge dominance (its total and largest contributions "
+                        f"in {EVIDENCE}): a person must judge it")
+    if cell.total < 0 or (cell.negatives or 0) > 0 or any(t < 0 for t in top) or \
+            (cell.smallest is not None and cell.smallest < 0):
+        return REVIEW, " has negative contributions: dominance is not defined, a person must judge it"
+    if cell.count is not None and cell.missing is not None and cell.count <= cell.missing:
+        return None  # no value at all: nothing to dominate (the missing rule sends it to a person)
+    top1, top2 = top[0], top[1]
+    if cell.total == 0:  # every contribution is zero: each contributor's value is known
+        return BLOCKED, ": every contribution is zero, so each contributor's value is known (p% rule)"
+    if top1 > 0 and (cell.total - top1 - top2) / top1 < p.p_ratio:
+        return BLOCKED, f": the second largest contributor could estimate the largest within {p.p_ratio:.0%} (p% rule)"
+    if sum(top[:p.nk_n]) >= p.nk_k * cell.total:
+        return BLOCKED, (f": the {p.nk_n} largest contributors make {sum(top[:p.nk_n]) / cell.total:.0%} of the "
+                         f"total, at least {p.nk_k:.0%} ((n, k) rule)")
+    return None
+
+
+def same_values(table: OutputTable, p: Parameters) -> Iterator[Finding]:
+    """ACRO's "all values are the same": when a cell's contributions are all equal, its total (or mean)
+    tells each contributor's value. A common value can be a public tariff, so a person judges it."""
+    s = table.structure
+    for cell in table.cells:
+        if s.kind != "magnitude" or cell.suppressed or cell.smallest is None or len(cell.top) < 2:
             continue
         top1, top2 = cell.top[0], cell.top[1]
-        if top1 > 0 and (cell.total - top1 - top2) / top1 < p.p_ratio:
-            yield _finding("dominance", BLOCKED, f"({label}): the second largest contributor could estimate the "
-                           f"largest within {p.p_ratio:.0%} (p% rule)", table, params, cell, cell.total)
-        elif cell.total > 0 and sum(cell.top[:p.nk_n]) >= p.nk_k * cell.total:
-            yield _finding("dominance", BLOCKED, f"({label}): the {p.nk_n} largest contributors make "
-                           f"{sum(cell.top[:p.nk_n]) / cell.total:.0%} of the total, at least {p.nk_k:.0%} "
-                           "((n, k) rule)", table, params, cell, cell.total)
+        if top1 is not None and top1 != 0 and top1 == top2 == cell.smallest:
+            yield _finding("same_values", REVIEW, f"({cell.label(s.cell_dimensions)}): every contribution is "
+                           f"{top1:g}, so the cell tells each contributor's value", table, {}, cell, top1)
 
 
 IDENTIFIER_NAMES = re.compile(
@@ -247,7 +283,7 @@ def project_identifiers(known: ids.Known) -> Rule:
 
 def evidence_kept_inside(table: OutputTable, p: Parameters) -> Iterator[Finding]:
     """Each cell's largest contributions are evidence for the checks, never part of an output."""
-    inside = [c for c in table.columns if TOP.match(c)]
+    inside = [c for c in table.columns if TOP.match(c) or c.lower() == "smallest"]
     if inside:
         yield Finding("evidence_inside", BLOCKED, f"the table carries its cells' largest contributions "
                       f"({', '.join(inside)}): move them to {table.name}{EVIDENCE}, which the checks read and "
@@ -308,6 +344,7 @@ TABLE_RULES: dict[str, Rule] = {
     "zeros": zeros,
     "secondary_suppression": secondary_suppression,
     "dominance": dominance,
+    "same_values": same_values,
     "missing": missing,
 }
 

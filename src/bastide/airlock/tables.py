@@ -30,8 +30,11 @@ SUPPRESSED = frozenset({"", "c", "x", "s", "*", "-", "suppressed", "masqué", "s
 SUPPRESSED_BELOW = re.compile(r"^[<≤]\s*=?\s*\d+$")  # "<10", "≤ 10"
 TABLE_SUFFIXES = (".csv", ".parquet")
 # Beside a table, for the checks only (they never leave): its declared structure, and the evidence
-# of dominance, each cell's largest contributions (its dimension columns and top1, top2…).
+# of dominance, each cell's largest contributions (its dimension columns and top1, top2…), with
+# optionally its smallest contribution, how many are negative, how many rows had no value, and the
+# total when the table shows a mean instead (issue 14: negatives hidden below the two largest passed).
 DECLARATION, EVIDENCE = ".sdc.json", ".sdc.csv"
+EVIDENCE_EXTRA = ("smallest", "negatives", "missing", "total")
 
 
 class UnreadableTable(InvalidInput):
@@ -67,7 +70,10 @@ class Cell:
     count: int | None  # None when suppressed or missing
     suppressed: bool = False
     total: float | None = None
-    top: tuple[float | None, ...] = ()
+    top: tuple[float | None, ...] = ()  # None: no evidence for this cell
+    smallest: float | None = None
+    negatives: int | None = None  # contributions below zero, when the evidence says
+    missing: int | None = None  # rows of the cell without a value, when the evidence says
 
     def label(self, dimensions: tuple[str, ...]) -> str:
         return ", ".join(f"{d}={v}" for d, v in zip(dimensions, self.key, strict=True)) or "the table"
@@ -175,6 +181,7 @@ def _declared(spec: dict, names: list[str]) -> Structure:
         return column
 
     layout = spec.get("layout", "long")
+    known(spec.get("mean"))  # a table of means: its total comes with the evidence
     dims = tuple(known(d) for d in spec.get("dimensions", names[:1] if layout == "wide" else []))
     zeros = tuple(tuple(str(v) for v in z) for z in spec.get("structural_zeros", []))
     return Structure(kind=spec.get("kind", "magnitude" if spec.get("total") else "frequency"), dimensions=dims,
@@ -260,18 +267,37 @@ def _long_cells(data: pa.Table, s: Structure) -> list[Cell]:
 
 
 def _with_evidence(s: Structure, cells: list[Cell], evidence: pa.Table) -> tuple[Structure, list[Cell]]:
-    """The cells' largest contributions, from the evidence file, by their dimension values."""
+    """The cells' largest contributions (and what else the evidence says), by their dimension values.
+    Evidence for a cell the table does not have means the two files do not belong together."""
     top = tuple(sorted((c for c in evidence.column_names if TOP.match(c)), key=lambda c: int(TOP.match(c).group(1))))
     missing = [d for d in s.dimensions if d not in evidence.column_names]
     if not top or missing:
         raise UnreadableTable(f"the evidence file needs the table's dimensions and top1, top2… (lacks "
                               f"{', '.join(missing) or 'top columns'})")
-    keys = zip(*(evidence.column(d).to_pylist() for d in s.dimensions), strict=True)
-    values = list(zip(*(_numbers(evidence, t)[0] for t in top), strict=True))
-    by_key = {tuple("" if v is None else str(v) for v in key): values[i] for i, key in enumerate(keys)}
-    kind = "magnitude" if s.total else s.kind
-    return (replace(s, kind=kind, top=top),
-            [replace(c, top=by_key.get(c.key, (None,) * len(top))) for c in cells])
+    keys = [tuple("" if v is None else str(v) for v in key)
+            for key in zip(*(evidence.column(d).to_pylist() for d in s.dimensions), strict=True)]
+    stray = sorted(set(keys) - {c.key for c in cells})
+    if stray:
+        raise UnreadableTable(f"the evidence file does not match its table: it has {len(stray)} cell(s) the table "
+                              f"lacks, such as ({', '.join(stray[0])}); write both from the same grouping")
+    tops = list(zip(*(_numbers(evidence, t)[0] for t in top), strict=True))
+    extra = {name: _numbers(evidence, name if name in evidence.column_names else None)[0] for name in EVIDENCE_EXTRA}
+    by_key = {key: i for i, key in enumerate(keys)}
+    total = s.total or ("total" if "total" in evidence.column_names else None)  # a table of means
+    structure = replace(s, kind="magnitude" if total else s.kind, top=top, total=total)
+    return structure, [_evidenced(c, by_key.get(c.key), tops, extra, len(top), from_evidence=not s.total)
+                       for c in cells]
+
+
+def _evidenced(cell: Cell, i: int | None, tops: list, extra: dict, width: int, *, from_evidence: bool) -> Cell:
+    if i is None:
+        return replace(cell, top=(None,) * width)
+
+    def whole(value: float | None) -> int | None:
+        return None if value is None else int(value)
+
+    return replace(cell, top=tops[i], smallest=extra["smallest"][i], negatives=whole(extra["negatives"][i]),
+                   missing=whole(extra["missing"][i]), total=extra["total"][i] if from_evidence else cell.total)
 
 
 def _wide_cells(data: pa.Table, s: Structure) -> list[Cell]:
