@@ -155,6 +155,8 @@ def release_table(data, by: list[str], *, name: str, value: str | None = None, c
             declared["mean"] = "mean"
         columns = ["top1", "top2", "smallest", "negatives", "missing"] + (["total"] if statistic == "mean" else [])
         evidence[columns].reset_index().to_csv(f"{name}.sdc.csv", index=False)
+    else:  # evidence left by an earlier table of the same name would be read as this one's
+        Path(f"{name}.sdc.csv").unlink(missing_ok=True)
     path = Path(name)
     table.reset_index().to_csv(path, index=False)
     Path(f"{name}.sdc.json").write_text(json.dumps(declared))

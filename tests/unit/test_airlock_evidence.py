@@ -198,3 +198,11 @@ def test_release_table_output_passes_through_the_checks_end_to_end(tmp_path, mon
     assert dominance["sex=2, age=young"].outcome == "review"  # the -2
     assert "sex=2, age=old" not in dominance  # empty: the zeros rule judges it
     assert [f.cell for f in report.findings if f.rule == "missing"] == ["sex=1, age=young"]
+
+
+def test_a_count_table_does_not_inherit_the_evidence_of_an_earlier_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    release_table(ROWS, ["sex"], name="t.csv", value="paid")
+    release_table(ROWS, ["sex", "age"], name="t.csv")
+    assert not (tmp_path / "t.csv.sdc.csv").exists()
+    assert check_file(tmp_path / "t.csv", params=Parameters(threshold=2)).structure["kind"] == "frequency"
