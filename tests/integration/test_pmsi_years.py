@@ -1,9 +1,9 @@
 """A PMSI stay is (year, ETA_NUM, RSA_NUM): RSA_NUM numbers the stays of one year and starts
-again the next (documentation-snds, PMSI MCO; the extract's issue-13 surrogates include the
-year). The delivery here is rewritten as the real base is: the 2024 stays are numbered from the
-same start as 2023's, in the same establishments, so 2023 and 2024 stays share their numbers.
-The cohort and the stay tables of an extract over both years are checked against this test's
-own year-aware computation, which the year-blind one must differ from."""
+again the next (fiches/concepts_PMSI.md, « L'identification d'un séjour »; the extract's
+issue-13 surrogates include the year). The synthetic delivery numbers them as the real base
+does, each establishment from 1 every year, so 2023 and 2024 stays share their numbers. The
+cohort and the stay tables of an extract over both years are checked against this test's own
+year-aware computation, which the year-blind one must differ from."""
 
 from __future__ import annotations
 
@@ -30,28 +30,6 @@ def _rows(path) -> tuple[list[str], list[dict]]:
         return reader.fieldnames, list(reader)
 
 
-def _write(path, header: list[str], rows: list[dict]) -> None:
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, header, delimiter=";", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def _renumber_2024_as_the_base_does(delivery) -> None:
-    """The i-th stay of 2024 takes the number and establishment of the i-th stay of 2023 (the
-    stays past 2023's count keep numbers of their own)."""
-    _h, first = _rows(delivery / "T_MCO23B" / "T_MCO23B.csv")
-    _h, later = _rows(delivery / "T_MCO24B" / "T_MCO24B.csv")
-    again = {(r["ETA_NUM"], r["RSA_NUM"]): (first[i]["ETA_NUM"], first[i]["RSA_NUM"])
-             for i, r in enumerate(later[:len(first)])}
-    for part in "ABCD":
-        path = delivery / f"T_MCO24{part}" / f"T_MCO24{part}.csv"
-        header, rows = _rows(path)
-        for row in rows:
-            row["ETA_NUM"], row["RSA_NUM"] = again.get((row["ETA_NUM"], row["RSA_NUM"]), (row["ETA_NUM"], row["RSA_NUM"]))
-        _write(path, header, rows)
-
-
 def _stays_by_year(delivery) -> tuple[dict, dict]:
     """(year, ETA_NUM, RSA_NUM) -> its patient, and -> its diagnoses (B's main and related, D's)."""
     patient, codes = {}, defaultdict(set)
@@ -66,7 +44,6 @@ def _stays_by_year(delivery) -> tuple[dict, dict]:
 
 
 def test_stays_of_two_years_with_the_same_numbers_stay_apart(platform, delivery):
-    _renumber_2024_as_the_base_does(delivery)
     ingest(platform, actor=operator_actor(), request=IngestRequest(str(delivery), "snds", "2024-12"))
     p = _people(platform)
     patient, codes = _stays_by_year(delivery)
@@ -74,7 +51,7 @@ def test_stays_of_two_years_with_the_same_numbers_stay_apart(platform, delivery)
     aware = {patient[s] for s, cs in codes.items() if any(c.startswith(code) for c in cs) and s in patient}
     blind = {patient[(y, e, r)] for (_y, e, r), cs in codes.items() if any(c.startswith(code) for c in cs)
              for y in ("23", "24") if (y, e, r) in patient}
-    assert aware != blind, "the rewritten delivery must make the year matter"
+    assert aware != blind, "the synthetic delivery must make the year matter"
 
     scope = {"snapshot": "snds@2024-12", "tables": ["T_MCOaaB", "T_MCOaaC"], "years": [2023, 2024],
              "population": {"icd10": [code]}}

@@ -170,3 +170,27 @@ def test_the_dcir_flattening_gives_the_same_rows_on_both_engines(spark_world, tm
                                       for w in written.values() for path, _rows in w.files)
     assert flat["duckdb"].num_rows > 0 and flat["duckdb"].column_names == flat["spark"].column_names
     assert _rows(flat["duckdb"]) == _rows(flat["spark"])
+
+
+def test_stays_of_two_years_sharing_their_numbers_stay_apart_on_spark(spark_world):
+    """The hand-made stays of tests/unit/test_analytics.py (one establishment numbering a stay 1 in
+    2022 and again in 2023, two patients), through the same views on Spark: the same answer."""
+    from bastide.analytics.views import workspace_views
+    from tests.unit.test_analytics import TWO_YEARS
+
+    platform, _p = spark_world
+    engine = _spark(platform)
+    try:
+        for name, table in TWO_YEARS.items():
+            engine.register(name, table)
+        for name, sql in workspace_views({n: t.schema for n, t in TWO_YEARS.items()}, engine.dialect):
+            engine.define_view(name, sql)
+
+        def rows(sql: str) -> list[tuple]:
+            return sorted(tuple(r.values()) for r in engine.stream(sql, batch_rows=1000).read_all().to_pylist())
+
+        assert rows('SELECT "year", NIR_ANO_17, DGN_PAL FROM mco_stays') == [(2022, "P1", "J18"), (2023, "P2", "E11")]
+        assert rows("SELECT person, value FROM events WHERE category = 'mco_associated_diagnosis'") == \
+            [("P1", "I10"), ("P2", "E78"), ("P2", "N18")]
+    finally:
+        engine.close()

@@ -242,3 +242,38 @@ def test_a_query_gets_the_views_it_reads_and_theirs_only():
     assert names('SELECT * FROM "MCO_FLAT"') == ["mco_stays", "mco_flat"]
     assert names("SELECT * FROM events") == ["dcir_flat", "drug_dispensations", "mco_stays", "events"]
     assert names("SELECT 'my_events' FROM dcir_flatter") == []  # whole names only
+
+
+def _yearly(rows: list[dict]) -> pa.Table:
+    return _table(rows, {"year": pa.int32()})
+
+
+# The same establishment numbers its stays 1, 2… again every year (fiches/concepts_PMSI.md, « L'identification
+# d'un séjour »: T_MCOaaB of year AA holds the stays ended in AA). An extract's PMSI tables carry their year.
+TWO_YEARS = {
+    "T_MCOaaB": _yearly([_stay(1, 1, DGN_PAL="J18", SOR_ANN=2022, year=2022), _stay(1, 1, year=2023)]),
+    "T_MCOaaC": _yearly([_chain(1, 1, person="P1", year=2022), _chain(1, 1, person="P2", year=2023)]),
+    "T_MCOaaD": _yearly([{"ETA_NUM": "1", "RSA_NUM": "1", "ASS_DGN": "I10", "year": 2022},
+                         {"ETA_NUM": "1", "RSA_NUM": "1", "ASS_DGN": "N18", "year": 2023},
+                         {"ETA_NUM": "1", "RSA_NUM": "1", "ASS_DGN": "E78", "year": 2023}]),
+    "T_MCOaaA": _yearly([{"ETA_NUM": "1", "RSA_NUM": "1", "CDC_ACT": "DEQP003", "ENT_DAT_DEL": 0, "year": 2023}]),
+}
+
+
+def test_a_stay_number_used_again_the_next_year_is_another_stay(engine):
+    _load(engine, TWO_YEARS)
+    # worked out by hand: one stay of P1 in 2022 (J18; I10), one of P2 in 2023 (E11; N18, E78; DEQP003)
+    assert sorted(_rows(engine, 'SELECT "year", NIR_ANO_17, DGN_PAL FROM mco_stays')) == \
+        [(2022, "P1", "J18"), (2023, "P2", "E11")]
+    assert sorted(_rows(engine, "SELECT person, category, value FROM events WHERE category LIKE 'mco%' "
+                                "AND category <> 'mco_hospital_stay'")) == [
+        ("P1", "mco_associated_diagnosis", "I10"), ("P1", "mco_main_diagnosis", "J18"),
+        ("P2", "mco_associated_diagnosis", "E78"), ("P2", "mco_associated_diagnosis", "N18"),
+        ("P2", "mco_ccam_act", "DEQP003"), ("P2", "mco_main_diagnosis", "E11")]
+    assert dict(_rows(engine, "SELECT SOURCE, count(*) FROM mco_flat GROUP BY 1")) == {"B": 2, "D": 3, "A": 1}
+
+
+def test_without_the_year_the_same_numbers_would_mix_two_patients(engine):
+    """What the year prevents: the tables without it, as a yearly file read back whole gave them."""
+    _load(engine, {name: table.drop_columns(["year"]) for name, table in TWO_YEARS.items()})
+    assert len(_rows(engine, "SELECT * FROM mco_stays")) == 4  # each 2022/2023 summary with both patients

@@ -19,6 +19,8 @@ Dates are those of the extract: care dates to the month unless the permit allows
 from __future__ import annotations
 
 from bastide.analytics.pmsi import STAY, same_stay
+
+PMSI_YEARS = "pmsi_years"  # in `tables`: the extract's PMSI tables carry their year (analytics.views)
 from bastide.analytics.sql import q, text
 from bastide.workspaces.dialect import Dialect
 
@@ -70,7 +72,8 @@ def diagnoses(tables: set[str], stays: str = "mco_stays") -> list[str]:
     out = [event(s, category="mco_main_diagnosis", value="s.DGN_PAL", where="s.DGN_PAL IS NOT NULL", **common),
            event(s, category="mco_linked_diagnosis", value="s.DGN_REL", where="s.DGN_REL IS NOT NULL", **common)]
     if "T_MCOaaD" in tables:
-        out.append(event(f"{s} JOIN {q('T_MCOaaD')} AS d ON {same_stay('s', 'd')}", category="mco_associated_diagnosis",
+        on = same_stay("s", "d", yearly=PMSI_YEARS in tables)
+        out.append(event(f"{s} JOIN {q('T_MCOaaD')} AS d ON {on}", category="mco_associated_diagnosis",
                          value="d.ASS_DGN", where="d.ASS_DGN IS NOT NULL", **common))
     return out
 
@@ -80,7 +83,8 @@ def acts(tables: set[str], flat: set[str], dialect: Dialect, stays: str = "mco_s
     if "T_MCOaaA" in tables and "mco" in tables:
         # the act's day: the stay's first day plus the act's delay from admission
         day = dialect.add_days("CAST(s.EXE_SOI_DTD AS DATE)", "COALESCE(a.ENT_DAT_DEL, 0)")
-        out.append(event(f"{q(stays)} AS s JOIN {q('T_MCOaaA')} AS a ON {same_stay('s', 'a')}", person="s.NIR_ANO_17",
+        on = same_stay("s", "a", yearly=PMSI_YEARS in tables)
+        out.append(event(f"{q(stays)} AS s JOIN {q('T_MCOaaA')} AS a ON {on}", person="s.NIR_ANO_17",
                          category="mco_ccam_act", value="a.CDC_ACT", start=day, group_id=_stay_id("s"),
                          where="a.CDC_ACT IS NOT NULL"))
     if "CAM_PRS_IDE" in flat:

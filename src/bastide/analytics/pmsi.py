@@ -38,6 +38,7 @@ DUPLICATE_FINESS = (
 DIALYSIS_RADIOTHERAPY = ("28Z14Z", "28Z15Z", "28Z16Z")
 CHAINING_CODES = ("NIR_RET", "SEJ_RET", "FHO_RET", "PMS_RET", "DAT_RET")
 STAY = ("ETA_NUM", "RSA_NUM")
+YEAR = "year"  # an extract's PMSI tables carry the year of their files (workspaces/extract.py)
 OTHER_TABLES = ("T_MCOaaD", "T_MCOaaA", "T_MCOaaUM", "T_MCOaaMED", "T_MCOaaMEDATU", "T_MCOaaMEDTHROMBO")
 
 
@@ -68,9 +69,18 @@ class McoFilters:
         return wanted
 
 
-def same_stay(left: str, right: str) -> str:
-    # ETA_NUM and RSA_NUM are integers in some PMSI tables and text in others
-    return " AND ".join(f"{text(f'{left}.{k}')} = {text(f'{right}.{k}')}" for k in STAY)
+def same_stay(left: str, right: str, *, yearly: bool = False) -> str:
+    """Two rows of the same stay. ETA_NUM and RSA_NUM are integers in some PMSI tables and text in
+    others; RSA_NUM restarts every year, so tables that carry their year (`year`, from an
+    extract's partitions) also match on it (fiches/concepts_PMSI.md, « L'identification d'un
+    séjour »: a year's T_MCOaaB holds the stays ended that year)."""
+    same = [f"{text(f'{left}.{k}')} = {text(f'{right}.{k}')}" for k in STAY]
+    return " AND ".join(same + ([f"{left}.{q(YEAR)} = {right}.{q(YEAR)}"] if yearly else []))
+
+
+def yearly(columns: Columns, *tables: str) -> bool:
+    """Whether every one of `tables` carries the year of its file."""
+    return all(YEAR in columns.get(t, ()) for t in tables)
 
 
 def stays_sql(columns: Columns, *, filters: McoFilters = McoFilters()) -> str:
@@ -78,7 +88,8 @@ def stays_sql(columns: Columns, *, filters: McoFilters = McoFilters()) -> str:
     b, c = columns["T_MCOaaB"], columns["T_MCOaaC"]
     select = [f"b.{q(n)}" for n in b] + [f"c.{q(n)}" for n in c if n not in b]
     where = filters.predicates(set(b), set(c))
-    return (f"SELECT {', '.join(select)} FROM {q('T_MCOaaB')} AS b JOIN {q('T_MCOaaC')} AS c ON {same_stay('b', 'c')}"
+    on = same_stay("b", "c", yearly=yearly(columns, "T_MCOaaB", "T_MCOaaC"))
+    return (f"SELECT {', '.join(select)} FROM {q('T_MCOaaB')} AS b JOIN {q('T_MCOaaC')} AS c ON {on}"
             + (f" WHERE {' AND '.join(where)}" if where else ""))
 
 
@@ -98,7 +109,8 @@ def flat_mco_sql(schemas: dict[str, pa.Schema], stays: str = "mco_stays") -> str
     """The stays, then each other table's rows with their stay, stacked (no cross product)."""
     central = schemas["T_MCOaaB"].names + [n for n in schemas["T_MCOaaC"].names if n not in schemas["T_MCOaaB"].names]
     others = [t for t in OTHER_TABLES if t in schemas]
-    extra = [(t, f) for t in others for f in schemas[t] if f.name not in STAY and f.name not in central]
+    extra = [(t, f) for t in others for f in schemas[t] if f.name not in (*STAY, YEAR) and f.name not in central]
+    columns = {t: schema.names for t, schema in schemas.items()}
     names = {(t, f.name): f"{t.removeprefix('T_MCOaa')}__{f.name}" for t, f in extra}
 
     def branch(source: str) -> str:
@@ -106,7 +118,8 @@ def flat_mco_sql(schemas: dict[str, pa.Schema], stays: str = "mco_stays") -> str
         cells += [f"o.{q(f.name)} AS {q(names[(t, f.name)])}" if t == source else
                   f"CAST(NULL AS {_sql_type(f.type)}) AS {q(names[(t, f.name)])}" for t, f in extra]
         label = source.removeprefix("T_MCOaa") if source else "B"
-        joined = f" JOIN {q(source)} AS o ON {same_stay('s', 'o')}" if source else ""
+        on = same_stay("s", "o", yearly=yearly(columns, "T_MCOaaB", "T_MCOaaC", source)) if source else ""
+        joined = f" JOIN {q(source)} AS o ON {on}" if source else ""
         return f"SELECT '{label}' AS SOURCE, {', '.join(cells)} FROM {q(stays)} AS s{joined}"
 
     return " UNION ALL ".join(branch(t) for t in ["", *others])

@@ -8,8 +8,8 @@ import re
 import pyarrow as pa
 
 from bastide.analytics.dcir import care_year_sql, flat_columns, flat_dcir_sql
-from bastide.analytics.events import drug_dispensations_sql, events_sql
-from bastide.analytics.pmsi import flat_mco_sql, stays_sql
+from bastide.analytics.events import PMSI_YEARS, drug_dispensations_sql, events_sql
+from bastide.analytics.pmsi import flat_mco_sql, stays_sql, yearly
 from bastide.workspaces.dialect import Dialect
 
 VIEWS = ("dcir_flat", "dcir_care_year", "drug_dispensations", "mco_stays", "mco_flat", "events")
@@ -29,6 +29,8 @@ def workspace_views(schemas: dict[str, pa.Schema], dialect: Dialect) -> list[tup
     if {"T_MCOaaB", "T_MCOaaC"} <= have:
         views += [("mco_stays", stays_sql(columns)), ("mco_flat", flat_mco_sql(schemas))]
         have.add("mco")
+        if yearly(columns, *(t for t in columns if t.startswith("T_MCOaa"))):
+            have.add(PMSI_YEARS)
     events = events_sql(have, flat, dialect)
     if events:
         views.append(("events", events))

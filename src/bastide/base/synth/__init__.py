@@ -82,7 +82,7 @@ def _write_all(writer: DeliveryWriter, count: int, years: list[int], rng, tick) 
     tick("IR_BEN_R", 2)
     writer.write(schemas.get("IR_IMB_R"), "IR_IMB_R", "IR_IMB_R", referentials.long_term_illnesses(rng, pop, codes, start))
     tick("IR_IMB_R", 3)
-    prs_serial, rsa_serial, step = 1, 0, 3
+    prs_serial, step = 1, 3
     for year in years:
         prs, details, prs_serial = dcir.prestations(rng, pop, codes, practice, year, prs_serial)
         writer.write(schemas.get("ER_PRS_F"), "ER_PRS_F", f"ER_PRS_F_{year}", prs)
@@ -91,7 +91,7 @@ def _write_all(writer: DeliveryWriter, count: int, years: list[int], rng, tick) 
         step += 1
         tick(f"DCIR {year}", step)
         yy = f"{year % 100:02d}"
-        b, c, d, a, rsa_serial = pmsi.stays(rng, pop, codes, eta_numbers, year, rsa_serial)
+        b, c, d, a = pmsi.stays(rng, pop, codes, eta_numbers, year)
         for suffix, columns in (("B", b), ("C", c), ("D", d), ("A", a)):
             writer.write(schemas.get(f"T_MCOaa{suffix}"), f"T_MCO{yy}{suffix}", f"T_MCO{yy}{suffix}", columns)
         writer.write(schemas.get("T_MCOaaE"), f"T_MCO{yy}E", f"T_MCO{yy}E", pmsi.establishments(n_eta, year, finess, eta_numbers))

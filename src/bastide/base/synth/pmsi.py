@@ -1,7 +1,7 @@
 """PMSI MCO for one year: stays (B), patient link (C), diagnoses (D), acts (A), establishments (E).
 
 Every stay links to its patient through T_MCOaaC.NIR_ANO_17 = IR_BEN_R.BEN_NIR_PSA and
-ends before the patient's death.
+ends before the patient's death. RSA_NUM restarts at 1 every year, as in real deliveries.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def establishments(count: int, year: int, finess: np.ndarray, numbers: np.ndarra
     }
 
 
-def stays(rng, pop: Population, codes: Codes, eta_numbers: np.ndarray, year: int, serial: int):
+def stays(rng, pop: Population, codes: Codes, eta_numbers: np.ndarray, year: int):
     index, first, last = pop.alive_span(year)
     age = pop.age_on(first, index)
     has = rng.random(len(index)) < np.clip(0.04 + age * 0.0025, 0, 0.4)
@@ -35,7 +35,7 @@ def stays(rng, pop: Population, codes: Codes, eta_numbers: np.ndarray, year: int
     los = np.minimum(rng.geometric(0.3, n) - 1, (end_day - entry).astype(np.int64))
     exit_ = entry + los.astype("timedelta64[D]")
     eta = pick(rng, eta_numbers, n)
-    rsa = 1_000_000_000 + serial + np.arange(n, dtype=np.int64)
+    rsa = _numbered_per_establishment(eta)
     stay_age = pop.age_on(entry, who)
     n_dgn = np.minimum(rng.poisson(1.2, n), 6)
     n_act = np.minimum(rng.poisson(0.8, n), 5)
@@ -76,7 +76,22 @@ def stays(rng, pop: Population, codes: Codes, eta_numbers: np.ndarray, year: int
         "SEX_RET": pa.array(np.zeros(n, dtype=bool)),
         "SEJ_RET": pa.array(np.zeros(n, dtype=bool)),
     }
-    return stay_b, link_c, _diagnoses(rng, codes, eta, rsa, n_dgn), _acts(rng, codes, eta, rsa, n_act), serial + n
+    return stay_b, link_c, _diagnoses(rng, codes, eta, rsa, n_dgn), _acts(rng, codes, eta, rsa, n_act)
+
+
+def _numbered_per_establishment(eta: np.ndarray) -> np.ndarray:
+    """RSA_NUM: each establishment numbers the RSA of its year's file 1, 2, 3… and starts again the
+    next year (fiches/concepts_PMSI.md, « L'identification d'un séjour »: (ETA_NUM, RSA_NUM) within
+    the year's T_MCOaaB; fiches/requete_type_pmsi_mco.md: « numéro séquentiel »), so (ETA_NUM,
+    RSA_NUM) comes back every year for another stay, as in real deliveries. Ten digits, from
+    1000000001: schema-snds declares RSA_NUM an integer of length 10, minimum 1000000000."""
+    order = np.argsort(eta, kind="stable")
+    ranked = eta[order]
+    starts = np.r_[0, np.flatnonzero(ranked[1:] != ranked[:-1]) + 1]
+    position = np.arange(len(eta)) - np.repeat(starts, np.diff(np.r_[starts, len(eta)]))
+    rsa = np.empty(len(eta), dtype=np.int64)
+    rsa[order] = 1_000_000_001 + position
+    return rsa
 
 
 def _per_stay(eta, rsa, counts) -> tuple[dict[str, pa.Array], np.ndarray]:
