@@ -91,6 +91,20 @@ def test_pharmacy_row_without_prestation(local, delivery, actor):
     assert problem["table"] == "ER_PHA_F" and problem["column"].startswith("DCT_ORD_NUM+FLX_DIS_DTD")
 
 
+def test_the_real_bases_placeholders_and_return_codes_pass_but_an_unknown_patient_does_not(local, delivery, actor):
+    """base/deviations.py: NIR_ANO_17 placeholders name nobody (fiches/fiche_beneficiaire.md) and
+    DAT_RET is a return code like the others, whatever schema-snds declares; any other NIR_ANO_17
+    missing from IR_BEN_R is still a broken link."""
+    chaining = _csv(delivery, "T_MCO23C")
+    _edit(chaining, 2, "NIR_ANO_17", "xxxxxxxxxxxxxxxxx")
+    _edit(chaining, 3, "NIR_ANO_17", "XXXXXXXXXXXXXXXXD")
+    _edit(chaining, 4, "DAT_RET", "1")
+    ingest(local, actor=actor, request=IngestRequest(str(delivery), "snds", "r0"))
+    _edit(chaining, 5, "NIR_ANO_17", "ZZZZZZZZZZZZZZZZZ")
+    problem = _fails(local, actor, delivery, "foreign_key")
+    assert (problem["table"], problem["column"], problem["value"]) == ("T_MCO23C", "NIR_ANO_17", "ZZZZZZZZZZZZZZZZZ")
+
+
 def test_code_missing_from_its_delivered_nomenclature(local, delivery, actor):
     _edit(next((delivery / "ER_PRS_F").glob("*.csv")), 4, "PRS_NAT_REF", "9998")
     problem = _fails(local, actor, delivery, "nomenclature")

@@ -8,6 +8,7 @@ year-aware computation, which the year-blind one must differ from."""
 from __future__ import annotations
 
 import csv
+import operator
 from collections import defaultdict
 
 import pytest
@@ -30,28 +31,57 @@ def _rows(path) -> tuple[list[str], list[dict]]:
         return reader.fieldnames, list(reader)
 
 
-def _stays_by_year(delivery) -> tuple[dict, dict]:
-    """(year, ETA_NUM, RSA_NUM) -> its patient, and -> its diagnoses (B's main and related, D's)."""
-    patient, codes = {}, defaultdict(set)
+RETURN_CODES = ("NIR_RET", "NAI_RET", "SEX_RET", "SEJ_RET", "FHO_RET", "PMS_RET", "DAT_RET", "COH_NAI_RET", "COH_SEX_RET")
+
+
+def _chained(row: dict) -> bool:
+    """fiches/fiche_beneficiaire.md: every return code '0' (false), the patient not a placeholder."""
+    return all(row[c] in ("", "0", "false") for c in RETURN_CODES) and \
+        row["NIR_ANO_17"] not in ("xxxxxxxxxxxxxxxxx", "XXXXXXXXXXXXXXXXD")
+
+
+def _counted(row: dict) -> bool:
+    """fiches/scalpel_pipeline.md: no error GHM (90), no GHS 9999, no inter-facility RSA but sessions
+    other than 28Z14Z-16Z (no duplicate FINESS: those end in 2017)."""
+    ghm = row["GRG_GHM"]
+    inter = row["SEJ_TYP"] == "B" and not (ghm.startswith("28") and ghm not in ("28Z14Z", "28Z15Z", "28Z16Z"))
+    return not ghm.startswith("90") and row["GHS_NUM"] != "9999" and not inter
+
+
+def _stays_by_year(delivery) -> tuple[dict, dict, set]:
+    """(year, ETA_NUM, RSA_NUM) -> its patient, and -> its diagnoses (B's main and related, D's);
+    and the stays a cohort may count."""
+    patient, codes, counted, chained = {}, defaultdict(set), set(), set()
     for year in ("23", "24"):
         for row in _rows(delivery / f"T_MCO{year}C" / f"T_MCO{year}C.csv")[1]:
             patient[(year, row["ETA_NUM"], row["RSA_NUM"])] = row["NIR_ANO_17"]
+            if _chained(row):
+                chained.add((year, row["ETA_NUM"], row["RSA_NUM"]))
         for row in _rows(delivery / f"T_MCO{year}B" / f"T_MCO{year}B.csv")[1]:
             codes[(year, row["ETA_NUM"], row["RSA_NUM"])] |= {row["DGN_PAL"], row["DGN_REL"]} - {""}
+            if _counted(row):
+                counted.add((year, row["ETA_NUM"], row["RSA_NUM"]))
         for row in _rows(delivery / f"T_MCO{year}D" / f"T_MCO{year}D.csv")[1]:
             codes[(year, row["ETA_NUM"], row["RSA_NUM"])].add(row["ASS_DGN"])
-    return patient, codes
+    return patient, codes, counted & chained
 
 
 def test_stays_of_two_years_with_the_same_numbers_stay_apart(platform, delivery):
     ingest(platform, actor=operator_actor(), request=IngestRequest(str(delivery), "snds", "2024-12"))
     p = _people(platform)
-    patient, codes = _stays_by_year(delivery)
-    code = next(c for stay, cs in sorted(codes.items()) if stay[0] == "23" for c in sorted(cs) if c)[:3]
-    aware = {patient[s] for s, cs in codes.items() if any(c.startswith(code) for c in cs) and s in patient}
-    blind = {patient[(y, e, r)] for (_y, e, r), cs in codes.items() if any(c.startswith(code) for c in cs)
-             for y in ("23", "24") if (y, e, r) in patient}
-    assert aware != blind, "the synthetic delivery must make the year matter"
+    patient, codes, countable = _stays_by_year(delivery)
+
+    def patients(code: str) -> tuple[set, set]:
+        """Those of the stays with the code, by (year, ETA_NUM, RSA_NUM) and by (ETA_NUM, RSA_NUM)."""
+        aware = {patient[s] for s, cs in codes.items() if any(c.startswith(code) for c in cs) and s in countable}
+        blind = {patient[(y, e, r)] for (_y, e, r), cs in codes.items() if any(c.startswith(code) for c in cs)
+                 for y in ("23", "24") if (y, e, r) in countable}
+        return aware, blind
+
+    candidates = sorted({c[:3] for stay, cs in codes.items() if stay[0] == "23" for c in cs})
+    code = next((c for c in candidates if operator.ne(*patients(c))), None)
+    assert code, "the synthetic delivery must make the year matter"
+    aware, _blind = patients(code)
 
     scope = {"snapshot": "snds@2024-12", "tables": ["T_MCOaaB", "T_MCOaaC"], "years": [2023, 2024],
              "population": {"icd10": [code]}}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import date
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -172,25 +173,43 @@ def test_the_dcir_flattening_gives_the_same_rows_on_both_engines(spark_world, tm
     assert _rows(flat["duckdb"]) == _rows(flat["spark"])
 
 
+def _hand_made_on_spark(platform, tables: dict, queries: dict[str, str]) -> dict[str, list[tuple]]:
+    """Hand-made tables of tests/unit through the same views on Spark: each query's sorted rows."""
+    from bastide.analytics.views import workspace_views
+
+    engine = _spark(platform)
+    try:
+        for name, table in tables.items():
+            engine.register(name, table)
+        for name, sql in workspace_views({n: t.schema for n, t in tables.items()}, engine.dialect):
+            engine.define_view(name, sql)
+        return {k: sorted(tuple(r.values()) for r in engine.stream(sql, batch_rows=1000).read_all().to_pylist())
+                for k, sql in queries.items()}
+    finally:
+        engine.close()
+
+
 def test_stays_of_two_years_sharing_their_numbers_stay_apart_on_spark(spark_world):
     """The hand-made stays of tests/unit/test_analytics.py (one establishment numbering a stay 1 in
     2022 and again in 2023, two patients), through the same views on Spark: the same answer."""
-    from bastide.analytics.views import workspace_views
     from tests.unit.test_analytics import TWO_YEARS
 
-    platform, _p = spark_world
-    engine = _spark(platform)
-    try:
-        for name, table in TWO_YEARS.items():
-            engine.register(name, table)
-        for name, sql in workspace_views({n: t.schema for n, t in TWO_YEARS.items()}, engine.dialect):
-            engine.define_view(name, sql)
+    got = _hand_made_on_spark(spark_world[0], TWO_YEARS, {
+        "stays": 'SELECT "year", NIR_ANO_17, DGN_PAL FROM mco_stays',
+        "associated": "SELECT person, value FROM events WHERE category = 'mco_associated_diagnosis'"})
+    assert got["stays"] == [(2022, "P1", "J18"), (2023, "P2", "E11")]
+    assert got["associated"] == [("P1", "I10"), ("P2", "E78"), ("P2", "N18")]
 
-        def rows(sql: str) -> list[tuple]:
-            return sorted(tuple(r.values()) for r in engine.stream(sql, batch_rows=1000).read_all().to_pylist())
 
-        assert rows('SELECT "year", NIR_ANO_17, DGN_PAL FROM mco_stays') == [(2022, "P1", "J18"), (2023, "P2", "E11")]
-        assert rows("SELECT person, value FROM events WHERE category = 'mco_associated_diagnosis'") == \
-            [("P1", "I10"), ("P2", "E78"), ("P2", "N18")]
-    finally:
-        engine.close()
+def test_deaths_are_reconciled_alike_on_spark(spark_world):
+    """tests/unit/test_deaths.py's persons (1600-01-01 sentinels, unmatched certificates, deaths in
+    hospital) on Spark: the answer worked out by hand there."""
+    from tests.unit.test_deaths import DEATHS
+
+    got = _hand_made_on_spark(spark_world[0], DEATHS, {"deaths": "SELECT person, death_date, source, sources, "
+                                                                 "dates_agree FROM deaths"})
+    assert got["deaths"] == [("P2", date(2023, 6, 1), "referential", 2, True),
+                             ("P3", date(2023, 3, 9), "cepidc", 2, True),
+                             ("P4", date(2023, 4, 20), "hospital", 1, None),
+                             ("P5", date(2023, 2, 1), "referential", 2, False),
+                             ("P8", date(2023, 9, 9), "referential", 1, None)]

@@ -137,10 +137,14 @@ def _chain(eta, rsa, person="P1", **c):
 
 MCO = {
     "T_MCOaaB": _table([_stay(1, 1), _stay(130780521, 2, SOR_ANN=2017), _stay(130780521, 3, SOR_ANN=2018),
-                        _stay(4, 4, SEJ_TYP="B"), _stay(5, 5, SEJ_TYP="B", GRG_GHM="28Z14Z"),
-                        _stay(6, 6, GRG_GHM="90Z00Z"), _stay(7, 7, GHS_NUM=9999), _stay(8, 8)]),
-    "T_MCOaaC": _table([_chain(n, n) for n in (1, 4, 5, 6, 7)] + [_chain(130780521, 2), _chain(130780521, 3),
-                                                                  _chain(8, 8, NIR_RET="1")]),
+                        _stay(4, 4, SEJ_TYP="B"), _stay(5, 5, SEJ_TYP="B", GRG_GHM="28Z04Z"),
+                        _stay(6, 6, GRG_GHM="90Z00Z"), _stay(7, 7, GHS_NUM=9999), _stay(8, 8),
+                        _stay(9, 9, SEJ_TYP="B", GRG_GHM="28Z14Z"), _stay(10, 10), _stay(11, 11), _stay(12, 12)]),
+    "T_MCOaaC": _table([_chain(n, n) for n in (1, 4, 5, 6, 7, 9)] + [_chain(130780521, 2), _chain(130780521, 3),
+                                                                     _chain(8, 8, NIR_RET="1"),
+                                                                     _chain(10, 10, NAI_RET="2", COH_SEX_RET=False),
+                                                                     _chain(11, 11, COH_SEX_RET=True),
+                                                                     _chain(12, 12, "XXXXXXXXXXXXXXXXD")]),
     "T_MCOaaD": _table([{"ETA_NUM": "1", "RSA_NUM": "1", "ASS_DGN": d} for d in ("I10", "E78", "N18")]),
     "T_MCOaaA": _table([{"ETA_NUM": "1", "RSA_NUM": "1", "CDC_ACT": a, "ENT_DAT_DEL": 1} for a in
                         ("YYYY001", "DEQP003", "ZBQK002", "EBQH001")]),
@@ -149,14 +153,17 @@ MCO = {
 
 def test_pmsi_stays_keep_one_row_each_and_the_quality_filters_apply(engine):
     _load(engine, MCO)
-    # duplicate FINESS until 2017, inter-facility (but dialysis), error GHM, not reimbursed, chaining error
+    # fiches/scalpel_pipeline.md and fiche_beneficiaire.md: 2 duplicate FINESS until 2017; 4 an
+    # inter-facility stay; 5 an inter-facility haemodialysis session (28Z04Z) kept, 9 a transfusion
+    # session (28Z14Z) not; 6 error GHM; 7 not reimbursed; 8, 10, 11 a chaining code in error (NIR,
+    # birth date, sex coherence); 12 the placeholder patient
     assert sorted(r[0] for r in _rows(engine, "SELECT RSA_NUM FROM mco_stays")) == [1, 3, 5]
     stacked = dict(_rows(engine, "SELECT SOURCE, count(*) FROM mco_flat WHERE RSA_NUM = 1 GROUP BY 1"))
     assert stacked == {"B": 1, "D": 3, "A": 4}  # 8 rows, not the 12 of a join of D and A
     assert _rows(engine, 'SELECT count(*) FROM mco_flat WHERE SOURCE = \'D\' AND "A__CDC_ACT" IS NOT NULL') == [(0,)]
     kept = pmsi.stays_sql({n: t.schema.names for n, t in MCO.items()}, filters=pmsi.McoFilters(
         duplicate_finess=False, inter_facility=False, errors=False, not_reimbursed=False, chaining=False))
-    assert len(_rows(engine, kept)) == 8
+    assert len(_rows(engine, kept)) == 12
 
 
 def test_pmsi_events_diagnoses_acts_and_stays(engine):
@@ -200,7 +207,7 @@ def test_long_term_illnesses_deaths_and_dcir_acts(engine):
 def test_views_follow_the_tables_the_extract_has():
     only_people = workspace_views({"IR_BEN_R": pa.schema([("BEN_NIR_PSA", pa.string()),
                                                           ("BEN_DCD_DTE", pa.date32())])}, DUCKDB)
-    assert [name for name, _sql in only_people] == ["events"]
+    assert [name for name, _sql in only_people] == ["deaths", "events"]
     assert workspace_views({"IR_NAT_V": pa.schema([("PRS_NAT", pa.int64())])}, DUCKDB) == []
     assert events.events_sql(set(), set(), DUCKDB) is None
 
@@ -277,3 +284,11 @@ def test_without_the_year_the_same_numbers_would_mix_two_patients(engine):
     """What the year prevents: the tables without it, as a yearly file read back whole gave them."""
     _load(engine, {name: table.drop_columns(["year"]) for name, table in TWO_YEARS.items()})
     assert len(_rows(engine, "SELECT * FROM mco_stays")) == 4  # each 2022/2023 summary with both patients
+
+
+def test_sessions_are_counted_apart_from_stays(engine):
+    """GHM of CMD 28 are sessions (MS_GM9_V: « Hémodialyse, en séances »), not hospitalisations."""
+    _load(engine, MCO)
+    got = _rows(engine, "SELECT category, value FROM events WHERE category IN ('mco_hospital_stay', 'mco_session') "
+                        "ORDER BY category, value")
+    assert got == [("mco_hospital_stay", "10M02T"), ("mco_hospital_stay", "10M02T"), ("mco_session", "28Z04Z")]

@@ -38,7 +38,7 @@ def test_coherent_across_tables(small_delivery):
     stays = con.sql(f"SELECT count(*) FROM {t('T_MCO23C')} c ANTI JOIN {t('IR_BEN_R')} b "
                     "ON c.NIR_ANO_17 = b.BEN_NIR_PSA").fetchall()
     assert stays == [(0,)]
-    early = con.sql(f"SELECT count(*) FROM {t('IR_BEN_R')} WHERE BEN_DCD_DTE IS NOT NULL AND "
+    early = con.sql(f"SELECT count(*) FROM {t('IR_BEN_R')} WHERE BEN_DCD_DTE <> '1600-01-01' AND "
                     "make_date(BEN_NAI_ANN::INT, BEN_NAI_MOI::INT, 1) > BEN_DCD_DTE::DATE + 31").fetchall()
     assert early == [(0,)]
     per_person = con.sql(f"SELECT count(*) / count(DISTINCT BEN_NIR_PSA) FROM {t('ER_PRS_F')}").fetchall()[0][0]
@@ -70,3 +70,57 @@ def test_cancellations_append_to_columns_held_in_several_chunks():
     _append(columns, np.array([0, 2]), {"DCT_ORD_NUM": pa.array([10, 30])})
     assert columns["DCT_ORD_NUM"].to_pylist() == [1, 2, 3, 10, 30]
     assert columns["ORG_CLE_NUM"].to_pylist() == ["a", "b", "c", "a", "c"]
+
+
+@pytest.fixture(scope="module")
+def deaths_of_5000(tmp_path_factory):
+    """Enough deaths (about 150 over two years) to see the sources' proportions."""
+    out = tmp_path_factory.mktemp("deaths") / "delivery"
+    generate(out, beneficiaries=5000, years=[2022, 2023], seed=11)
+    con = duckdb.connect()
+    for name in ("IR_BEN_R", "KI_CCI_R", "KI_ECD_R"):
+        con.sql(f"CREATE VIEW {name} AS SELECT * FROM read_csv('{out}/{name}/*.csv', delim=';', header=true, "
+                "all_varchar=true)")
+    con.sql(f"CREATE VIEW stays AS SELECT * FROM read_csv('{out}/T_MCO2*B/*.csv', delim=';', header=true, "
+            f"all_varchar=true) b JOIN read_csv('{out}/T_MCO2*C/*.csv', delim=';', header=true, all_varchar=true) c "
+            "USING (ETA_NUM, RSA_NUM, SOR_ANN)")  # RSA_NUM restarts every year
+    return con
+
+
+def test_living_persons_and_unsent_deaths_carry_the_1600_sentinel(deaths_of_5000):
+    """guide_cepidc ch. 2: a missing date of death is forced to 1600-01-01 in IR_BEN_R; no row is empty."""
+    con = deaths_of_5000
+    assert con.execute("SELECT count(*) FROM IR_BEN_R WHERE BEN_DCD_DTE IS NULL").fetchall() == [(0,)]
+    alive, dead = con.execute("SELECT count(*) FILTER (BEN_DCD_DTE = '1600-01-01'), "
+                          "count(*) FILTER (BEN_DCD_DTE <> '1600-01-01') FROM IR_BEN_R").fetchone()
+    certificates = con.execute("SELECT count(*) FROM KI_CCI_R").fetchone()[0]
+    assert alive > 4500 and 0 < dead < certificates  # some schemes send no date
+
+
+def test_a_death_in_hospital_ends_its_stay_on_that_day_with_discharge_mode_9(deaths_of_5000):
+    con = deaths_of_5000
+    ended = con.execute("SELECT NIR_ANO_17, SOR_DAT FROM stays WHERE SOR_MOD = '9'").fetchall()
+    certificates = con.execute("SELECT count(*) FROM KI_CCI_R").fetchone()[0]
+    assert 0.3 * certificates < len(ended) < 0.7 * certificates
+    assert len({p for p, _d in ended}) == len(ended)  # one death each
+    # where the referential has the date, the stay ends that very day (SOR_DAT is DDMMYYYY)
+    mismatched = con.execute("SELECT count(*) FROM stays s JOIN IR_BEN_R b ON s.NIR_ANO_17 = b.BEN_NIR_PSA "
+                         "WHERE s.SOR_MOD = '9' AND b.BEN_DCD_DTE <> '1600-01-01' "
+                         "AND strptime(s.SOR_DAT, '%d%m%Y')::DATE <> b.BEN_DCD_DTE::DATE").fetchone()[0]
+    assert mismatched == 0
+    after = con.execute("SELECT count(*) FROM stays s JOIN IR_BEN_R b ON s.NIR_ANO_17 = b.BEN_NIR_PSA "
+                    "WHERE b.BEN_DCD_DTE <> '1600-01-01' AND strptime(s.SOR_DAT, '%d%m%Y')::DATE > b.BEN_DCD_DTE::DATE")
+    assert after.fetchone()[0] == 0  # no stay ends after its patient's death
+
+
+def test_between_80_and_90_percent_of_certificates_are_matched_and_only_those_that_can_be(deaths_of_5000):
+    """guide_cepidc ch. 2: matching needs IR_BEN_R's date or a stay ended in death."""
+    con = deaths_of_5000
+    matched, total = con.execute("SELECT count(BEN_IDT_ANO), count(*) FROM KI_CCI_R").fetchone()
+    assert 0.75 <= matched / total <= 0.95
+    unmatchable = con.execute("SELECT count(*) FROM KI_CCI_R k JOIN IR_BEN_R b USING (BEN_IDT_ANO) "
+                          "WHERE b.BEN_DCD_DTE = '1600-01-01' AND b.BEN_NIR_PSA NOT IN "
+                          "(SELECT NIR_ANO_17 FROM stays WHERE SOR_MOD = '9')").fetchone()[0]
+    assert unmatchable == 0
+    lines = con.execute("SELECT count(*) FROM KI_ECD_R e ANTI JOIN KI_CCI_R c USING (DCD_IDT_ENC)").fetchone()[0]
+    assert lines == 0  # every certificate line belongs to a certificate, matched or not

@@ -9,8 +9,9 @@ the SELECTs of its categories, or none when the extract lacks its tables:
 | mco_main_diagnosis, mco_linked_diagnosis, mco_associated_diagnosis | ICD-10 | – | stay (ETA_NUM_RSA_NUM_year) |
 | mco_ccam_act, dcir_ccam_act | CCAM code | – | stay, or décompte |
 | mco_hospital_stay | GHM | days | stay |
+| mco_session | GHM of CMD 28 (dialysis, chemotherapy, radiotherapy… in sessions): counted apart from stays | days | stay |
 | ald | ICD-10 of the long-term illness | – | ALD number |
-| death | death | – | – |
+| death | death (the `deaths` view: IR_BEN_R, CépiDc or a stay ended in death; 1600-01-01 is no death) | – | – |
 | death_cause | ICD-10 of the underlying cause (KI_CCI_R, linked by BEN_IDT_ANO) | – | – |
 | death_certificate_cause | ICD-10 of each cause on the certificate (KI_ECD_R) | rank on its line | certificate line |
 
@@ -18,7 +19,7 @@ Dates are those of the extract: care dates to the month unless the permit allows
 
 from __future__ import annotations
 
-from bastide.analytics.pmsi import STAY, same_stay
+from bastide.analytics.pmsi import SESSIONS, STAY, same_stay
 
 PMSI_YEARS = "pmsi_years"  # in `tables`: the extract's PMSI tables carry their year (analytics.views)
 from bastide.analytics.sql import q, text
@@ -94,8 +95,12 @@ def acts(tables: set[str], flat: set[str], dialect: Dialect, stays: str = "mco_s
 
 
 def hospital_stays(stays: str = "mco_stays") -> list[str]:
-    return [event(q(stays), person="NIR_ANO_17", category="mco_hospital_stay", value="GRG_GHM", weight="SEJ_NBJ",
-                  start="EXE_SOI_DTD", end="EXE_SOI_DTF", group_id=_stay_id())]
+    """Stays, and sessions apart (GHM of CMD 28: a dialysis a week is not 52 hospitalisations)."""
+    session = f"GRG_GHM LIKE '{SESSIONS}%'"
+    common = {"person": "NIR_ANO_17", "value": "GRG_GHM", "weight": "SEJ_NBJ", "start": "EXE_SOI_DTD",
+              "end": "EXE_SOI_DTF", "group_id": _stay_id()}
+    return [event(q(stays), category="mco_hospital_stay", where=f"GRG_GHM IS NULL OR NOT ({session})", **common),
+            event(q(stays), category="mco_session", where=session, **common)]
 
 
 def long_term_illnesses() -> list[str]:
@@ -105,9 +110,9 @@ def long_term_illnesses() -> list[str]:
 
 
 def deaths() -> list[str]:
-    dead = f"(SELECT DISTINCT BEN_NIR_PSA, BEN_DCD_DTE FROM {q('IR_BEN_R')} WHERE BEN_DCD_DTE IS NOT NULL) AS b"
-    return [event(dead, person="BEN_NIR_PSA", category="death", value="'death'", start="BEN_DCD_DTE",
-                  end="BEN_DCD_DTE")]
+    """One death per person, reconciled from its sources (analytics.deaths)."""
+    return [event(q("deaths"), person="person", category="death", value="'death'", start="death_date",
+                  end="death_date")]
 
 
 def _linked_to_persons(table: str) -> str:
@@ -142,6 +147,8 @@ def events_sql(tables: set[str], flat: set[str], dialect: Dialect) -> str | None
     parts += acts(tables, flat, dialect)
     if "IR_IMB_R" in tables:
         parts += long_term_illnesses()
+    if "deaths" in tables:
+        parts += deaths()
     if "IR_BEN_R" in tables:
-        parts += deaths() + death_causes(tables)
+        parts += death_causes(tables)
     return " UNION ALL ".join(parts) if parts else None

@@ -10,12 +10,18 @@ The usual quality filters are named options (`McoFilters`, from documentation-sn
 type PMSI MCO, pipeline SCALPEL):
 - `duplicate_finess`: until 2017, AP-HP, AP-HM and HCL sent their stays under their legal
   FINESS and again under geographic ones; the geographic numbers below are dropped;
-- `inter_facility`: SEJ_TYP 'B' stays (services between facilities) repeat another stay, except
-  dialysis and radiotherapy (GHM 28Z14Z, 28Z15Z, 28Z16Z);
+- `inter_facility`: SEJ_TYP 'B' stays (services between facilities, PIE) repeat another stay,
+  except sessions (GHM 28…) other than 28Z14Z, 28Z15Z and 28Z16Z (fiches/scalpel_pipeline.md,
+  « règles de nettoyage »: `SEJ_TYP ≠ "B" OR (GRG_GHM like "28%" AND GRG_GHM ∉ {28Z14Z,
+  28Z15Z, 28Z16Z})`; MS_GM9_V names 28Z14Z transfusion and 28Z15Z hyperbaric oxygen: the fiche
+  calls the kept sessions « dialyses et radiothérapies »);
 - `errors`: GHM 90… are errors and unclassifiable stays;
 - `not_reimbursed`: GHS 9999;
-- `chaining`: the return codes of the patient chaining (NIR_RET, SEJ_RET, FHO_RET, PMS_RET,
-  DAT_RET) must say no error ('0'; an absent code is not held against the stay);
+- `chaining`: the return codes of the patient chaining (NIR_RET, NAI_RET, SEX_RET, SEJ_RET,
+  FHO_RET, PMS_RET, DAT_RET, and from 2013 COH_NAI_RET, COH_SEX_RET) must say no error ('0'; an
+  absent code is not held against the stay), and NIR_ANO_17 must not be one of the placeholders
+  that stand for « no identifier » (fiches/fiche_beneficiaire.md, the chaining filter; kept, each
+  placeholder would be one pseudo-person gathering every unchainable stay);
 - `abortions` (off by default): GHM 14Z08Z, which some studies must leave out."""
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from bastide.analytics.sql import Columns, listed, ok_code, q, text
+from bastide.base.deviations import (
+    PLACEHOLDER_NIR,  # NIR_ANO_17 of a patient who could not be identified
+)
 
 # geographic FINESS of AP-HP, AP-HM and HCL that duplicated their legal FINESS until 2017
 # (documentation-snds, "transmission en double dans le PMSI"; the list sndsTools and SCALPEL use)
@@ -35,8 +44,10 @@ DUPLICATE_FINESS = (
     "910100023", "920100013", "920100021", "920100039", "920100047", "920100054", "920100062", "930100011",
     "930100037", "930100045", "940100027", "940100035", "940100043", "940100050", "940100068", "950100016",
     "690783154", "690784137", "690784152", "690784178", "690787478", "830100558")
-DIALYSIS_RADIOTHERAPY = ("28Z14Z", "28Z15Z", "28Z16Z")
-CHAINING_CODES = ("NIR_RET", "SEJ_RET", "FHO_RET", "PMS_RET", "DAT_RET")
+SESSIONS = "28"  # CMD 28: the GHM of sessions (dialysis, chemotherapy, radiotherapy…), not stays
+NOT_KEPT_SESSIONS = ("28Z14Z", "28Z15Z", "28Z16Z")  # inter-facility sessions that repeat another RSA
+CHAINING_CODES = ("NIR_RET", "NAI_RET", "SEX_RET", "SEJ_RET", "FHO_RET", "PMS_RET", "DAT_RET", "COH_NAI_RET",
+                  "COH_SEX_RET")
 STAY = ("ETA_NUM", "RSA_NUM")
 YEAR = "year"  # an extract's PMSI tables carry the year of their files (workspaces/extract.py)
 OTHER_TABLES = ("T_MCOaaD", "T_MCOaaA", "T_MCOaaUM", "T_MCOaaMED", "T_MCOaaMEDATU", "T_MCOaaMEDTHROMBO")
@@ -57,16 +68,23 @@ class McoFilters:
             wanted.append(f"NOT ({text('b.ETA_NUM')} IN ({listed(DUPLICATE_FINESS)})"
                           + (" AND b.SOR_ANN <= 2017)" if "SOR_ANN" in b else ")"))
         if self.inter_facility and "SEJ_TYP" in b:
-            wanted.append(f"(b.SEJ_TYP IS NULL OR b.SEJ_TYP <> 'B' OR b.GRG_GHM IN ({listed(DIALYSIS_RADIOTHERAPY)}))")
+            wanted.append(f"(b.SEJ_TYP IS NULL OR b.SEJ_TYP <> 'B' OR (b.GRG_GHM LIKE '{SESSIONS}%' "
+                          f"AND b.GRG_GHM NOT IN ({listed(NOT_KEPT_SESSIONS)})))")
         if self.errors and "GRG_GHM" in b:
             wanted.append("(b.GRG_GHM IS NULL OR b.GRG_GHM NOT LIKE '90%')")
         if self.not_reimbursed and "GHS_NUM" in b:
             wanted.append(f"(b.GHS_NUM IS NULL OR {text('b.GHS_NUM')} <> '9999')")
         if self.chaining:
-            wanted += [ok_code(f"c.{code}") for code in CHAINING_CODES if code in c]
+            wanted += chained("c", c)
         if self.abortions and "GRG_GHM" in b:
             wanted.append("(b.GRG_GHM IS NULL OR b.GRG_GHM <> '14Z08Z')")
         return wanted
+
+
+def chained(alias: str, c: set[str]) -> list[str]:
+    """The chaining filter on T_MCOaaC (aliased `alias`, with columns `c`): the patient is known."""
+    codes = [ok_code(f"{alias}.{code}") for code in CHAINING_CODES if code in c]
+    return codes + ([f"{alias}.NIR_ANO_17 NOT IN ({listed(PLACEHOLDER_NIR)})"] if "NIR_ANO_17" in c else [])
 
 
 def same_stay(left: str, right: str, *, yearly: bool = False) -> str:

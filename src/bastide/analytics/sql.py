@@ -20,3 +20,15 @@ def listed(values) -> str:
 def ok_code(expression: str) -> str:
     """A PMSI return code that says nothing is wrong: '0' (schema-snds types some as booleans)."""
     return f"({expression} IS NULL OR {text(expression)} IN ('0', 'false'))"
+
+
+# The SNDS writes a missing date as a date: IR_BEN_R.BEN_DCD_DTE is 1600-01-01 for the living and
+# for deaths whose scheme does not send the date (guide_cepidc, 2-Chap2CausesDeces.md: « elle est
+# forcée au 1er janvier 1600 »); 0001-01-01 and 2600-01-01 fill other tables' empty dates.
+FIRST_REAL_DATE, LAST_REAL_DATE = "1800-01-01", "2500-12-31"
+
+
+def real_date(expression: str) -> str:
+    """The date, or NULL when it is one of the SNDS's placeholders for « no date »."""
+    day = f"CAST({expression} AS DATE)"
+    return f"(CASE WHEN {day} BETWEEN DATE '{FIRST_REAL_DATE}' AND DATE '{LAST_REAL_DATE}' THEN {day} END)"

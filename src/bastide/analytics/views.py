@@ -7,18 +7,19 @@ import re
 
 import pyarrow as pa
 
+from bastide.analytics.deaths import deaths_sql
 from bastide.analytics.dcir import care_year_sql, flat_columns, flat_dcir_sql
 from bastide.analytics.events import PMSI_YEARS, drug_dispensations_sql, events_sql
 from bastide.analytics.pmsi import flat_mco_sql, stays_sql, yearly
 from bastide.workspaces.dialect import Dialect
 
-VIEWS = ("dcir_flat", "dcir_care_year", "drug_dispensations", "mco_stays", "mco_flat", "events")
+VIEWS = ("dcir_flat", "dcir_care_year", "drug_dispensations", "mco_stays", "mco_flat", "deaths", "events")
 
 
 def workspace_views(schemas: dict[str, pa.Schema], dialect: Dialect) -> list[tuple[str, str]]:
     """(name, SELECT) in the order they must be defined, for the tables the extract has."""
     columns = {t: s.names for t, s in schemas.items()}
-    views, flat, have = [], set(), set(columns)
+    views, flat, have, stays = [], set(), set(columns), set()
     if "ER_PRS_F" in columns:
         flat = {name for _t, _c, name in flat_columns(columns)}
         views += [("dcir_flat", flat_dcir_sql(columns)), ("dcir_care_year", care_year_sql())]
@@ -29,8 +30,13 @@ def workspace_views(schemas: dict[str, pa.Schema], dialect: Dialect) -> list[tup
     if {"T_MCOaaB", "T_MCOaaC"} <= have:
         views += [("mco_stays", stays_sql(columns)), ("mco_flat", flat_mco_sql(schemas))]
         have.add("mco")
+        stays = set(columns["T_MCOaaB"]) | set(columns["T_MCOaaC"])
         if yearly(columns, *(t for t in columns if t.startswith("T_MCOaa"))):
             have.add(PMSI_YEARS)
+    deaths = deaths_sql(columns, stays, dialect)
+    if deaths:
+        views.append(("deaths", deaths))
+        have.add("deaths")
     events = events_sql(have, flat, dialect)
     if events:
         views.append(("events", events))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from bastide.base.deviations import corrected
 from bastide.errors import InvalidInput, NotFound
 
 SNDS_SCHEMA_DIR = Path(__file__).parent / "snds_schema" / "schemas"
@@ -77,6 +78,7 @@ class ForeignKey:
     table: str
     ref_fields: tuple[str, ...]
     kind: str = "table"  # or "nomenclature": a code that must exist in a delivered referential
+    unlinked: tuple[str, ...] = ()  # values that name nothing, never looked for (base.deviations)
 
 
 @dataclass(frozen=True)
@@ -224,5 +226,7 @@ def load_schema_dir(path: Path, source: str) -> SchemaRegistry:
 
 @cache
 def snds_registry() -> SchemaRegistry:
-    """The 188 schema-snds tables and the nomenclatures shipped with them."""
-    return SchemaRegistry({**_load_tables(SNDS_SCHEMA_DIR), **_load_tables(SNDS_NOMENCLATURE_DIR, NOMENCLATURE)}, "SNDS")
+    """The 188 schema-snds tables, with the real base's departures from them (base.deviations),
+    and the nomenclatures shipped with them."""
+    tables = {name: corrected(t) for name, t in _load_tables(SNDS_SCHEMA_DIR).items()}
+    return SchemaRegistry({**tables, **_load_tables(SNDS_NOMENCLATURE_DIR, NOMENCLATURE)}, "SNDS")

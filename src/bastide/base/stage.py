@@ -214,7 +214,9 @@ class Stage:
             for f, r in zip(fk.fields, fk.ref_fields, strict=True)
         )
         not_null = " AND ".join(f"c.{q(f)} IS NOT NULL" for f in fk.fields)
-        if len(fk.fields) == 1 and not self._distinct_orphans(child, fk.fields[0], parent, on):
+        if fk.unlinked:  # placeholders that name nobody (base.deviations)
+            not_null += f" AND CAST(c.{q(fk.fields[0])} AS VARCHAR) NOT IN ({', '.join(lit(v) for v in fk.unlinked)})"
+        if len(fk.fields) == 1 and not self._distinct_orphans(child, fk.fields[0], parent, on, not_null):
             return 0
         orphans = f"SELECT c.rn AS rid, {', '.join('c.' + q(f) for f in fk.fields)} FROM {q(child)} c " \
                   f"ANTI JOIN {q(parent)} p ON {on} WHERE {not_null}"
@@ -230,11 +232,11 @@ class Stage:
                 self._quarantine(child, f"rn IN (SELECT rid FROM ({orphans}))")
         return total
 
-    def _distinct_orphans(self, child: str, column: str, parent: str, on: str) -> int:
+    def _distinct_orphans(self, child: str, column: str, parent: str, on: str, wanted: str) -> int:
         """Codes of one column that the parent lacks, counted over distinct values: a coded
         column of 20 M rows has a few thousand codes, so this is one cheap column scan."""
         return self.con.execute(
-            f"SELECT count(*) FROM (SELECT DISTINCT {q(column)} FROM {q(child)} WHERE {q(column)} IS NOT NULL) c "
+            f"SELECT count(*) FROM (SELECT DISTINCT {q(column)} FROM {q(child)} c WHERE {wanted}) c "
             f"ANTI JOIN {q(parent)} p ON {on}"
         ).fetchall()[0][0]
 

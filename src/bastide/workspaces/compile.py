@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from bastide.analytics.pmsi import McoFilters, same_stay
 from bastide.workspaces.dialect import DUCKDB, Dialect
 from bastide.workspaces.pseudonym import sql_number, sql_pseudonym, sql_surrogate
 from bastide.workspaces.spec import BIRTH_DETAIL, COMMUNE, DEATH_DATES, PERSON_IDS, PROFESSIONAL_IDS, ExtractSpec
@@ -25,10 +26,11 @@ STAY_KEYS = ("ETA_NUM", "RSA_NUM")
 YEAR = "year"  # a PMSI table's year, which extract.register_sources adds from its files' partition
 
 
-def stay(names) -> str:
+def stay(names, alias: str = "") -> str:
     """A stay, to compare: its year (RSA_NUM restarts every year) when the source has it, then
     ETA_NUM and RSA_NUM as text (PMSI declares ETA_NUM an integer in some tables, text in others)."""
-    return (f'"{YEAR}", ' if YEAR in names else "") + "CAST(ETA_NUM AS STRING), CAST(RSA_NUM AS STRING)"
+    a = f"{alias}." if alias else ""
+    return (f'{a}"{YEAR}", ' if YEAR in names else "") + f"CAST({a}ETA_NUM AS STRING), CAST({a}RSA_NUM AS STRING)"
 COHORT, OPTOUT = "cohort", "optout"  # the views the extract registers beside the sources
 PROFESSIONALS = "professionals"  # each professional number once, with its surrogate (professionals_sql)
 CLAIMS = "claims"  # the cohort's prestations by their 9 keys, with their claim's surrogate (claims_sql)
@@ -70,12 +72,23 @@ def _dispensed(atc: tuple[str, ...]) -> str:
             f"(SELECT {keys} FROM {src('ER_PHA_F')} WHERE CAST(PHA_PRS_IDE AS STRING) IN ({drugs}))")
 
 
+def _patients_of(stays: str, schemas: dict[str, pa.Schema]) -> str:
+    """The patients of these stays, through the same quality filters as the analytics layer's
+    `mco_stays` (analytics.pmsi.McoFilters: errors, duplicate FINESS, chaining codes, placeholder
+    NIR_ANO_17…), so a cohort never counts a stay its own analyses would drop."""
+    b, c = (schemas.get(t, pa.schema([])).names for t in ("T_MCOaaB", "T_MCOaaC"))
+    where = [f"({stay(c, 'c')}) IN ({stays})", *McoFilters().predicates(set(b), set(c))]
+    if not b:  # no stay summaries to filter on: the chaining alone
+        return f"SELECT c.NIR_ANO_17 AS person FROM {src('T_MCOaaC')} AS c WHERE {' AND '.join(where)}"
+    on = same_stay("b", "c", yearly=YEAR in b and YEAR in c)
+    return (f"SELECT c.NIR_ANO_17 AS person FROM {src('T_MCOaaC')} AS c JOIN {src('T_MCOaaB')} AS b ON {on} "
+            f"WHERE {' AND '.join(where)}")
+
+
 def cohort_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes, dialect: Dialect = DUCKDB) -> str:
     """SELECT person, pseudonym: the permit's population, less the opt-outs recorded by the permit's date."""
     pop = spec.population
-    in_c = stay(schemas.get("T_MCOaaC", pa.schema([])).names)
-    persons = [f"SELECT NIR_ANO_17 AS person FROM {src('T_MCOaaC')} WHERE ({in_c}) IN ({stays})"
-               for stays in _stays_with(spec, schemas)]
+    persons = [_patients_of(stays, schemas) for stays in _stays_with(spec, schemas)]
     ben = []
     if pop.sex:
         ben.append(f"BEN_SEX_COD IN ({', '.join(str(s) for s in pop.sex)})")

@@ -60,25 +60,29 @@ def generate(
     writer = DeliveryWriter(partial, gzip=gzip)
     steps = 5 + 2 * len(years)
     tick = progress or (lambda *_: None)
-    _write_all(writer, beneficiaries, years, np.random.default_rng(seed), lambda s, d: tick(s, d, steps))
+    _write_all(writer, beneficiaries, years, seed, lambda s, d: tick(s, d, steps))
     if out.exists():
         out.rmdir()
     partial.rename(out)
     return SynthSummary(out, dict(writer.rows), time.monotonic() - began)
 
 
-def _write_all(writer: DeliveryWriter, count: int, years: list[int], rng, tick) -> None:
+def _write_all(writer: DeliveryWriter, count: int, years: list[int], seed: int, tick) -> None:
     schemas = snds_registry()
     codes = load_codes()
+    rng = np.random.default_rng(seed)
     start, end = np.datetime64(f"{years[0]}-01-01"), np.datetime64(f"{years[-1]}-12-31")
     pop = make_population(rng, count, years, codes)
+    # real data's flaws draw from their own stream, so adding one leaves the others' draws alone
+    flaws = np.random.default_rng([seed, 15])
+    died = deaths.death_records(flaws, pop)
     tick("population", 1)
     _doctors, numbers, specialty = referentials.practitioners(rng, max(50, count // 200), codes, years[-1])
     n_eta = max(20, count // 5000)
     finess = digits_ids(rng, n_eta, 8).to_numpy(zero_copy_only=False)
     eta_numbers = 100_000_000 + np.arange(n_eta, dtype=np.int64) * 1013
     practice = dcir.Practice(numbers, specialty, finess)
-    writer.write(schemas.get("IR_BEN_R"), "IR_BEN_R", "IR_BEN_R", referentials.beneficiaries(rng, pop, end))
+    writer.write(schemas.get("IR_BEN_R"), "IR_BEN_R", "IR_BEN_R", referentials.beneficiaries(rng, pop, end, died.referential_dates(pop)))
     tick("IR_BEN_R", 2)
     writer.write(schemas.get("IR_IMB_R"), "IR_IMB_R", "IR_IMB_R", referentials.long_term_illnesses(rng, pop, codes, start))
     tick("IR_IMB_R", 3)
@@ -91,7 +95,7 @@ def _write_all(writer: DeliveryWriter, count: int, years: list[int], rng, tick) 
         step += 1
         tick(f"DCIR {year}", step)
         yy = f"{year % 100:02d}"
-        b, c, d, a = pmsi.stays(rng, pop, codes, eta_numbers, year)
+        b, c, d, a = pmsi.stays(rng, pop, codes, eta_numbers, year, died.dying_in_hospital(pop, year))
         for suffix, columns in (("B", b), ("C", c), ("D", d), ("A", a)):
             writer.write(schemas.get(f"T_MCOaa{suffix}"), f"T_MCO{yy}{suffix}", f"T_MCO{yy}{suffix}", columns)
         writer.write(schemas.get("T_MCOaaE"), f"T_MCO{yy}E", f"T_MCO{yy}E", pmsi.establishments(n_eta, year, finess, eta_numbers))
@@ -99,7 +103,7 @@ def _write_all(writer: DeliveryWriter, count: int, years: list[int], rng, tick) 
         tick(f"PMSI {year}", step)
     for name in REFERENTIALS:
         writer.copy_referential(NOMENCLATURES / f"{name}.csv")
-    cci, ecd = deaths.causes_of_death(rng, pop, codes)
+    cci, ecd = deaths.causes_of_death(rng, pop, codes, died)
     writer.write(schemas.get("KI_CCI_R"), "KI_CCI_R", "KI_CCI_R", cci)
     writer.write(schemas.get("KI_ECD_R"), "KI_ECD_R", "KI_ECD_R", ecd)
     tick("causes of death", step + 2)

@@ -36,6 +36,9 @@ class Codes:
     departments: np.ndarray
     specialties: np.ndarray
     natures: dict[str, np.ndarray]
+    ghm: np.ndarray  # GHM of ordinary stays (MS_GM9_V, CMD 01-27)
+    sessions: np.ndarray  # CMD 28: sessions (dialysis, chemotherapy, radiotherapy, transfusion…)
+    ghm_errors: np.ndarray  # CMD 90: errors of the grouping
 
 
 @cache
@@ -47,6 +50,7 @@ def load_codes() -> Codes:
     dpt = [c for c in _column("IR_DPT_V.csv", "GEO_DPT_COD") if len(c) == 3 and c not in ("000", "999")]
     spe = [int(c) for c in _column("IR_SPE_V.csv", "PFS_SPE_COD") if c.isdigit() and 0 < int(c) < 99]
     known = {int(c) for c in _column("IR_NAT_V.csv", "PRS_NAT") if c.isdigit()}
+    ghm = [c for c in _column("MS_GM9_V.csv", "GM9_GHM_COD") if len(c) == 6 and c[:2].isdigit()]
     for kind, codes in NATURES.items():
         missing = set(codes) - known
         if missing:  # pragma: no cover - guards the shipped nomenclature
@@ -59,4 +63,7 @@ def load_codes() -> Codes:
         departments=np.array(dpt),
         specialties=np.array(spe, dtype=np.int64),
         natures={k: np.array(v, dtype=np.int64) for k, v in NATURES.items()},
+        ghm=np.array([c for c in ghm if c[:2] < "28"]),
+        sessions=np.array([c for c in ghm if c.startswith("28")]),
+        ghm_errors=np.array([c for c in ghm if c.startswith("90")]),
     )

@@ -1,7 +1,8 @@
 """PMSI MCO for one year: stays (B), patient link (C), diagnoses (D), acts (A), establishments (E).
 
 Every stay links to its patient through T_MCOaaC.NIR_ANO_17 = IR_BEN_R.BEN_NIR_PSA and
-ends before the patient's death. RSA_NUM restarts at 1 every year, as in real deliveries.
+ends by the patient's death; a death in hospital ends its stay on the day of death with SOR_MOD
+'9' (MS_SOR_V « Décès »). RSA_NUM restarts every year, as in real deliveries.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from bastide.base.deviations import (
+    PLACEHOLDER_NIR,  # NIR_ANO_17 when the patient is unknown
+)
 from bastide.base.synth.codes import Codes
 from bastide.base.synth.population import Population
 from bastide.base.synth.values import expand, formatted, pick, yearmonth
@@ -24,25 +28,39 @@ def establishments(count: int, year: int, finess: np.ndarray, numbers: np.ndarra
     }
 
 
-def stays(rng, pop: Population, codes: Codes, eta_numbers: np.ndarray, year: int):
+def _ordinary(rng, pop: Population, year: int):
+    """(patients, entry, exit) of the year's stays that end alive."""
     index, first, last = pop.alive_span(year)
     age = pop.age_on(first, index)
     has = rng.random(len(index)) < np.clip(0.04 + age * 0.0025, 0, 0.4)
     who, start_day, end_day = index[has], first[has], last[has]
-    n = len(who)
     span = (end_day - start_day).astype(np.int64) + 1
-    entry = start_day + (rng.random(n) * span).astype("timedelta64[D]")
-    los = np.minimum(rng.geometric(0.3, n) - 1, (end_day - entry).astype(np.int64))
-    exit_ = entry + los.astype("timedelta64[D]")
+    entry = start_day + (rng.random(len(who)) * span).astype("timedelta64[D]")
+    los = np.minimum(rng.geometric(0.3, len(who)) - 1, (end_day - entry).astype(np.int64))
+    return who, entry, entry + los.astype("timedelta64[D]")
+
+
+def _terminal(rng, pop: Population, year: int, dying: np.ndarray):
+    """(patients, entry, exit) of the stays that end in death: exit on the day of death."""
+    exit_ = pop.death[dying]
+    earliest = np.maximum(pop.birth[dying], np.datetime64(f"{year}-01-01"))
+    entry = np.maximum(exit_ - (rng.geometric(0.15, len(dying)) - 1).astype("timedelta64[D]"), earliest)
+    return dying, entry, exit_
+
+
+def stays(rng, pop: Population, codes: Codes, eta_numbers: np.ndarray, year: int, dying: np.ndarray):
+    """The year's B, C, D and A tables; `dying`: the persons who die in hospital this year."""
+    ordinary, terminal = _ordinary(rng, pop, year), _terminal(rng, pop, year, dying)
+    who, entry, exit_ = (np.concatenate(parts) for parts in zip(ordinary, terminal, strict=True))
+    n, los = len(who), (exit_ - entry).astype(np.int64)
+    discharge = np.where(np.arange(n) < len(ordinary[0]), "8", "9")  # MS_SOR_V: 8 domicile, 9 décès
     eta = pick(rng, eta_numbers, n)
     rsa = _numbered_per_establishment(eta)
     stay_age = pop.age_on(entry, who)
     n_dgn = np.minimum(rng.poisson(1.2, n), 6)
     n_act = np.minimum(rng.poisson(0.8, n), 5)
-    ghm = np.char.add(
-        np.char.add(np.char.zfill(rng.integers(1, 28, n).astype(str), 2), pick(rng, np.array(list("MCKZ")), n)),
-        np.char.add(np.char.zfill(rng.integers(1, 99, n).astype(str), 2), pick(rng, np.array(list("1234AZ")), n)),
-    )
+    ghm, stay_type = _grouping(rng, codes, n)
+    codes_c, patient = _chaining(rng, n, pop.nir.take(pa.array(who)))
     stay_b = {
         "ETA_NUM": pa.array(eta),
         "RSA_NUM": pa.array(rsa),
@@ -51,10 +69,11 @@ def stays(rng, pop: Population, codes: Codes, eta_numbers: np.ndarray, year: int
         "AGE_ANN": pa.array(stay_age, mask=stay_age < 1),
         "COD_SEX": pa.array(pop.sex[who].astype(str)),
         "ENT_MOD": pa.array(np.full(n, "8")),
-        "SOR_MOD": pa.array(np.full(n, "8")),
+        "SOR_MOD": pa.array(discharge),
         "SOR_ANN": pa.array(np.full(n, year)),
         "SOR_MOI": formatted(exit_, "%m"),
         "GRG_GHM": pa.array(ghm),
+        "SEJ_TYP": pa.array(stay_type, mask=stay_type == ""),
         "GHS_NUM": pa.array(rng.integers(1000, 10000, n)),
         "NBR_DGN": pa.array(n_dgn),
         "NBR_ACT": pa.array(n_act),
@@ -62,7 +81,7 @@ def stays(rng, pop: Population, codes: Codes, eta_numbers: np.ndarray, year: int
     link_c = {
         "ETA_NUM": pa.array(eta),
         "RSA_NUM": pa.array(rsa),
-        "NIR_ANO_17": pop.nir.take(pa.array(who)),
+        "NIR_ANO_17": patient,
         "EXE_SOI_DTD": formatted(entry, "%d%b%Y:%H:%M:%S"),
         "EXE_SOI_DTF": formatted(exit_, "%d%b%Y:%H:%M:%S"),
         "ENT_DAT": formatted(entry, "%d%m%Y"),
@@ -71,12 +90,41 @@ def stays(rng, pop: Population, codes: Codes, eta_numbers: np.ndarray, year: int
         "SOR_MOI": formatted(exit_, "%m"),
         "ENT_AM": yearmonth(entry),
         "SOR_AM": yearmonth(exit_),
-        "NIR_RET": pa.array(np.zeros(n, dtype=bool)),
-        "NAI_RET": pa.array(np.full(n, "0")),
-        "SEX_RET": pa.array(np.zeros(n, dtype=bool)),
-        "SEJ_RET": pa.array(np.zeros(n, dtype=bool)),
+        **codes_c,
     }
     return stay_b, link_c, _diagnoses(rng, codes, eta, rsa, n_dgn), _acts(rng, codes, eta, rsa, n_act)
+
+
+SESSIONS, ERRORS, INTER_FACILITY = 0.04, 0.005, 0.02  # shares of a year's RSA
+UNCHAINED, MISCHAINED = 0.01, 0.02  # RSA with a placeholder patient; with a non-zero return code
+RETURN_CODES = {"NIR_RET": bool, "NAI_RET": str, "SEX_RET": bool, "SEJ_RET": bool, "FHO_RET": bool,
+                "PMS_RET": bool, "DAT_RET": str, "COH_NAI_RET": bool, "COH_SEX_RET": bool}  # schema-snds types
+
+
+def _grouping(rng, codes: Codes, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(GRG_GHM, SEJ_TYP): real GHM (MS_GM9_V), with sessions (CMD 28) and grouping errors (CMD 90)
+    among them as in real files, and some inter-facility services (SEJ_TYP 'B'), half of them sessions."""
+    draw = rng.random(n)
+    ghm = np.where(draw < SESSIONS, pick(rng, codes.sessions, n),
+                   np.where(draw < SESSIONS + ERRORS, pick(rng, codes.ghm_errors, n), pick(rng, codes.ghm, n)))
+    inter = (rng.random(n) < INTER_FACILITY / 2) | ((draw < SESSIONS) & (rng.random(n) < INTER_FACILITY / 2 / SESSIONS))
+    return ghm, np.where(inter, "B", "")
+
+
+def _chaining(rng, n: int, patients: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
+    """T_MCOaaC's return codes and NIR_ANO_17: most RSA chained without error; some with one
+    code in error (fiches/requete_type_pmsi_mco.md lists them), some with a placeholder patient
+    (fiches/fiche_beneficiaire.md), half of those with every code at '0' all the same."""
+    draw = rng.random(n)
+    unknown = draw < UNCHAINED
+    faulty = (draw >= UNCHAINED) & (draw < UNCHAINED + MISCHAINED) | unknown & (rng.random(n) < 0.5)
+    which = rng.integers(0, len(RETURN_CODES), n)
+    columns = {}
+    for i, (name, kind) in enumerate(RETURN_CODES.items()):
+        wrong = faulty & (which == i) | unknown & faulty & (name == "NIR_RET")
+        columns[name] = pa.array(wrong if kind is bool else np.where(wrong, "1", "0"))
+    ids = np.where(unknown, pick(rng, np.array(PLACEHOLDER_NIR), n), patients.to_numpy(zero_copy_only=False))
+    return columns, pa.array(ids)
 
 
 def _numbered_per_establishment(eta: np.ndarray) -> np.ndarray:

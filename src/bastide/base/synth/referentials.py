@@ -10,7 +10,9 @@ from bastide.base.synth.population import Population
 from bastide.base.synth.values import days, digits_ids, formatted, pick, unique_ids, year_of, yearmonth
 
 
-def beneficiaries(rng: np.random.Generator, pop: Population, last_day: np.datetime64) -> dict[str, pa.Array]:
+def beneficiaries(rng: np.random.Generator, pop: Population, last_day: np.datetime64,
+                  death_dates: np.ndarray) -> dict[str, pa.Array]:
+    """`death_dates`: BEN_DCD_DTE as delivered, 1600-01-01 where no date was sent (synth.deaths)."""
     n = len(pop)
     return {
         "BEN_NIR_PSA": pop.nir,
@@ -22,8 +24,8 @@ def beneficiaries(rng: np.random.Generator, pop: Population, last_day: np.dateti
         "BEN_NAI_ANN": pa.array(year_of(pop.birth)),
         "BEN_NAI_MOI": formatted(pop.birth, "%m"),
         "BEN_SEX_COD": pa.array(pop.sex),
-        "BEN_DCD_DTE": days(pop.death),
-        "BEN_DCD_AME": yearmonth(pop.death),
+        "BEN_DCD_DTE": days(death_dates),
+        "BEN_DCD_AME": yearmonth(death_dates),
         "ORG_AFF_BEN": pa.array(np.char.add("01", pick(rng, np.arange(1000000, 1000100).astype(str), n))),
         "BEN_RES_DPT": pa.array(pop.dept),
         "BEN_RES_COM": pa.array(np.char.zfill(rng.integers(1, 999, n).astype(str), 3)),
