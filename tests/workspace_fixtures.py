@@ -28,7 +28,7 @@ def ready(world):
     return platform, p, permit_id, ws_id, done
 
 
-SPARK_TABLES = ["ER_PRS_F", "ER_PHA_F", "ER_CAM_F", "ER_ETE_F", "IR_BEN_R", "IR_CIP_V", "IR_IMB_R", "KI_CCI_R",
+SPARK_TABLES = ["ER_PRS_F", "ER_PHA_F", "ER_CAM_F", "ER_ETE_F", "IR_BEN_R", "IR_PHA_R", "IR_IMB_R", "KI_CCI_R",
                 "KI_ECD_R", "T_MCOaaA", "T_MCOaaB", "T_MCOaaC", "T_MCOaaD"]
 SPARK_SCOPE = {"snapshot": "snds@2024-12", "tables": SPARK_TABLES, "years": [2023], "population": {"sex": [1, 2]}}
 

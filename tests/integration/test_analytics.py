@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from bastide.analytics.pmsi import DIALYSIS_RADIOTHERAPY, DUPLICATE_FINESS
+from bastide.analytics.pmsi import DUPLICATE_FINESS
 from bastide.analytics.views import workspace_views
 from bastide.api.app import create_app
 from bastide.identity import service as identity
@@ -53,18 +53,21 @@ DCIR_KEYS = ["DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EM
 
 
 def _expected(t: dict[str, pa.Table]) -> tuple[int, int]:
-    """The worked example from the raw extract, in Python: filtered prestations, A10 dispensations
-    netted per person, drug and day, first day after the washout, stays within 90 days."""
+    """The worked example from the raw extract, in Python: filtered prestations, J01 dispensations
+    (IR_PHA_R's ATC7 by the line's CIP13, else its CIP7: fiches/medicament.md) netted per person,
+    drug and day, first day after the washout, stays (not sessions, GHM 28) within 90 days."""
     taa = {k for k, rows in _by_keys(t["ER_ETE_F"], DCIR_KEYS).items() if any(r["ETE_IND_TAA"] == 1 for r in rows)}
     prs = {k: rows[0] for k, rows in _by_keys(t["ER_PRS_F"], DCIR_KEYS).items()
            if rows[0]["DPN_QLF"] != 71 and rows[0]["PRS_DPN_QLP"] != 71 and rows[0]["BSE_PRS_NAT"] != 0 and k not in taa}
-    a10 = {r["PHA_PRS_IDE"] for r in t["IR_CIP_V"].to_pylist() if (r["PHA_ATC_CLA"] or "").startswith("A10")}
+    drugs = t["IR_PHA_R"].to_pylist()
+    by_c13, by_c7 = ({r[k]: r["PHA_ATC_C07"] or "" for r in drugs} for k in ("PHA_CIP_C13", "PHA_PRS_IDE"))
     boxes = defaultdict(int)
     for key, lines in _by_keys(t["ER_PHA_F"], DCIR_KEYS).items():
         if key in prs:
             for line in lines:
-                if line["PHA_PRS_IDE"] in a10:
-                    boxes[(prs[key]["BEN_NIR_PSA"], line["PHA_PRS_IDE"], prs[key]["EXE_SOI_DTD"])] += line["PHA_ACT_QSN"]
+                c13, c7 = line["PHA_PRS_C13"], line["PHA_PRS_IDE"]
+                if (by_c13.get(c13, "") if c13 is not None else by_c7.get(c7, "")).startswith("J01"):
+                    boxes[(prs[key]["BEN_NIR_PSA"], c13 or c7, prs[key]["EXE_SOI_DTD"])] += line["PHA_ACT_QSN"]
     first = {}
     for (person, _cip, day), n in boxes.items():
         if n > 0:
@@ -74,11 +77,16 @@ def _expected(t: dict[str, pa.Table]) -> tuple[int, int]:
     stays = defaultdict(list)
     for b in t["T_MCOaaB"].to_pylist():
         for c in chains.get((b["ETA_NUM"], b["RSA_NUM"]), []):
+            ghm = b["GRG_GHM"] or ""
+            # fiches/scalpel_pipeline.md: inter-facility RSA only for sessions but 28Z14Z-16Z;
+            # fiches/fiche_beneficiaire.md: every chaining return code at '0'
             kept = (not (str(b["ETA_NUM"]) in DUPLICATE_FINESS and b["SOR_ANN"] <= 2017)
-                    and (b["SEJ_TYP"] != "B" or b["GRG_GHM"] in DIALYSIS_RADIOTHERAPY)
-                    and not (b["GRG_GHM"] or "").startswith("90") and b["GHS_NUM"] != 9999
-                    and all(c[code] in (None, "0", False) for code in ("NIR_RET", "SEJ_RET", "FHO_RET", "PMS_RET", "DAT_RET")))
-            if kept:
+                    and (b["SEJ_TYP"] != "B" or ghm.startswith("28") and ghm not in ("28Z14Z", "28Z15Z", "28Z16Z"))
+                    and not ghm.startswith("90") and b["GHS_NUM"] != 9999
+                    and all(c.get(code) in (None, "0", False) for code in (
+                        "NIR_RET", "NAI_RET", "SEX_RET", "SEJ_RET", "FHO_RET", "PMS_RET", "DAT_RET", "COH_NAI_RET",
+                        "COH_SEX_RET")))
+            if kept and not ghm.startswith("28"):
                 stays[c["NIR_ANO_17"]].append(c["EXE_SOI_DTD"])  # to the month, as the extract has it
     hospitalised = {p for p, day in new.items() if any(day <= s <= day + timedelta(days=90) for s in stays[p])}
     return len(new), len(hospitalised)
@@ -125,7 +133,7 @@ def test_the_worked_example_runs_in_the_console_in_a_job_and_on_both_engines(wor
     worked, on_duckdb = _on_duckdb(platform, WORKED, COUNTS)
     assert worked == [expected]
     assert sorted(on_duckdb) == sorted(tuple(r) for r in on_spark)
-    assert {"drug_cip", "drug_atc3", "mco_main_diagnosis", "mco_associated_diagnosis", "mco_ccam_act", "dcir_ccam_act",
+    assert {"drug_cip", "drug_atc3", "drug_atc7", "mco_main_diagnosis", "mco_associated_diagnosis", "mco_ccam_act", "dcir_ccam_act",
             "mco_hospital_stay", "ald", "death", "death_cause", "death_certificate_cause"} <= {r[0] for r in on_duckdb}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import defaultdict
 from datetime import timedelta
 
 import pyarrow as pa
@@ -23,9 +24,9 @@ from bastide.catalogue import service as catalogue
 from bastide.db import utcnow
 from bastide.errors import Conflict, KeyUnavailable
 from bastide.governance import optout, permits
-from bastide.keys import service as key_service
 from bastide.identity import service as identity
 from bastide.identity.policy import Forbidden
+from bastide.keys import service as key_service
 from bastide.keys.parquet import decryption_properties
 from bastide.platform import operator_actor
 from bastide.workspaces import query
@@ -343,22 +344,34 @@ def test_the_workspace_through_the_api_and_the_sql_console(ready):
 
 @SQLITE_ONLY
 def test_a_drug_cohort_by_atc_class(world):
-    """Persons with a dispensation of one ATC class (ER_PHA_F -> IR_CIP_V), checked in pyarrow."""
+    """Persons with a dispensation of one 4-character ATC class, checked in pyarrow from the
+    documentation: the class is IR_PHA_R's PHA_ATC_C07 by the line's CIP13 (fiches/medicament.md);
+    information lines (DPN_QLF 71) and prestations without nature do not count, and a dispensation
+    cancelled by a negative line of the same drug and day is none (fiches/sas_prestation_dcir.md)."""
     platform, p = world
-    pha, prs, cip = (_snapshot_table(platform, t, 2023) for t in ("ER_PHA_F", "ER_PRS_F", "IR_CIP_V"))
-    classes = dict(zip(cip["PHA_PRS_IDE"].to_pylist(), cip["PHA_ATC_CLA"].to_pylist(), strict=True))
-    dispensed = [classes.get(c) for c in pha["PHA_PRS_IDE"].to_pylist()]
-    atc = max({c for c in dispensed if c}, key=dispensed.count)
+    pha, prs, drugs = (_snapshot_table(platform, t, 2023) for t in ("ER_PHA_F", "ER_PRS_F", "IR_PHA_R"))
+    classes = dict(zip(drugs["PHA_CIP_C13"].to_pylist(), drugs["PHA_ATC_C07"].to_pylist(), strict=True))
     keys = ["DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EMT_TYP", "FLX_TRT_DTD", "ORG_CLE_NUM",
             "PRS_ORD_NUM", "REM_TYP_AFF"]
-    chosen = pha.filter(pa.array([c == atc for c in dispensed])).select(keys).group_by(keys).aggregate([])
-    cohort = set(prs.join(chosen, keys, join_type="left semi")["BEN_NIR_PSA"].to_pylist())
+    counted = {tuple(r[k] for k in keys): r for r in prs.to_pylist()
+               if r["DPN_QLF"] != 71 and r["PRS_DPN_QLP"] != 71 and r["BSE_PRS_NAT"] != 0}
+    boxes = defaultdict(int)
+    for line in pha.to_pylist():
+        claim = counted.get(tuple(line[k] for k in keys))
+        if claim is not None:
+            atc4 = (classes.get(line["PHA_PRS_C13"]) or "")[:4]
+            boxes[(claim["BEN_NIR_PSA"], line["PHA_PRS_C13"], atc4, claim["EXE_SOI_DTD"])] += line["PHA_ACT_QSN"]
+    by_class = defaultdict(set)
+    for (person, _cip, atc4, _day), n in boxes.items():
+        if n > 0 and len(atc4) == 4:
+            by_class[atc4].add(person)
+    atc = max(sorted(by_class), key=lambda c: len(by_class[c]))
     scope = {**SCOPE, "tables": ["IR_BEN_R"], "population": {"atc": [atc]}}
     done = workspaces.provision(platform, actor=operator_actor(),
                                 permit_id=_granted(platform, p, {**FULL, "data": scope}))
     key = _pseudonym_key(platform, done.workspace)
     extracted = _extract_table(platform, done.workspace, "IR_BEN_R")["BEN_NIR_PSA"].to_pylist()
-    assert sorted(extracted) == sorted(pseudonym(key, n) for n in cohort) and len(cohort) > 0
+    assert sorted(extracted) == sorted(pseudonym(key, n) for n in by_class[atc]) and len(by_class[atc]) > 0
 
 
 @SQLITE_ONLY

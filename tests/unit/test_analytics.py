@@ -13,7 +13,6 @@ from bastide.analytics import dcir, events, pmsi
 from bastide.analytics.views import used_by, workspace_views
 from bastide.workspaces.compile import DCIR_KEYS
 from bastide.workspaces.dialect import DUCKDB
-from bastide.workspaces.engine import DuckDBEngine
 
 
 def _keys(n: int, flux: date = date(2023, 1, 1)) -> dict:
@@ -36,13 +35,6 @@ def _prs(n, person="P1", care=date(2023, 1, 5), flux=date(2023, 1, 1), **extra):
 
 def _pha(n, cip, boxes=1, flux=date(2023, 1, 1)):
     return {**_keys(n, flux), "PHA_PRS_IDE": cip, "PHA_ACT_QSN": boxes, "ORG_CLE_NEW": "x"}
-
-
-@pytest.fixture
-def engine():
-    e = DuckDBEngine(memory_limit="512MB", threads=1)
-    yield e
-    e.close()
 
 
 def _load(engine, tables: dict[str, pa.Table]) -> dict[str, pa.Schema]:
@@ -215,12 +207,11 @@ def test_views_follow_the_tables_the_extract_has():
 def test_a_flattening_is_written_month_by_month_and_encrypted(engine, tmp_path):
     import secrets
 
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     from bastide.analytics.flatten import flatten_dcir, months_of
     from bastide.keys.parquet import decryption_properties
-
-    import pyarrow.compute as pc
 
     def month(table: str, m: date):  # each month's rows only, as a month's folder of the base holds them
         rows = DCIR_TABLES[table].filter(pc.equal(DCIR_TABLES[table]["FLX_DIS_DTD"], m))

@@ -16,7 +16,7 @@ from datetime import date, datetime
 import pyarrow as pa
 
 from bastide.analytics.sql import real_date
-from tests.unit.test_analytics import _chain, _load, _rows, _stay, _table, engine  # noqa: F401 (fixture)
+from tests.unit.test_analytics import _chain, _load, _rows, _stay, _table
 
 SENTINEL = date(1600, 1, 1)
 

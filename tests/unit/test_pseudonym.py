@@ -36,7 +36,12 @@ def test_surrogates_in_sql_are_the_python_reference_on_every_type_and_leave_out_
     stay's, a professional's; the numeric slices read as 60-bit positive integers."""
     from datetime import date
 
-    from bastide.workspaces.pseudonym import number, sql_number, sql_surrogate, surrogate
+    from bastide.workspaces.pseudonym import (
+        number,
+        sql_number,
+        sql_surrogate,
+        surrogate,
+    )
 
     key = secrets.token_bytes(32)
     con = duckdb.connect()

@@ -45,6 +45,13 @@ def test_coherent_across_tables(small_delivery):
     assert per_person > 3  # several prestations per person per year over two years
     drugs = {int(r[0]) for r in con.sql(f"SELECT DISTINCT PHA_PRS_IDE FROM {t('ER_PHA_F')}").fetchall()}
     assert drugs <= set(load_codes().cip7.tolist())
+    # every dispensation's CIP13 is in IR_PHA_R, with the CIP7 the line carries (fiches/medicament.md)
+    unknown = con.sql(f"SELECT count(*) FROM {t('ER_PHA_F')} f ANTI JOIN {t('IR_PHA_R')} r "
+                      "ON r.PHA_CIP_C13 = f.PHA_PRS_C13 AND r.PHA_PRS_IDE = f.PHA_PRS_IDE").fetchall()
+    assert unknown == [(0,)]
+    classes = con.sql(f"SELECT count(*), count(PHA_ATC_C07), count(*) FILTER (length(PHA_ATC_C07) = 7) "
+                      f"FROM {t('IR_PHA_R')}").fetchall()[0]
+    assert classes[0] > 9000 and classes[1] == classes[2] > 0.9 * classes[0]  # real ATC7; a few drugs have none
 
 
 def test_bad_arguments(tmp_path):

@@ -20,11 +20,15 @@ quantity: `netted_sql` sums the quantities of identical lines and keeps those le
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
 from bastide.analytics.sql import Columns, q
-from bastide.workspaces.compile import DCIR_KEYS
+
+# The 9 keys that join ER_PRS_F and its detail tables (fiches/prestation.md, sas_prestation_dcir.md)
+DCIR_KEYS = ("DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EMT_TYP", "FLX_TRT_DTD",
+             "ORG_CLE_NUM", "PRS_ORD_NUM", "REM_TYP_AFF")
 
 DETAIL_TABLES = ("ER_PHA_F", "ER_BIO_F", "ER_CAM_F", "ER_UCD_F", "ER_TIP_F", "ER_ETE_F")
 SHARED = set(DCIR_KEYS) | {"ORG_CLE_NEW"}  # the keys, and a key copy every detail table carries
@@ -75,16 +79,18 @@ def flat_columns(columns: Columns) -> list[tuple[str, str, str]]:
     return out
 
 
-def flat_dcir_sql(columns: Columns, *, filters: DcirFilters = DcirFilters(), flux_month: date | None = None) -> str:
-    """SELECT the flattened DCIR (every column, filtered), over views named as the tables."""
+def flat_dcir_sql(columns: Columns, *, filters: DcirFilters = DcirFilters(), flux_month: date | None = None,
+                  table: Callable[[str], str] = q) -> str:
+    """SELECT the flattened DCIR (every column, filtered), over views named as the tables (or as
+    `table` names them: the extract reads its sources as `src_<TABLE>`)."""
     chosen = flat_columns(columns)
     aliases = {t: f"d{i}" for i, t in enumerate(t for t in DETAIL_TABLES if t in columns)}
     aliases["ER_PRS_F"] = "p"
     select = ", ".join(f"{aliases[t]}.{q(c)} AS {q(name)}" for t, c, name in chosen)
-    joins = "".join(f" LEFT JOIN (SELECT * FROM {q(t)}{_in_month(flux_month)}) AS {a} ON "
+    joins = "".join(f" LEFT JOIN (SELECT * FROM {table(t)}{_in_month(flux_month)}) AS {a} ON "
                     + " AND ".join(f"{a}.{k} = p.{k}" for k in DCIR_KEYS)
                     for t, a in aliases.items() if t != "ER_PRS_F")
-    body = f"SELECT {select} FROM (SELECT * FROM {q('ER_PRS_F')}{_in_month(flux_month)}) AS p{joins}"
+    body = f"SELECT {select} FROM (SELECT * FROM {table('ER_PRS_F')}{_in_month(flux_month)}) AS p{joins}"
     where = filters.predicates({name for _t, _c, name in chosen})
     return f"SELECT * FROM ({body}) AS flat" + (f" WHERE {' AND '.join(where)}" if where else "")
 

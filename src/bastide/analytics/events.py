@@ -5,7 +5,7 @@ the SELECTs of its categories, or none when the extract lacks its tables:
 | category | value | weight | group_id |
 |---|---|---|---|
 | drug_cip | CIP code (CIP13, else CIP7) | boxes dispensed, cancellations netted | DCIR décompte (7 keys) |
-| drug_atc1 … drug_atc7 | ATC code at that level | boxes | décompte |
+| drug_atc1 … drug_atc7 | ATC code at that level (IR_PHA_R's PHA_ATC_C07 by CIP13, else CIP7; IR_CIP_V gives 3 characters only) | boxes | décompte |
 | mco_main_diagnosis, mco_linked_diagnosis, mco_associated_diagnosis | ICD-10 | – | stay (ETA_NUM_RSA_NUM_year) |
 | mco_ccam_act, dcir_ccam_act | CCAM code | – | stay, or décompte |
 | mco_hospital_stay | GHM | days | stay |
@@ -19,12 +19,13 @@ Dates are those of the extract: care dates to the month unless the permit allows
 
 from __future__ import annotations
 
-from bastide.analytics.pmsi import SESSIONS, STAY, same_stay
+from collections.abc import Callable
 
-PMSI_YEARS = "pmsi_years"  # in `tables`: the extract's PMSI tables carry their year (analytics.views)
+from bastide.analytics.pmsi import SESSIONS, STAY, same_stay
 from bastide.analytics.sql import q, text
 from bastide.workspaces.dialect import Dialect
 
+PMSI_YEARS = "pmsi_years"  # in `tables`: the extract's PMSI tables carry their year (analytics.views)
 DECOMPTE = ("FLX_DIS_DTD", "FLX_TRT_DTD", "FLX_EMT_TYP", "FLX_EMT_NUM", "FLX_EMT_ORD", "ORG_CLE_NUM", "DCT_ORD_NUM")
 ATC_LEVELS = (1, 3, 4, 5, 7)
 ALD_EXEMPTIONS = (41, 43, 45)  # IMB_ETM_NAT of the long-term illnesses (ALD 30, hors liste, polypathologies)
@@ -41,15 +42,40 @@ def _keys(keys, alias: str = "") -> str:
     return f"concat_ws('_', {', '.join(text(alias + k) for k in keys)})"
 
 
-def drug_dispensations_sql(flat: set[str], flat_view: str = "dcir_flat") -> str | None:
-    """One row per person, drug and care date, quantities netted (cancellation lines removed)."""
-    if not {"PHA_PRS_IDE", "PHA_ACT_QSN"} <= flat:
+DRUG_REFERENTIALS = ("IR_PHA_R", "IR_CIP_V")  # the one with ATC7 first
+
+
+def _atc(flat: set[str], referential: str, table: Callable[[str], str]) -> tuple[str, str]:
+    """(joins, ATC expression) of a dispensation line `f`. IR_PHA_R gives the 7-character class,
+    by the CIP13 (PHA_PRS_C13 = PHA_CIP_C13), else by the CIP7 of lines without one
+    (fiches/medicament.md, « Cibler des patients sur une classe ATC »); IR_CIP_V only 3 characters."""
+    if referential == "IR_CIP_V":
+        return f" LEFT JOIN {table('IR_CIP_V')} AS c ON {text('c.PHA_PRS_IDE')} = {text('f.PHA_PRS_IDE')}", "c.PHA_ATC_CLA"
+    joins, found = "", []
+    if "PHA_PRS_C13" in flat:
+        joins += f" LEFT JOIN {table('IR_PHA_R')} AS r13 ON {text('r13.PHA_CIP_C13')} = {text('f.PHA_PRS_C13')}"
+        found.append("r13.PHA_ATC_C07")
+    if "PHA_PRS_IDE" in flat:
+        only = " AND f.PHA_PRS_C13 IS NULL" if "PHA_PRS_C13" in flat else ""
+        joins += f" LEFT JOIN {table('IR_PHA_R')} AS r7 ON {text('r7.PHA_PRS_IDE')} = {text('f.PHA_PRS_IDE')}{only}"
+        found.append("r7.PHA_ATC_C07")
+    return joins, f"COALESCE({', '.join(found)})"
+
+
+def drug_dispensations_sql(flat: set[str], referentials, source: str = q("dcir_flat"),
+                           table: Callable[[str], str] = q) -> str | None:
+    """One row per person, drug and care date, quantities netted (cancellation lines removed);
+    None without dispensations or a drug referential. `source` is the flat DCIR (a view, or a
+    subquery), `table` names the referential (the extract reads `src_<TABLE>`)."""
+    codes = [c for c in ("PHA_PRS_C13", "PHA_PRS_IDE") if c in flat]
+    referential = next((r for r in DRUG_REFERENTIALS if r in referentials), None)
+    if not codes or "PHA_ACT_QSN" not in flat or referential is None:
         return None
-    cip = "COALESCE(f.PHA_PRS_C13, f.PHA_PRS_IDE)" if "PHA_PRS_C13" in flat else "f.PHA_PRS_IDE"
+    cip = f"COALESCE({', '.join('f.' + c for c in codes)})"
+    joins, atc = _atc(flat, referential, table)
     lines = (f"SELECT f.BEN_NIR_PSA AS person, {_keys(DECOMPTE, 'f.')} AS group_id, {text(cip)} AS cip, "
-             f"c.PHA_ATC_CLA AS atc, f.PHA_ACT_QSN AS boxes, f.EXE_SOI_DTD AS day FROM {q(flat_view)} AS f "
-             f"LEFT JOIN {q('IR_CIP_V')} AS c ON {text('c.PHA_PRS_IDE')} = {text('f.PHA_PRS_IDE')} "
-             "WHERE f.PHA_PRS_IDE IS NOT NULL")
+             f"{atc} AS atc, f.PHA_ACT_QSN AS boxes, f.EXE_SOI_DTD AS day FROM {source} AS f{joins} "
+             f"WHERE {cip} IS NOT NULL")
     return (f"SELECT person, min(group_id) AS group_id, cip, atc, sum(boxes) AS boxes, day FROM ({lines}) AS l "
             "GROUP BY person, cip, atc, day HAVING sum(boxes) > 0")
 

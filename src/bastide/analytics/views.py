@@ -7,8 +7,8 @@ import re
 
 import pyarrow as pa
 
-from bastide.analytics.deaths import deaths_sql
 from bastide.analytics.dcir import care_year_sql, flat_columns, flat_dcir_sql
+from bastide.analytics.deaths import deaths_sql
 from bastide.analytics.events import PMSI_YEARS, drug_dispensations_sql, events_sql
 from bastide.analytics.pmsi import flat_mco_sql, stays_sql, yearly
 from bastide.workspaces.dialect import Dialect
@@ -23,7 +23,7 @@ def workspace_views(schemas: dict[str, pa.Schema], dialect: Dialect) -> list[tup
     if "ER_PRS_F" in columns:
         flat = {name for _t, _c, name in flat_columns(columns)}
         views += [("dcir_flat", flat_dcir_sql(columns)), ("dcir_care_year", care_year_sql())]
-        drugs = drug_dispensations_sql(flat) if "IR_CIP_V" in columns else None
+        drugs = drug_dispensations_sql(flat, set(columns))
         if drugs:
             views.append(("drug_dispensations", drugs))
             have.add("drug_dispensations")

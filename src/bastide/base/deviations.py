@@ -10,7 +10,11 @@ the documentation describes, instead of rejecting a whole monthly delivery for i
 - NIR_ANO_17 holds placeholders when the patient could not be identified
   (`xxxxxxxxxxxxxxxxx`, `XXXXXXXXXXXXXXXXD`, fiches/fiche_beneficiaire.md): they name nobody, so a
   foreign key to IR_BEN_R does not look for them (the analytics layer and the cohorts leave
-  those stays out, analytics/pmsi.py)."""
+  those stays out, analytics/pmsi.py);
+- schema-snds points PHA_PRS_IDE (the 7-digit CIP) at IR_PHA_R's primary key, the 13-digit CIP,
+  and EB_PHA_F's quantities and prices at IR_PHA_R too (fiches/medicament.md: a CIP7 matches
+  IR_PHA_R.PHA_PRS_IDE, a CIP13 PHA_CIP_C13): checked against those, every dispensation would
+  fail once IR_PHA_R is delivered."""
 
 from __future__ import annotations
 
@@ -19,12 +23,21 @@ from dataclasses import replace
 PLACEHOLDER_NIR = ("xxxxxxxxxxxxxxxxx", "XXXXXXXXXXXXXXXXD")
 DROPPED_ENUMS = {("T_MCOaaC", "DAT_RET")}
 UNLINKED_VALUES = {"NIR_ANO_17": PLACEHOLDER_NIR}  # values of a foreign key column that name nothing
+NOMENCLATURES = {"PHA_PRS_IDE": "IR_PHA_R:PHA_PRS_IDE", "PHA_ACT_QSN": "", "PHA_CPA_PCP": "", "PHA_DEC_QSU": "",
+                 "PHA_DEC_PRU": ""}  # a column's nomenclature, in every table: "" for none
+
+
+def _column(table: str, column):
+    if (table, column.name) in DROPPED_ENUMS:
+        column = replace(column, constraints={k: v for k, v in column.constraints.items() if k != "enum"})
+    if column.name in NOMENCLATURES and column.nomenclature.startswith("IR_PHA_R"):
+        column = replace(column, nomenclature=NOMENCLATURES[column.name])
+    return column
 
 
 def corrected(schema):
     """The TableSchema with the departures above applied."""
-    columns = tuple(replace(c, constraints={k: v for k, v in c.constraints.items() if k != "enum"})
-                    if (schema.name, c.name) in DROPPED_ENUMS else c for c in schema.columns)
+    columns = tuple(_column(schema.name, c) for c in schema.columns)
     keys = tuple(replace(fk, unlinked=UNLINKED_VALUES[fk.fields[0]])
                  if len(fk.fields) == 1 and fk.fields[0] in UNLINKED_VALUES else fk for fk in schema.foreign_keys)
     return replace(schema, columns=columns, foreign_keys=keys)

@@ -15,13 +15,21 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from bastide.analytics.dcir import DCIR_KEYS, flat_columns, flat_dcir_sql
+from bastide.analytics.events import drug_dispensations_sql
 from bastide.analytics.pmsi import McoFilters, same_stay
+from bastide.errors import InvalidInput
 from bastide.workspaces.dialect import DUCKDB, Dialect
 from bastide.workspaces.pseudonym import sql_number, sql_pseudonym, sql_surrogate
-from bastide.workspaces.spec import BIRTH_DETAIL, COMMUNE, DEATH_DATES, PERSON_IDS, PROFESSIONAL_IDS, ExtractSpec
+from bastide.workspaces.spec import (
+    BIRTH_DETAIL,
+    COMMUNE,
+    DEATH_DATES,
+    PERSON_IDS,
+    PROFESSIONAL_IDS,
+    ExtractSpec,
+)
 
-DCIR_KEYS = ("DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EMT_TYP", "FLX_TRT_DTD",
-             "ORG_CLE_NUM", "PRS_ORD_NUM", "REM_TYP_AFF")
 STAY_KEYS = ("ETA_NUM", "RSA_NUM")
 YEAR = "year"  # a PMSI table's year, which extract.register_sources adds from its files' partition
 
@@ -64,12 +72,21 @@ def _stays_with(spec: ExtractSpec, schemas: dict[str, pa.Schema]) -> list[str]:
     return parts
 
 
-def _dispensed(atc: tuple[str, ...]) -> str:
-    """Persons with a pharmacy dispensation of these ATC classes (ER_PHA_F -> IR_CIP_V, ER_PRS_F)."""
-    keys = ", ".join(DCIR_KEYS)
-    drugs = f"SELECT CAST(PHA_PRS_IDE AS STRING) FROM {src('IR_CIP_V')} WHERE {_like_any(['PHA_ATC_CLA'], atc)}"
-    return (f"SELECT BEN_NIR_PSA AS person FROM {src('ER_PRS_F')} WHERE ({keys}) IN "
-            f"(SELECT {keys} FROM {src('ER_PHA_F')} WHERE CAST(PHA_PRS_IDE AS STRING) IN ({drugs}))")
+def _dispensed(atc: tuple[str, ...], schemas: dict[str, pa.Schema]) -> str:
+    """Persons with a dispensation of these ATC classes, by the analytics layer's own definition:
+    the flat DCIR with its standard filters (no information lines, DPN_QLF 71), quantities netted
+    so that a cancelled dispensation does not count, the class from IR_PHA_R (any level, 1-7
+    characters) or, lacking it, IR_CIP_V (3 characters)."""
+    dcir = {t: schemas[t].names for t in ("ER_PRS_F", "ER_PHA_F") if t in schemas}
+    if "IR_PHA_R" not in schemas and any(len(code) > 3 for code in atc):
+        raise InvalidInput(f"ATC criteria of more than 3 characters ({', '.join(atc)}) need IR_PHA_R in the "
+                           "snapshot (IR_CIP_V classes drugs by 3 characters only)")
+    flat = {name for _t, _c, name in flat_columns(dcir)} if "ER_PRS_F" in dcir else set()
+    dispensed = drug_dispensations_sql(flat, set(schemas), f"({flat_dcir_sql(dcir, table=src)})", table=src)
+    if dispensed is None:
+        raise InvalidInput("ATC criteria need ER_PRS_F, ER_PHA_F and a drug referential (IR_PHA_R or IR_CIP_V) "
+                           "in the snapshot")
+    return f"SELECT person FROM ({dispensed}) AS d WHERE {_like_any(['atc'], atc)}"
 
 
 def _patients_of(stays: str, schemas: dict[str, pa.Schema]) -> str:
@@ -100,7 +117,7 @@ def cohort_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes, dia
     if ben:
         persons.append(f"SELECT BEN_NIR_PSA AS person FROM {src('IR_BEN_R')} WHERE {' AND '.join(ben)}")
     if pop.atc:
-        persons.append(_dispensed(pop.atc))
+        persons.append(_dispensed(pop.atc, schemas))
     if not persons:  # no criterion: everyone in the referential of beneficiaries
         persons = [f"SELECT BEN_NIR_PSA AS person FROM {src('IR_BEN_R')}"]
     combined = f" {'INTERSECT' if pop.combine == 'all' else 'UNION'} ".join(f"({p})" for p in persons)

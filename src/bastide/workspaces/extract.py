@@ -30,7 +30,8 @@ from bastide.workspaces.spec import ExtractSpec
 FORMAT = "bastide-extract/1"
 MANIFEST = "EXTRACT.json"
 # read to resolve the cohort and to link detail tables, whether or not the permit extracts them
-LINK_TABLES = ("IR_BEN_R", "ER_PRS_F", "ER_PHA_F", "IR_CIP_V", "T_MCOaaA", "T_MCOaaB", "T_MCOaaC", "T_MCOaaD")
+LINK_TABLES = ("IR_BEN_R", "ER_PRS_F", "ER_PHA_F", "IR_PHA_R", "IR_CIP_V", "T_MCOaaA", "T_MCOaaB", "T_MCOaaC",
+               "T_MCOaaD")
 
 
 @dataclass(frozen=True)

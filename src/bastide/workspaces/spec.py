@@ -40,7 +40,7 @@ class Population:
 
     icd10: tuple[str, ...] = ()  # PMSI MCO diagnoses: main, related, associated
     ccam: tuple[str, ...] = ()  # PMSI MCO acts
-    atc: tuple[str, ...] = ()  # DCIR pharmacy dispensations, through IR_CIP_V's ATC class
+    atc: tuple[str, ...] = ()  # DCIR dispensations, by IR_PHA_R's ATC7 (any level) or IR_CIP_V's 3 characters
     sex: tuple[int, ...] = ()  # 1 male, 2 female
     age_min: int | None = None
     age_max: int | None = None

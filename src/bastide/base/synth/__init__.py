@@ -103,6 +103,7 @@ def _write_all(writer: DeliveryWriter, count: int, years: list[int], seed: int, 
         tick(f"PMSI {year}", step)
     for name in REFERENTIALS:
         writer.copy_referential(NOMENCLATURES / f"{name}.csv")
+    writer.write(schemas.get("IR_PHA_R"), "IR_PHA_R", "IR_PHA_R", referentials.drugs(codes))
     cci, ecd = deaths.causes_of_death(rng, pop, codes, died)
     writer.write(schemas.get("KI_CCI_R"), "KI_CCI_R", "KI_CCI_R", cci)
     writer.write(schemas.get("KI_ECD_R"), "KI_ECD_R", "KI_ECD_R", ecd)

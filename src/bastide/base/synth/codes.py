@@ -39,13 +39,39 @@ class Codes:
     ghm: np.ndarray  # GHM of ordinary stays (MS_GM9_V, CMD 01-27)
     sessions: np.ndarray  # CMD 28: sessions (dialysis, chemotherapy, radiotherapy, transfusion…)
     ghm_errors: np.ndarray  # CMD 90: errors of the grouping
+    cip13: np.ndarray  # the CIP13 of each cip7 (same order)
+    atc7: np.ndarray  # the 7-character ATC of each cip7, "" when its class has none
+    atc7_labels: dict[str, str]
+
+
+def cip13_of(cip7: np.ndarray) -> np.ndarray:
+    """The CIP13 of CIP7 codes: the French prefix 3400, 9, the CIP7, and an EAN-13 check digit
+    (fiches/medicament.md, « Construction des codes CIP 13 »)."""
+    twelve = np.char.add("34009", np.char.zfill(cip7.astype(str), 7))
+    digits = np.array([list(t) for t in twelve], dtype=np.int64).reshape(len(twelve), 12)
+    total = digits[:, 0::2].sum(axis=1) + 3 * digits[:, 1::2].sum(axis=1)
+    return np.char.add(twelve, ((10 - total % 10) % 10).astype(str)).astype(np.int64)
+
+
+def _atc7_of(cip7: list[int], classes: list[str], atc7: list[str]) -> np.ndarray:
+    """A real ATC7 for each drug, within the class IR_CIP_V gives it (its first 3 characters),
+    chosen by the CIP so that the referential is the same for every seed."""
+    by_class: dict[str, list[str]] = {}
+    for code in sorted(atc7):
+        by_class.setdefault(code[:3], []).append(code)
+    return np.array([by_class[c][n % len(by_class[c])] if c in by_class else "" for n, c in zip(cip7, classes,
+                                                                                             strict=True)])
 
 
 @cache
 def load_codes() -> Codes:
     icd = [c for c in _column("IR_CIM_V.csv", "CIM_COD") if 3 <= len(c) <= 4 and c.isalnum()]
     ccam = [c for c in _column("IR_CCAM_V63.csv", "CAM_PRS_IDE_COD", quoted=True) if len(c) == 7]
-    cip = [int(c) for c in _column("IR_CIP_V.csv", "PHA_PRS_IDE") if c.isdigit() and len(c) <= 7]
+    drugs = [(int(c), k) for c, k in zip(_column("IR_CIP_V.csv", "PHA_PRS_IDE"), _column("IR_CIP_V.csv", "PHA_ATC_CLA"),
+                                         strict=True) if c.isdigit() and len(c) <= 7]
+    cip = [c for c, _k in drugs]
+    labels = dict(zip(_column("openmedic_ATC5.csv", "ATC5"), _column("openmedic_ATC5.csv", "Libellé ATC5"),
+                      strict=True))
     bio = [int(c) for c in _column("IR_BIO_R.csv", "BIO_PRS_IDE") if c.isdigit() and len(c) <= 4]
     dpt = [c for c in _column("IR_DPT_V.csv", "GEO_DPT_COD") if len(c) == 3 and c not in ("000", "999")]
     spe = [int(c) for c in _column("IR_SPE_V.csv", "PFS_SPE_COD") if c.isdigit() and 0 < int(c) < 99]
@@ -66,4 +92,7 @@ def load_codes() -> Codes:
         ghm=np.array([c for c in ghm if c[:2] < "28"]),
         sessions=np.array([c for c in ghm if c.startswith("28")]),
         ghm_errors=np.array([c for c in ghm if c.startswith("90")]),
+        cip13=cip13_of(np.array(cip, dtype=np.int64)),
+        atc7=_atc7_of(cip, [k for _c, k in drugs], [c for c in labels if len(c) == 7]),
+        atc7_labels={c: v for c, v in labels.items() if len(c) == 7},
     )

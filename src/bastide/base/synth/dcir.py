@@ -139,12 +139,14 @@ def _with_keys(keys: dict[str, pa.Array], index: np.ndarray, columns: dict) -> d
 def _details(rng, codes: Codes, practice: Practice, keys: dict, kind: np.ndarray) -> tuple[dict[str, dict], np.ndarray]:
     """The detail tables, and the prestation of each dispensation line (ER_PHA_F)."""
     pha, pha_line = _repeat_lines(rng, np.flatnonzero(kind == 1), 0.8, 5)
+    drug = rng.integers(0, len(codes.cip7), len(pha))
     bio, bio_line = _repeat_lines(rng, np.flatnonzero(kind == 2), 1.5, 8)
     cam = np.flatnonzero(kind == 3)
     ete = np.flatnonzero(kind == 4)
     return {
         "ER_PHA_F": _with_keys(keys, pha, {
-            "PHA_PRS_IDE": pa.array(pick(rng, codes.cip7, len(pha))),
+            "PHA_PRS_IDE": pa.array(codes.cip7[drug]),  # both codes, as from 2007 (fiches/medicament.md)
+            "PHA_PRS_C13": pa.array(codes.cip13[drug]),
             "PHA_ACT_QSN": pa.array(rng.integers(1, 4, len(pha))),
             "PHA_ACT_PRU": pa.array(np.round(rng.lognormal(2.3, 0.8, len(pha)), 2)),
             "PHA_ORD_NUM": pa.array(pha_line),

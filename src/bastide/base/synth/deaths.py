@@ -17,7 +17,15 @@ import pyarrow as pa
 
 from bastide.base.synth.codes import Codes
 from bastide.base.synth.population import Population
-from bastide.base.synth.values import days, expand, formatted, pick, unique_ids, year_of, yearmonth
+from bastide.base.synth.values import (
+    days,
+    expand,
+    formatted,
+    pick,
+    unique_ids,
+    year_of,
+    yearmonth,
+)
 
 MISSING_DATE = np.datetime64("1600-01-01")  # IR_BEN_R's « date non renseignée »
 NOT_SENT = 0.08  # deaths whose scheme does not send the date to IR_BEN_R

@@ -1,4 +1,5 @@
-"""IR_BEN_R (beneficiaries), IR_IMB_R (long-term illnesses, ALD) and DA_PRA_R (practitioners)."""
+"""IR_BEN_R (beneficiaries), IR_IMB_R (long-term illnesses, ALD), DA_PRA_R (practitioners) and
+IR_PHA_R (drugs)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ import pyarrow as pa
 
 from bastide.base.synth.codes import Codes
 from bastide.base.synth.population import Population
-from bastide.base.synth.values import days, digits_ids, formatted, pick, unique_ids, year_of, yearmonth
+from bastide.base.synth.values import (
+    days,
+    digits_ids,
+    formatted,
+    pick,
+    unique_ids,
+    year_of,
+    yearmonth,
+)
 
 
 def beneficiaries(rng: np.random.Generator, pop: Population, last_day: np.datetime64,
@@ -72,3 +81,20 @@ def practitioners(rng: np.random.Generator, count: int, codes: Codes, year: int)
         "PFS_EXC_COM": pa.array(np.char.zfill(rng.integers(1, 999, count).astype(str), 3)),
     }
     return columns, numbers, specialty
+
+
+def drugs(codes: Codes) -> dict[str, pa.Array]:
+    """IR_PHA_R, the drug referential: one row per presentation, its CIP13 (PHA_CIP_C13, the key),
+    its CIP7 (PHA_PRS_IDE) and its ATC class at 7 and 3 characters (fiches/medicament.md). The real
+    file is not public; the codes are: the CIP7 and their class from IR_CIP_V, the CIP13 built
+    from them, an ATC7 of that class from Open Medic's nomenclature."""
+    atc = codes.atc7
+    none = atc == ""
+    return {
+        "PHA_CIP_C13": pa.array(codes.cip13),
+        "PHA_PRS_IDE": pa.array(codes.cip7),
+        "PHA_ATC_C07": pa.array(atc, mask=none),
+        "PHA_ATC_L07": pa.array([codes.atc7_labels.get(a, "") for a in atc], mask=none),
+        "PHA_ATC_C03": pa.array(np.char.ljust(atc, 3).astype("U3"), mask=none),
+        "PHA_NOM_COURT": pa.array(np.char.add("PRESENTATION SYNTHETIQUE ", codes.cip7.astype(str))),
+    }
