@@ -87,6 +87,10 @@ def test_errors_are_one_clear_line_without_traceback(tmp_path):
     run(home, "init")
     missing = run(home, "base", "ingest", str(tmp_path / "nope"), "--dataset", "snds", "--release", "r", check=False)
     assert missing.returncode == 2 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr
+    for option, value in (("--schema-drift", "maybe"), ("--delimiter", "#")):
+        bad = run(home, "base", "ingest", str(tmp_path), "--dataset", "snds", "--release", "r", option, value,
+                  check=False)
+        assert bad.returncode == 2 and f"unsupported {option}" in bad.stderr and "Traceback" not in bad.stderr
     bad_ref = run(home, "base", "verify", "snds-2024", check=False)
     assert bad_ref.returncode == 2 and "DATASET@RELEASE" in bad_ref.stderr
     bad_setting = run(home, "catalogue", "list", check=False, env={"BASTIDE_DUCKDB_THREADS": "zero"})

@@ -105,6 +105,15 @@ def test_the_real_bases_placeholders_and_return_codes_pass_but_an_unknown_patien
     assert (problem["table"], problem["column"], problem["value"]) == ("T_MCO23C", "NIR_ANO_17", "ZZZZZZZZZZZZZZZZZ")
 
 
+def test_a_drug_missing_from_ir_pha_r(local, delivery, actor):
+    """ER_PHA_F's CIP13 is checked against IR_PHA_R's key, its CIP7 against IR_PHA_R.PHA_PRS_IDE
+    (base/deviations.py: schema-snds points both at the CIP13)."""
+    _edit(next((delivery / "ER_PHA_F").glob("*.csv")), 2, "PHA_PRS_C13", "3400999999999")
+    problem = _fails(local, actor, delivery, "nomenclature")
+    assert (problem["table"], problem["column"], problem["value"]) == ("ER_PHA_F", "PHA_PRS_C13", "3400999999999")
+    assert "IR_PHA_R" in problem["message"]
+
+
 def test_code_missing_from_its_delivered_nomenclature(local, delivery, actor):
     _edit(next((delivery / "ER_PRS_F").glob("*.csv")), 4, "PRS_NAT_REF", "9998")
     problem = _fails(local, actor, delivery, "nomenclature")

@@ -59,9 +59,14 @@ def base_ingest(
     quarantine: Annotated[bool, typer.Option("--quarantine", help="Set bad rows aside in the report instead of "
                                              "rejecting the delivery (file-level problems still reject it).")] = False,
     report: Annotated[Path | None, typer.Option(help="Where to write the validation report (JSON).")] = None,
+    delimiter: Annotated[str, typer.Option(help="CSV delimiter: auto (read from each header), ';', ',', tab "
+                                                "or '|'.")] = "auto",
+    schema_drift: Annotated[str, typer.Option(help="Columns added or dropped by the producer: reject (the report "
+                                                   "names each) or accept (publish the columns as delivered; "
+                                                   "keys are always needed).")] = "reject",
 ) -> None:
     """Validate a delivery and publish it as an immutable, encrypted, signed snapshot."""
-    request = IngestRequest(source, dataset, release, schema, encoding, quarantine)
+    request = IngestRequest(source, dataset, release, schema, encoding, quarantine, delimiter, schema_drift)
     with platform_session() as platform:
         began, stats = time.monotonic(), {"rows": 0, "bytes": 0, "files": 0}
         with _bar() as bar:
@@ -108,6 +113,9 @@ def _print_summary(result) -> None:
         console.print(f"reused unchanged files of: {', '.join(result.reused)}")
     if result.quarantined:
         console.print(f"[yellow]quarantined rows:[/] {result.quarantined}")
+    for folder, drift in result.drifted.items():
+        changes = [f"+{c}" for c in drift["added"]] + [f"-{c}" for c in drift["removed"]]
+        console.print(f"[yellow]schema drift accepted:[/] {folder} {' '.join(changes)}")
 
 
 @base_app.command("verify")

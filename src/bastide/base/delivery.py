@@ -1,5 +1,6 @@
 """A delivery as a data holder sends it: one folder per table (or TABLE.csv files at the
-top), `;`-separated CSV with a header (optionally gzip), or Parquet; local or on S3."""
+top), CSV with a header (optionally gzip), or Parquet; local or on S3. CNAM separates with `;`;
+other producers use `,`, tab or `|`: the header says which (`--delimiter` forces one)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from bastide.base.schema import DeliveredTable, SchemaRegistry
 from bastide.errors import InvalidInput, StorageError
 
 SUFFIXES = (".csv", ".csv.gz", ".parquet")
+DELIMITERS = {"auto": "", ";": ";", ",": ",", "tab": "\t", "\t": "\t", "|": "|"}  # option -> character
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "latin-1": "latin-1", "latin1": "latin-1", "iso-8859-1": "latin-1"}
 
 
@@ -30,6 +32,26 @@ class DeliveredFolder:
     @property
     def format(self) -> str:
         return "parquet" if self.files[0].name.endswith(".parquet") else "csv"
+
+
+def normalise_delimiter(name: str) -> str:
+    """The delimiter character, or "" to find it in each file's header."""
+    try:
+        return DELIMITERS[name]
+    except KeyError:
+        raise InvalidInput(f"unsupported --delimiter {name!r}: use auto, ';', ',', tab or '|'") from None
+
+
+def sniff_delimiter(header: str) -> str:
+    """The delimiter a header line uses: the candidate that splits it into the most names (a
+    column name holds none of them); `;` for a header of one name."""
+    counts = {d: header.count(d) for d in (";", ",", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ";"
+
+
+def delimiter_name(delimiter: str) -> str:
+    return "tab" if delimiter == "\t" else delimiter
 
 
 def normalise_encoding(name: str) -> str:
@@ -73,8 +95,9 @@ def discover(root: Path, registry: SchemaRegistry) -> list[DeliveredFolder]:
     return out
 
 
-def read_header(path: Path, encoding: str) -> list[str]:
-    """The header line of a CSV delivery file, or a clear error."""
+def read_header(path: Path, encoding: str, delimiter: str = "") -> tuple[list[str], str]:
+    """The column names of a CSV delivery file and its delimiter (found in the header when
+    `delimiter` is ""), or a clear error."""
     if path.stat().st_size == 0:
         raise InvalidInput(f"{path.name} is empty: a delivery file needs at least a header line",
                            details={"file": str(path), "rule": "empty_file"})
@@ -95,7 +118,8 @@ def read_header(path: Path, encoding: str) -> list[str]:
     if not text:
         raise InvalidInput(f"{path.name} is empty: a delivery file needs at least a header line",
                            details={"file": str(path), "rule": "empty_file"})
-    return [c.strip().strip('"') for c in text.split(";")]
+    delimiter = delimiter or sniff_delimiter(text)
+    return [c.strip().strip('"') for c in text.split(delimiter)], delimiter
 
 
 def source_digest(folder: DeliveredFolder, *, options: str) -> str:

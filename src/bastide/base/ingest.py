@@ -18,7 +18,16 @@ from pathlib import Path
 import pyarrow.dataset as ds
 
 from bastide.base import manifest
-from bastide.base.delivery import DeliveredFolder, discover, fetch_s3, normalise_encoding, source_digest
+from bastide.base.delivery import (
+    DeliveredFolder,
+    delimiter_name,
+    discover,
+    fetch_s3,
+    normalise_delimiter,
+    normalise_encoding,
+    source_digest,
+)
+from bastide.base.drift import accept_drift, check_policy
 from bastide.base.parquet_out import OutputTarget, write_folder
 from bastide.base.report import Report
 from bastide.base.schema import SchemaRegistry, load_schema_dir, snds_registry
@@ -31,7 +40,7 @@ from bastide.platform import Platform
 from bastide.statemachine import Actor
 
 Progress = Callable[[str, dict], None]
-FATAL_RULES = {"unknown_column", "missing_column", "duplicate_column", "empty_file", "bad_compression",
+FATAL_RULES = {"unknown_column", "missing_column", "duplicate_column", "empty_file", "bad_compression", "delimiter",
                "unreadable", "header_mismatch", "encoding"}
 SNDS_INFO = catalogue.DatasetInfo(
     title="Système national des données de santé (SNDS) — base principale",
@@ -51,6 +60,8 @@ class IngestRequest:
     schema: Path | None = None
     encoding: str = "utf-8"
     quarantine: bool = False
+    delimiter: str = "auto"  # or ; , tab |
+    schema_drift: str = "reject"  # or accept: publish the columns as delivered (base.drift)
 
 
 @dataclass
@@ -63,6 +74,7 @@ class IngestResult:
     reused: list[str] = field(default_factory=list)
     quarantined: dict[str, int] = field(default_factory=dict)
     tables: dict[str, int] = field(default_factory=dict)
+    drifted: dict[str, dict] = field(default_factory=dict)  # folder -> columns added and removed, as accepted
 
 
 def registry_for(request: IngestRequest) -> tuple[SchemaRegistry, catalogue.DatasetInfo]:
@@ -78,14 +90,17 @@ def registry_for(request: IngestRequest) -> tuple[SchemaRegistry, catalogue.Data
 def ingest(platform: Platform, *, actor: Actor, request: IngestRequest, progress: Progress | None = None) -> IngestResult:
     began = time.monotonic()
     catalogue.check_names(request.dataset, request.release)
-    encoding = normalise_encoding(request.encoding)
+    encoding, delimiter = normalise_encoding(request.encoding), normalise_delimiter(request.delimiter)
+    check_policy(request.schema_drift)
     registry, info = registry_for(request)
     work = platform.settings.resolved_work_dir / f"ingest-{request.dataset}-{request.release}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
         source = _local_source(platform, request.source, work)
-        folders = discover(source, registry)
+        folders, drifts = discover(source, registry), {}
+        if request.schema_drift == "accept":
+            folders, drifts = accept_drift(folders, encoding=encoding, delimiter=delimiter)
         with platform.db.unit_of_work() as session:
             dataset = catalogue.ensure_dataset(session, actor=actor, name=request.dataset, info=info)
             snapshot = catalogue.stage_snapshot(session, actor=actor, keys=platform.keys, dataset=dataset,
@@ -94,7 +109,7 @@ def ingest(platform: Platform, *, actor: Actor, request: IngestRequest, progress
         with platform.liveness.holding(catalogue.Snapshot, snapshot_id):  # if this process ends: bastide.recovery
             platform.store.delete_prefix(prefix)  # what a crashed attempt left behind
             run = _Run(platform, request, registry, encoding, folders, snapshot_id, prefix, key_id, work,
-                       progress or _quiet)
+                       progress or _quiet, delimiter=delimiter, drifts=drifts)
             try:
                 result = run.execute()
             except DomainError as exc:
@@ -122,8 +137,10 @@ def _local_source(platform: Platform, source: str, work: Path) -> Path:
 
 
 class _Run:
-    def __init__(self, platform, request, registry, encoding, folders, snapshot_id, prefix, key_id, work, progress):
+    def __init__(self, platform, request, registry, encoding, folders, snapshot_id, prefix, key_id, work, progress, *,
+                 delimiter: str = "", drifts: dict | None = None):
         self.p, self.request, self.registry, self.encoding, self.folders = platform, request, registry, encoding, folders
+        self.delimiter, self.drifts, self.delimiters = delimiter, drifts or {}, {}
         self.snapshot_id, self.prefix, self.key_id, self.work, self.progress = snapshot_id, prefix, key_id, work, progress
         self.report = Report(limit=platform.settings.max_reported_errors)
         self.reused: dict[str, list[manifest.FileEntry]] = {}
@@ -134,7 +151,9 @@ class _Run:
         settings = self.p.settings
         con = connect(self.work, threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit)
         try:
-            stage = Stage(con, self.report, quarantine=self.request.quarantine, directory=self.work / "stage")
+            stage = Stage(con, self.report, quarantine=self.request.quarantine, directory=self.work / "stage",
+                          delimiter=self.delimiter)
+            self.delimiters = stage.delimiters
             self._stage_all(stage)
             self._check_links(stage)
             self._raise_if_failed()
@@ -143,7 +162,7 @@ class _Run:
             con.close()
 
     def _stage_all(self, stage: Stage) -> None:
-        options = f"{self.encoding}|quarantine={self.request.quarantine}"
+        options = f"{self.encoding}|quarantine={self.request.quarantine}|delimiter={self.delimiter}"
         for folder in self.folders:
             self.digests[folder.name] = source_digest(folder, options=options)
             if self._try_reuse(stage, folder):
@@ -188,8 +207,12 @@ class _Run:
     def _raise_if_failed(self) -> None:
         fatal = any(rule in FATAL_RULES for (_t, rule) in self.report.counts)
         if self.report.failed and (fatal or not self.request.quarantine):
+            drifted = sorted({t for (t, rule) in self.report.counts if rule in ("unknown_column", "missing_column")})
+            hint = (f"; the columns of {', '.join(drifted)} differ from the schema: if the producer changed them, "
+                    "run the same command with --schema-drift accept" if drifted and
+                    self.request.schema_drift == "reject" else "")
             raise ValidationFailed(
-                f"the delivery breaks its schema ({self.report.total} problems): nothing was published",
+                f"the delivery breaks its schema ({self.report.total} problems): nothing was published{hint}",
                 details=self.report.to_dict(),
             )
 
@@ -216,7 +239,8 @@ class _Run:
             agg["rows"], agg["bytes"], agg["files"] = agg["rows"] + entry.rows, agg["bytes"] + entry.size, agg["files"] + 1
         folder_rows = {f.name: sum(e.rows for e in files if e.folder == f.name) for f in self.folders}
         sources = {f.name: {"table": f.table.schema.name, "digest": self.digests[f.name], "rows": folder_rows[f.name],
-                            "reused": f.name in self.reused} for f in self.folders}
+                            "reused": f.name in self.reused, "columns": f.table.schema.column_names,
+                            **self._delivered_as(f.name)} for f in self.folders}
         raw = manifest.build(dataset=self.request.dataset, release=self.request.release, files=files, tables=tables,
                              sources=sources, schema_hashes={n: s.schema_hash for n, s in schemas.items()},
                              quarantined=dict(self.report.quarantined))
@@ -234,7 +258,17 @@ class _Run:
             ref=f"{self.request.dataset}@{self.request.release}", rows=sum(t["rows"] for t in tables.values()),
             files=len(files), bytes=sum(e.size for e in files), reused=sorted(self.reused),
             quarantined=dict(self.report.quarantined), tables={n: t["rows"] for n, t in tables.items()},
+            drifted={n: d.to_dict() for n, d in sorted(self.drifts.items())},
         )
+
+    def _delivered_as(self, folder: str) -> dict:
+        """What the manifest says of how a folder came: its delimiter, its drift from the schema."""
+        out = {}
+        if folder in self.delimiters:
+            out["delimiter"] = delimiter_name(self.delimiters[folder])
+        if folder in self.drifts:
+            out["schema_drift"] = self.drifts[folder].to_dict()
+        return out
 
     def abandon(self, actor: Actor, exc: DomainError) -> None:
         """Reject the staged snapshot and clear its objects; nothing was visible."""

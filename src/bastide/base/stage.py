@@ -12,6 +12,7 @@ import duckdb
 
 from bastide.base.checks import Rule, lit, q, row_rules, unique_keys
 from bastide.base.delivery import DeliveredFolder, read_header
+from bastide.base.drift import DRIFT_HINT, essential
 from bastide.base.report import Problem, Report
 from bastide.base.schema import ForeignKey, TableSchema
 from bastide.errors import InvalidInput
@@ -38,9 +39,11 @@ class Stage:
     adds `rn`, the row's position in the staged file, to name lines and set rows aside.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, report: Report, *, quarantine: bool, directory: Path):
+    def __init__(self, con: duckdb.DuckDBPyConnection, report: Report, *, quarantine: bool, directory: Path,
+                 delimiter: str = ""):
         self.con, self.report, self.quarantine = con, report, quarantine
-        self.directory = directory
+        self.directory, self.delimiter = directory, delimiter  # "": each file's header says
+        self.delimiters: dict[str, str] = {}  # folder -> the delimiter its CSV files use
         self.directory.mkdir(parents=True, exist_ok=True)
         self.types: dict[str, dict[str, str]] = {}
         self._serial = 0
@@ -66,11 +69,12 @@ class Stage:
         header = self._common_header(folder, encoding)
         if header is None:
             return False
+        delimiter = self.delimiters[folder.name]
         columns = "{" + ", ".join(f"{lit(c)}: {lit(schema.column(c).read_type)}" for c in header) + "}"
         files = "[" + ", ".join(lit(f) for f in folder.files) + "]"
         select = (
             f"SELECT {', '.join(q(c) for c in schema.column_names)}, filename "
-            f"FROM read_csv({files}, delim=';', header=true, auto_detect=false, columns={columns}, "
+            f"FROM read_csv({files}, delim={lit(delimiter)}, header=true, auto_detect=false, columns={columns}, "
             f"dateformat='%Y-%m-%d', timestampformat='%Y-%m-%d %H:%M:%S', encoding={lit(encoding)}, "
             f"quote='\"', escape='\"', nullstr='', filename=true, store_rejects=true, "
             f"rejects_table='rej', rejects_scan='rej_scan')"
@@ -88,28 +92,36 @@ class Stage:
         schema, header, ok = folder.table.schema, None, True
         for path in folder.files:
             try:
-                this = read_header(path, encoding)
+                this, delimiter = read_header(path, encoding, self.delimiter)
             except InvalidInput as exc:
                 self.report.add(Problem(folder.name, exc.details.get("rule", "unreadable"), exc.message, file=path.name))
                 ok = False
                 continue
-            ok &= self._check_columns(folder.name, schema, this, path.name)
-            if header is not None and this != header:
-                self.report.add(Problem(folder.name, "header_mismatch", "files of one table must share one header",
-                                        file=path.name))
+            if len(this) == 1 and len(schema.columns) > 1:
+                self.report.add(Problem(folder.name, "delimiter", f"the header is one name ({this[0][:60]}…): the "
+                                        "file is not separated by ; , tab or |: name its delimiter with --delimiter",
+                                        file=path.name, line=1))
                 ok = False
-            header = header or this
+                continue
+            ok &= self._check_columns(folder.name, schema, this, path.name)
+            if header is not None and (this, delimiter) != (header, self.delimiters[folder.name]):
+                self.report.add(Problem(folder.name, "header_mismatch", "files of one table must share one header "
+                                        "and one delimiter", file=path.name))
+                ok = False
+            if header is None:
+                header, self.delimiters[folder.name] = this, delimiter
         return header if ok else None
 
     def _check_columns(self, table: str, schema: TableSchema, header: list[str], file: str) -> bool:
         known = set(schema.column_names)
         for col in header:
             if col not in known:
-                self.report.add(Problem(table, "unknown_column", f"column {col} is not in table {schema.name}",
-                                        file=file, line=1, column=col))
+                self.report.add(Problem(table, "unknown_column", f"column {col} is not in table {schema.name}"
+                                        f"{DRIFT_HINT}", file=file, line=1, column=col))
         for col in schema.column_names:
             if col not in header:
-                self.report.add(Problem(table, "missing_column", f"column {col} of {schema.name} is missing",
+                self.report.add(Problem(table, "missing_column", f"column {col} of {schema.name} is missing"
+                                        f"{DRIFT_HINT if col not in essential(schema) else ' (a key: always needed)'}",
                                         file=file, line=1, column=col))
         dupes = {c for c in header if header.count(c) > 1}
         for col in dupes:
