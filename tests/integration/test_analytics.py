@@ -18,15 +18,16 @@ import pytest
 from bastide.analytics.pmsi import DUPLICATE_FINESS
 from bastide.analytics.views import workspace_views
 from bastide.api.app import create_app
-from bastide.identity import service as identity
 from bastide.audit import service as audit
+from bastide.identity import service as identity
 from bastide.workspaces import jobs, query
 from bastide.workspaces import service as workspaces
-from bastide.workspaces.models import Extract
 from bastide.workspaces.engine import DuckDBEngine
-from tests.workspace_fixtures import SPARK_TABLES
-from tests.portal import session_client
+from bastide.workspaces.models import Extract
 from tests.integration.test_spark import pyspark  # noqa: F401 (pyspark is installed by the test set-up)
+from tests.portal import session_client
+from tests.snds_rules import chained, counted
+from tests.workspace_fixtures import SPARK_TABLES
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]  # one worker, one JVM, fixtures built once
 
@@ -78,14 +79,7 @@ def _expected(t: dict[str, pa.Table]) -> tuple[int, int]:
     for b in t["T_MCOaaB"].to_pylist():
         for c in chains.get((b["ETA_NUM"], b["RSA_NUM"]), []):
             ghm = b["GRG_GHM"] or ""
-            # fiches/scalpel_pipeline.md: inter-facility RSA only for sessions but 28Z14Z-16Z;
-            # fiches/fiche_beneficiaire.md: every chaining return code at '0'
-            kept = (not (str(b["ETA_NUM"]) in DUPLICATE_FINESS and b["SOR_ANN"] <= 2017)
-                    and (b["SEJ_TYP"] != "B" or ghm.startswith("28") and ghm not in ("28Z14Z", "28Z15Z", "28Z16Z"))
-                    and not ghm.startswith("90") and b["GHS_NUM"] != 9999
-                    and all(c.get(code) in (None, "0", False) for code in (
-                        "NIR_RET", "NAI_RET", "SEX_RET", "SEJ_RET", "FHO_RET", "PMS_RET", "DAT_RET", "COH_NAI_RET",
-                        "COH_SEX_RET")))
+            kept = not (str(b["ETA_NUM"]) in DUPLICATE_FINESS and b["SOR_ANN"] <= 2017) and counted(b) and chained(c)
             if kept and not ghm.startswith("28"):
                 stays[c["NIR_ANO_17"]].append(c["EXE_SOI_DTD"])  # to the month, as the extract has it
     hospitalised = {p for p, day in new.items() if any(day <= s <= day + timedelta(days=90) for s in stays[p])}

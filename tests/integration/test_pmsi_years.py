@@ -31,23 +31,6 @@ def _rows(path) -> tuple[list[str], list[dict]]:
         return reader.fieldnames, list(reader)
 
 
-RETURN_CODES = ("NIR_RET", "NAI_RET", "SEX_RET", "SEJ_RET", "FHO_RET", "PMS_RET", "DAT_RET", "COH_NAI_RET", "COH_SEX_RET")
-
-
-def _chained(row: dict) -> bool:
-    """fiches/fiche_beneficiaire.md: every return code '0' (false), the patient not a placeholder."""
-    return all(row[c] in ("", "0", "false") for c in RETURN_CODES) and \
-        row["NIR_ANO_17"] not in ("xxxxxxxxxxxxxxxxx", "XXXXXXXXXXXXXXXXD")
-
-
-def _counted(row: dict) -> bool:
-    """fiches/scalpel_pipeline.md: no error GHM (90), no GHS 9999, no inter-facility RSA but sessions
-    other than 28Z14Z-16Z (no duplicate FINESS: those end in 2017)."""
-    ghm = row["GRG_GHM"]
-    inter = row["SEJ_TYP"] == "B" and not (ghm.startswith("28") and ghm not in ("28Z14Z", "28Z15Z", "28Z16Z"))
-    return not ghm.startswith("90") and row["GHS_NUM"] != "9999" and not inter
-
-
 def _stays_by_year(delivery) -> tuple[dict, dict, set]:
     """(year, ETA_NUM, RSA_NUM) -> its patient, and -> its diagnoses (B's main and related, D's);
     and the stays a cohort may count."""
@@ -55,11 +38,11 @@ def _stays_by_year(delivery) -> tuple[dict, dict, set]:
     for year in ("23", "24"):
         for row in _rows(delivery / f"T_MCO{year}C" / f"T_MCO{year}C.csv")[1]:
             patient[(year, row["ETA_NUM"], row["RSA_NUM"])] = row["NIR_ANO_17"]
-            if _chained(row):
+            if chained(row):
                 chained.add((year, row["ETA_NUM"], row["RSA_NUM"]))
         for row in _rows(delivery / f"T_MCO{year}B" / f"T_MCO{year}B.csv")[1]:
             codes[(year, row["ETA_NUM"], row["RSA_NUM"])] |= {row["DGN_PAL"], row["DGN_REL"]} - {""}
-            if _counted(row):
+            if counted(row):
                 counted.add((year, row["ETA_NUM"], row["RSA_NUM"]))
         for row in _rows(delivery / f"T_MCO{year}D" / f"T_MCO{year}D.csv")[1]:
             codes[(year, row["ETA_NUM"], row["RSA_NUM"])].add(row["ASS_DGN"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,6 +37,7 @@ from bastide.workspaces.pseudonym import number, pseudonym, surrogate
 from bastide.workspaces.source import open_table, snapshot_files
 from tests.integration.test_permit_lifecycle import _granted
 from tests.portal import session_client
+from tests.snds_rules import chained, counted, fictitious
 from tests.unit.test_application_form import FULL
 
 SQLITE_ONLY = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
@@ -66,18 +67,31 @@ def _extract_table(platform, ws_ref: str, table: str) -> pa.Table:
 
 
 def _expected_cohort(platform) -> set[str]:
+    """The cohort of SCOPE: patients of the 2023 stays with an E1 or I2 diagnosis, stays and
+    their chaining as the PMSI rules keep them (tests/snds_rules.py), or women; never a
+    fictitious NIR."""
     b, c = _snapshot_table(platform, "T_MCOaaB", 2023), _snapshot_table(platform, "T_MCOaaC", 2023)
     d = _snapshot_table(platform, "T_MCOaaD", 2023)
+    kept = {(str(r["ETA_NUM"]), str(r["RSA_NUM"])) for r in b.to_pylist() if counted(r)}
     hit = lambda col: pc.or_(pc.starts_with(col, "E1"), pc.starts_with(col, "I2"))  # noqa: E731
     stays = {(str(e), str(r)) for e, r in zip(*(b.filter(pc.fill_null(pc.or_(hit(b["DGN_PAL"]), hit(b["DGN_REL"])),
                                                                      False)).column(k).to_pylist()
                                                for k in ("ETA_NUM", "RSA_NUM")), strict=True)}
     stays |= {(str(e), str(r)) for e, r in zip(*(d.filter(pc.fill_null(hit(d["ASS_DGN"]), False)).column(k).to_pylist()
                                                 for k in ("ETA_NUM", "RSA_NUM")), strict=True)}
-    persons = {n for n, e, r in zip(*(c.column(k).to_pylist() for k in ("NIR_ANO_17", "ETA_NUM", "RSA_NUM")),
-                                    strict=True) if (str(e), str(r)) in stays}
-    ben = _snapshot_table(platform, "IR_BEN_R")
-    return persons | set(ben.filter(pc.equal(ben["BEN_SEX_COD"], 2))["BEN_NIR_PSA"].to_pylist())
+    persons = {row["NIR_ANO_17"] for row in c.to_pylist()
+               if (str(row["ETA_NUM"]), str(row["RSA_NUM"])) in stays & kept and chained(row)}
+    ben = _snapshot_table(platform, "IR_BEN_R").to_pylist()
+    women = {r["BEN_NIR_PSA"] for r in ben if r["BEN_SEX_COD"] == 2}
+    return (persons | women) - {r["BEN_NIR_PSA"] for r in ben if fictitious(r)}
+
+
+def _care_of_2023(prs: pa.Table) -> pa.Table:
+    """fiches/sas_prestation_dcir.md: a permit for 2023 holds care of 2023, paid in the flux months
+    of 2023 and the 6 that follow (the default lag), never care of 2022 paid in 2023."""
+    care, flux = pc.year(prs["EXE_SOI_DTD"]), prs["FLX_DIS_DTD"]
+    paid = pc.and_(pc.greater_equal(flux, pa.scalar(date(2023, 1, 1))), pc.less(flux, pa.scalar(date(2024, 7, 1))))
+    return prs.filter(pc.and_(pc.equal(care, 2023), paid))
 
 
 def _pseudonym_key(platform, ws_ref: str) -> bytes:
@@ -103,7 +117,7 @@ def test_the_extract_holds_exactly_the_permitted_rows_and_columns(world):
     assert "BEN_RES_COM" not in people.column_names and "BEN_NAI_MOI" not in people.column_names  # PSE-05
     assert "BEN_NAI_ANN" in people.column_names and "BEN_IDT_ANO" in people.column_names
 
-    prs = _snapshot_table(platform, "ER_PRS_F", 2023)
+    prs = _care_of_2023(_snapshot_table(platform, "ER_PRS_F"))
     mine = prs.filter(pc.is_in(prs["BEN_NIR_PSA"], pa.array(sorted(cohort))))
     extracted = _extract_table(platform, done.workspace, "ER_PRS_F")
     assert extracted.num_rows == mine.num_rows == done.tables["ER_PRS_F"]["rows"]
@@ -125,7 +139,7 @@ def test_the_extract_holds_exactly_the_permitted_rows_and_columns(world):
 
     keys = ["DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EMT_TYP", "FLX_TRT_DTD", "ORG_CLE_NUM",
             "PRS_ORD_NUM", "REM_TYP_AFF"]
-    pha = _snapshot_table(platform, "ER_PHA_F", 2023)
+    pha = _snapshot_table(platform, "ER_PHA_F")
     expected_pha = pha.join(mine.select(keys).group_by(keys).aggregate([]), keys, join_type="left semi")
     assert _extract_table(platform, done.workspace, "ER_PHA_F").num_rows == expected_pha.num_rows
     assert _extract_table(platform, done.workspace, "IR_NAT_V").num_rows == _snapshot_table(platform, "IR_NAT_V").num_rows
@@ -347,14 +361,16 @@ def test_a_drug_cohort_by_atc_class(world):
     """Persons with a dispensation of one 4-character ATC class, checked in pyarrow from the
     documentation: the class is IR_PHA_R's PHA_ATC_C07 by the line's CIP13 (fiches/medicament.md);
     information lines (DPN_QLF 71) and prestations without nature do not count, and a dispensation
-    cancelled by a negative line of the same drug and day is none (fiches/sas_prestation_dcir.md)."""
+    cancelled by a negative line of the same drug and day is none (fiches/sas_prestation_dcir.md);
+    care of 2023 paid until the lag; never a fictitious NIR (fiches/fiche_beneficiaire.md)."""
     platform, p = world
-    pha, prs, drugs = (_snapshot_table(platform, t, 2023) for t in ("ER_PHA_F", "ER_PRS_F", "IR_PHA_R"))
+    pha, prs, drugs = (_snapshot_table(platform, t) for t in ("ER_PHA_F", "ER_PRS_F", "IR_PHA_R"))
+    prs = _care_of_2023(prs)
     classes = dict(zip(drugs["PHA_CIP_C13"].to_pylist(), drugs["PHA_ATC_C07"].to_pylist(), strict=True))
     keys = ["DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EMT_TYP", "FLX_TRT_DTD", "ORG_CLE_NUM",
             "PRS_ORD_NUM", "REM_TYP_AFF"]
     counted = {tuple(r[k] for k in keys): r for r in prs.to_pylist()
-               if r["DPN_QLF"] != 71 and r["PRS_DPN_QLP"] != 71 and r["BSE_PRS_NAT"] != 0}
+               if r["DPN_QLF"] != 71 and r["PRS_DPN_QLP"] != 71 and r["BSE_PRS_NAT"] != 0 and not fictitious(r)}
     boxes = defaultdict(int)
     for line in pha.to_pylist():
         claim = counted.get(tuple(line[k] for k in keys))

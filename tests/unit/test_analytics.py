@@ -283,3 +283,11 @@ def test_sessions_are_counted_apart_from_stays(engine):
     got = _rows(engine, "SELECT category, value FROM events WHERE category IN ('mco_hospital_stay', 'mco_session') "
                         "ORDER BY category, value")
     assert got == [("mco_hospital_stay", "10M02T"), ("mco_hospital_stay", "10M02T"), ("mco_session", "28Z04Z")]
+
+
+def test_prestations_of_a_fictitious_nir_are_left_out(engine):
+    """fiches/fiche_beneficiaire.md: a fictitious NIR (IVG, STI, flat-rate payments…) names no
+    person; a provisional one (03, 04) does."""
+    _load(engine, {"ER_PRS_F": _table([_prs(1, BEN_CDI_NIR="00"), _prs(2, BEN_CDI_NIR="01"), _prs(3, BEN_CDI_NIR="04"),
+                                       _prs(4, BEN_CDI_NIR=None)])})
+    assert [r[0] for r in _rows(engine, "SELECT DCT_ORD_NUM FROM dcir_flat ORDER BY 1")] == [1, 3, 4]

@@ -11,7 +11,9 @@ The standard filters are named options (`DcirFilters`), each one documented prac
 - `no_nature`: BSE_PRS_NAT 0, a prestation without object (SCALPEL);
 - `majorations`: CPL_MAJ_TOP >= 2 are supplements and majorations, dropped when counting visits;
 - `direct_taa`: ETE_IND_TAA 1, public hospitals' acts and stays billed directly (T2A), which
-  the PMSI holds (needs ER_ETE_F).
+  the PMSI holds (needs ER_ETE_F);
+- `fictitious_nir`: BEN_CDI_NIR of a fictitious NIR (IR_NIR_V.TOP_NIR_SNI 1: abortions, STI,
+  flat-rate payments to professionals…; fiches/fiche_beneficiaire.md), which names no person.
 DCIR is loaded by flux month (FLX_DIS_DTD), not care date: `flux_month` restricts both sides of
 every join to one month (how a national flattening runs, slice after slice), and the care-year
 view keeps a line in its care year only if its flux month is among the 18 that hold that year
@@ -24,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from bastide.analytics.sql import Columns, q
+from bastide.analytics.sql import Columns, listed, q
 
 # The 9 keys that join ER_PRS_F and its detail tables (fiches/prestation.md, sas_prestation_dcir.md)
 DCIR_KEYS = ("DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EMT_TYP", "FLX_TRT_DTD",
@@ -32,6 +34,9 @@ DCIR_KEYS = ("DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EM
 
 DETAIL_TABLES = ("ER_PHA_F", "ER_BIO_F", "ER_CAM_F", "ER_UCD_F", "ER_TIP_F", "ER_ETE_F")
 SHARED = set(DCIR_KEYS) | {"ORG_CLE_NEW"}  # the keys, and a key copy every detail table carries
+# BEN_CDI_NIR of fictitious NIRs (IR_NIR_V, TOP_NIR_SNI = 1); 00 is a certified NIR, 03 and 04
+# provisional ones (a real person, kept), 99 unknown
+FICTITIOUS_NIR = ("01", "05", "06", "08", "09", "11", "12", "13", "14", "15")
 QUANTITIES = ("PHA_ACT_QSN", "BIO_ACT_QSN", "UCD_DLV_NBR", "TIP_ACT_QSN", "PRS_ACT_QTE")  # first present wins
 
 
@@ -41,6 +46,7 @@ class DcirFilters:
     no_nature: bool = True
     majorations: bool = False  # counting visits drops them; costing keeps them
     direct_taa: bool = True
+    fictitious_nir: bool = True
 
     def predicates(self, flat_columns: set[str]) -> list[str]:
         wanted = []
@@ -52,6 +58,8 @@ class DcirFilters:
             wanted.append("(CPL_MAJ_TOP IS NULL OR CPL_MAJ_TOP < 2)")
         if self.direct_taa and "ETE_IND_TAA" in flat_columns:
             wanted.append("(ETE_IND_TAA IS NULL OR ETE_IND_TAA <> 1)")
+        if self.fictitious_nir and "BEN_CDI_NIR" in flat_columns:
+            wanted.append(f"(BEN_CDI_NIR IS NULL OR BEN_CDI_NIR NOT IN ({listed(FICTITIOUS_NIR)}))")
         return wanted
 
 

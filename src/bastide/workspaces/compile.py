@@ -12,12 +12,14 @@ CASE, date_trunc; the few functions they spell differently come from the engine'
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import pyarrow as pa
 
-from bastide.analytics.dcir import DCIR_KEYS, flat_columns, flat_dcir_sql
+from bastide.analytics.dcir import DCIR_KEYS, FICTITIOUS_NIR, flat_columns, flat_dcir_sql
 from bastide.analytics.events import drug_dispensations_sql
 from bastide.analytics.pmsi import McoFilters, same_stay
+from bastide.analytics.sql import listed
 from bastide.errors import InvalidInput
 from bastide.workspaces.dialect import DUCKDB, Dialect
 from bastide.workspaces.pseudonym import sql_number, sql_pseudonym, sql_surrogate
@@ -72,7 +74,12 @@ def _stays_with(spec: ExtractSpec, schemas: dict[str, pa.Schema]) -> list[str]:
     return parts
 
 
-def _dispensed(atc: tuple[str, ...], schemas: dict[str, pa.Schema]) -> str:
+def _in_years(day: str, spec: ExtractSpec) -> str:
+    """A care date in the permit's years (the flux months read go beyond them: flux_lag_months)."""
+    return f"year({day}) IN ({', '.join(str(y) for y in spec.years)})"
+
+
+def _dispensed(atc: tuple[str, ...], schemas: dict[str, pa.Schema], spec: ExtractSpec) -> str:
     """Persons with a dispensation of these ATC classes, by the analytics layer's own definition:
     the flat DCIR with its standard filters (no information lines, DPN_QLF 71), quantities netted
     so that a cancelled dispensation does not count, the class from IR_PHA_R (any level, 1-7
@@ -86,7 +93,7 @@ def _dispensed(atc: tuple[str, ...], schemas: dict[str, pa.Schema]) -> str:
     if dispensed is None:
         raise InvalidInput("ATC criteria need ER_PRS_F, ER_PHA_F and a drug referential (IR_PHA_R or IR_CIP_V) "
                            "in the snapshot")
-    return f"SELECT person FROM ({dispensed}) AS d WHERE {_like_any(['atc'], atc)}"
+    return f"SELECT person FROM ({dispensed}) AS d WHERE ({_like_any(['atc'], atc)}) AND {_in_years('day', spec)}"
 
 
 def _patients_of(stays: str, schemas: dict[str, pa.Schema]) -> str:
@@ -109,7 +116,7 @@ def cohort_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes, dia
     ben = []
     if pop.sex:
         ben.append(f"BEN_SEX_COD IN ({', '.join(str(s) for s in pop.sex)})")
-    age = f"({spec.age_reference.year} - BEN_NAI_ANN)"
+    age = _age_on(spec.age_reference, "BEN_NAI_MOI" in schemas.get("IR_BEN_R", pa.schema([])).names)
     if pop.age_min is not None:
         ben.append(f"{age} >= {pop.age_min}")
     if pop.age_max is not None:
@@ -117,12 +124,32 @@ def cohort_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes, dia
     if ben:
         persons.append(f"SELECT BEN_NIR_PSA AS person FROM {src('IR_BEN_R')} WHERE {' AND '.join(ben)}")
     if pop.atc:
-        persons.append(_dispensed(pop.atc, schemas))
+        persons.append(_dispensed(pop.atc, schemas, spec))
     if not persons:  # no criterion: everyone in the referential of beneficiaries
         persons = [f"SELECT BEN_NIR_PSA AS person FROM {src('IR_BEN_R')}"]
     combined = f" {'INTERSECT' if pop.combine == 'all' else 'UNION'} ".join(f"({p})" for p in persons)
-    persons = f"SELECT person FROM ({combined}) AS chosen EXCEPT SELECT pseudonym AS person FROM {OPTOUT}"
+    persons = (f"SELECT person FROM ({combined}) AS chosen EXCEPT SELECT pseudonym AS person FROM {OPTOUT}"
+               + _fictitious(schemas))
     return f"SELECT person, {sql_pseudonym(key, 'person', dialect)} AS pseudonym FROM ({persons}) AS kept"
+
+
+def _age_on(day: date, with_month: bool) -> str:
+    """Age in whole years on `day`, from the birth year and month (IR_BEN_R.BEN_NAI_MOI, '01'-'12':
+    the birthday is taken as the first of the month; the day is not in the base); the year alone
+    where the month is missing or not a month."""
+    age = f"({day.year} - BEN_NAI_ANN)"
+    if not with_month:
+        return age
+    months = ", ".join(f"'{m:02d}'" for m in range(1, 13))
+    return f"({age} - CASE WHEN BEN_NAI_MOI IN ({months}) AND BEN_NAI_MOI > '{day.month:02d}' THEN 1 ELSE 0 END)"
+
+
+def _fictitious(schemas: dict[str, pa.Schema]) -> str:
+    """Persons whose NIR is fictitious (analytics.dcir.FICTITIOUS_NIR): no one, never in a cohort."""
+    if "BEN_CDI_NIR" not in schemas.get("IR_BEN_R", pa.schema([])).names:
+        return ""
+    return (f" EXCEPT SELECT BEN_NIR_PSA AS person FROM {src('IR_BEN_R')} "
+            f"WHERE BEN_CDI_NIR IN ({listed(FICTITIOUS_NIR)})")
 
 
 def claims_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes, dialect: Dialect = DUCKDB) -> str | None:
@@ -136,7 +163,14 @@ def claims_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes, dia
     digest = sql_surrogate(key, "claim", list(CLAIM_KEYS), dialect)
     numbers = ", ".join(f"{sql_number('claim', i, dialect)} AS n{i}" for i in range(len(CLAIM_NUMBERS)))
     return (f"SELECT {keys}, {numbers} FROM (SELECT DISTINCT {keys}, {digest} AS claim FROM {src('ER_PRS_F')} "
-            f"WHERE BEN_NIR_PSA IN (SELECT person FROM {COHORT})) AS prestations")
+            f"WHERE BEN_NIR_PSA IN (SELECT person FROM {COHORT}) AND {_care_in_years(spec)}) AS prestations")
+
+
+def _care_in_years(spec: ExtractSpec) -> str:
+    """A prestation whose care date is in the permit's years: the extract reads the flux months of
+    the years and `flux_lag_months` more, and keeps care, not payment, years; a prestation without
+    a care date keeps its flux year."""
+    return f"({_in_years('EXE_SOI_DTD', spec)} OR EXE_SOI_DTD IS NULL AND {_in_years('FLX_DIS_DTD', spec)})"
 
 
 def professionals_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes,

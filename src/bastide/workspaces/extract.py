@@ -54,7 +54,8 @@ def build(session: Session, *, engine: QueryEngine, store: ObjectStore, keys: Ke
     if missing:
         raise InvalidInput(f"{spec.snapshot} has no tables {missing}", details={"missing": missing})
     schemas = register_sources(session, engine=engine, store=store, keys=keys, files=files,
-                               tables=sorted(set(spec.tables) | (set(LINK_TABLES) & files.tables)), years=spec.years)
+                               tables=sorted(set(spec.tables) | (set(LINK_TABLES) & files.tables)), years=spec.years,
+                               last_flux_month=spec.last_flux_month)
     engine.register(OPTOUT, pa.table({"pseudonym": pa.array(excluded, pa.string())}))
     progress("resolving the cohort")
     persons = engine.materialise(COHORT, cohort_sql(spec, schemas, pseudonym_key, engine.dialect))
@@ -83,14 +84,15 @@ YEAR = "year"  # a PMSI table's year, from its files' partition (year=YYYY): RSA
 
 
 def register_sources(session: Session, *, engine: QueryEngine, store: ObjectStore, keys: KeyManager,
-                     files: SnapshotFiles, tables: list[str], years: tuple[int, ...]) -> dict[str, pa.Schema]:
+                     files: SnapshotFiles, tables: list[str], years: tuple[int, ...],
+                     last_flux_month: str = "") -> dict[str, pa.Schema]:
     """Each table of the snapshot as the view `src_<TABLE>`, read where it lies, and its schema.
     A table stored by year (PMSI) gets its year as a column: a stay is (year, ETA_NUM, RSA_NUM),
     since RSA_NUM numbers the stays of one year (documentation-snds, PMSI MCO), and the year is
     only in the files' partition."""
     schemas = {}
     for table in tables:
-        chosen = files.of(table, years)
+        chosen = files.of(table, years, last_flux_month)
         by_year = _years(chosen)
         if by_year is None:
             source = open_table(session, store=store, keys=keys, files=chosen)

@@ -27,11 +27,14 @@ class SnapshotFiles:
     snapshot: str
     files: list[manifest.FileEntry]
 
-    def of(self, table: str, years: tuple[int, ...] = ()) -> list[manifest.FileEntry]:
-        """The table's files; for tables partitioned by year or flux month, only those years'."""
+    def of(self, table: str, years: tuple[int, ...] = (), last_flux_month: str = "") -> list[manifest.FileEntry]:
+        """The table's files; for tables partitioned by year or flux month, only those years' —
+        and for flux months, also the months after them up to `last_flux_month` (`YYYY-MM`):
+        care of a year is paid in the months that follow (ExtractSpec.flux_lag_months)."""
         chosen = [f for f in self.files if f.table == table]
         if years:
-            chosen = [f for f in chosen if f.partition is None or _partition_year(f.partition) in years]
+            chosen = [f for f in chosen if f.partition is None or _partition_year(f.partition) in years
+                      or _late_flux(f.partition, years, last_flux_month)]
         return chosen
 
     def of_month(self, table: str, month: str) -> list[manifest.FileEntry]:
@@ -41,6 +44,12 @@ class SnapshotFiles:
     @property
     def tables(self) -> set[str]:
         return {f.table for f in self.files}
+
+
+def _late_flux(partition: str, years: tuple[int, ...], last: str) -> bool:
+    """A flux month after the years and no later than `last`."""
+    month = partition.removeprefix("flx_month=")
+    return bool(last) and partition.startswith("flx_month=") and f"{years[-1]}-12" < month <= last
 
 
 def _partition_year(partition: str) -> int | None:

@@ -28,6 +28,7 @@ PROFESSIONAL_IDS = frozenset({"PFS_EXE_NUM", "PFS_EXE_NUMC", "PFS_PRE_NUM", "PFS
 BIRTH_DETAIL = frozenset({"BEN_NAI_MOI", "BEN_NAI_ANM"})  # birth month: dropped, the year stays
 COMMUNE = frozenset({"BEN_RES_COM", "BEN_COM_RES"})  # commune of residence: dropped, the département stays
 DEATH_DATES = frozenset({"BEN_DCD_DTE", "BEN_DCD_DTD"})  # exact dates of death: to the month
+DEFAULT_FLUX_LAG_MONTHS = 6
 ALLOWED = {"birth_month": BIRTH_DETAIL, "commune": COMMUNE, "exact_dates": frozenset(),
            "professionals": PROFESSIONAL_IDS}
 
@@ -64,6 +65,10 @@ class ExtractSpec:
     population: Population = field(default_factory=Population)
     allowed_identifiers: tuple[str, ...] = ()
     optout_as_of: str = ""
+    # DCIR is stored by flux month and care of year Y is paid in Y and after: a care year is read
+    # from the flux months of Y and these many more (fiches/sas_prestation_dcir.md; sndsTools'
+    # dis_dtd_lag_months, 6 by default); the rows kept are those whose care date is in the years
+    flux_lag_months: int = DEFAULT_FLUX_LAG_MONTHS
 
     @classmethod
     def from_permit(cls, document: dict) -> ExtractSpec:
@@ -73,7 +78,8 @@ class ExtractSpec:
                    columns=tuple(sorted(data.get("columns") or ())),
                    population=_population(data.get("population") or {}, data),
                    allowed_identifiers=tuple(sorted(data.get("identifiers") or ())),
-                   optout_as_of=document.get("optout_as_of", document["issued_at"]))
+                   optout_as_of=document.get("optout_as_of", document["issued_at"]),
+                   flux_lag_months=_lag(data.get("flux_lag_months", DEFAULT_FLUX_LAG_MONTHS)))
 
     def canonical(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
@@ -86,10 +92,23 @@ class ExtractSpec:
         return identifier in self.allowed_identifiers
 
     @property
+    def last_flux_month(self) -> str:
+        """`YYYY-MM`: the last DCIR flux month read, the lag after the last care year."""
+        months = self.years[-1] * 12 + 11 + self.flux_lag_months
+        return f"{months // 12}-{months % 12 + 1:02d}"
+
+    @property
     def age_reference(self) -> date:
         if self.population.age_on:
             return date.fromisoformat(self.population.age_on)
         return date(self.years[0], 1, 1)
+
+
+def _lag(value) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 24:
+        raise InvalidInput("flux_lag_months is a whole number of months from 0 to 24",
+                           details={"field": "flux_lag_months"})
+    return value
 
 
 def _codes(values, name: str) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ import numpy as np
 from bastide.base.schema import snds_registry
 from bastide.base.synth import dcir, deaths, pmsi, referentials
 from bastide.base.synth.codes import NOMENCLATURES, load_codes
-from bastide.base.synth.population import make_population
+from bastide.base.synth.population import make_population, nir_kinds
 from bastide.base.synth.values import digits_ids
 from bastide.base.synth.writer import DeliveryWriter
 from bastide.errors import InvalidInput
@@ -76,6 +76,7 @@ def _write_all(writer: DeliveryWriter, count: int, years: list[int], seed: int, 
     # real data's flaws draw from their own stream, so adding one leaves the others' draws alone
     flaws = np.random.default_rng([seed, 15])
     died = deaths.death_records(flaws, pop)
+    pop.cdi = nir_kinds(flaws, len(pop))
     tick("population", 1)
     _doctors, numbers, specialty = referentials.practitioners(rng, max(50, count // 200), codes, years[-1])
     n_eta = max(20, count // 5000)

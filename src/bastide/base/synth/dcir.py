@@ -19,6 +19,7 @@ from bastide.base.synth.values import days, expand, month_start, pick
 KINDS = ("consultation", "pharmacy", "biology", "ccam", "hospital")
 KIND_WEIGHTS = (0.42, 0.30, 0.12, 0.11, 0.05)
 MEAN_AMOUNT = (25.0, 32.0, 18.0, 70.0, 650.0)
+LATE = 0.04  # care paid 3 to 12 months later (sas_prestation_dcir.md: read 6 more flux months for a care year)
 KEYS = ("DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EMT_TYP",
         "FLX_TRT_DTD", "ORG_CLE_NUM", "PRS_ORD_NUM", "REM_TYP_AFF")
 
@@ -43,7 +44,11 @@ def prestations(rng, pop: Population, codes: Codes, practice: Practice, year: in
     who = np.repeat(index, counts)
     span = np.repeat((last - first).astype(np.int64) + 1, counts)
     care = np.repeat(first, counts) + (rng.random(len(who)) * span).astype("timedelta64[D]")
-    flux = (care.astype("datetime64[M]") + rng.choice(3, len(who), p=[0.3, 0.5, 0.2])).astype("datetime64[D]")
+    delay = rng.choice(3, len(who), p=[0.3, 0.5, 0.2])
+    late = np.random.default_rng([year, serial, 15])  # the long tail, from a stream of its own
+    tail = late.random(len(who)) < LATE
+    delay = np.where(tail, 3 + np.minimum(late.geometric(0.3, len(who)) - 1, 9), delay)
+    flux = (care.astype("datetime64[M]") + delay).astype("datetime64[D]")
     order = np.argsort(flux, kind="stable")
     who, care, flux = who[order], care[order], flux[order]
     n = len(who)
@@ -70,6 +75,7 @@ def prestations(rng, pop: Population, codes: Codes, practice: Practice, year: in
     prs.update({
         "BEN_NIR_PSA": pop.nir.take(pa.array(who)),
         "BEN_RNG_GEM": pa.array(pop.rank[who]),
+        "BEN_CDI_NIR": pa.array(pop.cdi[who]) if pop.cdi is not None else pa.nulls(n, pa.string()),
         "BEN_SEX_COD": pa.array(pop.sex[who]),
         "BEN_NAI_ANN": pa.array(pop.birth[who].astype("datetime64[Y]").astype(np.int64) + 1970),
         "BEN_AMA_COD": pa.array(pop.age_on(care, who)),

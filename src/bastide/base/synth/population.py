@@ -20,6 +20,7 @@ class Population:
     birth: np.ndarray  # datetime64[D]
     death: np.ndarray  # datetime64[D], NaT when alive at the end
     dept: np.ndarray
+    cdi: np.ndarray | None = None  # BEN_CDI_NIR: "00" certified, "03"/"04" provisional, others fictitious
 
     def __len__(self) -> int:
         return len(self.sex)
@@ -64,3 +65,15 @@ def make_population(rng: np.random.Generator, count: int, years: list[int], code
         death=death,
         dept=pick(rng, codes.departments, count),
     )
+
+
+FICTITIOUS, PROVISIONAL = 0.003, 0.007  # shares of beneficiaries
+
+
+def nir_kinds(rng: np.random.Generator, count: int) -> np.ndarray:
+    """BEN_CDI_NIR (IR_NIR_V): mostly certified NIRs, some provisional (foreign workers and students
+    awaiting checks), a few fictitious (abortions, STI…; fiches/fiche_beneficiaire.md)."""
+    draw = rng.random(count)
+    fictitious = np.array(["01", "05", "08", "09", "11"])
+    return np.where(draw < FICTITIOUS, fictitious[rng.integers(0, len(fictitious), count)],
+                    np.where(draw < FICTITIOUS + PROVISIONAL, rng.choice(["03", "04"], count), "00"))

@@ -26,10 +26,11 @@ def beneficiaries(rng: np.random.Generator, pop: Population, last_day: np.dateti
     return {
         "BEN_NIR_PSA": pop.nir,
         "BEN_RNG_GEM": pa.array(pop.rank),
-        "BEN_NIR_ANO": unique_ids(rng, n, 17),
+        "BEN_NIR_ANO": pa.array(unique_ids(rng, n, 17).to_numpy(zero_copy_only=False),
+                                mask=~np.isin(pop.cdi, ("00", "03", "04"))),  # a fictitious NIR has none
         "BEN_IDT_ANO": pop.idt,
         "BEN_IDT_TOP": pa.array(np.ones(n, dtype=bool)),
-        "BEN_CDI_NIR": pa.array(np.full(n, "00")),
+        "BEN_CDI_NIR": pa.array(pop.cdi),
         "BEN_NAI_ANN": pa.array(year_of(pop.birth)),
         "BEN_NAI_MOI": formatted(pop.birth, "%m"),
         "BEN_SEX_COD": pa.array(pop.sex),

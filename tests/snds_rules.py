@@ -1,0 +1,30 @@
+"""The SNDS rules the integration tests compute their expectations with, written from the
+documentation (never from the code under test), for rows as dicts (CSV text or typed values)."""
+
+from __future__ import annotations
+
+RETURN_CODES = ("NIR_RET", "NAI_RET", "SEX_RET", "SEJ_RET", "FHO_RET", "PMS_RET", "DAT_RET", "COH_NAI_RET",
+                "COH_SEX_RET")
+PLACEHOLDERS = ("xxxxxxxxxxxxxxxxx", "XXXXXXXXXXXXXXXXD")
+FICTITIOUS = ("01", "05", "06", "08", "09", "11", "12", "13", "14", "15")  # IR_NIR_V, TOP_NIR_SNI = 1
+
+
+def chained(c: dict) -> bool:
+    """fiches/fiche_beneficiaire.md: a T_MCOaaC row links to its patient when every return code is
+    '0' (false) and NIR_ANO_17 is not a placeholder."""
+    return all(c.get(code) in (None, "", "0", "false", False) for code in RETURN_CODES) and \
+        c["NIR_ANO_17"] not in PLACEHOLDERS
+
+
+def counted(b: dict) -> bool:
+    """fiches/scalpel_pipeline.md: a T_MCOaaB row counts unless its GHM is an error (90), its GHS
+    9999, or it is an inter-facility RSA other than a session (GHM 28) but 28Z14Z-16Z. (The
+    duplicate FINESS end in 2017, before the synthetic years.)"""
+    ghm = b["GRG_GHM"] or ""
+    inter = b["SEJ_TYP"] == "B" and not (ghm.startswith("28") and ghm not in ("28Z14Z", "28Z15Z", "28Z16Z"))
+    return not ghm.startswith("90") and str(b["GHS_NUM"]) != "9999" and not inter
+
+
+def fictitious(ben: dict) -> bool:
+    """fiches/fiche_beneficiaire.md: a fictitious NIR names no person."""
+    return ben.get("BEN_CDI_NIR") in FICTITIOUS
