@@ -28,3 +28,31 @@ def counted(b: dict) -> bool:
 def fictitious(ben: dict) -> bool:
     """fiches/fiche_beneficiaire.md: a fictitious NIR names no person."""
     return ben.get("BEN_CDI_NIR") in FICTITIOUS
+
+
+def person_id(ben: dict) -> str:
+    """fiches/fiche_beneficiaire.md and sndsTools: an IR_BEN_R row's person is its BEN_IDT_ANO,
+    else its BEN_NIR_ANO, else its pseudo-NIR and rank."""
+    return ben.get("BEN_IDT_ANO") or ben.get("BEN_NIR_ANO") or f"{ben['BEN_NIR_PSA']}_{ben['BEN_RNG_GEM']}"
+
+
+class Persons:
+    """The persons of IR_BEN_R's rows, and whom a pseudo-NIR (with its rank, if any) names."""
+
+    def __init__(self, ben_rows: list[dict]):
+        self.by_pair, self.by_nir = {}, {}
+        for row in ben_rows:
+            person = person_id(row)
+            self.by_pair[(row["BEN_NIR_PSA"], str(row["BEN_RNG_GEM"]))] = person
+            self.by_nir.setdefault(row["BEN_NIR_PSA"], set()).add(person)
+
+    def of(self, nir: str, rank=None) -> str | None:
+        """A pseudo-NIR of one person names that person; twins' shared one needs the rank."""
+        found = self.by_nir.get(nir, set())
+        if len(found) == 1:
+            return next(iter(found))
+        return self.by_pair.get((nir, str(rank))) if rank not in (None, "") else None
+
+    def nirs_of(self, persons: set[str]) -> set[tuple[str, str]]:
+        """Every (pseudo-NIR, rank) of these persons."""
+        return {pair for pair, person in self.by_pair.items() if person in persons}

@@ -20,6 +20,7 @@ from bastide.workspaces.pseudonym import pseudonym, surrogate
 from tests.conftest import _people
 from tests.integration.test_permit_lifecycle import _granted
 from tests.integration.test_workspaces import _extract_table, _pseudonym_key
+from tests.snds_rules import Persons, chained, counted
 from tests.unit.test_application_form import FULL
 
 pytestmark = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
@@ -32,21 +33,22 @@ def _rows(path) -> tuple[list[str], list[dict]]:
 
 
 def _stays_by_year(delivery) -> tuple[dict, dict, set]:
-    """(year, ETA_NUM, RSA_NUM) -> its patient, and -> its diagnoses (B's main and related, D's);
-    and the stays a cohort may count."""
-    patient, codes, counted, chained = {}, defaultdict(set), set(), set()
+    """(year, ETA_NUM, RSA_NUM) -> its patient (a person: tests/snds_rules.py), and -> its
+    diagnoses (B's main and related, D's); and the stays a cohort may count."""
+    patient, codes, summarised, linked = {}, defaultdict(set), set(), set()
+    people = Persons(_rows(delivery / "IR_BEN_R" / "IR_BEN_R.csv")[1])
     for year in ("23", "24"):
         for row in _rows(delivery / f"T_MCO{year}C" / f"T_MCO{year}C.csv")[1]:
-            patient[(year, row["ETA_NUM"], row["RSA_NUM"])] = row["NIR_ANO_17"]
+            patient[(year, row["ETA_NUM"], row["RSA_NUM"])] = people.of(row["NIR_ANO_17"], row["RNG_NAI"])
             if chained(row):
-                chained.add((year, row["ETA_NUM"], row["RSA_NUM"]))
+                linked.add((year, row["ETA_NUM"], row["RSA_NUM"]))
         for row in _rows(delivery / f"T_MCO{year}B" / f"T_MCO{year}B.csv")[1]:
             codes[(year, row["ETA_NUM"], row["RSA_NUM"])] |= {row["DGN_PAL"], row["DGN_REL"]} - {""}
             if counted(row):
-                counted.add((year, row["ETA_NUM"], row["RSA_NUM"]))
+                summarised.add((year, row["ETA_NUM"], row["RSA_NUM"]))
         for row in _rows(delivery / f"T_MCO{year}D" / f"T_MCO{year}D.csv")[1]:
             codes[(year, row["ETA_NUM"], row["RSA_NUM"])].add(row["ASS_DGN"])
-    return patient, codes, counted & chained
+    return patient, codes, summarised & linked & {s for s, person in patient.items() if person}
 
 
 def test_stays_of_two_years_with_the_same_numbers_stay_apart(platform, delivery):

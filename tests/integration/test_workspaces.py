@@ -37,7 +37,7 @@ from bastide.workspaces.pseudonym import number, pseudonym, surrogate
 from bastide.workspaces.source import open_table, snapshot_files
 from tests.integration.test_permit_lifecycle import _granted
 from tests.portal import session_client
-from tests.snds_rules import chained, counted, fictitious
+from tests.snds_rules import Persons, chained, counted, fictitious, person_id
 from tests.unit.test_application_form import FULL
 
 SQLITE_ONLY = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
@@ -66,10 +66,10 @@ def _extract_table(platform, ws_ref: str, table: str) -> pa.Table:
     return pa.concat_tables(parts)
 
 
-def _expected_cohort(platform) -> set[str]:
-    """The cohort of SCOPE: patients of the 2023 stays with an E1 or I2 diagnosis, stays and
-    their chaining as the PMSI rules keep them (tests/snds_rules.py), or women; never a
-    fictitious NIR."""
+def _expected_cohort(platform) -> tuple[set[str], Persons]:
+    """The persons of SCOPE's cohort (tests/snds_rules.py: a person, not a pseudo-NIR): patients
+    of the 2023 stays with an E1 or I2 diagnosis, stays and their chaining as the PMSI rules keep
+    them, or women; never a fictitious NIR."""
     b, c = _snapshot_table(platform, "T_MCOaaB", 2023), _snapshot_table(platform, "T_MCOaaC", 2023)
     d = _snapshot_table(platform, "T_MCOaaD", 2023)
     kept = {(str(r["ETA_NUM"]), str(r["RSA_NUM"])) for r in b.to_pylist() if counted(r)}
@@ -79,11 +79,12 @@ def _expected_cohort(platform) -> set[str]:
                                                for k in ("ETA_NUM", "RSA_NUM")), strict=True)}
     stays |= {(str(e), str(r)) for e, r in zip(*(d.filter(pc.fill_null(hit(d["ASS_DGN"]), False)).column(k).to_pylist()
                                                 for k in ("ETA_NUM", "RSA_NUM")), strict=True)}
-    persons = {row["NIR_ANO_17"] for row in c.to_pylist()
-               if (str(row["ETA_NUM"]), str(row["RSA_NUM"])) in stays & kept and chained(row)}
     ben = _snapshot_table(platform, "IR_BEN_R").to_pylist()
-    women = {r["BEN_NIR_PSA"] for r in ben if r["BEN_SEX_COD"] == 2}
-    return (persons | women) - {r["BEN_NIR_PSA"] for r in ben if fictitious(r)}
+    people = Persons(ben)
+    patients = {people.of(row["NIR_ANO_17"], row["RNG_NAI"]) for row in c.to_pylist()
+                if (str(row["ETA_NUM"]), str(row["RSA_NUM"])) in stays & kept and chained(row)}
+    women = {person_id(r) for r in ben if r["BEN_SEX_COD"] == 2}
+    return (patients | women) - {None} - {person_id(r) for r in ben if fictitious(r)}, people
 
 
 def _care_of_2023(prs: pa.Table) -> pa.Table:
@@ -109,16 +110,20 @@ def test_the_extract_holds_exactly_the_permitted_rows_and_columns(world):
     permit_id = _granted(platform, p, form={**FULL, "data": SCOPE})
     done = workspaces.provision(platform, actor=operator_actor(), permit_id=permit_id)
     key = _pseudonym_key(platform, done.workspace)
-    cohort = _expected_cohort(platform) - {objector}
+    cohort, people = _expected_cohort(platform)
+    cohort -= people.by_nir[objector]  # the person, under every pseudo-NIR (GOV-16)
     assert done.cohort == len(cohort) > 0
 
-    people = _extract_table(platform, done.workspace, "IR_BEN_R")
-    assert sorted(people["BEN_NIR_PSA"].to_pylist()) == sorted(pseudonym(key, n) for n in cohort)
-    assert "BEN_RES_COM" not in people.column_names and "BEN_NAI_MOI" not in people.column_names  # PSE-05
-    assert "BEN_NAI_ANN" in people.column_names and "BEN_IDT_ANO" in people.column_names
+    beneficiaries = _extract_table(platform, done.workspace, "IR_BEN_R")
+    rows = people.nirs_of(cohort)  # IR_BEN_R has a row per pseudo-NIR, each with its person's pseudonym
+    assert sorted(beneficiaries["BEN_NIR_PSA"].to_pylist()) == sorted(
+        pseudonym(key, people.by_pair[pair]) for pair in rows)
+    assert "BEN_RES_COM" not in beneficiaries.column_names and "BEN_NAI_MOI" not in beneficiaries.column_names  # PSE-05
+    assert "BEN_NAI_ANN" in beneficiaries.column_names and "BEN_IDT_ANO" in beneficiaries.column_names
 
     prs = _care_of_2023(_snapshot_table(platform, "ER_PRS_F"))
-    mine = prs.filter(pc.is_in(prs["BEN_NIR_PSA"], pa.array(sorted(cohort))))
+    mine = prs.filter(pa.array([(n, str(r)) in rows for n, r in zip(prs["BEN_NIR_PSA"].to_pylist(),
+                                                                     prs["BEN_RNG_GEM"].to_pylist(), strict=True)]))
     extracted = _extract_table(platform, done.workspace, "ER_PRS_F")
     assert extracted.num_rows == mine.num_rows == done.tables["ER_PRS_F"]["rows"]
     days = pc.day(extracted["EXE_SOI_DTD"]).unique().to_pylist()
@@ -365,7 +370,7 @@ def test_a_drug_cohort_by_atc_class(world):
     care of 2023 paid until the lag; never a fictitious NIR (fiches/fiche_beneficiaire.md)."""
     platform, p = world
     pha, prs, drugs = (_snapshot_table(platform, t) for t in ("ER_PHA_F", "ER_PRS_F", "IR_PHA_R"))
-    prs = _care_of_2023(prs)
+    prs, people = _care_of_2023(prs), Persons(_snapshot_table(platform, "IR_BEN_R").to_pylist())
     classes = dict(zip(drugs["PHA_CIP_C13"].to_pylist(), drugs["PHA_ATC_C07"].to_pylist(), strict=True))
     keys = ["DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EMT_TYP", "FLX_TRT_DTD", "ORG_CLE_NUM",
             "PRS_ORD_NUM", "REM_TYP_AFF"]
@@ -376,7 +381,8 @@ def test_a_drug_cohort_by_atc_class(world):
         claim = counted.get(tuple(line[k] for k in keys))
         if claim is not None:
             atc4 = (classes.get(line["PHA_PRS_C13"]) or "")[:4]
-            boxes[(claim["BEN_NIR_PSA"], line["PHA_PRS_C13"], atc4, claim["EXE_SOI_DTD"])] += line["PHA_ACT_QSN"]
+            person = people.of(claim["BEN_NIR_PSA"], claim["BEN_RNG_GEM"])  # a person, not a pseudo-NIR
+            boxes[(person, line["PHA_PRS_C13"], atc4, claim["EXE_SOI_DTD"])] += line["PHA_ACT_QSN"]
     by_class = defaultdict(set)
     for (person, _cip, atc4, _day), n in boxes.items():
         if n > 0 and len(atc4) == 4:
@@ -387,7 +393,7 @@ def test_a_drug_cohort_by_atc_class(world):
                                 permit_id=_granted(platform, p, {**FULL, "data": scope}))
     key = _pseudonym_key(platform, done.workspace)
     extracted = _extract_table(platform, done.workspace, "IR_BEN_R")["BEN_NIR_PSA"].to_pylist()
-    assert sorted(extracted) == sorted(pseudonym(key, n) for n in by_class[atc]) and len(by_class[atc]) > 0
+    assert set(extracted) == {pseudonym(key, n) for n in by_class[atc]} and len(by_class[atc]) > 0
 
 
 @SQLITE_ONLY

@@ -199,7 +199,7 @@ def test_long_term_illnesses_deaths_and_dcir_acts(engine):
 def test_views_follow_the_tables_the_extract_has():
     only_people = workspace_views({"IR_BEN_R": pa.schema([("BEN_NIR_PSA", pa.string()),
                                                           ("BEN_DCD_DTE", pa.date32())])}, DUCKDB)
-    assert [name for name, _sql in only_people] == ["deaths", "events"]
+    assert [name for name, _sql in only_people] == ["persons", "deaths", "events"]
     assert workspace_views({"IR_NAT_V": pa.schema([("PRS_NAT", pa.int64())])}, DUCKDB) == []
     assert events.events_sql(set(), set(), DUCKDB) is None
 

@@ -16,8 +16,9 @@ import pytest
 
 from bastide.base.synth.codes import cip13_of
 from bastide.errors import InvalidInput
-from bastide.workspaces.compile import COHORT, OPTOUT, cohort_sql
+from bastide.workspaces.compile import COHORT, cohort_sql
 from bastide.workspaces.spec import ExtractSpec, Population
+from tests.extract_sql import as_sources, persons_table
 from tests.unit.test_analytics import _keys, _load, _prs, _rows, _table
 
 METFORMIN, GLICLAZIDE, PARACETAMOL = (3400930000011, 3000001, "A10BA02"), (3400930000028, 3000002, "A10BB09"), \
@@ -61,11 +62,10 @@ def test_dispensations_take_the_seven_character_class_by_cip13_else_cip7(engine)
 
 
 def _cohort(engine, atc: tuple[str, ...], tables=DRUGS) -> list[str]:
-    for name, table in tables.items():
-        engine.register(f"src_{name}", table)
-    engine.register(OPTOUT, _table([{"pseudonym": "nobody"}]))
+    tables = {**tables, "IR_BEN_R": persons_table("P1", "P2", "P3", "P4", "P5")}
+    schemas = as_sources(engine, tables)
     spec = ExtractSpec("permit", "snds@r", "root", tuple(tables), (2023,), population=Population(atc=atc))
-    engine.materialise(COHORT, cohort_sql(spec, {n: t.schema for n, t in tables.items()}, b"k" * 32, engine.dialect))
+    engine.materialise(COHORT, cohort_sql(spec, schemas, b"k" * 32, engine.dialect))
     return sorted(r[0] for r in _rows(engine, f"SELECT person FROM {COHORT}"))
 
 

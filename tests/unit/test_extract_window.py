@@ -15,9 +15,10 @@ import pytest
 
 from bastide.base.manifest import FileEntry
 from bastide.errors import InvalidInput
-from bastide.workspaces.compile import COHORT, OPTOUT, claims_sql, cohort_sql
+from bastide.workspaces.compile import COHORT, claims_sql, cohort_sql
 from bastide.workspaces.source import SnapshotFiles
 from bastide.workspaces.spec import ExtractSpec, Population
+from tests.extract_sql import as_sources, persons_table
 from tests.unit.test_analytics import _prs, _rows, _table
 
 KEY = b"k" * 32
@@ -61,22 +62,20 @@ def test_an_extract_keeps_care_of_its_years_whenever_it_was_paid(engine):
         _prs(4, "P1", care=date(2023, 6, 1), flux=date(2023, 6, 1)),  # kept
         _prs(5, "P2", care=date(2023, 6, 1), flux=date(2023, 6, 1)),  # not in the cohort
     ])
-    engine.register("src_ER_PRS_F", prs)
+    as_sources(engine, {"ER_PRS_F": prs, "IR_BEN_R": persons_table("P1", "P2")})
     engine.register(COHORT, _table([{"person": "P1", "pseudonym": "x"}]))
     sql = claims_sql(_spec(), {"ER_PRS_F": prs.schema}, KEY, engine.dialect)
     assert sorted(r[0] for r in _rows(engine, f"SELECT DCT_ORD_NUM FROM ({sql}) AS c")) == [1, 4]
 
 
 def _ben(person, year, month, cdi="00", sex=1):
-    return {"BEN_NIR_PSA": person, "BEN_RNG_GEM": 1, "BEN_NAI_ANN": year, "BEN_NAI_MOI": month,
+    return {"BEN_NIR_PSA": person, "BEN_RNG_GEM": 1, "BEN_IDT_ANO": person, "BEN_NAI_ANN": year, "BEN_NAI_MOI": month,
             "BEN_CDI_NIR": cdi, "BEN_SEX_COD": sex}
 
 
 def _cohort(engine, people: list[dict], population: Population) -> list[str]:
-    ben = _table(people)
-    engine.register("src_IR_BEN_R", ben)
-    engine.register(OPTOUT, _table([{"pseudonym": "nobody"}]))
-    sql = cohort_sql(_spec(population=population), {"IR_BEN_R": ben.schema}, KEY, engine.dialect)
+    schemas = as_sources(engine, {"IR_BEN_R": _table(people)})
+    sql = cohort_sql(_spec(population=population), schemas, KEY, engine.dialect)
     return sorted(r[0] for r in _rows(engine, f"SELECT person FROM ({sql}) AS c"))
 
 

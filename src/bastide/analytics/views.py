@@ -10,16 +10,20 @@ import pyarrow as pa
 from bastide.analytics.dcir import care_year_sql, flat_columns, flat_dcir_sql
 from bastide.analytics.deaths import deaths_sql
 from bastide.analytics.events import PMSI_YEARS, drug_dispensations_sql, events_sql
+from bastide.analytics.persons import persons_sql
 from bastide.analytics.pmsi import flat_mco_sql, stays_sql, yearly
 from bastide.workspaces.dialect import Dialect
 
-VIEWS = ("dcir_flat", "dcir_care_year", "drug_dispensations", "mco_stays", "mco_flat", "deaths", "events")
+VIEWS = ("persons", "dcir_flat", "dcir_care_year", "drug_dispensations", "mco_stays", "mco_flat", "deaths", "events")
 
 
 def workspace_views(schemas: dict[str, pa.Schema], dialect: Dialect) -> list[tuple[str, str]]:
     """(name, SELECT) in the order they must be defined, for the tables the extract has."""
     columns = {t: s.names for t, s in schemas.items()}
     views, flat, have, stays = [], set(), set(columns), set()
+    persons = persons_sql(columns)
+    if persons:
+        views.append(("persons", persons))
     if "ER_PRS_F" in columns:
         flat = {name for _t, _c, name in flat_columns(columns)}
         views += [("dcir_flat", flat_dcir_sql(columns)), ("dcir_care_year", care_year_sql())]

@@ -1,7 +1,7 @@
 """The extract specification compiled to SQL (SPE-02, SPE-03, PSE-04…PSE-06).
 
-The cohort is resolved once (persons, by their BEN_NIR_PSA) and every table is filtered
-through it: directly by its person column, through ER_PRS_F's 9 keys for the DCIR detail
+The cohort is resolved once (persons, not pseudo-NIRs: workspaces/identities.py) and every table
+is filtered through it: directly by its person column (through `identities`), through ER_PRS_F's 9 keys for the DCIR detail
 tables, through T_MCOaaC's stay keys for the PMSI stay tables, through IR_BEN_R for tables
 keyed by BEN_IDT_ANO. Tables that hold no person (referentials) come whole. The cohort carries
 each person's pseudonym, computed once, so that tables keyed by person take it from the join
@@ -22,6 +22,7 @@ from bastide.analytics.pmsi import McoFilters, same_stay
 from bastide.analytics.sql import listed
 from bastide.errors import InvalidInput
 from bastide.workspaces.dialect import DUCKDB, Dialect
+from bastide.workspaces.identities import IDENTITIES, nir_column, person_of, same_person
 from bastide.workspaces.pseudonym import sql_number, sql_pseudonym, sql_surrogate
 from bastide.workspaces.spec import (
     BIRTH_DETAIL,
@@ -89,7 +90,10 @@ def _dispensed(atc: tuple[str, ...], schemas: dict[str, pa.Schema], spec: Extrac
         raise InvalidInput(f"ATC criteria of more than 3 characters ({', '.join(atc)}) need IR_PHA_R in the "
                            "snapshot (IR_CIP_V classes drugs by 3 characters only)")
     flat = {name for _t, _c, name in flat_columns(dcir)} if "ER_PRS_F" in dcir else set()
-    dispensed = drug_dispensations_sql(flat, set(schemas), f"({flat_dcir_sql(dcir, table=src)})", table=src)
+    others = ", ".join(f"f.{q(n)}" for n in sorted(flat - {"BEN_NIR_PSA"}))
+    by_person = (f"(SELECT i.person AS BEN_NIR_PSA, {others} FROM ({flat_dcir_sql(dcir, table=src)}) AS f "
+                 f"JOIN {IDENTITIES} AS i ON {same_person('f', flat)})")  # the person, not the pseudo-NIR
+    dispensed = drug_dispensations_sql(flat, set(schemas), by_person, table=src)
     if dispensed is None:
         raise InvalidInput("ATC criteria need ER_PRS_F, ER_PHA_F and a drug referential (IR_PHA_R or IR_CIP_V) "
                            "in the snapshot")
@@ -102,11 +106,10 @@ def _patients_of(stays: str, schemas: dict[str, pa.Schema]) -> str:
     NIR_ANO_17…), so a cohort never counts a stay its own analyses would drop."""
     b, c = (schemas.get(t, pa.schema([])).names for t in ("T_MCOaaB", "T_MCOaaC"))
     where = [f"({stay(c, 'c')}) IN ({stays})", *McoFilters().predicates(set(b), set(c))]
-    if not b:  # no stay summaries to filter on: the chaining alone
-        return f"SELECT c.NIR_ANO_17 AS person FROM {src('T_MCOaaC')} AS c WHERE {' AND '.join(where)}"
-    on = same_stay("b", "c", yearly=YEAR in b and YEAR in c)
-    return (f"SELECT c.NIR_ANO_17 AS person FROM {src('T_MCOaaC')} AS c JOIN {src('T_MCOaaB')} AS b ON {on} "
-            f"WHERE {' AND '.join(where)}")
+    patients = f"{src('T_MCOaaC')} AS c JOIN {IDENTITIES} AS i ON {same_person('c', c)}"
+    if b:  # the stay summaries' filters too
+        patients += f" JOIN {src('T_MCOaaB')} AS b ON {same_stay('b', 'c', yearly=YEAR in b and YEAR in c)}"
+    return f"SELECT i.person FROM {patients} WHERE {' AND '.join(where)}"
 
 
 def cohort_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes, dialect: Dialect = DUCKDB) -> str:
@@ -122,14 +125,16 @@ def cohort_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes, dia
     if pop.age_max is not None:
         ben.append(f"{age} <= {pop.age_max}")
     if ben:
-        persons.append(f"SELECT BEN_NIR_PSA AS person FROM {src('IR_BEN_R')} WHERE {' AND '.join(ben)}")
+        persons.append(f"SELECT {person_of(_names(schemas, 'IR_BEN_R'))} AS person FROM {src('IR_BEN_R')} "
+                       f"WHERE {' AND '.join(ben)}")
     if pop.atc:
         persons.append(_dispensed(pop.atc, schemas, spec))
     if not persons:  # no criterion: everyone in the referential of beneficiaries
-        persons = [f"SELECT BEN_NIR_PSA AS person FROM {src('IR_BEN_R')}"]
+        persons = [f"SELECT person FROM {IDENTITIES}"]
     combined = f" {'INTERSECT' if pop.combine == 'all' else 'UNION'} ".join(f"({p})" for p in persons)
-    persons = (f"SELECT person FROM ({combined}) AS chosen EXCEPT SELECT pseudonym AS person FROM {OPTOUT}"
-               + _fictitious(schemas))
+    # an opt-out names a pseudo-NIR (the registry's); it takes the person out, all pseudo-NIRs
+    optouts = f"SELECT person FROM {IDENTITIES} WHERE BEN_NIR_PSA IN (SELECT pseudonym FROM {OPTOUT})"
+    persons = f"SELECT person FROM ({combined}) AS chosen EXCEPT {optouts}{_fictitious(schemas)}"
     return f"SELECT person, {sql_pseudonym(key, 'person', dialect)} AS pseudonym FROM ({persons}) AS kept"
 
 
@@ -148,8 +153,12 @@ def _fictitious(schemas: dict[str, pa.Schema]) -> str:
     """Persons whose NIR is fictitious (analytics.dcir.FICTITIOUS_NIR): no one, never in a cohort."""
     if "BEN_CDI_NIR" not in schemas.get("IR_BEN_R", pa.schema([])).names:
         return ""
-    return (f" EXCEPT SELECT BEN_NIR_PSA AS person FROM {src('IR_BEN_R')} "
+    return (f" EXCEPT SELECT {person_of(_names(schemas, 'IR_BEN_R'))} AS person FROM {src('IR_BEN_R')} "
             f"WHERE BEN_CDI_NIR IN ({listed(FICTITIOUS_NIR)})")
+
+
+def _names(schemas: dict[str, pa.Schema], table: str) -> list[str]:
+    return schemas.get(table, pa.schema([])).names
 
 
 def claims_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes, dialect: Dialect = DUCKDB) -> str | None:
@@ -162,15 +171,17 @@ def claims_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes, dia
     keys = ", ".join(DCIR_KEYS)
     digest = sql_surrogate(key, "claim", list(CLAIM_KEYS), dialect)
     numbers = ", ".join(f"{sql_number('claim', i, dialect)} AS n{i}" for i in range(len(CLAIM_NUMBERS)))
-    return (f"SELECT {keys}, {numbers} FROM (SELECT DISTINCT {keys}, {digest} AS claim FROM {src('ER_PRS_F')} "
-            f"WHERE BEN_NIR_PSA IN (SELECT person FROM {COHORT}) AND {_care_in_years(spec)}) AS prestations")
+    prestations = (f"SELECT DISTINCT {', '.join('s.' + k for k in DCIR_KEYS)}, {digest} AS claim "
+                   f"FROM {src('ER_PRS_F')} AS s JOIN {IDENTITIES} AS i ON {same_person('s', _names(schemas, 'ER_PRS_F'))} "
+                   f"WHERE i.person IN (SELECT person FROM {COHORT}) AND {_care_in_years(spec, 's.')}")
+    return f"SELECT {keys}, {numbers} FROM ({prestations}) AS prestations"
 
 
-def _care_in_years(spec: ExtractSpec) -> str:
+def _care_in_years(spec: ExtractSpec, a: str = "") -> str:
     """A prestation whose care date is in the permit's years: the extract reads the flux months of
     the years and `flux_lag_months` more, and keeps care, not payment, years; a prestation without
     a care date keeps its flux year."""
-    return f"({_in_years('EXE_SOI_DTD', spec)} OR EXE_SOI_DTD IS NULL AND {_in_years('FLX_DIS_DTD', spec)})"
+    return f"({_in_years(a + 'EXE_SOI_DTD', spec)} OR {a}EXE_SOI_DTD IS NULL AND {_in_years(a + 'FLX_DIS_DTD', spec)})"
 
 
 def professionals_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes,
@@ -195,7 +206,6 @@ class TablePlan:
     link: str  # how the table meets the cohort: person, dcir_keys, stay_keys, idt, none
 
 
-PERSON_COLUMNS = ("BEN_NIR_PSA", "NIR_ANO_17")  # the cohort's identifier, in DCIR and in PMSI
 # A décompte's keys: ER_DCT_F joins the prestations on these 7 of the 9 (documentation-snds,
 # fiches/tables_affinees.md). Its three numbers are replaced by slices of one per-project
 # surrogate of the seven (issue 13: copied as they were, they linked two projects' extracts);
@@ -213,16 +223,19 @@ STAY_NUMBERS = ("RSA_NUM", "RSS_NUM", "SEJ_NUM", "SEQ_NUM")
 def _link(table: str, names: list[str], source: str) -> tuple[str, str]:
     """How the table meets the cohort: the link's name and the FROM clause (`source`, aliased `s`)."""
     in_cohort = f"SELECT person FROM {COHORT}"
-    person = next((c for c in PERSON_COLUMNS if c in names), None)
-    if person:
-        return "person", f"{source} JOIN {COHORT} AS c ON s.{q(person)} = c.person"
+    if nir_column(names):
+        return "person", (f"{source} JOIN {IDENTITIES} AS i ON {same_person('s', names)} "
+                          f"JOIN {COHORT} AS c ON c.person = i.person")
     if set(DCIR_KEYS) <= set(names) and table != "ER_PRS_F":
         return "dcir_keys", source  # met through the cohort's prestations (`claims`, joined in the source)
     if set(STAY_KEYS) <= set(names) and table.startswith("T_MCO") and table != "T_MCOaaE":
-        return "stay_keys", (f"{source} WHERE ({stay(names)}) IN "
-                             f"(SELECT {stay(names)} FROM {src('T_MCOaaC')} WHERE NIR_ANO_17 IN ({in_cohort}))")
+        patients = f"{src('T_MCOaaC')} AS p JOIN {IDENTITIES} AS i ON {same_person('p', ['NIR_ANO_17', *names])}"
+        return "stay_keys", (f"{source} WHERE ({stay(names, 's')}) IN "
+                             f"(SELECT {stay(names, 'p')} FROM {patients} WHERE i.person IN ({in_cohort}))")
     if "BEN_IDT_ANO" in names:
-        return "idt", f"{source} WHERE BEN_IDT_ANO IN (SELECT BEN_IDT_ANO FROM {src('IR_BEN_R')} WHERE BEN_NIR_PSA IN ({in_cohort}))"
+        persons = f"{src('IR_BEN_R')} AS b JOIN {IDENTITIES} AS i ON {same_person('b', ['BEN_NIR_PSA', 'BEN_RNG_GEM'])}"
+        return "idt", (f"{source} WHERE s.BEN_IDT_ANO IN (SELECT b.BEN_IDT_ANO FROM {persons} "
+                       f"WHERE i.person IN ({in_cohort}))")
     return "none", source
 
 
@@ -301,8 +314,7 @@ def table_plan(table: str, schema: pa.Schema, spec: ExtractSpec, key: bytes, dia
     columns = _Columns(table, frozenset(schema.names), spec, key, dialect, None)
     link, source = _link(table, schema.names, columns.source())
     if link == "person":
-        columns = _Columns(table, columns.names, spec, key, dialect,
-                           next(c for c in PERSON_COLUMNS if c in schema.names))
+        columns = _Columns(table, columns.names, spec, key, dialect, nir_column(schema.names))
     keep = set(DCIR_KEYS) | set(STAY_KEYS) | PERSON_IDS | {YEAR}
     chosen = [f for f in schema if not wanted or f.name in wanted or f.name in keep]
     select = [c for c in (columns.column(f.name, f.type) for f in chosen) if c is not None]

@@ -24,6 +24,7 @@ from bastide.storage import ObjectStore
 from bastide.workspaces.compile import (CLAIMS, COHORT, OPTOUT, PROFESSIONALS, claims_sql, cohort_sql,
                                        professionals_sql, table_plan)
 from bastide.workspaces.engine import QueryEngine
+from bastide.workspaces.identities import IDENTITIES, identities_sql
 from bastide.workspaces.source import SnapshotFiles, open_table, snapshot_files
 from bastide.workspaces.spec import ExtractSpec
 
@@ -58,6 +59,9 @@ def build(session: Session, *, engine: QueryEngine, store: ObjectStore, keys: Ke
                                last_flux_month=spec.last_flux_month)
     engine.register(OPTOUT, pa.table({"pseudonym": pa.array(excluded, pa.string())}))
     progress("resolving the cohort")
+    if "IR_BEN_R" not in schemas:
+        raise InvalidInput(f"{spec.snapshot} has no IR_BEN_R: its persons cannot be identified")
+    engine.materialise(IDENTITIES, identities_sql(schemas["IR_BEN_R"].names, '"src_IR_BEN_R"'))
     persons = engine.materialise(COHORT, cohort_sql(spec, schemas, pseudonym_key, engine.dialect))
     for name, sql in ((CLAIMS, claims_sql(spec, schemas, pseudonym_key, engine.dialect)),
                       (PROFESSIONALS, professionals_sql(spec, schemas, pseudonym_key, engine.dialect))):

@@ -18,7 +18,7 @@ import numpy as np
 from bastide.base.schema import snds_registry
 from bastide.base.synth import dcir, deaths, pmsi, referentials
 from bastide.base.synth.codes import NOMENCLATURES, load_codes
-from bastide.base.synth.population import make_population, nir_kinds
+from bastide.base.synth.population import add_identity_flaws, make_population, nir_kinds
 from bastide.base.synth.values import digits_ids
 from bastide.base.synth.writer import DeliveryWriter
 from bastide.errors import InvalidInput
@@ -77,6 +77,7 @@ def _write_all(writer: DeliveryWriter, count: int, years: list[int], seed: int, 
     flaws = np.random.default_rng([seed, 15])
     died = deaths.death_records(flaws, pop)
     pop.cdi = nir_kinds(flaws, len(pop))
+    add_identity_flaws(flaws, pop)
     tick("population", 1)
     _doctors, numbers, specialty = referentials.practitioners(rng, max(50, count // 200), codes, years[-1])
     n_eta = max(20, count // 5000)

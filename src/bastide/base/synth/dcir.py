@@ -73,7 +73,7 @@ def prestations(rng, pop: Population, codes: Codes, practice: Practice, year: in
     }
     prs = dict(keys)
     prs.update({
-        "BEN_NIR_PSA": pop.nir.take(pa.array(who)),
+        "BEN_NIR_PSA": pop.pseudo_nirs(who, [year, 1]),
         "BEN_RNG_GEM": pa.array(pop.rank[who]),
         "BEN_CDI_NIR": pa.array(pop.cdi[who]) if pop.cdi is not None else pa.nulls(n, pa.string()),
         "BEN_SEX_COD": pa.array(pop.sex[who]),

@@ -60,7 +60,7 @@ def stays(rng, pop: Population, codes: Codes, eta_numbers: np.ndarray, year: int
     n_dgn = np.minimum(rng.poisson(1.2, n), 6)
     n_act = np.minimum(rng.poisson(0.8, n), 5)
     ghm, stay_type = _grouping(rng, codes, n)
-    codes_c, patient = _chaining(rng, n, pop.nir.take(pa.array(who)))
+    codes_c, patient = _chaining(rng, n, pop.pseudo_nirs(who, [year, 2]))
     stay_b = {
         "ETA_NUM": pa.array(eta),
         "RSA_NUM": pa.array(rsa),
@@ -82,6 +82,7 @@ def stays(rng, pop: Population, codes: Codes, eta_numbers: np.ndarray, year: int
         "ETA_NUM": pa.array(eta),
         "RSA_NUM": pa.array(rsa),
         "NIR_ANO_17": patient,
+        "RNG_NAI": pa.array(pop.rank[who]),  # the birth rank, which tells twins apart (fiche_beneficiaire.md)
         "EXE_SOI_DTD": formatted(entry, "%d%b%Y:%H:%M:%S"),
         "EXE_SOI_DTF": formatted(exit_, "%d%b%Y:%H:%M:%S"),
         "ENT_DAT": formatted(entry, "%d%m%Y"),

@@ -21,6 +21,7 @@ class Population:
     death: np.ndarray  # datetime64[D], NaT when alive at the end
     dept: np.ndarray
     cdi: np.ndarray | None = None  # BEN_CDI_NIR: "00" certified, "03"/"04" provisional, others fictitious
+    second_nir: np.ndarray | None = None  # another BEN_NIR_PSA of the person, "" for none (add_identity_flaws)
 
     def __len__(self) -> int:
         return len(self.sex)
@@ -28,6 +29,16 @@ class Population:
     def age_on(self, day: np.datetime64 | np.ndarray, index: np.ndarray | None = None) -> np.ndarray:
         birth = self.birth if index is None else self.birth[index]
         return ((np.asarray(day, dtype="datetime64[D]") - birth).astype(np.int64) // 365.25).astype(np.int64)
+
+    def pseudo_nirs(self, who: np.ndarray, salt: list[int]) -> pa.Array:
+        """The BEN_NIR_PSA each event of persons `who` is recorded under: a person with a second
+        pseudo-NIR has about half of its care under each (fiches/fiche_beneficiaire.md)."""
+        nir = self.nir.to_numpy(zero_copy_only=False)[who]
+        if self.second_nir is None:
+            return pa.array(nir)
+        other = self.second_nir[who]
+        chosen = (other != "") & (np.random.default_rng([*salt, 15]).random(len(who)) < 0.5)
+        return pa.array(np.where(chosen, other, nir))
 
     def alive_span(self, year: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(indices alive some day of `year`, first day, last day) for that year."""
@@ -77,3 +88,25 @@ def nir_kinds(rng: np.random.Generator, count: int) -> np.ndarray:
     fictitious = np.array(["01", "05", "08", "09", "11"])
     return np.where(draw < FICTITIOUS, fictitious[rng.integers(0, len(fictitious), count)],
                     np.where(draw < FICTITIOUS + PROVISIONAL, rng.choice(["03", "04"], count), "00"))
+
+
+TWINS, SEVERAL_NIRS = 0.005, 0.04  # shares of beneficiaries
+
+
+def add_identity_flaws(rng: np.random.Generator, pop: Population) -> None:
+    """Real persons as IR_BEN_R holds them (fiches/fiche_beneficiaire.md): some have a second
+    pseudo-NIR (BEN_NIR_PSA; e.g. first on a parent's NIR, then on their own), gathered by
+    BEN_IDT_ANO; twins share their parent's pseudo-NIR and differ by BEN_RNG_GEM."""
+    n = len(pop)
+    nir, rank = pop.nir.to_numpy(zero_copy_only=False).copy(), pop.rank.copy()
+    ones = np.flatnonzero(rank == 1)
+    pairs = rng.choice(ones, size=2 * int(len(ones) * TWINS / 2), replace=False).reshape(2, -1)
+    first, second = pairs
+    nir[second], rank[second] = nir[first], 2
+    pop.birth[second], pop.dept[second] = pop.birth[first], pop.dept[first]
+    twins = np.zeros(n, dtype=bool)
+    twins[pairs.ravel()] = True
+    several = np.flatnonzero(~twins & (rng.random(n) < SEVERAL_NIRS))
+    other = np.full(n, "", dtype=object)
+    other[several] = unique_ids(rng, len(several), 17, start=n).to_numpy(zero_copy_only=False)
+    pop.nir, pop.rank, pop.second_nir = pa.array(nir), rank, other

@@ -21,26 +21,38 @@ from bastide.base.synth.values import (
 
 def beneficiaries(rng: np.random.Generator, pop: Population, last_day: np.datetime64,
                   death_dates: np.ndarray) -> dict[str, pa.Array]:
-    """`death_dates`: BEN_DCD_DTE as delivered, 1600-01-01 where no date was sent (synth.deaths)."""
+    """One row per pseudo-NIR of each person: a person with a second BEN_NIR_PSA has two rows with
+    one BEN_IDT_ANO and BEN_NIR_ANO (a few of them disagreeing on the birth month, as real rows
+    do); twins share a BEN_NIR_PSA and differ by BEN_RNG_GEM. `death_dates`: BEN_DCD_DTE as
+    delivered, 1600-01-01 where no date was sent (synth.deaths)."""
     n = len(pop)
+    second = np.flatnonzero(pop.second_nir != "") if pop.second_nir is not None else np.array([], dtype=np.int64)
+    rows = np.r_[np.arange(n), second]
+    taken = pa.array(rows)
+    birth_month = formatted(pop.birth, "%m").to_numpy(zero_copy_only=False)[rows]
+    drifted = np.r_[np.zeros(n, dtype=bool), rng.random(len(second)) < 0.1]
+    if drifted.any():
+        birth_month[drifted] = np.char.zfill((birth_month[drifted].astype(int) % 12 + 1).astype(str), 2)
+    own = pa.array(unique_ids(rng, n, 17).to_numpy(zero_copy_only=False),
+                   mask=~np.isin(pop.cdi, ("00", "03", "04")))  # a fictitious NIR has no BEN_NIR_ANO
     return {
-        "BEN_NIR_PSA": pop.nir,
-        "BEN_RNG_GEM": pa.array(pop.rank),
-        "BEN_NIR_ANO": pa.array(unique_ids(rng, n, 17).to_numpy(zero_copy_only=False),
-                                mask=~np.isin(pop.cdi, ("00", "03", "04"))),  # a fictitious NIR has none
-        "BEN_IDT_ANO": pop.idt,
-        "BEN_IDT_TOP": pa.array(np.ones(n, dtype=bool)),
-        "BEN_CDI_NIR": pa.array(pop.cdi),
-        "BEN_NAI_ANN": pa.array(year_of(pop.birth)),
-        "BEN_NAI_MOI": formatted(pop.birth, "%m"),
-        "BEN_SEX_COD": pa.array(pop.sex),
-        "BEN_DCD_DTE": days(death_dates),
-        "BEN_DCD_AME": yearmonth(death_dates),
-        "ORG_AFF_BEN": pa.array(np.char.add("01", pick(rng, np.arange(1000000, 1000100).astype(str), n))),
-        "BEN_RES_DPT": pa.array(pop.dept),
-        "BEN_RES_COM": pa.array(np.char.zfill(rng.integers(1, 999, n).astype(str), 3)),
-        "BEN_DTE_INS": days(np.maximum(pop.birth, np.datetime64("2006-01-01"))),
-        "BEN_DTE_MAJ": days(np.full(n, last_day)),
+        "BEN_NIR_PSA": pa.array(np.r_[pop.nir.to_numpy(zero_copy_only=False), pop.second_nir[second]]
+                                if len(second) else pop.nir.to_numpy(zero_copy_only=False)),
+        "BEN_RNG_GEM": pa.array(pop.rank[rows]),
+        "BEN_NIR_ANO": own.take(taken),
+        "BEN_IDT_ANO": pop.idt.take(taken),
+        "BEN_IDT_TOP": pa.array(np.ones(len(rows), dtype=bool)),
+        "BEN_CDI_NIR": pa.array(pop.cdi[rows]),
+        "BEN_NAI_ANN": pa.array(year_of(pop.birth[rows])),
+        "BEN_NAI_MOI": pa.array(birth_month),
+        "BEN_SEX_COD": pa.array(pop.sex[rows]),
+        "BEN_DCD_DTE": days(death_dates[rows]),
+        "BEN_DCD_AME": yearmonth(death_dates[rows]),
+        "ORG_AFF_BEN": pa.array(np.char.add("01", pick(rng, np.arange(1000000, 1000100).astype(str), len(rows)))),
+        "BEN_RES_DPT": pa.array(pop.dept[rows]),
+        "BEN_RES_COM": pa.array(np.char.zfill(rng.integers(1, 999, len(rows)).astype(str), 3)),
+        "BEN_DTE_INS": days(np.maximum(pop.birth[rows], np.datetime64("2006-01-01"))),
+        "BEN_DTE_MAJ": days(np.full(len(rows), last_day)),
     }
 
 
@@ -54,7 +66,7 @@ def long_term_illnesses(rng: np.random.Generator, pop: Population, codes: Codes,
     begin = earliest + (rng.random(n) * span).astype("timedelta64[D]")
     icd5 = codes.icd10[np.char.str_len(codes.icd10) <= 5]
     return {
-        "BEN_NIR_PSA": pop.nir.take(pa.array(index)),
+        "BEN_NIR_PSA": pop.pseudo_nirs(index, [0]),
         "BEN_RNG_GEM": pa.array(pop.rank[index]),
         "IMB_ALD_DTD": days(begin),
         "IMB_ALD_DTF": days(begin + np.timedelta64(5 * 365, "D")),
