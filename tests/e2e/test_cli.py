@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -76,7 +77,10 @@ def test_a_data_holder_checks_the_signature_with_openssl(tmp_path, small_deliver
     cmd = ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", str(tmp_path / "bastide.pub"), "-rawin",
            "-in", str(prefix / "MANIFEST.json"), "-sigfile", str(prefix / "MANIFEST.json.sig")]
     assert "Signature Verified Successfully" in subprocess.run(cmd, capture_output=True, text=True).stdout
-    (prefix / "MANIFEST.json").write_text((prefix / "MANIFEST.json").read_text().replace('"rows": 300', '"rows": 301'))
+    manifest = (prefix / "MANIFEST.json").read_text()
+    tampered = re.sub(r'"rows": (\d+)', lambda m: f'"rows": {int(m.group(1)) + 1}', manifest, count=1)
+    assert tampered != manifest
+    (prefix / "MANIFEST.json").write_text(tampered)
     assert subprocess.run(cmd, capture_output=True, text=True).returncode != 0
 
 

@@ -17,6 +17,11 @@ from bastide.keys.service import destroy_key, unwrap_key
 from tests.services import S3_ACCESS, S3_SECRET
 
 
+def _data_lines(folder: Path) -> int:
+    """The rows a delivered table's CSV files hold (a person has a row per pseudo-NIR)."""
+    return sum(len(p.read_text().splitlines()) - 1 for p in folder.glob("*.csv"))
+
+
 def test_ingest_verify_and_catalogue(platform, delivery, actor):
     result = ingest(platform, actor=actor, request=IngestRequest(str(delivery), "snds", "2024-12"))
     assert result.tables["ER_PRS_F"] > 1000 and result.tables["T_MCOaaB"] > 10
@@ -116,7 +121,7 @@ def test_parquet_delivery_is_cast_and_checked(platform, tmp_path, small_delivery
     duckdb.sql(f"COPY (SELECT * FROM read_csv('{small_delivery}/IR_BEN_R/*.csv', delim=';', header=true, "
                f"all_varchar=true)) TO '{target}' (FORMAT parquet)")
     result = ingest(platform, actor=actor, request=IngestRequest(str(data), "snds", "pq1"))
-    assert result.tables == {"IR_BEN_R": 300}
+    assert result.tables == {"IR_BEN_R": _data_lines(small_delivery / "IR_BEN_R")}
     duckdb.sql(f"COPY (SELECT * REPLACE (CASE WHEN BEN_RNG_GEM = '1' THEN 'un' ELSE BEN_RNG_GEM END AS BEN_RNG_GEM) "
                f"FROM '{target}') TO '{target}.tmp' (FORMAT parquet)")
     Path(f"{target}.tmp").replace(target)

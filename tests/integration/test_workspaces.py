@@ -128,6 +128,7 @@ def test_the_extract_holds_exactly_the_permitted_rows_and_columns(world):
     assert extracted.num_rows == mine.num_rows == done.tables["ER_PRS_F"]["rows"]
     days = pc.day(extracted["EXE_SOI_DTD"]).unique().to_pylist()
     assert days == [1]  # care dates to the month (PSE-05); flux keys exact for the 9-key join
+    assert pc.day(extracted["FLX_TRT_DTD"]).unique().to_pylist() == [1]  # processed days would tell the care's
     assert sorted(extracted["FLX_DIS_DTD"].to_pylist()) == sorted(mine["FLX_DIS_DTD"].to_pylist())
 
     # claims and professionals carry the project's surrogates (issue 13), computed here with the reference

@@ -112,10 +112,12 @@ def test_a_death_in_hospital_ends_its_stay_on_that_day_with_discharge_mode_9(dea
     assert len({p for p, _d in ended}) == len(ended)  # one death each
     # where the referential has the date, the stay ends that very day (SOR_DAT is DDMMYYYY)
     mismatched = con.execute("SELECT count(*) FROM stays s JOIN IR_BEN_R b ON s.NIR_ANO_17 = b.BEN_NIR_PSA "
+                             "AND s.RNG_NAI = b.BEN_RNG_GEM "  # twins share a pseudo-NIR
                          "WHERE s.SOR_MOD = '9' AND b.BEN_DCD_DTE <> '1600-01-01' "
                          "AND strptime(s.SOR_DAT, '%d%m%Y')::DATE <> b.BEN_DCD_DTE::DATE").fetchone()[0]
     assert mismatched == 0
     after = con.execute("SELECT count(*) FROM stays s JOIN IR_BEN_R b ON s.NIR_ANO_17 = b.BEN_NIR_PSA "
+                        "AND s.RNG_NAI = b.BEN_RNG_GEM "
                     "WHERE b.BEN_DCD_DTE <> '1600-01-01' AND strptime(s.SOR_DAT, '%d%m%Y')::DATE > b.BEN_DCD_DTE::DATE")
     assert after.fetchone()[0] == 0  # no stay ends after its patient's death
 
@@ -132,3 +134,21 @@ def test_between_80_and_90_percent_of_certificates_are_matched_and_only_those_th
     assert unmatchable == 0
     lines = con.execute("SELECT count(*) FROM KI_ECD_R e ANTI JOIN KI_CCI_R c USING (DCD_IDT_ENC)").fetchone()[0]
     assert lines == 0  # every certificate line belongs to a certificate, matched or not
+
+
+def test_diagnoses_fit_their_patients_sex_and_age_and_an_ald_its_reason(tmp_path_factory):
+    """ICD-10 chapter O (pregnancy) for women of 15-49 only, the prostate (N40) and its cancer (C61)
+    for men only; an ALD's medical reason is a code of that illness (IR_ALD_V: 8 is diabetes)."""
+    out = tmp_path_factory.mktemp("plausible") / "delivery"
+    generate(out, beneficiaries=3000, years=[2023], seed=5)
+    con = duckdb.connect()
+
+    def t(name):
+        return f"read_csv('{out}/{name}/*.csv', delim=';', header=true, all_varchar=true)"
+    wrong = con.execute(f"SELECT count(*) FILTER (DGN_PAL LIKE 'O%' AND (COD_SEX = '1' OR AGE_ANN::INT NOT BETWEEN 15 AND "
+                        "49)), count(*) FILTER ((DGN_PAL LIKE 'N40%' OR DGN_PAL LIKE 'C61%') AND COD_SEX = '2'), "
+                        f"count(*) FILTER (DGN_PAL LIKE 'O%') FROM {t('T_MCO23B')}").fetchone()
+    assert wrong[:2] == (0, 0) and wrong[2] > 0
+    diabetes = con.execute(f"SELECT count(*), count(*) FILTER (MED_MTF_COD LIKE 'E10%' OR MED_MTF_COD LIKE 'E11%') "
+                           f"FROM {t('IR_IMB_R')} WHERE IMB_ALD_NUM = '8'").fetchone()
+    assert diabetes[0] > 0 and diabetes[0] == diabetes[1]

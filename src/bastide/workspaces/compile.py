@@ -112,8 +112,10 @@ def _patients_of(stays: str, schemas: dict[str, pa.Schema]) -> str:
     return f"SELECT i.person FROM {patients} WHERE {' AND '.join(where)}"
 
 
-def cohort_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes, dialect: Dialect = DUCKDB) -> str:
-    """SELECT person, pseudonym: the permit's population, less the opt-outs recorded by the permit's date."""
+def cohort_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes, dialect: Dialect = DUCKDB, *,
+               pseudonymise: bool = True) -> str:
+    """SELECT person, pseudonym: the permit's population, less the opt-outs recorded by the permit's
+    date (`pseudonymise=False`: the person itself, for bench/extract.py's baseline)."""
     pop = spec.population
     persons = [_patients_of(stays, schemas) for stays in _stays_with(spec, schemas)]
     ben = []
@@ -135,7 +137,8 @@ def cohort_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes, dia
     # an opt-out names a pseudo-NIR (the registry's); it takes the person out, all pseudo-NIRs
     optouts = f"SELECT person FROM {IDENTITIES} WHERE BEN_NIR_PSA IN (SELECT pseudonym FROM {OPTOUT})"
     persons = f"SELECT person FROM ({combined}) AS chosen EXCEPT {optouts}{_fictitious(schemas)}"
-    return f"SELECT person, {sql_pseudonym(key, 'person', dialect)} AS pseudonym FROM ({persons}) AS kept"
+    pseudonym = sql_pseudonym(key, "person", dialect) if pseudonymise else "person"
+    return f"SELECT person, {pseudonym} AS pseudonym FROM ({persons}) AS kept"
 
 
 def _age_on(day: date, with_month: bool) -> str:
@@ -161,16 +164,19 @@ def _names(schemas: dict[str, pa.Schema], table: str) -> list[str]:
     return schemas.get(table, pa.schema([])).names
 
 
-def claims_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes, dialect: Dialect = DUCKDB) -> str | None:
+def claims_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes, dialect: Dialect = DUCKDB, *,
+               surrogates: bool = True) -> str | None:
     """SELECT the 9 keys, n0, n1, n2: each prestation of the cohort once, with the numbers of its
     décompte's surrogate computed once — the DCIR tables meet the cohort through it (their link) and take
     their surrogate from it, instead of an HMAC on every row of every DCIR table (the most of an
-    extract's cost when each row paid one). None when no permitted table is a DCIR one."""
+    extract's cost when each row paid one). None when no permitted table is a DCIR one.
+    `surrogates=False`: the keys alone (bench/extract.py's baseline)."""
     if not any(set(DCIR_KEYS) <= set(schemas[t].names) for t in spec.tables):
         return None
     keys = ", ".join(DCIR_KEYS)
-    digest = sql_surrogate(key, "claim", list(CLAIM_KEYS), dialect)
-    numbers = ", ".join(f"{sql_number('claim', i, dialect)} AS n{i}" for i in range(len(CLAIM_NUMBERS)))
+    digest = sql_surrogate(key, "claim", list(CLAIM_KEYS), dialect) if surrogates else "NULL"
+    numbers = ", ".join(f"{sql_number('claim', i, dialect) if surrogates else 'NULL'} AS n{i}"
+                        for i in range(len(CLAIM_NUMBERS)))
     prestations = (f"SELECT DISTINCT {', '.join('s.' + k for k in DCIR_KEYS)}, {digest} AS claim "
                    f"FROM {src('ER_PRS_F')} AS s JOIN {IDENTITIES} AS i ON {same_person('s', _names(schemas, 'ER_PRS_F'))} "
                    f"WHERE i.person IN (SELECT person FROM {COHORT}) AND {_care_in_years(spec, 's.')}")
@@ -284,8 +290,11 @@ class _Columns:
         if name in BIRTH_DETAIL and not spec.allows("birth_month") or name in COMMUNE and not spec.allows("commune"):
             return None
         dated = pa.types.is_date(kind) or pa.types.is_timestamp(kind)
-        # the linking keys stay exact (they are technical, and coarsened they would join wrongly)
-        exact = name in DCIR_KEYS or name in STAY_KEYS
+        # the linking keys stay exact (they are technical, and coarsened they would join wrongly) —
+        # but for FLX_TRT_DTD: the day a claim was processed is days after the care it pays, an exact
+        # date next to care dates given to the month (issue 15). To the month it still joins: the
+        # claim's numbers are surrogates of all seven keys, the exact date included
+        exact = name in DCIR_KEYS and name != "FLX_TRT_DTD" or name in STAY_KEYS
         if (dated and not exact or name in DEATH_DATES) and not spec.allows("exact_dates"):
             return f"CAST(date_trunc('month', {column}) AS DATE) AS {q(name)}"  # PSE-05: care dates to the month
         return f"{column} AS {q(name)}"

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bastide.base.synth.values import pick
+
 NOMENCLATURES = Path(__file__).parent.parent / "snds_schema" / "nomenclatures"
 
 # Prestation natures (IR_NAT_V) per kind of care; each is checked against the file.
@@ -42,6 +44,47 @@ class Codes:
     cip13: np.ndarray  # the CIP13 of each cip7 (same order)
     atc7: np.ndarray  # the 7-character ATC of each cip7, "" when its class has none
     atc7_labels: dict[str, str]
+
+
+    def diagnoses(self, rng: np.random.Generator, sex: np.ndarray, age: np.ndarray) -> np.ndarray:
+        """An ICD-10 code per patient, plausible for their sex and age: pregnancy (chapter O) for
+        women of 15 to 49 only, perinatal conditions (P) for infants, the genital organs' diseases
+        and cancers of one sex for that sex only (ICD-10 chapters XIV, XV, XVI, II)."""
+        n = len(sex)
+        out = pick(rng, self._pool("other"), n)
+        draw = rng.random(n)
+        for pool, who, share in (("pregnancy", (sex == 2) & (age >= 15) & (age <= 49), 0.08),
+                                 ("perinatal", age < 1, 0.3), ("male", sex == 1, 0.02), ("female", sex == 2, 0.03)):
+            chosen = who & (draw < share)
+            out[chosen] = pick(rng, self._pool(pool), int(chosen.sum()))
+            draw = np.where(chosen, 1.0, draw)  # one override at most
+        return out
+
+    def _pool(self, kind: str) -> np.ndarray:
+        return _pools(tuple(self.icd10))[kind]
+
+
+@cache
+def _pools(icd10: tuple[str, ...]) -> dict[str, np.ndarray]:
+    codes = np.array(icd10)
+
+    def starting(*prefixes: str) -> np.ndarray:
+        return np.array([any(c.startswith(p) for p in prefixes) for c in codes])
+
+    male = starting(*(f"N{n}" for n in range(40, 52)), "C60", "C61", "C62", "C63")
+    female = starting(*(f"N{n}" for n in range(70, 99)), *(f"C{n}" for n in range(51, 59)))
+    pregnancy, perinatal = starting("O"), starting("P")
+    return {"other": codes[~(male | female | pregnancy | perinatal)], "male": codes[male], "female": codes[female],
+            "pregnancy": codes[pregnancy], "perinatal": codes[perinatal]}
+
+
+# The ICD-10 codes of each long-term illness (IR_ALD_V's list of 30, décret 2011-77), for the
+# synthetic IR_IMB_R: an ALD number and its medical reason agree, as in the base
+ALD_ICD10 = {1: ("I60", "I61", "I63", "I64"), 3: ("I70",), 5: ("I50",), 6: ("K70", "K74"), 7: ("B20", "B24"),
+             8: ("E10", "E11"), 9: ("G40",), 12: ("I10",), 13: ("I20", "I21", "I25"), 14: ("J44", "J96"),
+             15: ("G30", "F00", "F01", "F03"), 16: ("G20",), 18: ("E84",), 19: ("N18",), 22: ("M05", "M06"),
+             23: ("F20", "F31", "F32", "F33"), 24: ("K50", "K51"), 25: ("G35",), 29: ("A15", "A16"),
+             30: tuple(f"C{n:02d}" for n in range(0, 97))}
 
 
 def cip13_of(cip7: np.ndarray) -> np.ndarray:

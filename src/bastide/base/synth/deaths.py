@@ -63,8 +63,8 @@ def causes_of_death(rng, pop: Population, codes: Codes, records: DeathRecords) -
     death = pop.death[index]
     ids = pa.array(pop.idt.to_numpy(zero_copy_only=False)[index], mask=~records.linked[index])
     certificates = unique_ids(rng, n, 20)
-    icd4 = codes.icd10[np.char.str_len(codes.icd10) <= 4]
-    underlying = pick(rng, icd4, n)
+    age = pop.age_on(death, index)
+    underlying = codes.diagnoses(rng, pop.sex[index], age)
     cci = {
         "DCD_IDT_ENC": certificates,
         "BEN_IDT_ANO": ids,
@@ -81,7 +81,7 @@ def causes_of_death(rng, pop: Population, codes: Codes, records: DeathRecords) -
     }
     lines = np.minimum(1 + rng.poisson(1.0, n), 4)
     rows, rank = expand(lines)
-    causes = pick(rng, icd4, len(rows))
+    causes = codes.diagnoses(rng, pop.sex[index][rows], age[rows])
     causes[rank == 1] = underlying[rows[rank == 1]]  # the first line is the underlying cause
     ecd = {
         "DCD_IDT_ENC": certificates.take(pa.array(rows)),

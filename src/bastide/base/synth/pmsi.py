@@ -64,7 +64,7 @@ def stays(rng, pop: Population, codes: Codes, eta_numbers: np.ndarray, year: int
     stay_b = {
         "ETA_NUM": pa.array(eta),
         "RSA_NUM": pa.array(rsa),
-        "DGN_PAL": pa.array(pick(rng, codes.icd10, n)),
+        "DGN_PAL": pa.array(codes.diagnoses(rng, pop.sex[who], stay_age)),
         "SEJ_NBJ": pa.array(los),
         "AGE_ANN": pa.array(stay_age, mask=stay_age < 1),
         "COD_SEX": pa.array(pop.sex[who].astype(str)),
@@ -93,7 +93,8 @@ def stays(rng, pop: Population, codes: Codes, eta_numbers: np.ndarray, year: int
         "SOR_AM": yearmonth(exit_),
         **codes_c,
     }
-    return stay_b, link_c, _diagnoses(rng, codes, eta, rsa, n_dgn), _acts(rng, codes, eta, rsa, n_act)
+    return stay_b, link_c, _diagnoses(rng, codes, eta, rsa, n_dgn, pop.sex[who], stay_age), \
+        _acts(rng, codes, eta, rsa, n_act)
 
 
 SESSIONS, ERRORS, INTER_FACILITY = 0.04, 0.005, 0.02  # shares of a year's RSA
@@ -149,9 +150,10 @@ def _per_stay(eta, rsa, counts) -> tuple[dict[str, pa.Array], np.ndarray]:
     return {"ETA_NUM": pa.array(eta[index].astype(str)), "RSA_NUM": pa.array(rsa[index].astype(str))}, line
 
 
-def _diagnoses(rng, codes: Codes, eta, rsa, counts) -> dict[str, pa.Array]:
+def _diagnoses(rng, codes: Codes, eta, rsa, counts, sex, age) -> dict[str, pa.Array]:
     columns, line = _per_stay(eta, rsa, counts)
-    return {**columns, "ASS_DGN": pa.array(pick(rng, codes.icd10, len(line))), "DGN_ASS_NUM": pa.array(line)}
+    stay = np.repeat(np.arange(len(counts)), counts)
+    return {**columns, "ASS_DGN": pa.array(codes.diagnoses(rng, sex[stay], age[stay])), "DGN_ASS_NUM": pa.array(line)}
 
 
 def _acts(rng, codes: Codes, eta, rsa, counts) -> dict[str, pa.Array]:

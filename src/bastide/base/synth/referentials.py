@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from bastide.base.synth.codes import Codes
+from bastide.base.synth.codes import ALD_ICD10, Codes
 from bastide.base.synth.population import Population
 from bastide.base.synth.values import (
     days,
@@ -64,15 +64,20 @@ def long_term_illnesses(rng: np.random.Generator, pop: Population, codes: Codes,
     earliest = np.maximum(pop.birth[index], np.datetime64("2005-01-01"))
     span = np.maximum((start - earliest).astype(np.int64), 1)
     begin = earliest + (rng.random(n) * span).astype("timedelta64[D]")
-    icd5 = codes.icd10[np.char.str_len(codes.icd10) <= 5]
+    number = pick(rng, np.array(sorted(ALD_ICD10)), n)
+    reason = np.empty(n, dtype=object)
+    for ald, prefixes in ALD_ICD10.items():  # a real ICD-10 code of each ALD (some prefixes, as C27, have none)
+        rows = number == ald
+        pool = codes.icd10[np.logical_or.reduce([np.char.startswith(codes.icd10, p) for p in prefixes])]
+        reason[rows] = pick(rng, pool, int(rows.sum()))
     return {
         "BEN_NIR_PSA": pop.pseudo_nirs(index, [0]),
         "BEN_RNG_GEM": pa.array(pop.rank[index]),
         "IMB_ALD_DTD": days(begin),
         "IMB_ALD_DTF": days(begin + np.timedelta64(5 * 365, "D")),
-        "IMB_ALD_NUM": pa.array(rng.integers(1, 31, n)),
+        "IMB_ALD_NUM": pa.array(number),
         "IMB_ETM_NAT": pa.array(np.full(n, 41)),
-        "MED_MTF_COD": pa.array(pick(rng, icd5, n)),
+        "MED_MTF_COD": pa.array(reason),
         "INS_DTE": days(begin),
         "UPD_DTE": days(begin),
     }
