@@ -22,6 +22,13 @@ SOURCES = ("referential", "cepidc", "hospital")  # in order of precedence
 DEATH_DISCHARGE = "9"  # MS_SOR_V.SOR_MOD_COD: Décès
 
 
+def linked_to_persons(table: str) -> str:
+    """A CépiDc table (aliased `k`) joined to the person's pseudonym (`b.BEN_NIR_PSA`) through
+    BEN_IDT_ANO, the link CépiDc has (80-90 % of deaths are linked): an unlinked death meets nobody."""
+    persons = f"(SELECT DISTINCT BEN_IDT_ANO, BEN_NIR_PSA FROM {q('IR_BEN_R')} WHERE BEN_IDT_ANO IS NOT NULL) AS b"
+    return f"{q(table)} AS k JOIN {persons} ON b.BEN_IDT_ANO = k.BEN_IDT_ANO"
+
+
 def _known(columns: Columns, stays: set[str]) -> list[str]:
     """(person, source, day) for each source the extract has, sentinel dates left out."""
     ben = columns.get("IR_BEN_R", [])
@@ -30,9 +37,8 @@ def _known(columns: Columns, stays: set[str]) -> list[str]:
         out.append(f"SELECT BEN_NIR_PSA AS person, 'referential' AS source, {real_date('BEN_DCD_DTE')} AS day "
                    f"FROM {q('IR_BEN_R')}")
     if {"BEN_NIR_PSA", "BEN_IDT_ANO"} <= set(ben) and {"BEN_IDT_ANO", "BEN_DCD_DTE"} <= set(columns.get("KI_CCI_R", [])):
-        persons = f"(SELECT DISTINCT BEN_IDT_ANO, BEN_NIR_PSA FROM {q('IR_BEN_R')} WHERE BEN_IDT_ANO IS NOT NULL) AS b"
         out.append(f"SELECT b.BEN_NIR_PSA AS person, 'cepidc' AS source, {real_date('k.BEN_DCD_DTE')} AS day "
-                   f"FROM {q('KI_CCI_R')} AS k JOIN {persons} ON b.BEN_IDT_ANO = k.BEN_IDT_ANO")
+                   f"FROM {linked_to_persons('KI_CCI_R')}")
     if {"NIR_ANO_17", "SOR_MOD", "EXE_SOI_DTF"} <= stays:
         out.append(f"SELECT NIR_ANO_17 AS person, 'hospital' AS source, {real_date('EXE_SOI_DTF')} AS day "
                    f"FROM {q('mco_stays')} WHERE CAST(SOR_MOD AS STRING) = '{DEATH_DISCHARGE}'")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bastide.analytics.deaths import linked_to_persons
 from bastide.analytics.pmsi import SESSIONS, STAY, same_stay
 from bastide.analytics.sql import q, text
 from bastide.workspaces.dialect import Dialect
@@ -141,22 +142,15 @@ def deaths() -> list[str]:
                   end="death_date")]
 
 
-def _linked_to_persons(table: str) -> str:
-    """A CépiDc table joined to the person's pseudonym through BEN_IDT_ANO, the link CépiDc has
-    (80-90 % of deaths are linked, documentation-snds): an unlinked death gives no event."""
-    persons = f"(SELECT DISTINCT BEN_IDT_ANO, BEN_NIR_PSA FROM {q('IR_BEN_R')} WHERE BEN_IDT_ANO IS NOT NULL) AS b"
-    return f"{q(table)} AS k JOIN {persons} ON b.BEN_IDT_ANO = k.BEN_IDT_ANO"
-
-
 def death_causes(tables: set[str]) -> list[str]:
     """The underlying cause (KI_CCI_R), and every cause the certificate names (KI_ECD_R), each
     with its line on the certificate and its rank on that line."""
     out, on_the_day = [], {"person": "b.BEN_NIR_PSA", "start": "k.BEN_DCD_DTE", "end": "k.BEN_DCD_DTE"}
     if "KI_CCI_R" in tables:
-        out.append(event(_linked_to_persons("KI_CCI_R"), category="death_cause", value="k.DCD_CIM_COD",
+        out.append(event(linked_to_persons("KI_CCI_R"), category="death_cause", value="k.DCD_CIM_COD",
                          where="k.DCD_CIM_COD IS NOT NULL", **on_the_day))
     if "KI_ECD_R" in tables:
-        out.append(event(_linked_to_persons("KI_ECD_R"), category="death_certificate_cause", value="k.ECD_CIM_COD",
+        out.append(event(linked_to_persons("KI_ECD_R"), category="death_certificate_cause", value="k.ECD_CIM_COD",
                          weight="k.ECD_CAU_RNG", group_id="k.CER_LIG_NUM", where="k.ECD_CIM_COD IS NOT NULL",
                          **on_the_day))
     return out

@@ -9,7 +9,7 @@ fictitious NIRs are never in an extract."""
 
 from __future__ import annotations
 
-from bastide.analytics.sql import Columns, q
+from bastide.analytics.sql import Columns, listed, q
 
 PROVISIONAL_NIR = ("03", "04")
 
@@ -30,6 +30,5 @@ def persons_sql(columns: Columns) -> str | None:
             value, disagree = _agreed(column)
             cells += [f"{value} AS {name}", f"{disagree} AS {name}_inconsistent"]
     if "BEN_CDI_NIR" in ben:
-        listed = ", ".join(f"'{c}'" for c in PROVISIONAL_NIR)
-        cells.append(f"max(CASE WHEN BEN_CDI_NIR IN ({listed}) THEN 1 ELSE 0 END) = 1 AS provisional")
+        cells.append(f"max(CASE WHEN BEN_CDI_NIR IN ({listed(PROVISIONAL_NIR)}) THEN 1 ELSE 0 END) = 1 AS provisional")
     return f"SELECT {', '.join(cells)} FROM {q('IR_BEN_R')} GROUP BY BEN_NIR_PSA"

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from bastide.analytics.dcir import DCIR_KEYS, FICTITIOUS_NIR, flat_columns, flat_dcir_sql
 from bastide.analytics.events import drug_dispensations_sql
-from bastide.analytics.pmsi import McoFilters, same_stay
+from bastide.analytics.pmsi import YEAR, McoFilters, same_stay
 from bastide.analytics.sql import listed
 from bastide.errors import InvalidInput
 from bastide.workspaces.dialect import DUCKDB, Dialect
@@ -34,7 +34,6 @@ from bastide.workspaces.spec import (
 )
 
 STAY_KEYS = ("ETA_NUM", "RSA_NUM")
-YEAR = "year"  # a PMSI table's year, which extract.register_sources adds from its files' partition
 
 
 def stay(names, alias: str = "") -> str:
@@ -63,9 +62,9 @@ def _stays_with(spec: ExtractSpec, schemas: dict[str, pa.Schema]) -> list[str]:
     """Stays (ETA_NUM, RSA_NUM) meeting the ICD-10 and CCAM criteria, one query per criterion."""
     parts = []
     pop = spec.population
-    names = schemas.get("T_MCOaaC", pa.schema([])).names  # every MCO table is read alike: its stays compare
+    names = _names(schemas, "T_MCOaaC")  # every MCO table is read alike: its stays compare
     if pop.icd10:
-        main = [c for c in ("DGN_PAL", "DGN_REL") if c in schemas.get("T_MCOaaB", pa.schema([])).names]
+        main = [c for c in ("DGN_PAL", "DGN_REL") if c in _names(schemas, "T_MCOaaB")]
         queries = [f"SELECT {stay(names)} FROM {src('T_MCOaaB')} WHERE {_like_any(main, pop.icd10)}"] if main else []
         if "T_MCOaaD" in schemas:
             queries.append(f"SELECT {stay(names)} FROM {src('T_MCOaaD')} WHERE {_like_any(['ASS_DGN'], pop.icd10)}")
@@ -104,7 +103,7 @@ def _patients_of(stays: str, schemas: dict[str, pa.Schema]) -> str:
     """The patients of these stays, through the same quality filters as the analytics layer's
     `mco_stays` (analytics.pmsi.McoFilters: errors, duplicate FINESS, chaining codes, placeholder
     NIR_ANO_17…), so a cohort never counts a stay its own analyses would drop."""
-    b, c = (schemas.get(t, pa.schema([])).names for t in ("T_MCOaaB", "T_MCOaaC"))
+    b, c = _names(schemas, "T_MCOaaB"), _names(schemas, "T_MCOaaC")
     where = [f"({stay(c, 'c')}) IN ({stays})", *McoFilters().predicates(set(b), set(c))]
     patients = f"{src('T_MCOaaC')} AS c JOIN {IDENTITIES} AS i ON {same_person('c', c)}"
     if b:  # the stay summaries' filters too
@@ -121,7 +120,7 @@ def cohort_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes, dia
     ben = []
     if pop.sex:
         ben.append(f"BEN_SEX_COD IN ({', '.join(str(s) for s in pop.sex)})")
-    age = _age_on(spec.age_reference, "BEN_NAI_MOI" in schemas.get("IR_BEN_R", pa.schema([])).names)
+    age = _age_on(spec.age_reference, "BEN_NAI_MOI" in _names(schemas, "IR_BEN_R"))
     if pop.age_min is not None:
         ben.append(f"{age} >= {pop.age_min}")
     if pop.age_max is not None:
@@ -148,13 +147,13 @@ def _age_on(day: date, with_month: bool) -> str:
     age = f"({day.year} - BEN_NAI_ANN)"
     if not with_month:
         return age
-    months = ", ".join(f"'{m:02d}'" for m in range(1, 13))
+    months = listed(f"{m:02d}" for m in range(1, 13))
     return f"({age} - CASE WHEN BEN_NAI_MOI IN ({months}) AND BEN_NAI_MOI > '{day.month:02d}' THEN 1 ELSE 0 END)"
 
 
 def _fictitious(schemas: dict[str, pa.Schema]) -> str:
     """Persons whose NIR is fictitious (analytics.dcir.FICTITIOUS_NIR): no one, never in a cohort."""
-    if "BEN_CDI_NIR" not in schemas.get("IR_BEN_R", pa.schema([])).names:
+    if "BEN_CDI_NIR" not in _names(schemas, "IR_BEN_R"):
         return ""
     return (f" EXCEPT SELECT {person_of(_names(schemas, 'IR_BEN_R'))} AS person FROM {src('IR_BEN_R')} "
             f"WHERE BEN_CDI_NIR IN ({listed(FICTITIOUS_NIR)})")

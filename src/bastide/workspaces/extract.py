@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 from sqlalchemy.orm import Session
 
+from bastide.analytics.pmsi import YEAR  # a PMSI table's year, from its files' partition (year=YYYY)
 from bastide.catalogue.models import Snapshot
 from bastide.errors import IntegrityError, InvalidInput
 from bastide.keys.base import KeyManager
@@ -84,7 +85,6 @@ def build(session: Session, *, engine: QueryEngine, store: ObjectStore, keys: Ke
     return {**body, "manifest_sha256": hashlib.sha256(raw).hexdigest()}
 
 
-YEAR = "year"  # a PMSI table's year, from its files' partition (year=YYYY): RSA_NUM restarts every year
 
 
 def register_sources(session: Session, *, engine: QueryEngine, store: ObjectStore, keys: KeyManager,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -61,21 +61,25 @@ class Codes:
         return out
 
     def _pool(self, kind: str) -> np.ndarray:
-        return _pools(tuple(self.icd10))[kind]
+        return self._pools[kind]
+
+    @cached_property
+    def _pools(self) -> dict[str, np.ndarray]:
+        return _pools_of(self.icd10)
 
 
-@cache
-def _pools(icd10: tuple[str, ...]) -> dict[str, np.ndarray]:
-    codes = np.array(icd10)
-
-    def starting(*prefixes: str) -> np.ndarray:
-        return np.array([any(c.startswith(p) for p in prefixes) for c in codes])
-
-    male = starting(*(f"N{n}" for n in range(40, 52)), "C60", "C61", "C62", "C63")
-    female = starting(*(f"N{n}" for n in range(70, 99)), *(f"C{n}" for n in range(51, 59)))
-    pregnancy, perinatal = starting("O"), starting("P")
+def _pools_of(codes: np.ndarray) -> dict[str, np.ndarray]:
+    """The ICD-10 codes by whom they can concern."""
+    male = under(codes, [*(f"N{n}" for n in range(40, 52)), "C60", "C61", "C62", "C63"])
+    female = under(codes, [*(f"N{n}" for n in range(70, 99)), *(f"C{n}" for n in range(51, 59))])
+    pregnancy, perinatal = under(codes, ["O"]), under(codes, ["P"])
     return {"other": codes[~(male | female | pregnancy | perinatal)], "male": codes[male], "female": codes[female],
             "pregnancy": codes[pregnancy], "perinatal": codes[perinatal]}
+
+
+def under(icd10: np.ndarray, prefixes) -> np.ndarray:
+    """Which codes start with one of the prefixes."""
+    return np.logical_or.reduce([np.char.startswith(icd10, p) for p in prefixes])
 
 
 # The ICD-10 codes of each long-term illness (IR_ALD_V's list of 30, décret 2011-77), for the

@@ -21,7 +21,6 @@ from bastide.base.synth.values import (
     days,
     expand,
     formatted,
-    pick,
     unique_ids,
     year_of,
     yearmonth,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from bastide.base.synth.codes import ALD_ICD10, Codes
+from bastide.base.synth.codes import ALD_ICD10, Codes, under
 from bastide.base.synth.population import Population
 from bastide.base.synth.values import (
     days,
@@ -68,7 +68,7 @@ def long_term_illnesses(rng: np.random.Generator, pop: Population, codes: Codes,
     reason = np.empty(n, dtype=object)
     for ald, prefixes in ALD_ICD10.items():  # a real ICD-10 code of each ALD (some prefixes, as C27, have none)
         rows = number == ald
-        pool = codes.icd10[np.logical_or.reduce([np.char.startswith(codes.icd10, p) for p in prefixes])]
+        pool = codes.icd10[under(codes.icd10, prefixes)]
         reason[rows] = pick(rng, pool, int(rows.sum()))
     return {
         "BEN_NIR_PSA": pop.pseudo_nirs(index, [0]),
