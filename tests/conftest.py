@@ -16,6 +16,7 @@ from bastide.base.synth import generate
 from bastide.identity import service as identity
 from bastide.config import Settings
 from bastide.platform import Platform, operator_actor
+from bastide.workspaces.engine import DuckDBEngine
 from tests.services import S3_ACCESS, S3_SECRET, Postgres, SeaweedS3
 
 pytest_plugins = ["tests.workspace_fixtures"]  # the `ready` workspace, for the workspace and job tests
@@ -239,3 +240,11 @@ def db_platform(request, tmp_path):
 @pytest.fixture
 def gov_world(db_platform, tiny_delivery):
     return _world(db_platform, tiny_delivery)
+
+
+@pytest.fixture
+def engine():
+    """A small in-process DuckDB engine for hand-made tables and the analytics views."""
+    e = DuckDBEngine(memory_limit="512MB", threads=1)
+    yield e
+    e.close()

@@ -20,6 +20,7 @@ from bastide.analytics.dcir import DCIR_KEYS, FICTITIOUS_NIR, flat_columns, flat
 from bastide.analytics.events import drug_dispensations_sql
 from bastide.analytics.pmsi import YEAR, McoFilters, same_stay
 from bastide.analytics.sql import listed
+from bastide.base.schema import NOMENCLATURE, snds_registry
 from bastide.errors import InvalidInput
 from bastide.workspaces.dialect import DUCKDB, Dialect
 from bastide.workspaces.identities import IDENTITIES, nir_column, person_of, same_person
@@ -34,13 +35,33 @@ from bastide.workspaces.spec import (
 )
 
 STAY_KEYS = ("ETA_NUM", "RSA_NUM")
+# An outpatient visit of a public hospital (ACE: T_MCOaaCSTC, FASTC, FBSTC, FCSTC…): T_MCOaaCSTC
+# gives its patient (NIR_ANO_17), the other tables meet it on (ETA_NUM, SEQ_NUM) (schema-snds:
+# T_MCOaaCSTC's foreign key to T_MCOaaFASTC)
+VISIT_KEYS = ("ETA_NUM", "SEQ_NUM")
+VISITS = "T_MCOaaCSTC"
+# referentials of drugs, establishments and professionals, which hold no patient (besides the nomenclatures)
+NO_PERSON = frozenset({"IR_PHA_R", "IR_CIP_V", "T_MCOaaE", "DA_PRA_R", "BE_IDE_R"})
+
+
+def _numbered(keys: tuple[str, ...], names, alias: str) -> str:
+    """A record's key to compare: its year when the source has it (the numbers restart every
+    year), then each key as text (PMSI declares ETA_NUM an integer in some tables, text in others)."""
+    a = f"{alias}." if alias else ""
+    return ", ".join(([f'{a}"{YEAR}"'] if YEAR in names else []) + [f"CAST({a}{k} AS STRING)" for k in keys])
 
 
 def stay(names, alias: str = "") -> str:
     """A stay, to compare: its year (RSA_NUM restarts every year) when the source has it, then
     ETA_NUM and RSA_NUM as text (PMSI declares ETA_NUM an integer in some tables, text in others)."""
-    a = f"{alias}." if alias else ""
-    return (f'{a}"{YEAR}", ' if YEAR in names else "") + f"CAST({a}ETA_NUM AS STRING), CAST({a}RSA_NUM AS STRING)"
+    return _numbered(STAY_KEYS, names, alias)
+
+
+def visit(names, alias: str = "") -> str:
+    """An outpatient visit (ACE) of a public hospital, to compare: (year, ETA_NUM, SEQ_NUM)."""
+    return _numbered(VISIT_KEYS, names, alias)
+
+
 COHORT, OPTOUT = "cohort", "optout"  # the views the extract registers beside the sources
 PROFESSIONALS = "professionals"  # each professional number once, with its surrogate (professionals_sql)
 CLAIMS = "claims"  # the cohort's prestations by their 9 keys, with their claim's surrogate (claims_sql)
@@ -208,7 +229,7 @@ def professionals_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: byt
 class TablePlan:
     table: str
     sql: str
-    link: str  # how the table meets the cohort: person, dcir_keys, stay_keys, idt, none
+    link: str  # how the table meets the cohort: person, dcir_keys, stay_keys, visit_keys, idt, none
 
 
 # A décompte's keys: ER_DCT_F joins the prestations on these 7 of the 9 (documentation-snds,
@@ -225,8 +246,11 @@ CLAIM = "__claim"  # the claim's surrogate, computed once per row in the source'
 STAY_NUMBERS = ("RSA_NUM", "RSS_NUM", "SEJ_NUM", "SEQ_NUM")
 
 
-def _link(table: str, names: list[str], source: str) -> tuple[str, str]:
-    """How the table meets the cohort: the link's name and the FROM clause (`source`, aliased `s`)."""
+def _link(table: str, names: list[str], source: str, present: frozenset[str] | None = None) -> tuple[str, str]:
+    """How the table meets the cohort: the link's name and the FROM clause (`source`, aliased `s`).
+    A table that meets it in none of these ways is copied whole only if it holds no one
+    (`holds_no_person`): deny by default, so a permitted table of patient rows that the
+    extract cannot link is refused rather than given for the whole country."""
     in_cohort = f"SELECT person FROM {COHORT}"
     if nir_column(names):
         return "person", (f"{source} JOIN {IDENTITIES} AS i ON {same_person('s', names)} "
@@ -237,11 +261,28 @@ def _link(table: str, names: list[str], source: str) -> tuple[str, str]:
         patients = f"{src('T_MCOaaC')} AS p JOIN {IDENTITIES} AS i ON {same_person('p', ['NIR_ANO_17', *names])}"
         return "stay_keys", (f"{source} WHERE ({stay(names, 's')}) IN "
                              f"(SELECT {stay(names, 'p')} FROM {patients} WHERE i.person IN ({in_cohort}))")
+    if set(VISIT_KEYS) <= set(names) and table.startswith("T_MCO"):
+        if present is not None and VISITS not in present:
+            raise InvalidInput(f"{table} meets its patients through {VISITS}, which the snapshot lacks: it cannot "
+                               "be linked to the cohort", details={"table": table, "rule": "unlinkable_table"})
+        visits = f"{src(VISITS)} AS p JOIN {IDENTITIES} AS i ON {same_person('p', ['NIR_ANO_17', *names])}"
+        return "visit_keys", (f"{source} WHERE ({visit(names, 's')}) IN "
+                              f"(SELECT {visit(names, 'p')} FROM {visits} WHERE i.person IN ({in_cohort}))")
     if "BEN_IDT_ANO" in names:
         persons = f"{src('IR_BEN_R')} AS b JOIN {IDENTITIES} AS i ON {same_person('b', ['BEN_NIR_PSA', 'BEN_RNG_GEM'])}"
         return "idt", (f"{source} WHERE s.BEN_IDT_ANO IN (SELECT b.BEN_IDT_ANO FROM {persons} "
                        f"WHERE i.person IN ({in_cohort}))")
+    if not holds_no_person(table):
+        raise InvalidInput(f"{table} cannot be linked to the cohort (no person, claim, stay or visit key the "
+                           "extract knows): it is refused rather than copied whole",
+                           details={"table": table, "rule": "unlinkable_table"})
     return "none", source
+
+
+def holds_no_person(table: str) -> bool:
+    """A nomenclature, or a referential of drugs, establishments or professionals: rows about no patient."""
+    schema = snds_registry().tables.get(table)
+    return table in NO_PERSON or schema is not None and schema.product == NOMENCLATURE
 
 
 @dataclass(frozen=True)
@@ -317,10 +358,12 @@ class _Columns:
         return None
 
 
-def table_plan(table: str, schema: pa.Schema, spec: ExtractSpec, key: bytes, dialect: Dialect = DUCKDB) -> TablePlan:
+def table_plan(table: str, schema: pa.Schema, spec: ExtractSpec, key: bytes, dialect: Dialect = DUCKDB, *,
+               present: frozenset[str] | None = None) -> TablePlan:
+    """How one table is extracted; `present`: the tables the extract registered (None: all it may link through)."""
     wanted = set(spec.columns)
     columns = _Columns(table, frozenset(schema.names), spec, key, dialect, None)
-    link, source = _link(table, schema.names, columns.source())
+    link, source = _link(table, schema.names, columns.source(), present)
     if link == "person":
         columns = _Columns(table, columns.names, spec, key, dialect, nir_column(schema.names))
     keep = set(DCIR_KEYS) | set(STAY_KEYS) | PERSON_IDS | {YEAR}
