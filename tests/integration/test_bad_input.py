@@ -174,3 +174,42 @@ def test_unreachable_store_leaves_nothing_visible(tmp_path, delivery, actor):
     with platform.db.unit_of_work() as s, pytest.raises(NotFound):
         catalogue.get_snapshot(s, "snds@r1")
     platform.close()
+
+
+def test_a_prestation_finds_its_beneficiary_in_the_archive_but_not_nowhere(local, delivery, actor):
+    """base/deviations.py: IR_BEN_R_ARC has IR_BEN_R's columns and holds the rows IR_BEN_R no
+    longer does (guide CépiDc, chapters 3-4): a prestation whose (BEN_NIR_PSA, BEN_RNG_GEM) is only
+    there is linked; one found in neither is still a broken link."""
+    ben, archive = _csv(delivery, "IR_BEN_R"), _csv(delivery, "IR_BEN_R_ARC")
+    lines = ben.read_text().splitlines()
+    header = lines[0].split(";")
+    nir, rank = header.index("BEN_NIR_PSA"), header.index("BEN_RNG_GEM")
+    prs = _csv(delivery, "ER_PRS_F")
+    prs_header = prs.read_text().splitlines()[0].split(";")
+    claimed = {(c[prs_header.index("BEN_NIR_PSA")], c[prs_header.index("BEN_RNG_GEM")])
+               for c in (line.split(";") for line in prs.read_text().splitlines()[1:])}
+    moved = next(i for i, line in enumerate(lines[1:], 1)
+                 if (line.split(";")[nir], line.split(";")[rank]) in claimed)  # a beneficiary with claims
+    archive.write_text(archive.read_text() + lines[moved] + "\n")
+    ben.write_text("\n".join(lines[:moved] + lines[moved + 1:]) + "\n")
+    ingest(local, actor=actor, request=IngestRequest(str(delivery), "snds", "r0"))
+    archive.write_text(archive.read_text().splitlines()[0] + "\n")  # the next release's archive loses it too
+    problem = _fails(local, actor, delivery, "orphaned_by_release")  # ER_PRS_F is reused, and checked again
+    assert (problem["table"], problem["column"]) == ("ER_PRS_F", "BEN_NIR_PSA+BEN_RNG_GEM")
+    assert "unchanged since the last release" in problem["message"]
+    # with --quarantine nothing is reused (the options differ): its prestations are set aside
+    done = ingest(local, actor=actor, request=IngestRequest(str(delivery), "snds", "r2", quarantine=True))
+    assert done.quarantined.get("ER_PRS_F", 0) >= 1
+
+
+def test_a_hospital_drug_is_its_ucd_whether_written_with_leading_zeros_or_not(local, delivery, actor):
+    """ER_UCD_F.UCD_UCD_COD is text of 13 characters, NU_UCD_R.UCD_UCD_COD an integer: the code
+    0000009231824 is the UCD 9231824 (CEPROTIN 500 UI/5 ML, NU_UCD_R); a code the referential
+    lacks is a nomenclature error."""
+    ucd = next((delivery / "ER_UCD_F").glob("*.csv"))
+    _edit(ucd, 2, "UCD_UCD_COD", "0000009231824")
+    _edit(ucd, 3, "UCD_UCD_COD", "9231824")
+    ingest(local, actor=actor, request=IngestRequest(str(delivery), "snds", "r0"))
+    _edit(ucd, 2, "UCD_UCD_COD", "0000000000001")
+    problem = _fails(local, actor, delivery, "nomenclature")
+    assert (problem["table"], problem["value"]) == ("ER_UCD_F", "0000000000001")

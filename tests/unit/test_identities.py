@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import date
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from bastide.workspaces.compile import CLAIMS, COHORT, claims_sql, cohort_sql, table_plan
 from bastide.workspaces.pseudonym import pseudonym
@@ -94,3 +95,18 @@ def test_the_persons_view_gathers_a_persons_rows_and_flags_what_they_disagree_on
     got = _rows(engine, "SELECT person, pseudo_nirs, sex, sex_inconsistent, birth_year, birth_year_inconsistent, "
                         "provisional FROM persons ORDER BY person")
     assert got == [("alice", 2, 2, False, None, True, False), ("bob", 1, 1, False, 1970, False, True)]
+
+
+def test_a_persons_archived_pseudo_nir_still_brings_their_care_under_their_one_pseudonym(engine):
+    """Alice's pseudo-NIR A2 is only in the archive (IR_BEN_R_ARC: guide CépiDc, chapter 3, « si
+    ben_idt_ano ne figure pas dans IR_BEN_R, vous le recherchez dans le référentiel archivé »); a
+    row the archive repeats from IR_BEN_R (A1) counts once, IR_BEN_R's."""
+    current = PEOPLE.filter(pc.not_equal(PEOPLE["BEN_NIR_PSA"], "A2"))
+    archive = _table([{"BEN_NIR_PSA": "A2", "BEN_RNG_GEM": 1, "BEN_IDT_ANO": "IA", "BEN_NIR_ANO": "NA"},
+                      {"BEN_NIR_PSA": "A1", "BEN_RNG_GEM": 1, "BEN_IDT_ANO": "IA", "BEN_NIR_ANO": "NA"}])
+    out = _extract(engine, Population(sex=(2,)), tables={"IR_BEN_R": current, "IR_BEN_R_ARC": archive, "ER_PRS_F": CARE})
+    assert sorted(r[0] for r in _rows(engine, f"SELECT person FROM {COHORT}")) == ["C_1", "IA"]  # sex from IR_BEN_R's A1
+    names = CARE.schema.names
+    persons = {int(r[names.index("PRS_PAI_MNT")]): r[names.index("BEN_NIR_PSA")] for r in out["ER_PRS_F"]}
+    assert persons == {1: pseudonym(KEY, "IA"), 2: pseudonym(KEY, "IA"), 5: pseudonym(KEY, "C_1")}
+    assert len(out["IR_BEN_R"]) == 3  # Alice's A1 and A2, Carol: the archive read with the referential

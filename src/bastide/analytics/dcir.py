@@ -18,7 +18,11 @@ DCIR is loaded by flux month (FLX_DIS_DTD), not care date: `flux_month` restrict
 every join to one month (how a national flattening runs, slice after slice), and the care-year
 view keeps a line in its care year only if its flux month is among the 18 that hold that year
 (January of the year to June of the next). Cancellation lines repeat a line with a negative
-quantity: `netted_sql` sums the quantities of identical lines and keeps those left positive."""
+quantity: `netted_sql` sums the quantities of identical lines and keeps those left positive.
+A quantity carries its sign in the detail tables (PHA_ACT_QSN: « quantité affinée signée »), not
+in ER_PRS_F.PRS_ACT_QTE (minimum 0), the quantity of CCAM acts, since ER_CAM_F has none
+(fiches/sas_prestation_dcir.md); the prestation's sign is BSE_REM_SGN (IR_SGN_V: 1 positive, 2
+negative), so `signed` gives every quantity the sign of its prestation."""
 
 from __future__ import annotations
 
@@ -110,13 +114,25 @@ def care_year_sql(flat: str = "dcir_flat") -> str:
             f"AND FLX_DIS_DTD < make_date({year} + 1, 7, 1)")
 
 
+SIGN, NEGATIVE = "BSE_REM_SGN", 2  # the prestation's sign, and IR_SGN_V's code of a negative one
+
+
 def quantity(columns: set[str]) -> str:
     present = [c for c in QUANTITIES if c in columns]
     return f"COALESCE({', '.join(present)})" if len(present) > 1 else present[0]
 
 
+def signed(amount: str, columns: set[str], alias: str = "") -> str:
+    """`amount` with its prestation's sign: negative on a negative prestation, whether or not the
+    detail table wrote it so (a signed quantity is already; PRS_ACT_QTE never is)."""
+    if SIGN not in columns:
+        return amount
+    return f"CASE WHEN {alias}{SIGN} = {NEGATIVE} THEN -abs({amount}) ELSE {amount} END"
+
+
 def netted_sql(columns: set[str], identity: list[str], flat: str = "dcir_flat") -> str:
     """Lines identical on `identity` summed; those whose total quantity is not positive go."""
     keys = ", ".join(q(c) for c in identity)
-    return (f"SELECT {keys}, sum({quantity(columns)}) AS QUANTITY, count(*) AS LINES FROM {q(flat)} "
-            f"GROUP BY {keys} HAVING sum({quantity(columns)}) > 0")
+    total = f"sum({signed(quantity(columns), columns)})"
+    return (f"SELECT {keys}, {total} AS QUANTITY, count(*) AS LINES FROM {q(flat)} "
+            f"GROUP BY {keys} HAVING {total} > 0")

@@ -7,7 +7,10 @@ the SELECTs of its categories, or none when the extract lacks its tables:
 | drug_cip | CIP code (CIP13, else CIP7) | boxes dispensed, cancellations netted | DCIR décompte (7 keys) |
 | drug_atc1 … drug_atc7 | ATC code at that level (IR_PHA_R's PHA_ATC_C07 by CIP13, else CIP7; IR_CIP_V gives 3 characters only) | boxes | décompte |
 | mco_main_diagnosis, mco_linked_diagnosis, mco_associated_diagnosis | ICD-10 | – | stay (ETA_NUM_RSA_NUM_year) |
-| mco_ccam_act, dcir_ccam_act | CCAM code | – | stay, or décompte |
+| mco_ccam_act | CCAM code | – | stay |
+| dcir_ccam_act, dcir_biology | CCAM code (quantity PRS_ACT_QTE), biology code (NABM) | quantity, cancellations netted | décompte |
+| drug_ucd | UCD of a drug dispensed by a hospital (ER_UCD_F) | units, netted | décompte |
+| medical_device | LPP code of a device (ER_TIP_F) | quantity, netted | décompte |
 | mco_hospital_stay | GHM | days | stay |
 | mco_session | GHM of CMD 28 (dialysis, chemotherapy, radiotherapy… in sessions): counted apart from stays | days | stay |
 | ald | ICD-10 of the long-term illness | – | ALD number |
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bastide.analytics.dcir import signed
 from bastide.analytics.deaths import linked_to_persons
 from bastide.analytics.pmsi import SESSIONS, STAY, same_stay
 from bastide.analytics.sql import q, text
@@ -75,7 +79,7 @@ def drug_dispensations_sql(flat: set[str], referentials, source: str = q("dcir_f
     cip = f"COALESCE({', '.join('f.' + c for c in codes)})"
     joins, atc = _atc(flat, referential, table)
     lines = (f"SELECT f.BEN_NIR_PSA AS person, {_keys(DECOMPTE, 'f.')} AS group_id, {text(cip)} AS cip, "
-             f"{atc} AS atc, f.PHA_ACT_QSN AS boxes, f.EXE_SOI_DTD AS day FROM {source} AS f{joins} "
+             f"{atc} AS atc, {signed('f.PHA_ACT_QSN', flat, 'f.')} AS boxes, f.EXE_SOI_DTD AS day FROM {source} AS f{joins} "
              f"WHERE {cip} IS NOT NULL")
     return (f"SELECT person, min(group_id) AS group_id, cip, atc, sum(boxes) AS boxes, day FROM ({lines}) AS l "
             "GROUP BY person, cip, atc, day HAVING sum(boxes) > 0")
@@ -106,7 +110,7 @@ def diagnoses(tables: set[str], stays: str = "mco_stays") -> list[str]:
     return out
 
 
-def acts(tables: set[str], flat: set[str], dialect: Dialect, stays: str = "mco_stays") -> list[str]:
+def acts(tables: set[str], dialect: Dialect, stays: str = "mco_stays") -> list[str]:
     out = []
     if "T_MCOaaA" in tables and "mco" in tables:
         # the act's day: the stay's first day plus the act's delay from admission
@@ -115,9 +119,28 @@ def acts(tables: set[str], flat: set[str], dialect: Dialect, stays: str = "mco_s
         out.append(event(f"{q(stays)} AS s JOIN {q('T_MCOaaA')} AS a ON {on}", person="s.NIR_ANO_17",
                          category="mco_ccam_act", value="a.CDC_ACT", start=day, group_id=_stay_id("s"),
                          where="a.CDC_ACT IS NOT NULL"))
-    if "CAM_PRS_IDE" in flat:
-        out.append(event(q("dcir_flat"), person="BEN_NIR_PSA", category="dcir_ccam_act", value="CAM_PRS_IDE",
-                         start="EXE_SOI_DTD", group_id=_keys(DECOMPTE), where="CAM_PRS_IDE IS NOT NULL"))
+    return out
+
+
+# (category, code, quantity) of the care coded in the DCIR's detail tables (fiches/sas_prestation_dcir.md:
+# « code affiné » and « quantité » of each; ER_CAM_F has no quantity, PRS_ACT_QTE is the act's)
+CODED_CARE = (("dcir_ccam_act", "CAM_PRS_IDE", "PRS_ACT_QTE"), ("dcir_biology", "BIO_PRS_IDE", "BIO_ACT_QSN"),
+              ("drug_ucd", "UCD_UCD_COD", "UCD_DLV_NBR"), ("medical_device", "TIP_PRS_IDE", "TIP_ACT_QSN"))
+
+
+def coded_care(flat: set[str]) -> list[str]:
+    """Acts, biology, hospital drugs (UCD) and devices (LPP) of the flat DCIR, one per person, code
+    and day, cancellations netted like dispensations (a cancelled act is no act)."""
+    out = []
+    for category, code, amount in CODED_CARE:
+        if not {code, amount} <= flat:
+            continue
+        lines = (f"SELECT BEN_NIR_PSA AS person, {_keys(DECOMPTE)} AS group_id, {text(code)} AS code, "
+                 f"{signed(amount, flat)} AS quantity, EXE_SOI_DTD AS day FROM {q('dcir_flat')} WHERE {code} IS NOT NULL")
+        netted = (f"(SELECT person, min(group_id) AS group_id, code, sum(quantity) AS quantity, day FROM ({lines}) AS l "
+                  "GROUP BY person, code, day HAVING sum(quantity) > 0) AS n")
+        out.append(event(netted, person="person", category=category, value="code", weight="quantity", start="day",
+                         group_id="group_id"))
     return out
 
 
@@ -164,7 +187,7 @@ def events_sql(tables: set[str], flat: set[str], dialect: Dialect) -> str | None
         parts += drugs()
     if "mco" in tables:
         parts += diagnoses(tables) + hospital_stays()
-    parts += acts(tables, flat, dialect)
+    parts += acts(tables, dialect) + coded_care(flat)
     if "IR_IMB_R" in tables:
         parts += long_term_illnesses()
     if "deaths" in tables:

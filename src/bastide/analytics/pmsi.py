@@ -111,7 +111,7 @@ def stays_sql(columns: Columns, *, filters: McoFilters = McoFilters()) -> str:
             + (f" WHERE {' AND '.join(where)}" if where else ""))
 
 
-def _sql_type(kind: pa.DataType) -> str:
+def sql_type(kind: pa.DataType) -> str:
     """The type's name in the SQL both engines read (for the empty columns of stacked tables)."""
     if pa.types.is_decimal(kind):
         return f"DECIMAL({kind.precision}, {kind.scale})"
@@ -134,7 +134,7 @@ def flat_mco_sql(schemas: dict[str, pa.Schema], stays: str = "mco_stays") -> str
     def branch(source: str) -> str:
         cells = [f"s.{q(n)}" for n in central]
         cells += [f"o.{q(f.name)} AS {q(names[(t, f.name)])}" if t == source else
-                  f"CAST(NULL AS {_sql_type(f.type)}) AS {q(names[(t, f.name)])}" for t, f in extra]
+                  f"CAST(NULL AS {sql_type(f.type)}) AS {q(names[(t, f.name)])}" for t, f in extra]
         label = source.removeprefix("T_MCOaa") if source else "B"
         on = same_stay("s", "o", yearly=yearly(columns, "T_MCOaaB", "T_MCOaaC", source)) if source else ""
         joined = f" JOIN {q(source)} AS o ON {on}" if source else ""

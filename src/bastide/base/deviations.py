@@ -20,7 +20,18 @@ the documentation describes, instead of rejecting a whole monthly delivery for i
 - schema-snds points PHA_PRS_IDE (the 7-digit CIP) at IR_PHA_R's primary key, the 13-digit CIP,
   and EB_PHA_F's quantities and prices at IR_PHA_R too (fiches/medicament.md: a CIP7 matches
   IR_PHA_R.PHA_PRS_IDE, a CIP13 PHA_CIP_C13): checked against those, every dispensation would
-  fail once IR_PHA_R is delivered."""
+  fail once IR_PHA_R is delivered;
+- ER_PRS_F.PFS_EXE_NUM, PFS_PRE_NUM are declared 9 characters at least, but point at
+  DA_PRA_R.PFS_PFS_NUM, declared 8 characters, as are the same numbers in every other table
+  (EB_PRS_F, the DCIRS NS_* tables; the CNAM dictionary of 2018 says « string (8) » everywhere but
+  ER_PRS_F): with the minimum, no prestation could name a professional of DA_PRA_R, so the
+  minimum goes and the length of 9 stays as a maximum;
+- IR_BEN_R_ARC, the archive of the beneficiaries' referential, is not in schema-snds, but the
+  documentation reads it with IR_BEN_R at every step where persons are identified (guide CépiDc,
+  chapters 3 and 4: « si le champ ben_idt_ano ne figure pas dans IR_BEN_R, vous le recherchez dans
+  le référentiel archivé IR_BEN_R_ARC »; fiches/sas_prestation_dcir.md): it has IR_BEN_R's columns,
+  and a row that points at IR_BEN_R (a prestation's BEN_NIR_PSA, BEN_RNG_GEM) may find its
+  beneficiary in either."""
 
 from __future__ import annotations
 
@@ -28,7 +39,10 @@ from dataclasses import replace
 
 PLACEHOLDER_NIR = ("xxxxxxxxxxxxxxxxx", "XXXXXXXXXXXXXXXXD")
 DROPPED = {("T_MCOaaC", "DAT_RET"): "enum", ("IR_BEN_R", "BEN_NIR_PSA"): "unique",
-           ("IR_BEN_R", "BEN_IDT_ANO"): "unique"}  # constraints the base breaks
+           ("IR_BEN_R", "BEN_IDT_ANO"): "unique", ("ER_PRS_F", "PFS_EXE_NUM"): "minLength",
+           ("ER_PRS_F", "PFS_PRE_NUM"): "minLength"}  # constraints the base breaks
+ARCHIVES = {"IR_BEN_R": "IR_BEN_R_ARC"}  # a referential, and the archive of the rows it no longer holds
+ADDED = {archive: table for table, archive in ARCHIVES.items()}  # tables schema-snds lacks: whose columns they have
 UNLINKED_VALUES = {"NIR_ANO_17": PLACEHOLDER_NIR}  # values of a foreign key column that name nothing
 NOMENCLATURES = {"PHA_PRS_IDE": "IR_PHA_R:PHA_PRS_IDE", "PHA_ACT_QSN": "", "PHA_CPA_PCP": "", "PHA_DEC_QSU": "",
                  "PHA_DEC_PRU": ""}  # a column's nomenclature, in every table: "" for none
@@ -49,3 +63,8 @@ def corrected(schema):
     keys = tuple(replace(fk, unlinked=UNLINKED_VALUES[fk.fields[0]])
                  if len(fk.fields) == 1 and fk.fields[0] in UNLINKED_VALUES else fk for fk in schema.foreign_keys)
     return replace(schema, columns=columns, foreign_keys=keys)
+
+
+def added(tables: dict) -> dict:
+    """The tables schema-snds lacks (ADDED), each a copy of the table it mirrors under its own name."""
+    return {name: replace(tables[like], name=name) for name, like in ADDED.items() if like in tables}

@@ -27,11 +27,12 @@ from bastide.base.delivery import (
     normalise_encoding,
     source_digest,
 )
+from bastide.base.deviations import ARCHIVES
 from bastide.base.drift import accept_drift, check_policy
 from bastide.base.parquet_out import OutputTarget, write_folder
 from bastide.base.report import Report
 from bastide.base.schema import SchemaRegistry, load_schema_dir, snds_registry
-from bastide.base.stage import Stage, connect
+from bastide.base.stage import ORPHANED, Stage, connect
 from bastide.catalogue import service as catalogue
 from bastide.errors import DomainError, ValidationFailed
 from bastide.keys.parquet import scan_options
@@ -41,7 +42,7 @@ from bastide.statemachine import Actor
 
 Progress = Callable[[str, dict], None]
 FATAL_RULES = {"unknown_column", "missing_column", "duplicate_column", "empty_file", "bad_compression", "delimiter",
-               "unreadable", "header_mismatch", "encoding"}
+               "unreadable", "header_mismatch", "encoding", ORPHANED}
 SNDS_INFO = catalogue.DatasetInfo(
     title="Système national des données de santé (SNDS) — base principale",
     description="Données de remboursement de l'Assurance maladie (DCIR), hospitalisations (PMSI), causes de décès "
@@ -195,12 +196,16 @@ class _Run:
         for _ in range(3 if self.request.quarantine else 1):  # quarantine can orphan grandchildren
             removed = 0
             for folder in self.folders:
-                if folder.name in self.reused or folder.name not in available:
+                if folder.name not in available:
                     continue
                 for fk in self.registry.links(folder.table.schema):
                     parent = _parent_folder(folder, fk.table)
-                    if parent in available and parent in by_name and _fields_exist(folder, by_name[parent], fk):
-                        removed += stage.check_link(folder.name, fk, parent)
+                    parents = [p for p in (parent, ARCHIVES.get(parent)) if p in available and p in by_name
+                               and _fields_exist(folder, by_name[p], fk)]  # an archived row is a row too
+                    # a reused table was checked against the same parents before, unless one changed: a new
+                    # IR_BEN_R that lost a beneficiary orphans the prestations of an unchanged ER_PRS_F
+                    if parent in parents and not {folder.name, *parents} <= set(self.reused):
+                        removed += stage.check_link(folder.name, fk, parents, fix=folder.name not in self.reused)
             if not removed:
                 break
 

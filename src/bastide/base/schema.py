@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from bastide.base.deviations import corrected
+from bastide.base.deviations import added, corrected
 from bastide.errors import InvalidInput, NotFound
 
 SNDS_SCHEMA_DIR = Path(__file__).parent / "snds_schema" / "schemas"
@@ -229,4 +229,5 @@ def snds_registry() -> SchemaRegistry:
     """The 188 schema-snds tables, with the real base's departures from them (base.deviations),
     and the nomenclatures shipped with them."""
     tables = {name: corrected(t) for name, t in _load_tables(SNDS_SCHEMA_DIR).items()}
+    tables.update(added(tables))
     return SchemaRegistry({**tables, **_load_tables(SNDS_NOMENCLATURE_DIR, NOMENCLATURE)}, "SNDS")

@@ -31,6 +31,9 @@ def connect(work: Path, *, threads: int, memory_limit: str) -> duckdb.DuckDBPyCo
     })
 
 
+ORPHANED = "orphaned_by_release"  # a reused table's rows that a changed parent no longer has: never set aside
+
+
 class Stage:
     """Each staged folder is a Parquet file in scratch space behind a view of the folder's name.
 
@@ -214,42 +217,55 @@ class Stage:
                 self._quarantine(folder.name, f"rn IN (SELECT rn FROM (SELECT rn, row_number() OVER "
                                               f"(PARTITION BY {cols} ORDER BY rn) AS n FROM {t}) WHERE n > 1)")
 
-    def check_link(self, child: str, fk: ForeignKey, parent: str) -> int:
-        """Rows of `child` whose foreign key finds no row in `parent` (nulls are not links)."""
-        ctypes, ptypes = self.types[child], self.types[parent]
+    def check_link(self, child: str, fk: ForeignKey, parents: list[str], *, fix: bool = True) -> int:
+        """Rows of `child` whose foreign key finds no row in any of `parents` (the referential, and
+        its archive where delivered; nulls are not links). `fix=False`: reported, never set aside
+        (a table reused from an earlier snapshot is not rewritten; its orphans stop the ingest)."""
+        ctypes = self.types[child]
 
         def side(alias: str, col: str, mine: dict, other: str) -> str:
-            return f"{alias}.{q(col)}" if mine[col] == other else f"CAST({alias}.{q(col)} AS VARCHAR)"
+            if mine[col] == other or mine[col] == "BIGINT" and other == "VARCHAR":
+                return f"{alias}.{q(col)}"
+            if mine[col] == "VARCHAR" and other == "BIGINT":
+                # a code written as text against one declared an integer: '0000009231824' (ER_UCD_F's
+                # 13 characters) is the UCD 9231824 of NU_UCD_R, and text compared as text would not find it
+                return f"TRY_CAST({alias}.{q(col)} AS BIGINT)"
+            return f"CAST({alias}.{q(col)} AS VARCHAR)"
 
-        on = " AND ".join(
-            f"{side('c', f, ctypes, ptypes[r])} = {side('p', r, ptypes, ctypes[f])}"
-            for f, r in zip(fk.fields, fk.ref_fields, strict=True)
-        )
+        def on(alias: str, ptypes: dict) -> str:
+            return " AND ".join(f"{side('c', f, ctypes, ptypes[r])} = {side(alias, r, ptypes, ctypes[f])}"
+                                for f, r in zip(fk.fields, fk.ref_fields, strict=True))
+
+        anti = " ".join(f"ANTI JOIN {q(p)} p{i} ON {on(f'p{i}', self.types[p])}" for i, p in enumerate(parents))
+        parent = parents[0]
         not_null = " AND ".join(f"c.{q(f)} IS NOT NULL" for f in fk.fields)
         if fk.unlinked:  # placeholders that name nobody (base.deviations)
             not_null += f" AND CAST(c.{q(fk.fields[0])} AS VARCHAR) NOT IN ({', '.join(lit(v) for v in fk.unlinked)})"
-        if len(fk.fields) == 1 and not self._distinct_orphans(child, fk.fields[0], parent, on, not_null):
+        if len(fk.fields) == 1 and not self._distinct_orphans(child, fk.fields[0], anti, not_null):
             return 0
-        orphans = f"SELECT c.rn AS rid, {', '.join('c.' + q(f) for f in fk.fields)} FROM {q(child)} c " \
-                  f"ANTI JOIN {q(parent)} p ON {on} WHERE {not_null}"
+        orphans = f"SELECT {'c.rn' if fix else 'NULL'} AS rid, {', '.join('c.' + q(f) for f in fk.fields)} FROM {q(child)} c " \
+                  f"{anti} WHERE {not_null}"
         total = self.con.execute(f"SELECT count(*) FROM ({orphans})").fetchall()[0][0]
         if total:
             rows = self.con.execute(f"{orphans} LIMIT {self.report.limit}").fetchall()
             message = (f"{fk.fields[0]} is not a code of the nomenclature {parent}" if fk.kind == "nomenclature"
                        else f"{'+'.join(fk.fields)} has no matching row in {parent}")
             rule = "nomenclature" if fk.kind == "nomenclature" else "foreign_key"
+            if not fix:
+                message += f" ({child} is unchanged since the last release: the new {' or '.join(parents)} lost rows it needs)"
+                rule = ORPHANED
             self.report.extend([Problem(child, rule, message, column="+".join(fk.fields),
                                         value="|".join(str(v) for v in r[1:])) for r in rows], total=total)
-            if self.quarantine:
+            if self.quarantine and fix:
                 self._quarantine(child, f"rn IN (SELECT rid FROM ({orphans}))")
-        return total
+                return total
+        return 0  # rows set aside
 
-    def _distinct_orphans(self, child: str, column: str, parent: str, on: str, wanted: str) -> int:
-        """Codes of one column that the parent lacks, counted over distinct values: a coded
-        column of 20 M rows has a few thousand codes, so this is one cheap column scan."""
+    def _distinct_orphans(self, child: str, column: str, anti: str, wanted: str) -> int:
+        """Codes of one column that the parents lack (`anti`: their ANTI JOINs), counted over distinct
+        values: a coded column of 20 M rows has a few thousand codes, so this is one cheap column scan."""
         return self.con.execute(
-            f"SELECT count(*) FROM (SELECT DISTINCT {q(column)} FROM {q(child)} c WHERE {wanted}) c "
-            f"ANTI JOIN {q(parent)} p ON {on}"
+            f"SELECT count(*) FROM (SELECT DISTINCT {q(column)} FROM {q(child)} c WHERE {wanted}) c {anti}"
         ).fetchall()[0][0]
 
     def register(self, name: str, dataset, types: dict[str, str]) -> None:

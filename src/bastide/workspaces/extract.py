@@ -17,12 +17,13 @@ from pathlib import Path
 import pyarrow as pa
 from sqlalchemy.orm import Session
 
-from bastide.analytics.pmsi import YEAR  # a PMSI table's year, from its files' partition (year=YYYY)
+from bastide.analytics.pmsi import YEAR, sql_type  # YEAR: a PMSI table's year, from its files' partition
+from bastide.base.deviations import ARCHIVES  # a referential, and the archive of rows it no longer holds
 from bastide.catalogue.models import Snapshot
 from bastide.errors import IntegrityError, InvalidInput
 from bastide.keys.base import KeyManager
 from bastide.storage import ObjectStore
-from bastide.workspaces.compile import (CLAIMS, COHORT, OPTOUT, PROFESSIONALS, claims_sql, cohort_sql,
+from bastide.workspaces.compile import (CLAIMS, COHORT, OPTOUT, PROFESSIONALS, VISITS, claims_sql, cohort_sql,
                                        professionals_sql, table_plan)
 from bastide.workspaces.engine import QueryEngine
 from bastide.workspaces.identities import IDENTITIES, identities_sql
@@ -32,8 +33,8 @@ from bastide.workspaces.spec import ExtractSpec
 FORMAT = "bastide-extract/1"
 MANIFEST = "EXTRACT.json"
 # read to resolve the cohort and to link detail tables, whether or not the permit extracts them
-LINK_TABLES = ("IR_BEN_R", "ER_PRS_F", "ER_PHA_F", "IR_PHA_R", "IR_CIP_V", "T_MCOaaA", "T_MCOaaB", "T_MCOaaC",
-               "T_MCOaaD")
+LINK_TABLES = ("IR_BEN_R", "IR_BEN_R_ARC", "ER_PRS_F", "ER_PHA_F", "IR_PHA_R", "IR_CIP_V", "T_MCOaaA", "T_MCOaaB",
+               "T_MCOaaC", "T_MCOaaD", "T_MCOaaUM", VISITS)
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,12 @@ def build(session: Session, *, engine: QueryEngine, store: ObjectStore, keys: Ke
                       (PROFESSIONALS, professionals_sql(spec, schemas, pseudonym_key, engine.dialect))):
         if sql is not None:  # computed once, met by every table that needs it
             engine.materialise(name, sql)
+    # every table planned before any is written: one that cannot be linked stops the extract first
+    present = frozenset(schemas)
+    plans = {t: table_plan(t, schemas[t], spec, pseudonym_key, engine.dialect, present=present) for t in spec.tables}
     tables, entries = {}, []
-    for done, table in enumerate(spec.tables):
+    for done, (table, plan) in enumerate(plans.items()):
         progress(f"extracting {table} ({done + 1} of {len(spec.tables)})")
-        plan = table_plan(table, schemas[table], spec, pseudonym_key, engine.dialect)
         columns, written = _write(engine, plan.sql, target, table)
         tables[table] = {"rows": sum(e["rows"] for e in written), "link": plan.link,
                          "columns": columns, "files": [e["path"] for e in written]}
@@ -95,12 +98,13 @@ def register_sources(session: Session, *, engine: QueryEngine, store: ObjectStor
     since RSA_NUM numbers the stays of one year (documentation-snds, PMSI MCO), and the year is
     only in the files' partition."""
     schemas = {}
+    archived = {t: a for t, a in ARCHIVES.items() if t in tables and a in tables}
     for table in tables:
         chosen = files.of(table, years, last_flux_month)
         by_year = _years(chosen)
         if by_year is None:
             source = open_table(session, store=store, keys=keys, files=chosen)
-            engine.register_source(f"src_{table}", source)
+            engine.register_source(f"src_{table}" + ("__current" if table in archived else ""), source)
             schemas[table] = source.schema
             continue
         schema = open_table(session, store=store, keys=keys, files=chosen).schema  # as all years were read before
@@ -111,7 +115,22 @@ def register_sources(session: Session, *, engine: QueryEngine, store: ObjectStor
             parts.append(f'SELECT *, {year} AS "{YEAR}" FROM "src_{table}__{year}"')
         engine.define_view(f"src_{table}", " UNION ALL ".join(parts))
         schemas[table] = schema.append(pa.field(YEAR, pa.int32()))
+    for table, archive in archived.items():
+        engine.define_view(f"src_{table}", with_archive(table, schemas[table], archive, schemas[archive]))
     return schemas
+
+
+def with_archive(table: str, schema: pa.Schema, archive: str, archived: pa.Schema) -> str:
+    """The referential and the rows of its archive it no longer holds, read as one table with the
+    referential's columns: a person's older pseudo-NIRs may be only in IR_BEN_R_ARC (guide CépiDc,
+    chapters 3 and 4: look for BEN_IDT_ANO in IR_BEN_R, then in IR_BEN_R_ARC; fiches/
+    sas_prestation_dcir.md joins the prestations to « IR_BEN_R, IR_BEN_R_ARC »)."""
+    cells = ", ".join(f'a."{f.name}"' if f.name in archived.names else f'CAST(NULL AS {sql_type(f.type)}) AS "{f.name}"'
+                      for f in schema)
+    current = f'"src_{table}__current"'
+    gone = (f"NOT EXISTS (SELECT 1 FROM {current} AS c WHERE c.BEN_NIR_PSA = a.BEN_NIR_PSA "
+            "AND c.BEN_RNG_GEM = a.BEN_RNG_GEM)")
+    return f'SELECT * FROM {current} UNION ALL SELECT {cells} FROM "src_{archive}" AS a WHERE {gone}'
 
 
 def _years(entries: list) -> dict[int, list] | None:

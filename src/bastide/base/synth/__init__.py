@@ -25,7 +25,8 @@ from bastide.errors import InvalidInput
 
 Progress = Callable[[str, int, int], None]
 # The referentials the synthetic tables draw their codes from, delivered alongside them.
-REFERENTIALS = ("IR_NAT_V", "IR_SPE_V", "IR_DPT_V", "IR_SEX_V", "IR_CIM_V", "IR_CCAM_V63", "IR_BIO_R", "IR_CIP_V")
+REFERENTIALS = ("IR_NAT_V", "IR_SPE_V", "IR_DPT_V", "IR_SEX_V", "IR_CIM_V", "IR_CCAM_V63", "IR_BIO_R", "IR_CIP_V",
+                "NU_UCD_R", "IR_LPP_V", "IR_SGN_V", "IR_TCU_V", "IR_PRF_V")
 
 
 @dataclass(frozen=True)
@@ -79,12 +80,15 @@ def _write_all(writer: DeliveryWriter, count: int, years: list[int], seed: int, 
     pop.cdi = nir_kinds(flaws, len(pop))
     add_identity_flaws(flaws, pop)
     tick("population", 1)
-    _doctors, numbers, specialty = referentials.practitioners(rng, max(50, count // 200), codes, years[-1])
+    doctors, numbers, specialty = referentials.practitioners(rng, max(50, count // 200), codes, years[-1])
     n_eta = max(20, count // 5000)
     finess = digits_ids(rng, n_eta, 8).to_numpy(zero_copy_only=False)
     eta_numbers = 100_000_000 + np.arange(n_eta, dtype=np.int64) * 1013
     practice = dcir.Practice(numbers, specialty, finess)
-    writer.write(schemas.get("IR_BEN_R"), "IR_BEN_R", "IR_BEN_R", referentials.beneficiaries(rng, pop, end, died.referential_dates(pop)))
+    ben = referentials.beneficiaries(rng, pop, end, died.referential_dates(pop))
+    current, archive = referentials.archived(flaws, ben, len(pop))
+    writer.write(schemas.get("IR_BEN_R"), "IR_BEN_R", "IR_BEN_R", current)
+    writer.write(schemas.get("IR_BEN_R_ARC"), "IR_BEN_R_ARC", "IR_BEN_R_ARC", archive)
     tick("IR_BEN_R", 2)
     writer.write(schemas.get("IR_IMB_R"), "IR_IMB_R", "IR_IMB_R", referentials.long_term_illnesses(rng, pop, codes, start))
     tick("IR_IMB_R", 3)
@@ -106,6 +110,7 @@ def _write_all(writer: DeliveryWriter, count: int, years: list[int], seed: int, 
     for name in REFERENTIALS:
         writer.copy_referential(NOMENCLATURES / f"{name}.csv")
     writer.write(schemas.get("IR_PHA_R"), "IR_PHA_R", "IR_PHA_R", referentials.drugs(codes))
+    writer.write(schemas.get("DA_PRA_R"), "DA_PRA_R", "DA_PRA_R", doctors)
     cci, ecd = deaths.causes_of_death(rng, pop, codes, died)
     writer.write(schemas.get("KI_CCI_R"), "KI_CCI_R", "KI_CCI_R", cci)
     writer.write(schemas.get("KI_ECD_R"), "KI_ECD_R", "KI_ECD_R", ecd)

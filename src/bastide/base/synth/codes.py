@@ -20,6 +20,7 @@ NATURES = {
     "biology": (2413, 3222),
     "ccam": (1321, 1324, 1351),
     "hospital": (2211,),
+    "device": (3511, 3513, 3514, 3515, 3521),  # LPP: respiratory aids, braces, dressings, orthoses
 }
 
 
@@ -44,6 +45,8 @@ class Codes:
     cip13: np.ndarray  # the CIP13 of each cip7 (same order)
     atc7: np.ndarray  # the 7-character ATC of each cip7, "" when its class has none
     atc7_labels: dict[str, str]
+    ucd: np.ndarray  # hospital drugs (NU_UCD_R), 13 characters as the referential writes them
+    lpp: np.ndarray  # devices of the LPP (IR_LPP_V)
 
 
     def diagnoses(self, rng: np.random.Generator, sex: np.ndarray, age: np.ndarray) -> np.ndarray:
@@ -142,4 +145,6 @@ def load_codes() -> Codes:
         cip13=cip13_of(np.array(cip, dtype=np.int64)),
         atc7=_atc7_of(cip, [k for _c, k in drugs], [c for c in labels if len(c) == 7]),
         atc7_labels={c: v for c, v in labels.items() if len(c) == 7},
+        ucd=np.array(_column("NU_UCD_R.csv", "UCD_UCD_COD")),
+        lpp=np.array([int(c) for c in _column("IR_LPP_V.csv", "LPP_COD") if c.isdigit()], dtype=np.int64),
     )

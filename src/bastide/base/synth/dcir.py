@@ -16,9 +16,13 @@ from bastide.base.synth.codes import Codes
 from bastide.base.synth.population import Population
 from bastide.base.synth.values import days, expand, month_start, pick
 
-KINDS = ("consultation", "pharmacy", "biology", "ccam", "hospital")
-KIND_WEIGHTS = (0.42, 0.30, 0.12, 0.11, 0.05)
-MEAN_AMOUNT = (25.0, 32.0, 18.0, 70.0, 650.0)
+KINDS = ("consultation", "pharmacy", "biology", "ccam", "hospital", "device")
+KIND_WEIGHTS = (0.40, 0.30, 0.12, 0.11, 0.05, 0.02)
+MEAN_AMOUNT = (25.0, 32.0, 18.0, 70.0, 650.0, 45.0)
+CANCELLED = 0.02  # prestations cancelled by a later flux
+# the detail quantities that carry their sign (« quantité affinée signée », schema-snds); the others,
+# and ER_PRS_F.PRS_ACT_QTE (minimum 0), are unsigned: BSE_REM_SGN says the sign (IR_SGN_V: 1 positive, 2 negative)
+SIGNED = {"ER_PHA_F": "PHA_ACT_QSN", "ER_BIO_F": "BIO_ACT_QSN", "ER_TIP_F": "TIP_ACT_QSN"}
 LATE = 0.04  # care paid 3 to 12 months later (sas_prestation_dcir.md: read 6 more flux months for a care year)
 KEYS = ("DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EMT_TYP",
         "FLX_TRT_DTD", "ORG_CLE_NUM", "PRS_ORD_NUM", "REM_TYP_AFF")
@@ -89,8 +93,9 @@ def prestations(rng, pop: Population, codes: Codes, practice: Practice, year: in
         "PRS_PAI_MNT": pa.array(amount),
         "ORG_CLE_NEW": keys["ORG_CLE_NUM"],
         "BSE_PRS_NAT": pa.array(nature),
+        "BSE_REM_SGN": pa.array(np.ones(n, dtype=np.int64)),
     })
-    details, pha = _details(rng, codes, practice, keys, kind)
+    details, parents = _details(rng, codes, practice, keys, kind)
     # what the standard filters remove, drawn from a stream of its own (the rest stays as it was)
     extra = np.random.default_rng([year, serial])
     prs["DPN_QLF"] = pa.array(np.where(extra.random(n) < 0.03, 71, 0))  # information-only lines
@@ -98,26 +103,31 @@ def prestations(rng, pop: Population, codes: Codes, practice: Practice, year: in
     prs["CPL_MAJ_TOP"] = pa.array(np.where(extra.random(n) < 0.05, 2, 0))  # supplements, majorations
     ete = details["ER_ETE_F"]
     ete["ETE_IND_TAA"] = pa.array(np.where(extra.random(len(ete["ETE_IND_TAA"])) < 0.35, 1, 0))  # direct T2A
-    added = _regularise(extra, prs, details["ER_PHA_F"], np.flatnonzero(kind == 1), pha, serial + n)
+    added = _regularise(extra, prs, details, parents, serial + n)
     return prs, details, serial + n + added
 
 
-def _regularise(rng, prs: dict, pha: dict, pharmacy: np.ndarray, pha_parent: np.ndarray, serial: int) -> int:
-    """About 2 % of dispensations are cancelled by a later flux: the same prestation again, new
-    keys a month later, negative dispensed quantity and amount (the lines that netting by sign
-    removes). PRS_ACT_QTE stays as it was: the published schema gives it a minimum of 0."""
-    cancelled = np.sort(pharmacy[rng.random(len(pharmacy)) < 0.02])
+def _regularise(rng, prs: dict, details: dict[str, dict], parents: dict[str, np.ndarray], serial: int) -> int:
+    """About 2 % of prestations, of every kind, are cancelled by a later flux: the same prestation
+    again, new keys a month later, a negative amount and sign (BSE_REM_SGN 2), and each of its
+    detail lines again with its signed quantity negative (the lines that netting removes).
+    PRS_ACT_QTE stays positive: the schema gives it a minimum of 0, the sign says the rest."""
+    cancelled = np.flatnonzero(rng.random(len(prs["BSE_REM_SGN"])) < CANCELLED)
     if not len(cancelled):
         return 0
     seq = serial + np.arange(len(cancelled), dtype=np.int64)
     later = month_start(prs["FLX_DIS_DTD"].to_numpy(zero_copy_only=False)[cancelled] + np.timedelta64(31, "D"))
     new_keys = {"DCT_ORD_NUM": pa.array(seq % 100_000_000), "FLX_EMT_ORD": pa.array(seq // 100_000_000),
                 "FLX_DIS_DTD": days(later), "FLX_TRT_DTD": days(later - np.timedelta64(3, "D"))}
-    _append(prs, cancelled, {**new_keys, "PRS_PAI_MNT": pc.negate(prs["PRS_PAI_MNT"].take(cancelled))})
-    lines = np.flatnonzero(np.isin(pha_parent, cancelled))  # their dispensation lines, each with its prestation's keys
-    parent = np.searchsorted(cancelled, pha_parent[lines])
-    _append(pha, lines, {**{k: v.take(pa.array(parent)) for k, v in new_keys.items()},
-                         "PHA_ACT_QSN": pc.negate(pha["PHA_ACT_QSN"].take(lines))})
+    _append(prs, cancelled, {**new_keys, "PRS_PAI_MNT": pc.negate(prs["PRS_PAI_MNT"].take(cancelled)),
+                             "BSE_REM_SGN": pa.array(np.full(len(cancelled), 2))})
+    for table, columns in details.items():  # each cancelled prestation's lines, with its new keys
+        lines = np.flatnonzero(np.isin(parents[table], cancelled))
+        parent = pa.array(np.searchsorted(cancelled, parents[table][lines]))
+        replaced = {k: v.take(parent) for k, v in new_keys.items()}
+        if table in SIGNED:
+            replaced[SIGNED[table]] = pc.negate(columns[SIGNED[table]].take(pa.array(lines)))
+        _append(columns, lines, replaced)
     return len(cancelled)
 
 
@@ -142,14 +152,16 @@ def _with_keys(keys: dict[str, pa.Array], index: np.ndarray, columns: dict) -> d
     return out
 
 
-def _details(rng, codes: Codes, practice: Practice, keys: dict, kind: np.ndarray) -> tuple[dict[str, dict], np.ndarray]:
-    """The detail tables, and the prestation of each dispensation line (ER_PHA_F)."""
+def _details(rng, codes: Codes, practice: Practice, keys: dict,
+             kind: np.ndarray) -> tuple[dict[str, dict], dict[str, np.ndarray]]:
+    """The detail tables, and the prestation of each of their lines."""
     pha, pha_line = _repeat_lines(rng, np.flatnonzero(kind == 1), 0.8, 5)
     drug = rng.integers(0, len(codes.cip7), len(pha))
     bio, bio_line = _repeat_lines(rng, np.flatnonzero(kind == 2), 1.5, 8)
     cam = np.flatnonzero(kind == 3)
     ete = np.flatnonzero(kind == 4)
-    return {
+    parents = {"ER_PHA_F": pha, "ER_BIO_F": bio, "ER_CAM_F": cam, "ER_ETE_F": ete}
+    details = {
         "ER_PHA_F": _with_keys(keys, pha, {
             "PHA_PRS_IDE": pa.array(codes.cip7[drug]),  # both codes, as from 2007 (fiches/medicament.md)
             "PHA_PRS_C13": pa.array(codes.cip13[drug]),
@@ -172,4 +184,33 @@ def _details(rng, codes: Codes, practice: Practice, keys: dict, kind: np.ndarray
             "ETE_IND_TAA": pa.array(np.ones(len(ete), dtype=np.int64)),
             "ETE_TYP_COD": pa.array(rng.choice([1, 2, 3], len(ete))),
         }),
-    }, pha
+    }
+    for table, (lines, columns) in _hospital_drugs_and_devices(rng, codes, keys, kind).items():
+        parents[table], details[table] = lines, columns
+    return details, parents
+
+
+def _hospital_drugs_and_devices(rng, codes: Codes, keys: dict, kind: np.ndarray) -> dict[str, tuple]:
+    """ER_UCD_F: drugs a hospital dispenses by unit (UCD, NU_UCD_R), billed on top of some stays
+    (« en sus du GHS », IR_TCU_V 1); ER_TIP_F: the LPP devices (IR_LPP_V) of device prestations,
+    bought or rented (IR_PRF_V 1, 3). Both are joined by the flattening (fiches/sas_prestation_dcir.md)."""
+    stays = np.flatnonzero(kind == 4)
+    ucd, ucd_line = _repeat_lines(rng, stays[rng.random(len(stays)) < 0.4], 0.5, 4)
+    tip, tip_line = _repeat_lines(rng, np.flatnonzero(kind == 5), 0.3, 3)
+    return {
+        "ER_UCD_F": (ucd, _with_keys(keys, ucd, {
+            "UCD_UCD_COD": pa.array(pick(rng, codes.ucd, len(ucd))),
+            "UCD_DLV_NBR": pa.array(rng.integers(1, 6, len(ucd))),
+            "UCD_TOP_UCD": pa.array(np.ones(len(ucd), dtype=np.int64)),
+            "UCD_FAC_PRU": pa.array(np.round(rng.lognormal(5.0, 1.0, len(ucd)), 2)),
+            "UCD_ORD_NUM": pa.array(ucd_line),
+            "UCD_LGN_NUM": pa.array(ucd_line),
+        })),
+        "ER_TIP_F": (tip, _with_keys(keys, tip, {
+            "TIP_PRS_IDE": pa.array(pick(rng, codes.lpp, len(tip))),
+            "TIP_ACT_QSN": pa.array(rng.integers(1, 4, len(tip))),
+            "TIP_PRS_TYP": pa.array(rng.choice([1, 3], len(tip))),
+            "TIP_ACT_PRU": pa.array(np.round(rng.lognormal(3.0, 0.9, len(tip)), 2)),
+            "TIP_ORD_NUM": pa.array(tip_line),
+        })),
+    }

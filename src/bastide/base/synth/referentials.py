@@ -56,6 +56,19 @@ def beneficiaries(rng: np.random.Generator, pop: Population, last_day: np.dateti
     }
 
 
+ARCHIVED = 0.3  # of the persons' other pseudo-NIRs, those IR_BEN_R no longer holds
+
+
+def archived(rng: np.random.Generator, rows: dict[str, pa.Array], persons: int) -> tuple[dict, dict]:
+    """(IR_BEN_R, IR_BEN_R_ARC): some of the rows after the first `persons` (their other
+    pseudo-NIRs) go to the archive, where the persons can still be found by their BEN_IDT_ANO
+    (guide CépiDc, chapter 3) and their claims by the pseudo-NIR (base.deviations)."""
+    count = len(rows["BEN_NIR_PSA"])
+    gone = np.r_[np.zeros(persons, dtype=bool), rng.random(count - persons) < ARCHIVED]
+    keep, archive = pa.array(~gone), pa.array(gone)
+    return {k: v.filter(keep) for k, v in rows.items()}, {k: v.filter(archive) for k, v in rows.items()}
+
+
 def long_term_illnesses(rng: np.random.Generator, pop: Population, codes: Codes, start: np.datetime64):
     age = pop.age_on(start)
     has = rng.random(len(pop)) < np.clip(0.02 + age * 0.004, 0, 0.6)
@@ -84,9 +97,8 @@ def long_term_illnesses(rng: np.random.Generator, pop: Population, codes: Codes,
 
 
 def practitioners(rng: np.random.Generator, count: int, codes: Codes, year: int) -> tuple[dict, np.ndarray, np.ndarray]:
-    # 9 characters: ER_PRS_F.PFS_EXE_NUM requires minLength 9 (DA_PRA_R declares 8, so the
-    # synthetic delivery leaves DA_PRA_R out rather than break one of the two schemas).
-    numbers = (100_000_000 + np.arange(count) * 7 + rng.integers(0, 7, count)).astype(str)
+    # 8 characters, as DA_PRA_R.PFS_PFS_NUM declares them (ER_PRS_F's minimum of 9 is a deviation, base.deviations)
+    numbers = (10_000_000 + np.arange(count) * 7 + rng.integers(0, 7, count)).astype(str)
     specialty = np.where(rng.random(count) < 0.55, 1, pick(rng, codes.specialties, count))
     columns = {
         "PFS_PFS_NUM": pa.array(numbers),
