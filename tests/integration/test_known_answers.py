@@ -16,6 +16,8 @@ real data's traps; the rule each expectation applies names its page (documentati
 | P10 | (N10, 1) | a stay E119 with NIR_RET in error | fiche_beneficiaire, requete_type_pmsi_mco |
 | P11 | (N11, 1) | metformin on 28 December 2022, paid in January 2023 | sas_prestation_dcir: care year |
 | P12 | (N12, 1) | metformin in November 2023 paid in September 2024, past the 6-month lag | sas_prestation_dcir |
+| P13 | (N13, 1) | a 2023 stay R060 whose second medical unit's main diagnosis is J189 | requete_type_pmsi_mco: T_MCOaaUM, a DP per unit |
+| P14 | (N14A, 1) in IR_BEN_R, (N14B, 1) in IR_BEN_R_ARC only, BEN_IDT_ANO I14 | metformin in April 2023 under N14B | guide_cepidc ch. 3: IR_BEN_R then IR_BEN_R_ARC |
 """
 
 from __future__ import annotations
@@ -58,13 +60,16 @@ PERSONS = [  # (pseudo-NIR, rank, BEN_IDT_ANO, sex, birth year, month, BEN_CDI_N
     ("N06", 1, "I06", 2, 1985, "05", "01", "1600-01-01"), ("N07", 1, "I07", 1, 1970, "02", "00", "1600-01-01"),
     ("N08", 1, "I08", 1, 1940, "09", "00", "1600-01-01"), ("N09", 1, "I09", 2, 1975, "06", "00", "1600-01-01"),
     ("N10", 1, "I10", 1, 1955, "04", "00", "1600-01-01"), ("N11", 1, "I11", 2, 1965, "08", "00", "1600-01-01"),
-    ("N12", 1, "I12", 1, 1980, "12", "00", "1600-01-01"),
+    ("N12", 1, "I12", 1, 1980, "12", "00", "1600-01-01"), ("N13", 1, "I13", 1, 1950, "10", "00", "1600-01-01"),
+    ("N14A", 1, "I14", 2, 1970, "05", "00", "1600-01-01"),
 ]
+ARCHIVED = [("N14B", 1, "I14", 2, 1970, "05", "00", "1600-01-01")]  # IR_BEN_R_ARC
 CARE = [  # (prestation, pseudo-NIR, care day, flux month, drug, boxes, DPN_QLF); 8 repeats 7's care, negated
     (1, "N01A", "2023-03-10", "2023-04-01", MET, 2, 0), (2, "N01B", "2023-12-20", "2024-03-01", GLI, 1, 0),
     (3, "N02", "2023-05-02", "2023-06-01", MET, 1, 0), (4, "N02", "2023-05-02", "2023-07-01", MET, -1, 0),
     (5, "N06", "2023-02-01", "2023-03-01", MET, 1, 0), (6, "N07", "2023-02-01", "2023-03-01", MET, 1, 71),
     (7, "N11", "2022-12-28", "2023-01-01", MET, 1, 0), (8, "N12", "2023-11-05", "2024-09-01", MET, 1, 0),
+    (9, "N14B", "2023-04-03", "2023-05-01", MET, 1, 0),
 ]
 STAYS = [  # (year, RSA_NUM, NIR_ANO_17, RNG_NAI, DGN_PAL, SOR_MOD, end day, NIR_RET)
     (2023, 1000000001, "N02", 1, "E119", "8", "2023-04-12", False),
@@ -73,7 +78,9 @@ STAYS = [  # (year, RSA_NUM, NIR_ANO_17, RNG_NAI, DGN_PAL, SOR_MOD, end day, NIR
     (2023, 1000000003, "N08", 1, "I219", "9", "2023-09-15", False),
     (2023, 1000000004, "xxxxxxxxxxxxxxxxx", None, "E119", "8", "2023-02-08", False),
     (2023, 1000000005, "N10", 1, "E119", "8", "2023-07-21", True),
+    (2023, 1000000006, "N13", 1, "R060", "8", "2023-11-02", False),
 ]
+UNITS = [(1000000006, 1, "R060"), (1000000006, 2, "J189")]  # T_MCO23UM: (RSA_NUM, UM_ORD_NUM, DGN_PAL)
 
 
 def _text(values) -> pa.Array:
@@ -82,12 +89,13 @@ def _text(values) -> pa.Array:
 
 def _deliver(out) -> None:
     schemas, writer = snds_registry(), DeliveryWriter(out)
-    ben = list(zip(*PERSONS, strict=True))
-    writer.write(schemas.get("IR_BEN_R"), "IR_BEN_R", "IR_BEN_R", {
-        "BEN_NIR_PSA": _text(nir(n) for n in ben[0]), "BEN_RNG_GEM": _text(ben[1]),
-        "BEN_IDT_ANO": _text(nir(i) for i in ben[2]), "BEN_SEX_COD": _text(ben[3]), "BEN_NAI_ANN": _text(ben[4]),
-        "BEN_NAI_MOI": _text(ben[5]), "BEN_CDI_NIR": _text(ben[6]), "BEN_DCD_DTE": _text(ben[7]),
-        "BEN_NIR_ANO": _text(None if c == "01" else nir("A" + i) for i, c in zip(ben[2], ben[6], strict=True))})
+    for table, rows in (("IR_BEN_R", PERSONS), ("IR_BEN_R_ARC", ARCHIVED)):
+        ben = list(zip(*rows, strict=True))
+        writer.write(schemas.get(table), table, table, {
+            "BEN_NIR_PSA": _text(nir(n) for n in ben[0]), "BEN_RNG_GEM": _text(ben[1]),
+            "BEN_IDT_ANO": _text(nir(i) for i in ben[2]), "BEN_SEX_COD": _text(ben[3]), "BEN_NAI_ANN": _text(ben[4]),
+            "BEN_NAI_MOI": _text(ben[5]), "BEN_CDI_NIR": _text(ben[6]), "BEN_DCD_DTE": _text(ben[7]),
+            "BEN_NIR_ANO": _text(None if c == "01" else nir("A" + i) for i, c in zip(ben[2], ben[6], strict=True))})
     keys = {"FLX_EMT_NUM": "1", "FLX_EMT_ORD": "0", "FLX_EMT_TYP": "1", "ORG_CLE_NUM": "017500001", "PRS_ORD_NUM": "1",
             "REM_TYP_AFF": "1"}
 
@@ -119,6 +127,9 @@ def _deliver(out) -> None:
             "EXE_SOI_DTD": _text(f"{d:%d%b%Y}:00:00:00".upper() for d in end),
             "EXE_SOI_DTF": _text(f"{d:%d%b%Y}:00:00:00".upper() for d in end),
             "SOR_ANN": _text([year] * len(mine))})
+    writer.write(schemas.get("T_MCOaaUM"), "T_MCO23UM", "T_MCO23UM", {
+        "ETA_NUM": _text([ETA] * len(UNITS)), "RSA_NUM": _text(u[0] for u in UNITS),
+        "UM_ORD_NUM": _text(u[1] for u in UNITS), "DGN_PAL": _text(u[2] for u in UNITS)})
     writer.write(schemas.get("KI_CCI_R"), "KI_CCI_R", "KI_CCI_R", {
         "DCD_IDT_ENC": _text(["C08"]), "BEN_IDT_ANO": _text([nir("I08")]), "BEN_DCD_DTE": _text(["2023-09-14"]),
         "DCD_CIM_COD": _text(["I219"])})
@@ -159,13 +170,15 @@ def persons(*ids: str) -> set[str]:
 COHORTS = [  # (criteria, years, expected persons, also on Spark)
     # A10B in 2023: P01 (both pseudo-NIRs, one person; December care paid in March counts); not
     # P02 (cancelled), P06 (fictitious), P07 (information line), P11 (2022 care), P12 (past the lag)
-    ({"atc": ("A10B",)}, (2023,), ("I01",), True),
+    # P14 too, by the pseudo-NIR only IR_BEN_R_ARC holds
+    ({"atc": ("A10B",)}, (2023,), ("I01", "I14"), True),
     ({"atc": ("A10BB09",)}, (2023,), ("I01",), False),  # gliclazide: on P01's other pseudo-NIR
     ({"atc": ("A10",)}, (2022,), ("I11",), False),  # 2022 care: P11 only
     # E11 in 2023: P02; not P05 (2022, the same numbers), the placeholder, P10 (chaining error)
     ({"icd10": ("E11",)}, (2023,), ("I02",), False),
     ({"icd10": ("E11",)}, (2022, 2023), ("I02", "I05"), True),
     ({"icd10": ("I10",)}, (2023,), ("I04",), True),  # twin 2 by the stay's birth rank, not twin 1
+    ({"icd10": ("J18",)}, (2023,), ("I13",), True),  # a medical unit's main diagnosis
     # 63 on 15 March 2023: born March 1960 (P01), counted once
     ({"age_min": 63, "age_max": 63, "age_on": "2023-03-15"}, (2023,), ("I01",), False),
 ]
@@ -183,15 +196,16 @@ def test_cohorts(base, engine, criteria, years, expected):
 @pytest.mark.parametrize("engine", ENGINES)
 def test_extract_rows_and_the_analytics_over_them(base, engine):
     """A10B in 2023: P01's two prestations (under both pseudo-NIRs, one pseudonym), her two
-    IR_BEN_R rows; everyone (no criterion): eleven persons (not the fictitious P06), P08's death
-    from the certificate, to the month, agreeing with the stay, and P09 alive."""
+    IR_BEN_R rows, and P14's under her archived pseudo-NIR, with its archived row; everyone (no
+    criterion): thirteen persons (not the fictitious P06), P08's death from the certificate, to
+    the month, agreeing with the stay, and P09 alive."""
     drugs = _extract(base, engine, Population(atc=("A10B",)), tables=("IR_BEN_R", "ER_PRS_F", "ER_PHA_F"))
-    assert sorted(drugs["ER_PRS_F"]["BEN_NIR_PSA"].to_pylist()) == sorted(persons("I01")) * 2
-    assert sorted(drugs["ER_PHA_F"]["PHA_ACT_QSN"].to_pylist()) == [1, 2]
-    assert drugs["IR_BEN_R"].num_rows == 2
+    assert sorted(drugs["ER_PRS_F"]["BEN_NIR_PSA"].to_pylist()) == sorted([*persons("I01")] * 2 + [*persons("I14")])
+    assert sorted(drugs["ER_PHA_F"]["PHA_ACT_QSN"].to_pylist()) == [1, 1, 2]
+    assert drugs["IR_BEN_R"].num_rows == 4  # N01A, N01B; N14A and the archive's N14B
     everyone = _extract(base, engine, Population(), tables=("IR_BEN_R", "T_MCOaaB", "T_MCOaaC", "KI_CCI_R"))
     assert set(everyone["IR_BEN_R"]["BEN_NIR_PSA"].to_pylist()) == persons(
-        "I01", "I02", "I03", "I04", "I05", "I07", "I08", "I09", "I10", "I11", "I12")
+        "I01", "I02", "I03", "I04", "I05", "I07", "I08", "I09", "I10", "I11", "I12", "I13", "I14")
     views = DuckDBEngine(memory_limit="512MB", threads=1)
     try:
         for name, table in everyone.items():

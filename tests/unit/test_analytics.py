@@ -291,3 +291,17 @@ def test_prestations_of_a_fictitious_nir_are_left_out(engine):
     _load(engine, {"ER_PRS_F": _table([_prs(1, BEN_CDI_NIR="00"), _prs(2, BEN_CDI_NIR="01"), _prs(3, BEN_CDI_NIR="04"),
                                        _prs(4, BEN_CDI_NIR=None)])})
     assert [r[0] for r in _rows(engine, "SELECT DCT_ORD_NUM FROM dcir_flat ORDER BY 1")] == [1, 3, 4]
+
+
+def test_each_medical_units_diagnoses_are_events_of_the_stay(engine):
+    """fiches/requete_type_pmsi_mco.md: T_MCOaaUM has « une ligne par diagnostic principal d'UM »,
+    with the unit's DP and DR (from 2008). Stay 1 went through two units: the stay's DP E11 was
+    the first's; the intensive-care unit's DP was J96 with DR I50. A stay the filters drop (6, GHM
+    90) gives no unit event."""
+    units = _table([{"ETA_NUM": "1", "RSA_NUM": "1", "UM_ORD_NUM": 1, "DGN_PAL": "E11", "DGN_REL": None},
+                    {"ETA_NUM": "1", "RSA_NUM": "1", "UM_ORD_NUM": 2, "DGN_PAL": "J96", "DGN_REL": "I50"},
+                    {"ETA_NUM": "6", "RSA_NUM": "6", "UM_ORD_NUM": 1, "DGN_PAL": "C61", "DGN_REL": None}])
+    _load(engine, {**MCO, "T_MCOaaUM": units})
+    got = _rows(engine, "SELECT category, value, group_id FROM events WHERE category LIKE 'mco_unit%' ORDER BY 1, 2")
+    assert got == [("mco_unit_linked_diagnosis", "I50", "1_1_2023"), ("mco_unit_main_diagnosis", "E11", "1_1_2023"),
+                   ("mco_unit_main_diagnosis", "J96", "1_1_2023")]

@@ -152,3 +152,61 @@ def test_diagnoses_fit_their_patients_sex_and_age_and_an_ald_its_reason(tmp_path
     diabetes = con.execute(f"SELECT count(*), count(*) FILTER (MED_MTF_COD LIKE 'E10%' OR MED_MTF_COD LIKE 'E11%') "
                            f"FROM {t('IR_IMB_R')} WHERE IMB_ALD_NUM = '8'").fetchone()
     assert diabetes[0] > 0 and diabetes[0] == diabetes[1]
+
+
+@pytest.fixture(scope="module")
+def flaws_of_3000(tmp_path_factory):
+    out = tmp_path_factory.mktemp("flaws") / "delivery"
+    generate(out, beneficiaries=3000, years=[2023], seed=5)
+    con = duckdb.connect()
+    for folder in sorted(p.name for p in out.iterdir()):
+        con.sql(f"CREATE VIEW {folder} AS SELECT * FROM read_csv('{out}/{folder}/*.csv', delim=';', header=true, "
+                "all_varchar=true)")
+    return con
+
+
+def test_every_kind_of_prestation_is_sometimes_cancelled_with_its_sign_and_its_lines(flaws_of_3000):
+    """fiches/sas_prestation_dcir.md, IR_SGN_V: a cancellation is the prestation again, sign 2
+    (« NEGATIF »), each detail line again; the signed quantities (…_QSN) are negative, PRS_ACT_QTE
+    (minimum 0) is not."""
+    con = flaws_of_3000
+    keys = "DCT_ORD_NUM, FLX_DIS_DTD, FLX_EMT_NUM, FLX_EMT_ORD, FLX_EMT_TYP, FLX_TRT_DTD, ORG_CLE_NUM, PRS_ORD_NUM, REM_TYP_AFF"
+    signs = dict(con.execute("SELECT BSE_REM_SGN, count(*) FROM ER_PRS_F GROUP BY 1").fetchall())
+    assert set(signs) == {"1", "2"} and 0.01 < signs["2"] / (signs["1"] + signs["2"]) < 0.03
+    assert con.execute("SELECT count(*) FROM ER_PRS_F WHERE PRS_ACT_QTE::DOUBLE < 0").fetchone() == (0,)
+    for table, quantity in (("ER_PHA_F", "PHA_ACT_QSN"), ("ER_BIO_F", "BIO_ACT_QSN"), ("ER_TIP_F", "TIP_ACT_QSN"),
+                            ("ER_UCD_F", "UCD_DLV_NBR"), ("ER_CAM_F", "1"), ("ER_ETE_F", "1")):
+        negative = con.execute(f"SELECT count(*), count(*) FILTER ({quantity}::INT < 0) FROM {table} "
+                               f"JOIN ER_PRS_F USING ({keys}) WHERE BSE_REM_SGN = '2'").fetchone()
+        assert negative[0] > 0, table  # every detail table has cancelled lines
+        assert negative[1] == (negative[0] if quantity.endswith("QSN") else 0), table
+
+
+def test_hospital_drugs_devices_and_professionals_are_real_codes(flaws_of_3000):
+    con = flaws_of_3000
+    codes = load_codes()
+    assert {r[0] for r in con.execute("SELECT DISTINCT UCD_UCD_COD FROM ER_UCD_F").fetchall()} <= set(codes.ucd)
+    lpp = {int(r[0]) for r in con.execute("SELECT DISTINCT TIP_PRS_IDE FROM ER_TIP_F").fetchall()}
+    assert lpp and lpp <= set(codes.lpp.tolist())
+    unknown = con.execute("SELECT count(*) FROM ER_PRS_F p ANTI JOIN DA_PRA_R d ON p.PFS_EXE_NUM = d.PFS_PFS_NUM")
+    assert unknown.fetchone() == (0,)  # every executing professional is in DA_PRA_R, 8 characters as it declares
+    assert con.execute("SELECT DISTINCT length(PFS_PFS_NUM) FROM DA_PRA_R").fetchall() == [(8,)]
+
+
+def test_some_pseudo_nirs_are_only_in_the_archive_and_still_have_care(flaws_of_3000):
+    """IR_BEN_R_ARC (guide CépiDc, ch. 3): a person's other pseudo-NIR, with their BEN_IDT_ANO."""
+    con = flaws_of_3000
+    archived = con.execute("SELECT count(*), count(*) FILTER (BEN_IDT_ANO IN (SELECT BEN_IDT_ANO FROM IR_BEN_R)) "
+                           "FROM IR_BEN_R_ARC a ANTI JOIN IR_BEN_R b USING (BEN_NIR_PSA, BEN_RNG_GEM)").fetchone()
+    assert archived[0] > 0 and archived[0] == archived[1]  # every archived row's person is in IR_BEN_R too
+    care = con.execute("SELECT count(*) FROM ER_PRS_F WHERE BEN_NIR_PSA IN (SELECT BEN_NIR_PSA FROM IR_BEN_R_ARC)")
+    assert care.fetchone()[0] > 0
+
+
+def test_each_stay_has_its_medical_units_the_first_with_the_stays_main_diagnosis(flaws_of_3000):
+    con = flaws_of_3000
+    stays = con.execute("SELECT count(*), count(*) FILTER (b.NBR_RUM::INT = u.units AND b.DGN_PAL = u.first) FROM T_MCO23B b "
+                        "JOIN (SELECT ETA_NUM, RSA_NUM, count(*) AS units, min(DGN_PAL) FILTER (UM_ORD_NUM = '1') AS first "
+                        "FROM T_MCO23UM GROUP BY ALL) u USING (ETA_NUM, RSA_NUM)").fetchone()
+    assert stays[0] == con.execute("SELECT count(*) FROM T_MCO23B").fetchone()[0] == stays[1]
+    assert con.execute("SELECT max(NBR_RUM::INT) FROM T_MCO23B").fetchone()[0] > 1

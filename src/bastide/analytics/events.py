@@ -7,6 +7,7 @@ the SELECTs of its categories, or none when the extract lacks its tables:
 | drug_cip | CIP code (CIP13, else CIP7) | boxes dispensed, cancellations netted | DCIR décompte (7 keys) |
 | drug_atc1 … drug_atc7 | ATC code at that level (IR_PHA_R's PHA_ATC_C07 by CIP13, else CIP7; IR_CIP_V gives 3 characters only) | boxes | décompte |
 | mco_main_diagnosis, mco_linked_diagnosis, mco_associated_diagnosis | ICD-10 | – | stay (ETA_NUM_RSA_NUM_year) |
+| mco_unit_main_diagnosis, mco_unit_linked_diagnosis | ICD-10: each medical unit's DP and DR (T_MCOaaUM, from 2008) | – | stay |
 | mco_ccam_act | CCAM code | – | stay |
 | dcir_ccam_act, dcir_biology | CCAM code (quantity PRS_ACT_QTE), biology code (NABM) | quantity, cancellations netted | décompte |
 | drug_ucd | UCD of a drug dispensed by a hospital (ER_UCD_F) | units, netted | décompte |
@@ -107,6 +108,10 @@ def diagnoses(tables: set[str], stays: str = "mco_stays") -> list[str]:
         on = same_stay("s", "d", yearly=PMSI_YEARS in tables)
         out.append(event(f"{s} JOIN {q('T_MCOaaD')} AS d ON {on}", category="mco_associated_diagnosis",
                          value="d.ASS_DGN", where="d.ASS_DGN IS NOT NULL", **common))
+    if "T_MCOaaUM" in tables:  # each medical unit's DP and DR: the stay's are chosen among them
+        units = f"{s} JOIN {q('T_MCOaaUM')} AS u ON {same_stay('s', 'u', yearly=PMSI_YEARS in tables)}"
+        for category, column in (("mco_unit_main_diagnosis", "u.DGN_PAL"), ("mco_unit_linked_diagnosis", "u.DGN_REL")):
+            out.append(event(units, category=category, value=column, where=f"{column} IS NOT NULL", **common))
     return out
 
 

@@ -89,6 +89,9 @@ def _stays_with(spec: ExtractSpec, schemas: dict[str, pa.Schema]) -> list[str]:
         queries = [f"SELECT {stay(names)} FROM {src('T_MCOaaB')} WHERE {_like_any(main, pop.icd10)}"] if main else []
         if "T_MCOaaD" in schemas:
             queries.append(f"SELECT {stay(names)} FROM {src('T_MCOaaD')} WHERE {_like_any(['ASS_DGN'], pop.icd10)}")
+        units = [c for c in ("DGN_PAL", "DGN_REL") if c in _names(schemas, "T_MCOaaUM")]
+        if units:  # each medical unit's own DP and DR (fiches/requete_type_pmsi_mco.md, T_MCOaaUM)
+            queries.append(f"SELECT {stay(names)} FROM {src('T_MCOaaUM')} WHERE {_like_any(units, pop.icd10)}")
         parts.append(" UNION ".join(queries))
     if pop.ccam and "T_MCOaaA" in schemas:
         parts.append(f"SELECT {stay(names)} FROM {src('T_MCOaaA')} WHERE {_like_any(['CDC_ACT'], pop.ccam)}")

@@ -100,24 +100,38 @@ def register_sources(session: Session, *, engine: QueryEngine, store: ObjectStor
     schemas = {}
     archived = {t: a for t, a in ARCHIVES.items() if t in tables and a in tables}
     for table in tables:
+        name = f"src_{table}" + ("__current" if table in archived else "")  # the archive's view takes the name
         chosen = files.of(table, years, last_flux_month)
+        if not chosen:  # no file in the years (a PMSI table that began later): its columns, no rows
+            schema = open_table(session, store=store, keys=keys, files=files.of(table)).schema
+            schema = schema.append(pa.field(YEAR, pa.int32())) if _years(files.of(table)) else schema
+            engine.register(name, schema.empty_table())
+            schemas[table] = schema
+            continue
         by_year = _years(chosen)
         if by_year is None:
             source = open_table(session, store=store, keys=keys, files=chosen)
-            engine.register_source(f"src_{table}" + ("__current" if table in archived else ""), source)
+            engine.register_source(name, source)
             schemas[table] = source.schema
             continue
-        schema = open_table(session, store=store, keys=keys, files=chosen).schema  # as all years were read before
-        parts = []
-        for year, entries in sorted(by_year.items()):
-            engine.register_source(f"src_{table}__{year}", open_table(session, store=store, keys=keys, files=entries,
-                                                                     schema=schema))
-            parts.append(f'SELECT *, {year} AS "{YEAR}" FROM "src_{table}__{year}"')
-        engine.define_view(f"src_{table}", " UNION ALL ".join(parts))
-        schemas[table] = schema.append(pa.field(YEAR, pa.int32()))
+        schemas[table] = _register_yearly(session, engine, store, keys, table, by_year,
+                                          open_table(session, store=store, keys=keys, files=chosen).schema)
     for table, archive in archived.items():
         engine.define_view(f"src_{table}", with_archive(table, schemas[table], archive, schemas[archive]))
     return schemas
+
+
+def _register_yearly(session: Session, engine: QueryEngine, store: ObjectStore, keys: KeyManager, table: str,
+                     by_year: dict[int, list], schema: pa.Schema) -> pa.Schema:
+    """`src_<TABLE>`: each year's files with their year as a column, under the schema of all of
+    them (as all years were read before); the schema with the year."""
+    parts = []
+    for year, entries in sorted(by_year.items()):
+        engine.register_source(f"src_{table}__{year}", open_table(session, store=store, keys=keys, files=entries,
+                                                                 schema=schema))
+        parts.append(f'SELECT *, {year} AS "{YEAR}" FROM "src_{table}__{year}"')
+    engine.define_view(f"src_{table}", " UNION ALL ".join(parts))
+    return schema.append(pa.field(YEAR, pa.int32()))
 
 
 def with_archive(table: str, schema: pa.Schema, archive: str, archived: pa.Schema) -> str:

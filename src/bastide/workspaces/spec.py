@@ -39,7 +39,7 @@ class Population:
     whether a person must meet all criteria or any one of them. Codes are prefixes: `E11`
     takes E110…E119 (ICD-10 is hierarchical)."""
 
-    icd10: tuple[str, ...] = ()  # PMSI MCO diagnoses: main, related, associated
+    icd10: tuple[str, ...] = ()  # PMSI MCO diagnoses: main, related, associated, and each medical unit's main and related
     ccam: tuple[str, ...] = ()  # PMSI MCO acts
     atc: tuple[str, ...] = ()  # DCIR dispensations, by IR_PHA_R's ATC7 (any level) or IR_CIP_V's 3 characters
     sex: tuple[int, ...] = ()  # 1 male, 2 female

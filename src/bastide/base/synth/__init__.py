@@ -101,8 +101,8 @@ def _write_all(writer: DeliveryWriter, count: int, years: list[int], seed: int, 
         step += 1
         tick(f"DCIR {year}", step)
         yy = f"{year % 100:02d}"
-        b, c, d, a = pmsi.stays(rng, pop, codes, eta_numbers, year, died.dying_in_hospital(pop, year))
-        for suffix, columns in (("B", b), ("C", c), ("D", d), ("A", a)):
+        b, c, d, a, um = pmsi.stays(rng, pop, codes, eta_numbers, year, died.dying_in_hospital(pop, year))
+        for suffix, columns in (("B", b), ("C", c), ("D", d), ("A", a), ("UM", um)):
             writer.write(schemas.get(f"T_MCOaa{suffix}"), f"T_MCO{yy}{suffix}", f"T_MCO{yy}{suffix}", columns)
         writer.write(schemas.get("T_MCOaaE"), f"T_MCO{yy}E", f"T_MCO{yy}E", pmsi.establishments(n_eta, year, finess, eta_numbers))
         step += 1

@@ -1,4 +1,5 @@
-"""PMSI MCO for one year: stays (B), patient link (C), diagnoses (D), acts (A), establishments (E).
+"""PMSI MCO for one year: stays (B), patient link (C), diagnoses (D), acts (A), medical units
+(UM), establishments (E).
 
 Every stay links to its patient through T_MCOaaC.NIR_ANO_17 = IR_BEN_R.BEN_NIR_PSA and
 ends by the patient's death; a death in hospital ends its stay on the day of death with SOR_MOD
@@ -59,6 +60,7 @@ def stays(rng, pop: Population, codes: Codes, eta_numbers: np.ndarray, year: int
     stay_age = pop.age_on(entry, who)
     n_dgn = np.minimum(rng.poisson(1.2, n), 6)
     n_act = np.minimum(rng.poisson(0.8, n), 5)
+    n_units = 1 + np.minimum(np.random.default_rng([year, n, 15]).poisson(0.3, n), 3)  # own stream
     ghm, stay_type = _grouping(rng, codes, n)
     codes_c, patient = _chaining(rng, n, pop.pseudo_nirs(who, [year, 2]))
     stay_b = {
@@ -77,6 +79,7 @@ def stays(rng, pop: Population, codes: Codes, eta_numbers: np.ndarray, year: int
         "GHS_NUM": pa.array(rng.integers(1000, 10000, n)),
         "NBR_DGN": pa.array(n_dgn),
         "NBR_ACT": pa.array(n_act),
+        "NBR_RUM": pa.array(n_units),
     }
     link_c = {
         "ETA_NUM": pa.array(eta),
@@ -93,8 +96,10 @@ def stays(rng, pop: Population, codes: Codes, eta_numbers: np.ndarray, year: int
         "SOR_AM": yearmonth(exit_),
         **codes_c,
     }
+    units = _units(np.random.default_rng([year, n, 16]), codes, eta, rsa, n_units, stay_b["DGN_PAL"], pop.sex[who],
+                   stay_age, los)
     return stay_b, link_c, _diagnoses(rng, codes, eta, rsa, n_dgn, pop.sex[who], stay_age), \
-        _acts(rng, codes, eta, rsa, n_act)
+        _acts(rng, codes, eta, rsa, n_act), units
 
 
 SESSIONS, ERRORS, INTER_FACILITY = 0.04, 0.005, 0.02  # shares of a year's RSA
@@ -160,3 +165,17 @@ def _acts(rng, codes: Codes, eta, rsa, counts) -> dict[str, pa.Array]:
     columns, line = _per_stay(eta, rsa, counts)
     return {**columns, "CDC_ACT": pa.array(pick(rng, codes.ccam, len(line))),
             "NBR_EXE_ACT": pa.array(np.ones(len(line), dtype=np.int64))}
+
+
+def _units(rng, codes: Codes, eta, rsa, counts, main: pa.Array, sex, age, los) -> dict[str, pa.Array]:
+    """T_MCOaaUM: a row per medical unit the stay went through (RUM), each with its own main
+    diagnosis (fiches/requete_type_pmsi_mco.md: « une ligne par diagnostic principal d'UM »); the
+    first unit's is the stay's, the others' are the units' own, and the days are shared out."""
+    columns, line = _per_stay(eta, rsa, counts)
+    stay = np.repeat(np.arange(len(counts)), counts)
+    first = line == 1
+    dgn = codes.diagnoses(rng, sex[stay], age[stay])
+    dgn[first] = main.to_numpy(zero_copy_only=False)
+    share, rest = np.divmod(los, counts)
+    days = share[stay] + np.where(first, rest[stay], 0)
+    return {**columns, "UM_ORD_NUM": pa.array(line), "DGN_PAL": pa.array(dgn), "PAR_DUR_SEJ": pa.array(days)}
