@@ -17,6 +17,7 @@ real data's traps; the rule each expectation applies names its page (documentati
 | P11 | (N11, 1) | metformin on 28 December 2022, paid in January 2023 | sas_prestation_dcir: care year |
 | P12 | (N12, 1) | metformin in November 2023 paid in September 2024, past the 6-month lag | sas_prestation_dcir |
 | P13 | (N13, 1) | a 2023 stay R060 whose second medical unit's main diagnosis is J189 | requete_type_pmsi_mco: T_MCOaaUM, a DP per unit |
+| P02, P10 | as above | an outpatient visit each in a public hospital on 3 October 2023 (ATU, then fees C and K the next day); P10's with NIR_RET in error | sas_prestation_dcir: ACE billed directly; requete_type_pmsi_mco: the chaining filter |
 | P14 | (N14A, 1) in IR_BEN_R, (N14B, 1) in IR_BEN_R_ARC only, BEN_IDT_ANO I14 | metformin in April 2023 under N14B | guide_cepidc ch. 3: IR_BEN_R then IR_BEN_R_ARC |
 """
 
@@ -81,6 +82,8 @@ STAYS = [  # (year, RSA_NUM, NIR_ANO_17, RNG_NAI, DGN_PAL, SOR_MOD, end day, NIR
     (2023, 1000000006, "N13", 1, "R060", "8", "2023-11-02", False),
 ]
 UNITS = [(1000000006, 1, "R060"), (1000000006, 2, "J189")]  # T_MCO23UM: (RSA_NUM, UM_ORD_NUM, DGN_PAL)
+VISITS = [("00000001", "N02", False), ("00000002", "N10", True)]  # T_MCO23CSTC: (SEQ_NUM, NIR_ANO_17, NIR_RET)
+FEES = [("00000001", "C", 1), ("00000001", "K", 1), ("00000002", "C", 0)]  # T_MCO23FCSTC: (SEQ_NUM, ACT_COD, DEL_DAT_ENT)
 
 
 def _text(values) -> pa.Array:
@@ -130,9 +133,26 @@ def _deliver(out) -> None:
     writer.write(schemas.get("T_MCOaaUM"), "T_MCO23UM", "T_MCO23UM", {
         "ETA_NUM": _text([ETA] * len(UNITS)), "RSA_NUM": _text(u[0] for u in UNITS),
         "UM_ORD_NUM": _text(u[1] for u in UNITS), "DGN_PAL": _text(u[2] for u in UNITS)})
+    _deliver_visits(writer, schemas)
     writer.write(schemas.get("KI_CCI_R"), "KI_CCI_R", "KI_CCI_R", {
         "DCD_IDT_ENC": _text(["C08"]), "BEN_IDT_ANO": _text([nir("I08")]), "BEN_DCD_DTE": _text(["2023-09-14"]),
         "DCD_CIM_COD": _text(["I219"])})
+
+
+def _deliver_visits(writer, schemas) -> None:
+    """Public hospitals' outpatient visits of 2023 (ACE): patient, invoice, charge, fees."""
+    visit = {"ETA_NUM": _text([ETA] * len(VISITS)), "SEQ_NUM": _text(v[0] for v in VISITS)}
+    writer.write(schemas.get("T_MCOaaFASTC"), "T_MCO23FASTC", "T_MCO23FASTC", {
+        **visit, "NIR_ANO_17": _text(nir(v[1]) for v in VISITS), "SOR_ANN": _text(["2023"] * len(VISITS))})
+    writer.write(schemas.get("T_MCOaaCSTC"), "T_MCO23CSTC", "T_MCO23CSTC", {
+        **visit, "NIR_ANO_17": _text(nir(v[1]) for v in VISITS), "RNG_NAI": _text(["1"] * len(VISITS)),
+        "EXE_SOI_DTD": _text(["2023-10-03"] * len(VISITS)), "NIR_RET": _text("true" if v[2] else "false" for v in VISITS)})
+    writer.write(schemas.get("T_MCOaaFBSTC"), "T_MCO23FBSTC", "T_MCO23FBSTC", {
+        **visit, "ACT_COD": _text(["ATU"] * len(VISITS)), "ACT_NBR": _text(["1"] * len(VISITS))})
+    writer.write(schemas.get("T_MCOaaFCSTC"), "T_MCO23FCSTC", "T_MCO23FCSTC", {
+        "ETA_NUM": _text([ETA] * len(FEES)), "SEQ_NUM": _text(f[0] for f in FEES), "ACT_COD": _text(f[1] for f in FEES),
+        "NIR_ANO_17": _text(nir({v[0]: v[1] for v in VISITS}[f[0]]) for f in FEES),
+        "ACT_NBR": _text(["1"] * len(FEES)), "DEL_DAT_ENT": _text(f[2] for f in FEES)})
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +181,19 @@ def _extract(platform, engine: str, population: Population, tables=("IR_BEN_R",)
             built.close()
         s.rollback()
     return _tables_of(platform, body, DATA_KEY, "dk")
+
+
+def _analysed(tables: dict[str, pa.Table], sql: str) -> list[tuple]:
+    """`sql` over the analytics views of an extract's tables, as a workspace defines them."""
+    views = DuckDBEngine(memory_limit="512MB", threads=1)
+    try:
+        for name, table in tables.items():
+            views.register(name, table)
+        for name, view in workspace_views({n: t.schema for n, t in tables.items()}, views.dialect):
+            views.define_view(name, view)
+        return views.con.execute(sql).fetchall()
+    finally:
+        views.close()
 
 
 def persons(*ids: str) -> set[str]:
@@ -206,13 +239,25 @@ def test_extract_rows_and_the_analytics_over_them(base, engine):
     everyone = _extract(base, engine, Population(), tables=("IR_BEN_R", "T_MCOaaB", "T_MCOaaC", "KI_CCI_R"))
     assert set(everyone["IR_BEN_R"]["BEN_NIR_PSA"].to_pylist()) == persons(
         "I01", "I02", "I03", "I04", "I05", "I07", "I08", "I09", "I10", "I11", "I12", "I13", "I14")
-    views = DuckDBEngine(memory_limit="512MB", threads=1)
-    try:
-        for name, table in everyone.items():
-            views.register(name, table)
-        for name, sql in workspace_views({n: t.schema for n, t in everyone.items()}, views.dialect):
-            views.define_view(name, sql)
-        deaths = views.con.execute("SELECT person, death_date, source, in_hospital, dates_agree FROM deaths").fetchall()
-    finally:
-        views.close()
+    deaths = _analysed(everyone, "SELECT person, death_date, source, in_hospital, dates_agree FROM deaths")
     assert deaths == [(pseudonym(KEY, nir("I08")), date(2023, 9, 1), "cepidc", True, True)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_outpatient_visits_come_for_the_cohort_and_their_acts_are_events(base, engine):
+    """E11 in 2023 is P02: her visit's patient row, charge and fees come (FBSTC through the visit's
+    (year, ETA_NUM, SEQ_NUM), T_MCOaaCSTC giving the patient), P10's do not; over everyone's
+    visits, P10's is dropped by the chaining filter (NIR_RET in error)."""
+    tables = ("IR_BEN_R", "T_MCOaaCSTC", "T_MCOaaFBSTC", "T_MCOaaFCSTC")
+    mine = _extract(base, engine, Population(icd10=("E11",)), tables=tables)
+    assert mine["T_MCOaaCSTC"]["NIR_ANO_17"].to_pylist() == [*persons("I02")]
+    assert sorted(mine["T_MCOaaFCSTC"]["ACT_COD"].to_pylist()) == ["C", "K"]
+    assert mine["T_MCOaaFBSTC"].num_rows == 1
+    everyone = _extract(base, engine, Population(), tables=tables)
+    assert everyone["T_MCOaaCSTC"].num_rows == 2
+    got = _analysed(everyone, "SELECT person, category, value, \"start\" FROM events WHERE category LIKE "
+                              "'mco_outpatient%' ORDER BY category, value")
+    p02 = pseudonym(KEY, nir("I02"))
+    october = date(2023, 10, 1)  # the extract's dates are to the month; the fees' delay of a day goes with them
+    assert got == [(p02, "mco_outpatient_act", "ATU", october), (p02, "mco_outpatient_act", "C", october),
+                   (p02, "mco_outpatient_act", "K", october), (p02, "mco_outpatient_visit", ETA, october)]

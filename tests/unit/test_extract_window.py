@@ -15,7 +15,7 @@ import pytest
 
 from bastide.base.manifest import FileEntry
 from bastide.errors import InvalidInput
-from bastide.workspaces.compile import COHORT, claims_sql, cohort_sql
+from bastide.workspaces.compile import COHORT, claims_sql, cohort_sql, table_plan
 from bastide.workspaces.source import SnapshotFiles
 from bastide.workspaces.spec import ExtractSpec, Population
 from tests.extract_sql import as_sources, persons_table
@@ -93,3 +93,21 @@ def test_a_fictitious_nir_is_never_in_a_cohort_and_a_provisional_one_is(engine):
               _ben("provisional", 1985, "07", cdi="04"), _ben("other", 1970, "02", cdi="08")]
     assert _cohort(engine, people, Population(sex=(1,))) == ["certified", "provisional"]
     assert _cohort(engine, people, Population()) == ["certified", "provisional"]
+
+
+def test_an_acts_delay_goes_with_exact_dates_only(engine):
+    """PSE-05: care dates to the month. ENT_DAT_DEL, the days from a stay's first day to an act,
+    added to a first day given as the first of its month would make up a day (1 March + 3 = 4
+    March): without exact dates the extract has no delay (the act is in its stay's month); with
+    them, the delay and the exact day."""
+    stays = _table([{"ETA_NUM": "1", "RSA_NUM": "1", "NIR_ANO_17": "A1", "EXE_SOI_DTD": date(2023, 3, 17)}])
+    acts = _table([{"ETA_NUM": "1", "RSA_NUM": "1", "CDC_ACT": "DEQP003", "ENT_DAT_DEL": 3}])
+    tables = {"IR_BEN_R": persons_table("A1"), "T_MCOaaC": stays, "T_MCOaaA": acts}
+    for allowed, expected in (((), [(None,)]), (("exact_dates",), [(3,)])):
+        schemas = as_sources(engine, tables)
+        spec = ExtractSpec("permit", "snds@r", "root", tuple(tables), (2023,), allowed_identifiers=allowed)
+        engine.materialise(COHORT, cohort_sql(spec, schemas, KEY, engine.dialect))
+        assert _rows(engine, f'SELECT "ENT_DAT_DEL" FROM ({table_plan("T_MCOaaA", schemas["T_MCOaaA"], spec, KEY).sql})') \
+            == expected
+        day = _rows(engine, f'SELECT "EXE_SOI_DTD" FROM ({table_plan("T_MCOaaC", schemas["T_MCOaaC"], spec, KEY).sql})')
+        assert day == ([(date(2023, 3, 17),)] if allowed else [(date(2023, 3, 1),)])

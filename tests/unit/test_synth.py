@@ -88,8 +88,8 @@ def deaths_of_5000(tmp_path_factory):
     for name in ("IR_BEN_R", "KI_CCI_R", "KI_ECD_R"):
         con.sql(f"CREATE VIEW {name} AS SELECT * FROM read_csv('{out}/{name}/*.csv', delim=';', header=true, "
                 "all_varchar=true)")
-    con.sql(f"CREATE VIEW stays AS SELECT * FROM read_csv('{out}/T_MCO2*B/*.csv', delim=';', header=true, "
-            f"all_varchar=true) b JOIN read_csv('{out}/T_MCO2*C/*.csv', delim=';', header=true, all_varchar=true) c "
+    con.sql(f"CREATE VIEW stays AS SELECT * FROM read_csv('{out}/T_MCO2?B/*.csv', delim=';', header=true, "
+            f"all_varchar=true) b JOIN read_csv('{out}/T_MCO2?C/*.csv', delim=';', header=true, all_varchar=true) c "
             "USING (ETA_NUM, RSA_NUM, SOR_ANN)")  # RSA_NUM restarts every year
     return con
 
@@ -210,3 +210,20 @@ def test_each_stay_has_its_medical_units_the_first_with_the_stays_main_diagnosis
                         "FROM T_MCO23UM GROUP BY ALL) u USING (ETA_NUM, RSA_NUM)").fetchone()
     assert stays[0] == con.execute("SELECT count(*) FROM T_MCO23B").fetchone()[0] == stays[1]
     assert con.execute("SELECT max(NBR_RUM::INT) FROM T_MCO23B").fetchone()[0] > 1
+
+
+def test_outpatient_visits_of_public_hospitals_link_their_tables_and_patients(flaws_of_3000):
+    """ACE (fiches/sas_prestation_dcir.md): T_MCOaaCSTC gives each visit's patient, FASTC its
+    invoice, FBSTC the hospital's charge, FCSTC the fees; SEQ_NUM restarts per establishment."""
+    con = flaws_of_3000
+    visits, invoices, charges = (con.execute(f"SELECT count(*) FROM T_MCO23{t}").fetchone()[0]
+                                 for t in ("CSTC", "FASTC", "FBSTC"))
+    assert visits == invoices == charges > 500
+    orphans = con.execute("SELECT count(*) FROM T_MCO23FCSTC f ANTI JOIN T_MCO23CSTC c USING (ETA_NUM, SEQ_NUM)")
+    assert orphans.fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM T_MCO23CSTC WHERE SEQ_NUM = '00000001'").fetchone()[0] > 1  # per establishment
+    wrong = con.execute("SELECT avg((NIR_RET = 'true')::INT) FROM T_MCO23CSTC").fetchone()[0]
+    assert 0.005 < wrong < 0.05  # some visits' patients are not chained
+    codes = {r[0] for r in con.execute("SELECT DISTINCT ACT_COD FROM T_MCO23FCSTC UNION SELECT DISTINCT ACT_COD "
+                                       "FROM T_MCO23FBSTC").fetchall()}
+    assert codes <= {"ATU", "SE1", "FFM", "FTN", "G", "C", "CS", "APC", "K"}  # IR_NAT_V's codes of such care

@@ -11,6 +11,8 @@ the SELECTs of its categories, or none when the extract lacks its tables:
 | mco_ccam_act | CCAM code | – | stay |
 | dcir_ccam_act, dcir_biology | CCAM code (quantity PRS_ACT_QTE), biology code (NABM) | quantity, cancellations netted | décompte |
 | drug_ucd | UCD of a drug dispensed by a hospital (ER_UCD_F) | units, netted | décompte |
+| mco_outpatient_visit | FINESS (ETA_NUM) of a public hospital's outpatient visit (ACE, T_MCOaaCSTC, chained) | – | visit (ETA_NUM_SEQ_NUM_year) |
+| mco_outpatient_act | IR_NAT_V code of the hospital's charge (T_MCOaaFBSTC) or a doctor's fee (T_MCOaaFCSTC) | ACT_NBR | visit |
 | medical_device | LPP code of a device (ER_TIP_F) | quantity, netted | décompte |
 | mco_hospital_stay | GHM | days | stay |
 | mco_session | GHM of CMD 28 (dialysis, chemotherapy, radiotherapy… in sessions): counted apart from stays | days | stay |
@@ -27,7 +29,7 @@ from collections.abc import Callable
 
 from bastide.analytics.dcir import signed
 from bastide.analytics.deaths import linked_to_persons
-from bastide.analytics.pmsi import SESSIONS, STAY, same_stay
+from bastide.analytics.pmsi import SESSIONS, STAY, VISIT, YEAR, same_stay
 from bastide.analytics.sql import q, text
 from bastide.workspaces.dialect import Dialect
 
@@ -158,6 +160,25 @@ def hospital_stays(stays: str = "mco_stays") -> list[str]:
             event(q(stays), category="mco_session", where=session, **common)]
 
 
+OUTPATIENT_ACTS = ("T_MCOaaFBSTC", "T_MCOaaFCSTC")  # the hospital's charges, the doctors' fees (ACT_COD: IR_NAT_V codes)
+
+
+def outpatient(tables: set[str], dialect: Dialect, visits: str = "mco_visits") -> list[str]:
+    """Public hospitals' outpatient visits (ACE), and the charges and fees billed for each, on the
+    visit's day plus the act's delay (DEL_DAT_ENT)."""
+    yearly = PMSI_YEARS in tables
+    group = _keys((*VISIT, *([YEAR] if yearly else [])), "v.")
+    common = {"person": "v.NIR_ANO_17", "group_id": group}
+    out = [event(f"{q(visits)} AS v", category="mco_outpatient_visit", value="v.ETA_NUM", start="v.EXE_SOI_DTD",
+                 **common)]
+    day = dialect.add_days("CAST(v.EXE_SOI_DTD AS DATE)", "COALESCE(f.DEL_DAT_ENT, 0)")
+    for table in (t for t in OUTPATIENT_ACTS if t in tables):
+        on = same_stay("v", "f", yearly=yearly, keys=VISIT)
+        out.append(event(f"{q(visits)} AS v JOIN {q(table)} AS f ON {on}", category="mco_outpatient_act",
+                         value="f.ACT_COD", weight="f.ACT_NBR", start=day, where="f.ACT_COD IS NOT NULL", **common))
+    return out
+
+
 def long_term_illnesses() -> list[str]:
     exempted = ", ".join(str(n) for n in ALD_EXEMPTIONS)
     return [event(q("IR_IMB_R"), person="BEN_NIR_PSA", category="ald", value="MED_MTF_COD", start="IMB_ALD_DTD",
@@ -193,6 +214,8 @@ def events_sql(tables: set[str], flat: set[str], dialect: Dialect) -> str | None
     if "mco" in tables:
         parts += diagnoses(tables) + hospital_stays()
     parts += acts(tables, dialect) + coded_care(flat)
+    if "mco_visits" in tables:
+        parts += outpatient(tables, dialect)
     if "IR_IMB_R" in tables:
         parts += long_term_illnesses()
     if "deaths" in tables:

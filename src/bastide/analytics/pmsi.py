@@ -47,7 +47,8 @@ DUPLICATE_FINESS = (
 SESSIONS = "28"  # CMD 28: the GHM of sessions (dialysis, chemotherapy, radiotherapy…), not stays
 NOT_KEPT_SESSIONS = ("28Z14Z", "28Z15Z", "28Z16Z")  # inter-facility sessions that repeat another RSA
 CHAINING_CODES = ("NIR_RET", "NAI_RET", "SEX_RET", "SEJ_RET", "FHO_RET", "PMS_RET", "DAT_RET", "COH_NAI_RET",
-                  "COH_SEX_RET")
+                  "COH_SEX_RET", "IAS_RET", "ENT_DAT_RET")  # the last two: T_MCOaaCSTC's, of outpatient visits
+VISIT = ("ETA_NUM", "SEQ_NUM")  # an outpatient visit (ACE) within its year, as STAY a stay
 STAY = ("ETA_NUM", "RSA_NUM")
 YEAR = "year"  # an extract's PMSI tables carry the year of their files (workspaces/extract.py)
 OTHER_TABLES = ("T_MCOaaD", "T_MCOaaA", "T_MCOaaUM", "T_MCOaaMED", "T_MCOaaMEDATU", "T_MCOaaMEDTHROMBO")
@@ -87,12 +88,12 @@ def chained(alias: str, c: set[str]) -> list[str]:
     return codes + ([f"{alias}.NIR_ANO_17 NOT IN ({listed(PLACEHOLDER_NIR)})"] if "NIR_ANO_17" in c else [])
 
 
-def same_stay(left: str, right: str, *, yearly: bool = False) -> str:
+def same_stay(left: str, right: str, *, yearly: bool = False, keys: tuple[str, ...] = STAY) -> str:
     """Two rows of the same stay. ETA_NUM and RSA_NUM are integers in some PMSI tables and text in
     others; RSA_NUM restarts every year, so tables that carry their year (`year`, from an
     extract's partitions) also match on it (fiches/concepts_PMSI.md, « L'identification d'un
     séjour »: a year's T_MCOaaB holds the stays ended that year)."""
-    same = [f"{text(f'{left}.{k}')} = {text(f'{right}.{k}')}" for k in STAY]
+    same = [f"{text(f'{left}.{k}')} = {text(f'{right}.{k}')}" for k in keys]
     return " AND ".join(same + ([f"{left}.{q(YEAR)} = {right}.{q(YEAR)}"] if yearly else []))
 
 
@@ -141,3 +142,10 @@ def flat_mco_sql(schemas: dict[str, pa.Schema], stays: str = "mco_stays") -> str
         return f"SELECT '{label}' AS SOURCE, {', '.join(cells)} FROM {q(stays)} AS s{joined}"
 
     return " UNION ALL ".join(branch(t) for t in ["", *others])
+
+
+def visits_sql(columns: Columns) -> str:
+    """One row per outpatient visit of a public hospital (T_MCOaaCSTC, ACE) whose patient is known:
+    the chaining filter of the stays (return codes at '0', no placeholder NIR_ANO_17)."""
+    where = chained("c", set(columns["T_MCOaaCSTC"]))
+    return f"SELECT * FROM {q('T_MCOaaCSTC')} AS c" + (f" WHERE {' AND '.join(where)}" if where else "")

@@ -11,10 +11,11 @@ from bastide.analytics.dcir import care_year_sql, flat_columns, flat_dcir_sql
 from bastide.analytics.deaths import deaths_sql
 from bastide.analytics.events import PMSI_YEARS, drug_dispensations_sql, events_sql
 from bastide.analytics.persons import persons_sql
-from bastide.analytics.pmsi import flat_mco_sql, stays_sql, yearly
+from bastide.analytics.pmsi import flat_mco_sql, stays_sql, visits_sql, yearly
 from bastide.workspaces.dialect import Dialect
 
-VIEWS = ("persons", "dcir_flat", "dcir_care_year", "drug_dispensations", "mco_stays", "mco_flat", "deaths", "events")
+VIEWS = ("persons", "dcir_flat", "dcir_care_year", "drug_dispensations", "mco_stays", "mco_flat", "mco_visits", "deaths",
+         "events")
 
 
 def workspace_views(schemas: dict[str, pa.Schema], dialect: Dialect) -> list[tuple[str, str]]:
@@ -31,12 +32,15 @@ def workspace_views(schemas: dict[str, pa.Schema], dialect: Dialect) -> list[tup
         if drugs:
             views.append(("drug_dispensations", drugs))
             have.add("drug_dispensations")
+    if yearly(columns, *(t for t in columns if t.startswith("T_MCOaa"))):  # every PMSI table carries its year
+        have.add(PMSI_YEARS)
     if {"T_MCOaaB", "T_MCOaaC"} <= have:
         views += [("mco_stays", stays_sql(columns)), ("mco_flat", flat_mco_sql(schemas))]
         have.add("mco")
         stays = set(columns["T_MCOaaB"]) | set(columns["T_MCOaaC"])
-        if yearly(columns, *(t for t in columns if t.startswith("T_MCOaa"))):
-            have.add(PMSI_YEARS)
+    if "T_MCOaaCSTC" in have:
+        views.append(("mco_visits", visits_sql(columns)))
+        have.add("mco_visits")
     deaths = deaths_sql(columns, stays, dialect)
     if deaths:
         views.append(("deaths", deaths))

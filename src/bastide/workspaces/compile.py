@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from bastide.analytics.dcir import DCIR_KEYS, FICTITIOUS_NIR, flat_columns, flat_dcir_sql
 from bastide.analytics.events import drug_dispensations_sql
-from bastide.analytics.pmsi import YEAR, McoFilters, same_stay
+from bastide.analytics.pmsi import YEAR, McoFilters, same_stay, sql_type
 from bastide.analytics.sql import listed
 from bastide.base.schema import NOMENCLATURE, snds_registry
 from bastide.errors import InvalidInput
@@ -29,6 +29,7 @@ from bastide.workspaces.spec import (
     BIRTH_DETAIL,
     COMMUNE,
     DEATH_DATES,
+    DELAYS,
     PERSON_IDS,
     PROFESSIONAL_IDS,
     ExtractSpec,
@@ -332,6 +333,8 @@ class _Columns:
         column, spec = f"s.{q(name)}", self.spec
         if name in BIRTH_DETAIL and not spec.allows("birth_month") or name in COMMUNE and not spec.allows("commune"):
             return None
+        if name in DELAYS and not spec.allows("exact_dates"):
+            return f"CAST(NULL AS {sql_type(kind)}) AS {q(name)}"
         dated = pa.types.is_date(kind) or pa.types.is_timestamp(kind)
         # the linking keys stay exact (they are technical, and coarsened they would join wrongly) —
         # but for FLX_TRT_DTD: the day a claim was processed is days after the care it pays, an exact

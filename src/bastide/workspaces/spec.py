@@ -28,6 +28,9 @@ PROFESSIONAL_IDS = frozenset({"PFS_EXE_NUM", "PFS_EXE_NUMC", "PFS_PRE_NUM", "PFS
 BIRTH_DETAIL = frozenset({"BEN_NAI_MOI", "BEN_NAI_ANM"})  # birth month: dropped, the year stays
 COMMUNE = frozenset({"BEN_RES_COM", "BEN_COM_RES"})  # commune of residence: dropped, the département stays
 DEATH_DATES = frozenset({"BEN_DCD_DTE", "BEN_DCD_DTD"})  # exact dates of death: to the month
+# days from a stay's or a visit's first day to an act: added to a date given to the month they would make up a
+# day (1 March + 3), so they go with the exact dates (the act is then in its stay's month: analytics.events)
+DELAYS = frozenset({"ENT_DAT_DEL", "DEL_DAT_ENT"})
 DEFAULT_FLUX_LAG_MONTHS = 6
 ALLOWED = {"birth_month": BIRTH_DETAIL, "commune": COMMUNE, "exact_dates": frozenset(),
            "professionals": PROFESSIONAL_IDS}

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bastide.base.schema import snds_registry
-from bastide.base.synth import dcir, deaths, pmsi, referentials
+from bastide.base.synth import dcir, deaths, outpatient, pmsi, referentials
 from bastide.base.synth.codes import NOMENCLATURES, load_codes
 from bastide.base.synth.population import add_identity_flaws, make_population, nir_kinds
 from bastide.base.synth.values import digits_ids
@@ -105,6 +105,9 @@ def _write_all(writer: DeliveryWriter, count: int, years: list[int], seed: int, 
         for suffix, columns in (("B", b), ("C", c), ("D", d), ("A", a), ("UM", um)):
             writer.write(schemas.get(f"T_MCOaa{suffix}"), f"T_MCO{yy}{suffix}", f"T_MCO{yy}{suffix}", columns)
         writer.write(schemas.get("T_MCOaaE"), f"T_MCO{yy}E", f"T_MCO{yy}E", pmsi.establishments(n_eta, year, finess, eta_numbers))
+        ace = outpatient.visits(np.random.default_rng([seed, year, 17]), pop, eta_numbers, codes.specialties, year)
+        for suffix, columns in ace.items():
+            writer.write(schemas.get(f"T_MCOaa{suffix}"), f"T_MCO{yy}{suffix}", f"T_MCO{yy}{suffix}", columns)
         step += 1
         tick(f"PMSI {year}", step)
     for name in REFERENTIALS:

@@ -16,7 +16,7 @@ from bastide.base.deviations import (
 )
 from bastide.base.synth.codes import Codes
 from bastide.base.synth.population import Population
-from bastide.base.synth.values import expand, formatted, pick, yearmonth
+from bastide.base.synth.values import expand, formatted, pick, rank_within, yearmonth
 
 
 def establishments(count: int, year: int, finess: np.ndarray, numbers: np.ndarray) -> dict[str, pa.Array]:
@@ -140,13 +140,7 @@ def _numbered_per_establishment(eta: np.ndarray) -> np.ndarray:
     the year's T_MCOaaB; fiches/requete_type_pmsi_mco.md: « numéro séquentiel »), so (ETA_NUM,
     RSA_NUM) comes back every year for another stay, as in real deliveries. Ten digits, from
     1000000001: schema-snds declares RSA_NUM an integer of length 10, minimum 1000000000."""
-    order = np.argsort(eta, kind="stable")
-    ranked = eta[order]
-    starts = np.r_[0, np.flatnonzero(ranked[1:] != ranked[:-1]) + 1]
-    position = np.arange(len(eta)) - np.repeat(starts, np.diff(np.r_[starts, len(eta)]))
-    rsa = np.empty(len(eta), dtype=np.int64)
-    rsa[order] = 1_000_000_001 + position
-    return rsa
+    return 1_000_000_001 + rank_within(eta)
 
 
 def _per_stay(eta, rsa, counts) -> tuple[dict[str, pa.Array], np.ndarray]:

@@ -58,3 +58,14 @@ def expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Row i repeated counts[i] times: (index of the source row, 1-based line number within it)."""
     index = np.repeat(np.arange(len(counts)), counts)
     return index, np.arange(len(index)) - np.repeat(np.cumsum(counts) - counts, counts) + 1
+
+
+def rank_within(groups: np.ndarray) -> np.ndarray:
+    """Each row's 0-based position among the rows of its group, in row order (an establishment
+    numbers its year's stays, or visits, 1, 2, 3…)."""
+    order = np.argsort(groups, kind="stable")
+    ranked = groups[order]
+    starts = np.r_[0, np.flatnonzero(ranked[1:] != ranked[:-1]) + 1]
+    out = np.empty(len(groups), dtype=np.int64)
+    out[order] = np.arange(len(groups)) - np.repeat(starts, np.diff(np.r_[starts, len(groups)]))
+    return out
