@@ -36,8 +36,15 @@ def person_id(ben: dict) -> str:
     return ben.get("BEN_IDT_ANO") or ben.get("BEN_NIR_ANO") or f"{ben['BEN_NIR_PSA']}_{ben['BEN_RNG_GEM']}"
 
 
+def with_archive(ben_rows: list[dict], archived_rows: list[dict]) -> list[dict]:
+    """IR_BEN_R's rows and IR_BEN_R_ARC's it lacks (guide CépiDc ch. 3: look in IR_BEN_R, then the archive)."""
+    pairs = {(r["BEN_NIR_PSA"], str(r["BEN_RNG_GEM"])) for r in ben_rows}
+    return ben_rows + [r for r in archived_rows if (r["BEN_NIR_PSA"], str(r["BEN_RNG_GEM"])) not in pairs]
+
+
 class Persons:
-    """The persons of IR_BEN_R's rows, and whom a pseudo-NIR (with its rank, if any) names."""
+    """The persons of IR_BEN_R's rows (with the archive's: `with_archive`), and whom a pseudo-NIR
+    (with its rank, if any) names."""
 
     def __init__(self, ben_rows: list[dict]):
         self.by_pair, self.by_nir = {}, {}

@@ -155,12 +155,28 @@ def _deliver_visits(writer, schemas) -> None:
         "ACT_NBR": _text(["1"] * len(FEES)), "DEL_DAT_ENT": _text(f[2] for f in FEES)})
 
 
+def _drift(delivery) -> None:
+    """The producer changed T_MCOaaB between the years: 2022's file has no GHS_NUM, 2023's a column
+    RSA_VER the schema does not declare (accepted with --schema-drift accept)."""
+    for year in (22, 23):
+        path = delivery / f"T_MCO{year}B" / f"T_MCO{year}B.csv"
+        lines = [line.split(";") for line in path.read_text().splitlines()]
+        if year == 22:
+            gone = lines[0].index("GHS_NUM")
+            lines = [cells[:gone] + cells[gone + 1:] for cells in lines]
+        else:
+            lines = [lines[0] + ["RSA_VER"]] + [cells + ["V2023"] for cells in lines[1:]]
+        path.write_text("\n".join(";".join(cells) for cells in lines) + "\n")
+
+
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     root = tmp_path_factory.mktemp("known")
     _deliver(root / "delivery")
+    _drift(root / "delivery")
     platform = make_platform(root, engine="spark")
-    ingest(platform, actor=operator_actor(), request=IngestRequest(str(root / "delivery"), "snds", "known"))
+    ingest(platform, actor=operator_actor(), request=IngestRequest(str(root / "delivery"), "snds", "known",
+                                                                   schema_drift="accept"))
     yield platform
     platform.close()
 
@@ -261,3 +277,12 @@ def test_outpatient_visits_come_for_the_cohort_and_their_acts_are_events(base, e
     october = date(2023, 10, 1)  # the extract's dates are to the month; the fees' delay of a day goes with them
     assert got == [(p02, "mco_outpatient_act", "ATU", october), (p02, "mco_outpatient_act", "C", october),
                    (p02, "mco_outpatient_act", "K", october), (p02, "mco_outpatient_visit", ETA, october)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_table_whose_columns_changed_between_years_reads_as_one(base, engine):
+    """Each year's columns, NULL where a year lacks them (2022 has no GHS_NUM, 2023 adds RSA_VER):
+    Spark reads each year's files as they are, and stacking them by position would not line up."""
+    stays = _extract(base, engine, Population(), tables=("IR_BEN_R", "T_MCOaaB"), years=(2022, 2023))["T_MCOaaB"]
+    rows = {(r["year"], r["GHS_NUM"], r["RSA_VER"]) for r in stays.to_pylist()}
+    assert rows == {(2022, None, None), (2023, 1000, "V2023")}

@@ -20,7 +20,7 @@ from bastide.workspaces.pseudonym import pseudonym, surrogate
 from tests.conftest import _people
 from tests.integration.test_permit_lifecycle import _granted
 from tests.integration.test_workspaces import _extract_table, _pseudonym_key
-from tests.snds_rules import Persons, chained, counted
+from tests.snds_rules import Persons, chained, counted, with_archive
 from tests.unit.test_application_form import FULL
 
 pytestmark = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
@@ -36,7 +36,7 @@ def _stays_by_year(delivery) -> tuple[dict, dict, set]:
     """(year, ETA_NUM, RSA_NUM) -> its patient (a person: tests/snds_rules.py), and -> its
     diagnoses (B's main and related, D's); and the stays a cohort may count."""
     patient, codes, summarised, linked = {}, defaultdict(set), set(), set()
-    people = Persons(_rows(delivery / "IR_BEN_R" / "IR_BEN_R.csv")[1])
+    people = Persons(with_archive(*(_rows(delivery / t / f"{t}.csv")[1] for t in ("IR_BEN_R", "IR_BEN_R_ARC"))))
     for year in ("23", "24"):
         for row in _rows(delivery / f"T_MCO{year}C" / f"T_MCO{year}C.csv")[1]:
             patient[(year, row["ETA_NUM"], row["RSA_NUM"])] = people.of(row["NIR_ANO_17"], row["RNG_NAI"])

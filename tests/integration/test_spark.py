@@ -28,7 +28,7 @@ from bastide.workspaces.spark.engine import SparkEngine
 from bastide.workspaces.spec import ExtractSpec
 from tests.conftest import _world, make_platform
 from tests.integration.test_permit_lifecycle import _granted
-from tests.integration.test_workspaces import _snapshot_table
+from tests.integration.test_workspaces import _beneficiaries, _snapshot_table
 from tests.snds_rules import Persons
 from tests.unit.test_application_form import FULL
 
@@ -147,7 +147,7 @@ def test_the_duckdb_and_spark_extracts_of_a_permit_are_identical(spark_world):
         assert _rows(spark_t) == _rows(duck_t), name
     persons = set(spark_tables["IR_BEN_R"]["BEN_NIR_PSA"].to_pylist())  # a row per pseudo-NIR, a pseudonym per person
     assert len(persons) == done.cohort
-    objectors = Persons(_snapshot_table(platform, "IR_BEN_R").to_pylist()).by_nir[objector]
+    objectors = Persons(_beneficiaries(platform)).by_nir[objector]
     assert objectors and not {pseudonym(pseudonym_key, o) for o in objectors} & persons
 
 

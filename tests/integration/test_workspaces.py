@@ -37,7 +37,7 @@ from bastide.workspaces.pseudonym import number, pseudonym, surrogate
 from bastide.workspaces.source import open_table, snapshot_files
 from tests.integration.test_permit_lifecycle import _granted
 from tests.portal import session_client
-from tests.snds_rules import Persons, chained, counted, fictitious, person_id
+from tests.snds_rules import Persons, chained, counted, fictitious, person_id, with_archive
 from tests.unit.test_application_form import FULL
 
 SQLITE_ONLY = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
@@ -52,6 +52,11 @@ def _snapshot_table(platform, table: str, year: int | None = None) -> pa.Table:
         chosen = [f for f in files if f.table == table and (year is None or f.partition is None
                                                                or f.partition.split("=")[1].startswith(str(year)))]
         return open_table(s, store=platform.store, keys=platform.keys, files=chosen).dataset.to_table()
+
+
+def _beneficiaries(platform) -> list[dict]:
+    """The snapshot's IR_BEN_R rows and the archive's it lacks, as an extract reads them."""
+    return with_archive(*(_snapshot_table(platform, t).to_pylist() for t in ("IR_BEN_R", "IR_BEN_R_ARC")))
 
 
 def _extract_table(platform, ws_ref: str, table: str) -> pa.Table:
@@ -79,7 +84,7 @@ def _expected_cohort(platform) -> tuple[set[str], Persons]:
                                                for k in ("ETA_NUM", "RSA_NUM")), strict=True)}
     stays |= {(str(e), str(r)) for e, r in zip(*(d.filter(pc.fill_null(hit(d["ASS_DGN"]), False)).column(k).to_pylist()
                                                 for k in ("ETA_NUM", "RSA_NUM")), strict=True)}
-    ben = _snapshot_table(platform, "IR_BEN_R").to_pylist()
+    ben = _beneficiaries(platform)
     people = Persons(ben)
     patients = {people.of(row["NIR_ANO_17"], row["RNG_NAI"]) for row in c.to_pylist()
                 if (str(row["ETA_NUM"]), str(row["RSA_NUM"])) in stays & kept and chained(row)}
@@ -371,7 +376,7 @@ def test_a_drug_cohort_by_atc_class(world):
     care of 2023 paid until the lag; never a fictitious NIR (fiches/fiche_beneficiaire.md)."""
     platform, p = world
     pha, prs, drugs = (_snapshot_table(platform, t) for t in ("ER_PHA_F", "ER_PRS_F", "IR_PHA_R"))
-    prs, people = _care_of_2023(prs), Persons(_snapshot_table(platform, "IR_BEN_R").to_pylist())
+    prs, people = _care_of_2023(prs), Persons(_beneficiaries(platform))
     classes = dict(zip(drugs["PHA_CIP_C13"].to_pylist(), drugs["PHA_ATC_C07"].to_pylist(), strict=True))
     keys = ["DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EMT_TYP", "FLX_TRT_DTD", "ORG_CLE_NUM",
             "PRS_ORD_NUM", "REM_TYP_AFF"]

@@ -95,7 +95,9 @@ class ArrowStore:
         with self._errors(f"listing {prefix}"):
             if self.fs.get_file_info(base).type != pafs.FileType.Directory:
                 return []
-            infos = self.fs.get_file_info(pafs.FileSelector(base, recursive=True))
+            # allow_not_found: an object store's "folder" is only its objects' common prefix, and
+            # SeaweedFS may still answer Directory for it just after its last object went
+            infos = self.fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
         return sorted(
             (ObjectInfo(i.path[len(self.root) + 1 :], i.size) for i in infos if i.type == pafs.FileType.File),
             key=lambda o: o.key,

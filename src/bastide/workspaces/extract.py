@@ -114,24 +114,37 @@ def register_sources(session: Session, *, engine: QueryEngine, store: ObjectStor
             engine.register_source(name, source)
             schemas[table] = source.schema
             continue
-        schemas[table] = _register_yearly(session, engine, store, keys, table, by_year,
-                                          open_table(session, store=store, keys=keys, files=chosen).schema)
+        schemas[table] = _register_yearly(session, engine, store, keys, table, by_year)
     for table, archive in archived.items():
         engine.define_view(f"src_{table}", with_archive(table, schemas[table], archive, schemas[archive]))
     return schemas
 
 
 def _register_yearly(session: Session, engine: QueryEngine, store: ObjectStore, keys: KeyManager, table: str,
-                     by_year: dict[int, list], schema: pa.Schema) -> pa.Schema:
-    """`src_<TABLE>`: each year's files with their year as a column, under the schema of all of
-    them (as all years were read before); the schema with the year."""
+                     by_year: dict[int, list]) -> pa.Schema:
+    """`src_<TABLE>`: each year's files with their year as a column; the schema with the year.
+    Years may have been delivered with other columns (a schema drift accepted in one release):
+    the table has every year's columns, each year giving NULL for those it lacks and its own
+    values cast to the column's common type (Spark reads each year's files as they are, so a
+    `SELECT *` of years with other columns would not line up)."""
+    own = {year: open_table(session, store=store, keys=keys, files=entries) for year, entries in by_year.items()}
+    schema = pa.unify_schemas([source.schema for source in own.values()], promote_options="permissive")
     parts = []
-    for year, entries in sorted(by_year.items()):
-        engine.register_source(f"src_{table}__{year}", open_table(session, store=store, keys=keys, files=entries,
-                                                                 schema=schema))
-        parts.append(f'SELECT *, {year} AS "{YEAR}" FROM "src_{table}__{year}"')
+    for year, source in sorted(own.items()):
+        engine.register_source(f"src_{table}__{year}", source)
+        cells = [_cell(f, source.schema) for f in schema]
+        parts.append(f'SELECT {", ".join(cells)}, {year} AS "{YEAR}" FROM "src_{table}__{year}"')
     engine.define_view(f"src_{table}", " UNION ALL ".join(parts))
     return schema.append(pa.field(YEAR, pa.int32()))
+
+
+def _cell(field: pa.Field, own: pa.Schema) -> str:
+    """One column of the common schema in a year's SELECT: as it is, cast to the common type, or NULL."""
+    if field.name not in own.names:
+        return f'CAST(NULL AS {sql_type(field.type)}) AS "{field.name}"'
+    if own.field(field.name).type != field.type:
+        return f'CAST("{field.name}" AS {sql_type(field.type)}) AS "{field.name}"'
+    return f'"{field.name}"'
 
 
 def with_archive(table: str, schema: pa.Schema, archive: str, archived: pa.Schema) -> str:
