@@ -71,10 +71,10 @@ def test_cancellations_append_to_columns_held_in_several_chunks():
     import numpy as np
     import pyarrow as pa
 
-    from bastide.base.synth.dcir import _append
+    from bastide.base.synth.values import append_rows
 
     columns = {"DCT_ORD_NUM": pa.chunked_array([[1, 2], [3]]), "ORG_CLE_NUM": pa.array(["a", "b", "c"])}
-    _append(columns, np.array([0, 2]), {"DCT_ORD_NUM": pa.array([10, 30])})
+    append_rows(columns, np.array([0, 2]), {"DCT_ORD_NUM": pa.array([10, 30])})
     assert columns["DCT_ORD_NUM"].to_pylist() == [1, 2, 3, 10, 30]
     assert columns["ORG_CLE_NUM"].to_pylist() == ["a", "b", "c", "a", "c"]
 
@@ -227,3 +227,31 @@ def test_outpatient_visits_of_public_hospitals_link_their_tables_and_patients(fl
     codes = {r[0] for r in con.execute("SELECT DISTINCT ACT_COD FROM T_MCO23FCSTC UNION SELECT DISTINCT ACT_COD "
                                        "FROM T_MCO23FBSTC").fetchall()}
     assert codes <= {"ATU", "SE1", "FFM", "FTN", "G", "C", "CS", "APC", "K"}  # IR_NAT_V's codes of such care
+
+
+def test_until_2017_some_stays_come_again_under_a_geographic_finess(tmp_path):
+    """documentation-snds, « transmission en double dans le PMSI »: until 2017 AP-HP, AP-HM and HCL
+    sent stays under their legal FINESS and again under geographic ones (analytics.pmsi's list,
+    which mco_stays drops); each copy has its original's patient and dates, its own RSA_NUM, and
+    every table's rows with it; from 2018, none."""
+    from bastide.analytics.pmsi import DUPLICATE_FINESS
+
+    out = tmp_path / "delivery"
+    generate(out, beneficiaries=3000, years=[2017, 2018], seed=9)
+    con = duckdb.connect()
+
+    def t(name):
+        return f"read_csv('{out}/{name}/*.csv', delim=';', header=true, all_varchar=true)"
+
+    geographic = ", ".join(f"'{f}'" for f in DUPLICATE_FINESS)
+    for year, resent in (("17", True), ("18", False)):
+        copies = con.execute(f"SELECT count(*) FROM {t(f'T_MCO{year}B')} WHERE ETA_NUM IN ({geographic})").fetchone()[0]
+        assert (copies > 0) == resent, year
+    twins = con.execute(
+        f"SELECT count(*), count(DISTINCT g.RSA_NUM) FROM {t('T_MCO17C')} g JOIN {t('T_MCO17C')} o "
+        f"ON g.NIR_ANO_17 = o.NIR_ANO_17 AND g.EXE_SOI_DTD = o.EXE_SOI_DTD AND o.ETA_NUM NOT IN ({geographic}) "
+        f"WHERE g.ETA_NUM IN ({geographic})").fetchone()
+    copies = con.execute(f"SELECT count(*) FROM {t('T_MCO17C')} WHERE ETA_NUM IN ({geographic})").fetchone()[0]
+    assert twins[0] >= copies > 0  # every copy's patient and entry are an original's
+    units = con.execute(f"SELECT count(*) FROM {t('T_MCO17UM')} WHERE ETA_NUM IN ({geographic})").fetchone()[0]
+    assert units >= copies  # a copy's medical units came with it

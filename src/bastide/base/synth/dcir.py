@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from bastide.base.synth.codes import Codes
 from bastide.base.synth.population import Population
-from bastide.base.synth.values import days, expand, month_start, pick
+from bastide.base.synth.values import append_rows, days, expand, month_start, pick
 
 KINDS = ("consultation", "pharmacy", "biology", "ccam", "hospital", "device")
 KIND_WEIGHTS = (0.40, 0.30, 0.12, 0.11, 0.05, 0.02)
@@ -119,7 +119,7 @@ def _regularise(rng, prs: dict, details: dict[str, dict], parents: dict[str, np.
     later = month_start(prs["FLX_DIS_DTD"].to_numpy(zero_copy_only=False)[cancelled] + np.timedelta64(31, "D"))
     new_keys = {"DCT_ORD_NUM": pa.array(seq % 100_000_000), "FLX_EMT_ORD": pa.array(seq // 100_000_000),
                 "FLX_DIS_DTD": days(later), "FLX_TRT_DTD": days(later - np.timedelta64(3, "D"))}
-    _append(prs, cancelled, {**new_keys, "PRS_PAI_MNT": pc.negate(prs["PRS_PAI_MNT"].take(cancelled)),
+    append_rows(prs, cancelled, {**new_keys, "PRS_PAI_MNT": pc.negate(prs["PRS_PAI_MNT"].take(cancelled)),
                              "BSE_REM_SGN": pa.array(np.full(len(cancelled), 2))})
     for table, columns in details.items():  # each cancelled prestation's lines, with its new keys
         lines = np.flatnonzero(np.isin(parents[table], cancelled))
@@ -127,21 +127,8 @@ def _regularise(rng, prs: dict, details: dict[str, dict], parents: dict[str, np.
         replaced = {k: v.take(parent) for k, v in new_keys.items()}
         if table in SIGNED:
             replaced[SIGNED[table]] = pc.negate(columns[SIGNED[table]].take(pa.array(lines)))
-        _append(columns, lines, replaced)
+        append_rows(columns, lines, replaced)
     return len(cancelled)
-
-
-def _append(columns: dict, rows: np.ndarray, replaced: dict) -> None:
-    """Copies of `rows` with some columns replaced, added at the end of every column. Columns are
-    chunked: a text column of a large delivery passes 2 GiB, which one Arrow array cannot hold."""
-    taken = pa.array(rows)
-    for name, values in columns.items():
-        added = replaced.get(name, values.take(taken))
-        columns[name] = pa.chunked_array([*_chunks(values), *_chunks(added)], type=values.type)
-
-
-def _chunks(values) -> list[pa.Array]:
-    return values.chunks if isinstance(values, pa.ChunkedArray) else [values]
 
 
 def _with_keys(keys: dict[str, pa.Array], index: np.ndarray, columns: dict) -> dict:

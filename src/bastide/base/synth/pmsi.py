@@ -11,12 +11,20 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from bastide.analytics.pmsi import DUPLICATE_FINESS
 from bastide.base.deviations import (
     PLACEHOLDER_NIR,  # NIR_ANO_17 when the patient is unknown
 )
 from bastide.base.synth.codes import Codes
 from bastide.base.synth.population import Population
-from bastide.base.synth.values import expand, formatted, pick, rank_within, yearmonth
+from bastide.base.synth.values import (
+    append_rows,
+    expand,
+    formatted,
+    pick,
+    rank_within,
+    yearmonth,
+)
 
 
 def establishments(count: int, year: int, finess: np.ndarray, numbers: np.ndarray) -> dict[str, pa.Array]:
@@ -103,6 +111,7 @@ def stays(rng, pop: Population, codes: Codes, eta_numbers: np.ndarray, year: int
 
 
 SESSIONS, ERRORS, INTER_FACILITY = 0.04, 0.005, 0.02  # shares of a year's RSA
+STAY_COLUMNS = ("ETA_NUM", "RSA_NUM")
 UNCHAINED, MISCHAINED = 0.01, 0.02  # RSA with a placeholder patient; with a non-zero return code
 RETURN_CODES = {"NIR_RET": bool, "NAI_RET": str, "SEX_RET": bool, "SEJ_RET": bool, "FHO_RET": bool,
                 "PMS_RET": bool, "DAT_RET": str, "COH_NAI_RET": bool, "COH_SEX_RET": bool}  # schema-snds types
@@ -173,3 +182,28 @@ def _units(rng, codes: Codes, eta, rsa, counts, main: pa.Array, sex, age, los) -
     share, rest = np.divmod(los, counts)
     days = share[stay] + np.where(first, rest[stay], 0)
     return {**columns, "UM_ORD_NUM": pa.array(line), "DGN_PAL": pa.array(dgn), "PAR_DUR_SEJ": pa.array(days)}
+
+
+RESENT = 0.3  # of the legal establishment's stays, sent again under a geographic FINESS until 2017
+LAST_RESENT_YEAR = 2017
+
+
+def resent_under_geographic_finess(rng, tables: dict[str, dict[str, pa.Array]], legal: int) -> None:
+    """Until 2017, AP-HP, AP-HM and HCL sent their stays under their legal FINESS and again under
+    geographic ones (documentation-snds, « transmission en double dans le PMSI »; the list of
+    analytics.pmsi.DUPLICATE_FINESS): some stays of the `legal` establishment come again, every
+    table's rows with them, under one of those numbers, numbered as its own RSA."""
+    b = tables["B"]
+    eta, rsa = (b[k].to_numpy(zero_copy_only=False) for k in STAY_COLUMNS)
+    rows = np.flatnonzero((eta == legal) & (rng.random(len(eta)) < RESENT))
+    geographic = pick(rng, np.array(DUPLICATE_FINESS).astype(np.int64), len(rows))
+    numbers = 1_000_000_001 + rank_within(geographic)
+    again = {(str(e), str(r)): (g, n) for e, r, g, n in zip(eta[rows], rsa[rows], geographic, numbers, strict=True)}
+    for columns in tables.values():
+        keys = list(zip(*(np.asarray(columns[k].to_numpy(zero_copy_only=False)).astype(str) for k in STAY_COLUMNS),
+                        strict=True))
+        lines = np.array([i for i, key in enumerate(keys) if key in again], dtype=np.int64)
+        moved = [again[keys[i]] for i in lines]
+        # B and C hold the keys as integers, D, A and UM as text: each keeps its own type
+        append_rows(columns, lines, {k: pa.array([m[j] for m in moved]).cast(columns[k].type)
+                                     for j, k in enumerate(STAY_COLUMNS)})

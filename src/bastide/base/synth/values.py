@@ -69,3 +69,16 @@ def rank_within(groups: np.ndarray) -> np.ndarray:
     out = np.empty(len(groups), dtype=np.int64)
     out[order] = np.arange(len(groups)) - np.repeat(starts, np.diff(np.r_[starts, len(groups)]))
     return out
+
+
+def append_rows(columns: dict, rows: np.ndarray, replaced: dict) -> None:
+    """Copies of `rows` with some columns replaced, added at the end of every column. Columns are
+    chunked: a text column of a large delivery passes 2 GiB, which one Arrow array cannot hold."""
+    taken = pa.array(rows)
+    for name, values in columns.items():
+        added = replaced.get(name, values.take(taken))
+        columns[name] = pa.chunked_array([*chunks_of(values), *chunks_of(added)], type=values.type)
+
+
+def chunks_of(values) -> list[pa.Array]:
+    return values.chunks if isinstance(values, pa.ChunkedArray) else [values]
