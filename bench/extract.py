@@ -19,7 +19,6 @@ Permit to usable workspace and the sandboxed workspace query: bench/boundary.py.
 from __future__ import annotations
 
 import argparse
-import re
 import secrets
 import statistics
 import sys
@@ -39,8 +38,7 @@ from bastide.governance import service as gov
 from bastide.identity import service as identity
 from bastide.platform import Platform, operator_actor
 from bastide.workspaces import extract
-from bastide.workspaces.compile import CLAIMS, COHORT, OPTOUT, _Columns, claims_sql, cohort_sql, table_plan
-from bastide.workspaces.dialect import DUCKDB
+from bastide.workspaces.compile import CLAIMS, COHORT, OPTOUT, claims_sql, cohort_sql, table_plan
 from bastide.workspaces.engine import DuckDBEngine
 from bastide.workspaces.identities import IDENTITIES, identities_sql
 from bastide.workspaces.source import open_table, snapshot_files
@@ -92,21 +90,6 @@ def spec_for(ref: str, merkle_root: str, population: Population, tables=("ER_PHA
                        years=YEARS, population=population, optout_as_of="2026-01-01T00:00:00+00:00")
 
 
-def _without_identities(sql: str, table: str, schema, spec: ExtractSpec, key: bytes) -> str:
-    """The same SELECT with every person, claim, stay and professional identifier left as it is:
-    no pseudonym, no surrogate (the baseline's; it still meets the cohort the same way, through
-    the cohort's prestations for DCIR tables, minimises and coarsens dates)."""
-    plain = _Columns(table, frozenset(schema.names), spec, key, DUCKDB, None)
-    sql = re.sub(r' LEFT JOIN professionals AS p\d+ ON CAST\(s\."\w+" AS STRING\) = p\d+\.value', "", sql)
-    for name in schema.names:
-        column = f's."{name}"'
-        sql = sql.replace(f'c.pseudonym AS "{name}"', f"{column} AS \"{name}\"")
-        replaced = plain._identifier(name)
-        if replaced is not None:
-            sql = sql.replace(f'{replaced} AS "{name}"', f"{column} AS \"{name}\"")
-    return sql
-
-
 def raw_copy(platform: Platform, spec: ExtractSpec, out: Path) -> tuple[float, int]:
     """The same sources, identities, cohort, claims, filters and columns, person columns left as
     they are (no pseudonym, no surrogate), written unencrypted and not read back."""
@@ -125,8 +108,7 @@ def raw_copy(platform: Platform, spec: ExtractSpec, out: Path) -> tuple[float, i
         engine.materialise(CLAIMS, claims_sql(spec, schemas, key, surrogates=False))
         rows = 0
         for table in spec.tables:
-            select = _without_identities(table_plan(table, schemas[table], spec, key).sql, table, schemas[table], spec,
-                                         key)
+            select = table_plan(table, schemas[table], spec, key, pseudonymise=False).sql
             engine.con.execute(f"COPY ({select}) TO '{out / table}.parquet' (FORMAT parquet, COMPRESSION zstd)")
             rows += engine.con.execute(f"SELECT count(*) FROM '{out / table}.parquet'").fetchall()[0][0]
         seconds = time.monotonic() - began

@@ -18,7 +18,8 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bastide.workspaces.compile import CLAIMS, COHORT, claims_sql, cohort_sql, table_plan
+from bastide.workspaces.compile import (CLAIMS, COHORT, PROFESSIONALS, claims_sql, cohort_sql, professionals_sql,
+                                       table_plan)
 from bastide.workspaces.pseudonym import pseudonym
 from bastide.workspaces.spec import ExtractSpec, Population
 from tests.extract_sql import as_sources
@@ -110,3 +111,24 @@ def test_a_persons_archived_pseudo_nir_still_brings_their_care_under_their_one_p
     persons = {int(r[names.index("PRS_PAI_MNT")]): r[names.index("BEN_NIR_PSA")] for r in out["ER_PRS_F"]}
     assert persons == {1: pseudonym(KEY, "IA"), 2: pseudonym(KEY, "IA"), 5: pseudonym(KEY, "C_1")}
     assert len(out["IR_BEN_R"]) == 3  # Alice's A1 and A2, Carol: the archive read with the referential
+
+
+def test_the_benchmarks_plain_plan_takes_the_same_rows_with_identifiers_as_they_are(engine):
+    """bench/extract.py's baseline (table_plan(pseudonymise=False)) must do the same work but the
+    pseudonyms and surrogates: the same cohort's rows, raw pseudo-NIRs, claim numbers and
+    professionals' numbers."""
+    care = _table([{**_care(1, "A1"), "PFS_EXE_NUM": "12345678"}, _care(2, "A2"), _care(5, "C")])
+    tables = {"IR_BEN_R": PEOPLE, "ER_PRS_F": care}
+    schemas = as_sources(engine, tables)
+    spec = ExtractSpec("permit", "snds@r", "root", tuple(tables), (2023,), population=Population(sex=(2,)))
+    engine.materialise(COHORT, cohort_sql(spec, schemas, KEY, engine.dialect))
+    engine.materialise(CLAIMS, claims_sql(spec, schemas, KEY, engine.dialect))
+    engine.materialise(PROFESSIONALS, professionals_sql(spec, schemas, KEY, engine.dialect))
+    plans = [table_plan("ER_PRS_F", schemas["ER_PRS_F"], spec, KEY, engine.dialect, pseudonymise=p).sql
+             for p in (False, True)]
+    plain, real = (_rows(engine, f"SELECT BEN_NIR_PSA, DCT_ORD_NUM, PFS_EXE_NUM FROM ({sql}) ORDER BY 2")
+                   for sql in plans)
+    assert plain == [("A1", 1, "12345678"), ("A2", 2, None), ("C", 5, None)]
+    assert len(real) == 3 and {r[0] for r in real} == {pseudonym(KEY, "IA"), pseudonym(KEY, "C_1")}
+    numbers = [r[2] for r in real if r[2] is not None]  # the real plan replaces the professional's number
+    assert len(numbers) == 1 and numbers[0] != "12345678"

@@ -298,6 +298,7 @@ class _Columns:
     key: bytes
     dialect: Dialect
     joined: str | None  # the person column met through the cohort, whose pseudonym is c.pseudonym
+    plain: bool = False  # identifiers as they are (bench/extract.py's baseline), never in a real extract
 
     @property
     def claim(self) -> bool:
@@ -312,7 +313,7 @@ class _Columns:
     @property
     def professionals(self) -> list[str]:
         """The professional columns replaced from the professionals table (professionals_sql)."""
-        return [] if self.spec.allows("professionals") else sorted(PROFESSIONAL_IDS & self.names)
+        return [] if self.spec.allows("professionals") or self.plain else sorted(PROFESSIONAL_IDS & self.names)
 
     def source(self) -> str:
         """The table aliased `s` (with its claim's surrogate), and its professionals met in their table."""
@@ -348,6 +349,8 @@ class _Columns:
     def _identifier(self, name: str) -> str | None:
         """A person, claim, stay or professional identifier's project-specific replacement, or None."""
         column = f"s.{q(name)}"
+        if self.plain:
+            return None
         if name == self.joined:
             return "c.pseudonym"  # the cohort's pseudonym of this very identifier
         if name in PERSON_IDS:
@@ -365,12 +368,13 @@ class _Columns:
 
 
 def table_plan(table: str, schema: pa.Schema, spec: ExtractSpec, key: bytes, dialect: Dialect = DUCKDB, *,
-               present: frozenset[str] | None = None) -> TablePlan:
-    """How one table is extracted; `present`: the tables the extract registered (None: all it may link through)."""
+               present: frozenset[str] | None = None, pseudonymise: bool = True) -> TablePlan:
+    """How one table is extracted; `present`: the tables the extract registered (None: all it may
+    link through); `pseudonymise=False`: identifiers as they are, for bench/extract.py's baseline."""
     wanted = set(spec.columns)
-    columns = _Columns(table, frozenset(schema.names), spec, key, dialect, None)
+    columns = _Columns(table, frozenset(schema.names), spec, key, dialect, None, plain=not pseudonymise)
     link, source = _link(table, schema.names, columns.source(), present)
-    if link == "person":
+    if link == "person" and pseudonymise:
         columns = _Columns(table, columns.names, spec, key, dialect, nir_column(schema.names))
     keep = set(DCIR_KEYS) | set(STAY_KEYS) | PERSON_IDS | {YEAR}
     chosen = [f for f in schema if not wanted or f.name in wanted or f.name in keep]
