@@ -76,6 +76,15 @@ def test_an_opt_out_under_one_pseudo_nir_takes_the_person_out_under_all(engine):
     assert pseudonym(KEY, "IA") not in {r[list(CARE.schema.names).index("BEN_NIR_PSA")] for r in out["ER_PRS_F"]}
 
 
+def test_an_opt_out_under_a_twins_own_identifier_takes_that_twin_alone(engine):
+    """Twins share the pseudo-NIR T: an objection recorded under it takes both out (the registry
+    cannot tell them apart: nobody who objected stays in); under twin 2's BEN_IDT_ANO, only twin 2."""
+    _extract(engine, optouts=("T",))
+    assert sorted(r[0] for r in _rows(engine, f"SELECT person FROM {COHORT}")) == ["C_1", "IA", "NB"]
+    _extract(engine, optouts=("IT2",))
+    assert sorted(r[0] for r in _rows(engine, f"SELECT person FROM {COHORT}")) == ["C_1", "IA", "IT1", "NB"]
+
+
 def test_a_stay_of_a_shared_pseudo_nir_goes_to_the_twin_its_birth_rank_names_or_to_nobody(engine):
     stays = _table([{"ETA_NUM": 1, "RSA_NUM": n, "NIR_ANO_17": nir, "RNG_NAI": rank}
                     for n, nir, rank in ((1, "T", 2), (2, "T", None), (3, "A2", None))])

@@ -94,7 +94,8 @@ def export_register(
 
 @optout_app.command("import")
 def import_optouts(
-    file: Annotated[Path, typer.Argument(help="One pseudonym (BEN_NIR_PSA) per line, as delivered with the base.")],
+    file: Annotated[Path, typer.Argument(help="One pseudonym per line, as delivered with the base: BEN_IDT_ANO (the "
+                                              "person), or BEN_NIR_PSA (every person under it: twins share one).")],
 ) -> None:
     """Record the persons who objected; permits issued from now on leave them out."""
     try:

@@ -23,7 +23,8 @@ def record_optout(session: Session, *, actor: Actor, pseudonym: str, now: dateti
     check_permission(actor, Permission.OPTOUT_RECORD)
     pseudonym = pseudonym.strip()
     if not pseudonym or len(pseudonym) > 100:
-        raise InvalidInput("give the person's pseudonym in the base (BEN_NIR_PSA), never the NIR",
+        raise InvalidInput("give the person's pseudonym in the base (BEN_IDT_ANO, or a BEN_NIR_PSA: twins share "
+                           "theirs, and both would be left out), never the NIR",
                            details={"field": "pseudonym"})
     existing = session.execute(select(OptOut).where(OptOut.pseudonym == pseudonym)).scalar_one_or_none()
     if existing is not None:

@@ -158,8 +158,11 @@ def cohort_sql(spec: ExtractSpec, schemas: dict[str, pa.Schema], key: bytes, dia
     if not persons:  # no criterion: everyone in the referential of beneficiaries
         persons = [f"SELECT person FROM {IDENTITIES}"]
     combined = f" {'INTERSECT' if pop.combine == 'all' else 'UNION'} ".join(f"({p})" for p in persons)
-    # an opt-out names a pseudo-NIR (the registry's); it takes the person out, all pseudo-NIRs
-    optouts = f"SELECT person FROM {IDENTITIES} WHERE BEN_NIR_PSA IN (SELECT pseudonym FROM {OPTOUT})"
+    # an opt-out names a pseudo-NIR or a person's BEN_IDT_ANO (the registry's); it takes the person out,
+    # all pseudo-NIRs. Twins share a pseudo-NIR: under it both go (nobody who objected stays in),
+    # under the twin's own BEN_IDT_ANO only that twin
+    registry = f"SELECT pseudonym FROM {OPTOUT}"
+    optouts = f"SELECT person FROM {IDENTITIES} WHERE BEN_NIR_PSA IN ({registry}) OR person IN ({registry})"
     persons = f"SELECT person FROM ({combined}) AS chosen EXCEPT {optouts}{_fictitious(schemas)}"
     pseudonym = sql_pseudonym(key, "person", dialect) if pseudonymise else "person"
     return f"SELECT person, {pseudonym} AS pseudonym FROM ({persons}) AS kept"
