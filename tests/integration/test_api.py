@@ -48,3 +48,27 @@ def test_every_error_uses_the_envelope(client):
         body = response.json()
         assert response.status_code == status, path
         assert set(body) == {"error", "request_id"} and body["error"]["code"] == code and body["error"]["message"]
+
+
+def test_a_body_that_is_not_json_is_415_and_an_error_never_echoes_the_value_sent(client):
+    """Issue 16, 1: a body sent as text/plain made the validation error carry bytes, which the
+    envelope could not encode (500, anonymously); a wrong field echoed the value sent (here a
+    password) in the answer."""
+    plain = client.post("/api/auth/login", content=b'{"email":"a@b.c","password":"x"}',
+                        headers={"Content-Type": "text/plain"})
+    assert plain.status_code == 415 and plain.json()["error"]["code"] == "unsupported_media_type"
+    broken = client.post("/api/auth/login", content=b'{"email":', headers={"Content-Type": "application/json"})
+    assert broken.status_code == 422 and broken.json()["error"]["code"] == "invalid_input"
+    wrong = client.post("/api/auth/login", json={"email": "a@b.c", "password": ["hunter2-secret"]})
+    assert wrong.status_code == 422 and "hunter2-secret" not in wrong.text
+    assert wrong.json()["error"]["details"]["errors"][0]["loc"] == ["body", "password"]
+
+
+@pytest.mark.parametrize("path", ["/api/applications/9223372036854775808", "/api/calls/99999999999999999999/ranking",
+                                  "/api/imports/9223372036854775808/content", "/api/releases/18446744073709551616",
+                                  "/api/workspaces/9223372036854775808/releases"])
+def test_an_id_past_any_key_is_404_not_a_server_error(client, path):
+    """Issue 16, 2: SQLite raised OverflowError (500) for ids of 2^63 or more, in some routes
+    before their permission check."""
+    answer = client.get(path)
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"

@@ -8,7 +8,7 @@ import logging
 import uuid
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -21,7 +21,7 @@ from bastide.governance import permits
 from bastide.workspaces import engines
 from bastide.workspaces import service as workspaces
 from bastide.web import pages
-from bastide.errors import DomainError
+from bastide.errors import DomainError, NotFound
 from bastide.platform import Platform
 
 LOG = logging.getLogger(__name__)
@@ -32,6 +32,24 @@ def envelope(request: Request, status: int, code: str, message: str, details: di
     return JSONResponse(status_code=status, content={
         "error": {"code": code, "message": message, "details": details or {}}, "request_id": request_id,
     }, headers={"X-Request-ID": request_id, "X-Error-Code": code})
+
+
+def said(error: dict) -> dict:
+    """A validation error as the answer can carry it: where and what was wrong, never the value sent
+    (a password, or bytes the envelope cannot encode: a 500 before)."""
+    return {"loc": [p if isinstance(p, int) else str(p) for p in error.get("loc", ())],
+            "type": str(error.get("type", "")), "msg": str(error.get("msg", ""))}
+
+
+MAX_ID = 2**63 - 1  # the widest integer key either database holds
+
+
+async def ids_in_range(request: Request) -> None:
+    """A number in the path past any key the databases hold names nothing: 404 before a service
+    reads it (SQLite raised OverflowError, a 500, in some routes before their permission check)."""
+    for value in request.path_params.values():
+        if isinstance(value, str) and value.lstrip("-").isdigit() and abs(int(value)) > MAX_ID:
+            raise NotFound("no such item")
 
 
 def expire_permits(platform: Platform) -> int:
@@ -83,7 +101,7 @@ async def lifespan(app: FastAPI):
 
 def create_app(platform: Platform) -> FastAPI:
     app = FastAPI(title="Bastide", version=__version__, docs_url="/docs", openapi_url="/openapi.json",
-                  lifespan=lifespan)
+                  lifespan=lifespan, dependencies=[Depends(ids_in_range)])
     app.state.platform = platform
     app.add_middleware(hardening.Hardening, settings=platform.settings)  # before anything reads the body
 
@@ -115,7 +133,12 @@ def create_app(platform: Platform) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
-        return envelope(request, 422, "invalid_input", "the request is not valid", {"errors": exc.errors()})
+        errors = exc.errors()
+        if any(isinstance(e.get("input"), bytes) for e in errors):  # a body FastAPI could not read as JSON
+            return envelope(request, 415, "unsupported_media_type",
+                            "send the body as JSON, with the header Content-Type: application/json")
+        return envelope(request, 422, "invalid_input", "the request is not valid",
+                        {"errors": [said(e) for e in errors]})
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception):
