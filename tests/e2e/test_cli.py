@@ -170,6 +170,7 @@ def test_users_commands(tmp_path):
                    "--until", "someday", check=False)
     assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stdout + bad_date.stderr
     assert "disabled" in run(home, "users", "disable", "alice@inserm.example", "--reason", "left").stdout
+    assert "enabled" in run(home, "users", "enable", "alice@inserm.example").stdout  # issue 16, item 6
     assert "intact" in run(home, "audit", "verify").stdout
 
 

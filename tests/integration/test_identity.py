@@ -6,10 +6,12 @@ from datetime import date, timedelta
 
 import pyotp
 import pytest
+from sqlalchemy import func, select
 
+from bastide.audit.models import AuditEvent
 from bastide.config import Settings
 from bastide.db import utcnow
-from bastide.errors import InvalidInput
+from bastide.errors import Conflict, InvalidInput
 from bastide.identity import resets, throttle
 from bastide.identity import service as identity
 from bastide.identity.models import LoginThrottle
@@ -154,3 +156,32 @@ def test_only_administrators_manage_accounts(platform):  # deny by default
         check_permission(researcher, Permission.USER_MANAGE)
     with platform.db.unit_of_work() as s, pytest.raises(Forbidden):
         identity.create_organisation(s, actor=researcher, name="X", sector="private")
+
+
+def _events(platform, action: str) -> int:
+    with platform.db.unit_of_work() as s:
+        return s.execute(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action)).scalar_one()
+
+
+def test_the_last_active_administrator_cannot_be_disabled_and_a_disabled_account_can_be_enabled(platform):
+    """Issue 16, item 6: disabling the last administrator left nobody to manage accounts, and no
+    command enabled an account again; unlocking an unlocked account wrote an audit event each time."""
+    _user(platform, "root@hdh.example", roles=("administrator",))
+    _user(platform, "second@hdh.example", roles=("administrator",))
+    _user(platform)
+    with platform.db.unit_of_work() as s:
+        identity.disable_user(s, actor=operator_actor(), user=identity.get_user(s, "second@hdh.example"), reason="left")
+    with platform.db.unit_of_work() as s, pytest.raises(Conflict) as refused:
+        identity.disable_user(s, actor=operator_actor(), user=identity.get_user(s, "root@hdh.example"), reason="oops")
+    assert refused.value.code == "last_administrator"
+    with platform.db.unit_of_work() as s:  # a researcher is not an administrator: disabled at once
+        identity.disable_user(s, actor=operator_actor(), user=identity.get_user(s, "alice@inserm.example"),
+                              reason="left the project")
+        identity.disable_user(s, actor=operator_actor(), user=identity.get_user(s, "alice@inserm.example"),
+                              reason="again")  # already disabled: nothing more
+        identity.enable_user(s, actor=operator_actor(), user=identity.get_user(s, "second@hdh.example"))
+    assert _events(platform, "user:disable") == 2 and _events(platform, "user:enable") == 1
+    with platform.db.unit_of_work() as s:  # two administrators again: one may go
+        identity.disable_user(s, actor=operator_actor(), user=identity.get_user(s, "root@hdh.example"), reason="ok")
+        identity.unlock_user(s, actor=operator_actor(), user=identity.get_user(s, "second@hdh.example"))
+    assert _events(platform, "user:unlock") == 0  # not locked: nothing done, nothing recorded

@@ -182,6 +182,11 @@ def disable_user(request: Request, email: str, who: Admin, reason: str = "disabl
     return _admin(request, who, email, identity.disable_user, reason=reason)
 
 
+@router.post("/api/users/{email}/enable", response_model=UserOut)
+def enable_user(request: Request, email: str, who: Admin):
+    return _admin(request, who, email, identity.enable_user)
+
+
 @router.post("/api/users/{email}/unlock", response_model=UserOut)
 def unlock_user(request: Request, email: str, who: Admin):
     return _admin(request, who, email, identity.unlock_user)

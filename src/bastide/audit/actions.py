@@ -27,6 +27,7 @@ class AuditAction(StrEnum):
     USER_LOGIN_REFUSED = "user:login_refused"
     USER_UNLOCK = "user:unlock"
     USER_DISABLE = "user:disable"
+    USER_ENABLE = "user:enable"
     USER_TERMS = "user:accept_terms"
     USER_ACTIVATION = "user:activation_issue"
     SESSION_OPEN = "session:open"

@@ -93,6 +93,12 @@ def disable(email: str, reason: Annotated[str, typer.Option(help="Why (kept in t
     _admin(email, identity.disable_user, "disabled", reason=reason)
 
 
+@app.command("enable")
+def enable(email: str) -> None:
+    """Enable a disabled account again."""
+    _admin(email, identity.enable_user, "enabled")
+
+
 @app.command("unlock")
 def unlock(email: str) -> None:
     """Unlock an account locked after too many failed logins."""

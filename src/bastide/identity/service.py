@@ -283,16 +283,43 @@ def second_factor_ok(keys: KeyManager, user: User, code: str, now: datetime) -> 
 
 
 def unlock_user(session: Session, *, actor: Actor, user: User) -> None:
+    """Unlock an account locked after failed sign-ins; an account that is not locked is left as it is
+    (no audit event for nothing done)."""
     check_permission(actor, Permission.USER_MANAGE)
+    if user.locked_at is None and not user.failed_logins:
+        return
     user.locked_at, user.failed_logins = None, 0
     throttle.clear(session, user.email)
     record(session, actor=actor, action=AuditAction.USER_UNLOCK, target=_target(user))
 
 
 def disable_user(session: Session, *, actor: Actor, user: User, reason: str) -> None:
+    """Disable an account at once (IAM-06), unless it is the last active administrator: nobody
+    could then manage accounts, nor enable it again, from the platform."""
     check_permission(actor, Permission.USER_MANAGE)
+    if user.disabled_at is not None:
+        return
+    if Role.ADMINISTRATOR.value in user.roles and _active_administrators(session) == {user.id}:
+        raise Conflict("this is the last active administrator: make another administrator before disabling it",
+                       code="last_administrator")
     user.disabled_at = utcnow()
     record(session, actor=actor, action=AuditAction.USER_DISABLE, target=_target(user), details={"reason": reason})
+
+
+def enable_user(session: Session, *, actor: Actor, user: User) -> None:
+    """Enable a disabled account again; an enabled one is left as it is."""
+    check_permission(actor, Permission.USER_MANAGE)
+    if user.disabled_at is None:
+        return
+    user.disabled_at = None
+    record(session, actor=actor, action=AuditAction.USER_ENABLE, target=_target(user))
+
+
+def _active_administrators(session: Session) -> set[int]:
+    """The ids of the enabled administrators, their rows locked until the transaction ends (two
+    administrators disabling each other at once must not both pass the check)."""
+    rows = session.execute(select(User).where(User.disabled_at.is_(None)).with_for_update()).scalars()
+    return {u.id for u in rows if Role.ADMINISTRATOR.value in u.roles}
 
 
 def accept_terms(session: Session, *, user: User, version: str) -> None:
