@@ -9,7 +9,7 @@ import pytest
 from bastide.config import Settings
 from bastide.errors import InvalidInput
 from bastide.governance import deadlines
-from bastide.governance.form import check_submission, missing_fields
+from bastide.governance.form import check_fields, check_submission, missing_fields
 from bastide.workspaces.engine import EngineUnavailable, configured_engine
 
 FULL = {
@@ -76,3 +76,15 @@ def test_decision_due_pauses_and_extends():  # GOV-09
     app.paused_at, app.paused_seconds, app.extended = None, int(timedelta(days=10).total_seconds()), True
     assert deadlines.decision_due(app, submitted) == datetime(2026, 8, 10, 9, tzinfo=UTC)  # Jan 31 + 6 months = Jul 31, + 10 paused days
     assert deadlines.is_overdue(app, datetime(2026, 9, 1, tzinfo=UTC))
+
+
+def test_a_form_holds_only_its_fields_and_typed_text():
+    """Issue 16, item 5: update_form stored any key, control characters and lone surrogates."""
+    check_fields(FULL)
+    check_fields({"use": "two lines\nand a tab\tare typed", "data": {"tables": ["ER_PRS_F"]}})
+    for bad, field in (({"favourite_colour": "blue"}, "favourite_colour"), ({"use": "bell\x07"}, "use"),
+                       ({"safeguards": "half \ud800 a pair"}, "safeguards"),
+                       ({"data": {"tables": ["ER_PRS_F\x00"]}}, "data")):
+        with pytest.raises(InvalidInput) as refused:
+            check_fields(bad)
+        assert refused.value.details == {"field": field}

@@ -51,6 +51,43 @@ DATA_REQUIRED = ("snapshot", "tables", "years")
 ENGINES = {"duckdb": "a workspace's own node (DuckDB)", "spark": "the platform's Spark cluster, for national volumes"}
 
 
+# every field a form may hold: the elements above, and those some answers call for
+OPTIONAL = {"pseudonymisation_justification": "67(2)(e) why anonymised data will not do",
+            "gdpr_compliance": "67(4) the GDPR legal basis", "duration_months": "67(2)(h) duration",
+            "access_period": "GOV-03 a public body's access period", "engine": "67(2)(i) the computing engine",
+            "output_policy": "the project's output checking (approvals, threshold)"}
+FIELDS = {**REQUIRED, **OPTIONAL}
+ALLOWED_CONTROLS = {"\n", "\r", "\t"}
+
+
+def check_fields(form: dict) -> None:
+    """Only the form's fields, and text a person could have typed: no control characters, no lone
+    surrogates (neither encodes as UTF-8, and both break every export of the form)."""
+    unknown = sorted(str(k) for k in form if k not in FIELDS)
+    if unknown:
+        raise InvalidInput(f"the application form has no field {', '.join(repr(k) for k in unknown)}: its fields are "
+                           f"{', '.join(sorted(FIELDS))}", details={"field": unknown[0]})
+    for key, value in form.items():
+        check_text(key, value)
+
+
+def check_text(field: str, value) -> None:
+    if not _typed_text(value):
+        raise InvalidInput(f"{field} holds a character no one types (a control character or a lone surrogate)",
+                           details={"field": field})
+
+
+def _typed_text(value) -> bool:
+    if isinstance(value, str):
+        return not any(ord(c) < 32 and c not in ALLOWED_CONTROLS or 0xD800 <= ord(c) <= 0xDFFF or ord(c) == 0x7F
+                       for c in value)
+    if isinstance(value, dict):
+        return all(_typed_text(k) and _typed_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_typed_text(v) for v in value)
+    return True
+
+
 def missing_fields(form: dict, *, sector: str) -> list[str]:
     missing = [f for f in REQUIRED if form.get(f) in (None, "", [])
                and not (f == "brought_datasets" and form.get(f) == [])]

@@ -18,7 +18,7 @@ from bastide.catalogue import service as catalogue
 from bastide.db import utcnow
 from bastide.errors import Conflict, InvalidInput, NotFound
 from bastide.governance import deadlines
-from bastide.governance.form import Procedure, check_submission
+from bastide.governance.form import Procedure, check_fields, check_submission, check_text
 from bastide.governance.models import Application, CallForProjects
 from bastide.governance.workflow import APPLICANT, APPLICATION_WORKFLOW, UNDER_INSTRUCTION
 from bastide.identity.models import User
@@ -49,6 +49,8 @@ def create_application(session: Session, *, actor: Actor, user: User, title: str
         raise InvalidInput(f"procedure must be one of {', '.join(p.value for p in Procedure)}") from None
     if not title.strip():
         raise InvalidInput("an application needs a title", details={"field": "title"})
+    check_text("title", title)
+    check_fields(form or {})
     app = Application(status=APPLICATION_WORKFLOW.initial, applicant=user, organisation=user.organisation,
                       procedure=procedure, title=title.strip(), form=dict(form or {}), assessment={},
                       track="accelerated" if user.organisation.sector == "public" else "standard",
@@ -103,6 +105,7 @@ def update_form(session: Session, *, actor: Actor, app: Application, changes: di
     if app.status not in EDITABLE:
         raise Conflict(f"{app.reference} is {app.status}: it can be edited only as a draft or when information "
                        "was asked for")
+    check_fields(changes)
     app.form = {**app.form, **changes}
     record(session, actor=actor, action=AuditAction.APPLICATION_UPDATE, target=_target(app),
            details={"fields": sorted(changes)})
