@@ -11,7 +11,7 @@ from datetime import date, datetime
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bastide.audit.actions import AuditAction
@@ -235,9 +235,11 @@ class _Attempt:
 def _failed(session: Session, attempt: _Attempt, policy: throttle.Policy, now: datetime) -> LoginResult:
     throttle.failed(session, attempt.keys, policy, now)
     details: dict = {"source": attempt.source}
-    if attempt.user is not None:
-        attempt.user.failed_logins += 1
-        details["failures"] = attempt.user.failed_logins
+    if attempt.user is not None:  # counted by the database, as the throttle's (concurrent failures each count)
+        user = User.__table__
+        details["failures"] = session.execute(
+            update(user).where(user.c.id == attempt.user.id).values(failed_logins=user.c.failed_logins + 1)
+            .returning(user.c.failed_logins)).scalar_one()
     record(session, actor=attempt.actor, action=AuditAction.USER_LOGIN_FAILED, target=attempt.target, details=details)
     return LoginResult(None, AuthenticationFailed("e-mail, password or code is wrong"))  # never says which
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bastide.errors import LimitReached
@@ -53,13 +56,23 @@ def check(session: Session, tried: dict[str, str], now: datetime) -> None:
 def failed(session: Session, tried: dict[str, str], policy: Policy, now: datetime) -> None:
     """Count a failure; past the free ones, the next try waits twice as long as the last."""
     for kind, key in tried.items():
-        row = session.get(LoginThrottle, key) or LoginThrottle(key=key, failures=0)
-        session.add(row)
-        row.failures, row.updated_at = row.failures + 1, now
+        failures = _one_more(session, key, now)
         free = policy.account_free if kind == "account" else policy.source_free
-        if row.failures >= free:
-            wait = min(timedelta(seconds=2 ** (row.failures - free)), policy.longest)
-            row.blocked_until = now + wait
+        if failures >= free:
+            doubled = failures - free  # past 2^40 s a timedelta overflows: the longest wait long before
+            wait = policy.longest if doubled > 40 else min(timedelta(seconds=2 ** doubled), policy.longest)
+            session.execute(update(LoginThrottle).where(LoginThrottle.key == key).values(blocked_until=now + wait))
+
+
+def _one_more(session: Session, key: str, now: datetime) -> int:
+    """The key's failures, one more, counted by the database itself (an upsert): read, added to and
+    written back here, concurrent failures overwrote each other (63 password checks before a
+    5-try limit under a storm), and two first failures of one key both inserted it (a 500)."""
+    table = LoginThrottle.__table__
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    upsert = insert(table).values(key=key, failures=1, updated_at=now).on_conflict_do_update(
+        index_elements=[table.c.key], set_={"failures": table.c.failures + 1, "updated_at": now})
+    return session.execute(upsert.returning(table.c.failures)).scalar_one()
 
 
 def succeeded(session: Session, tried: dict[str, str]) -> None:
