@@ -72,3 +72,19 @@ def test_an_id_past_any_key_is_404_not_a_server_error(client, path):
     before their permission check."""
     answer = client.get(path)
     assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"
+
+
+def test_every_api_route_declares_the_error_envelope_and_its_content_types(client):
+    """Issue 16, item 7: the OpenAPI document did not declare the 4xx answers every route gives,
+    nor /api/register.csv's text/csv."""
+    document = client.get("/openapi.json").json()
+    operations = [(path, method, op) for path, methods in document["paths"].items() for method, op in methods.items()]
+    assert len(operations) > 50
+    for path, method, op in operations:
+        if path == "/health":
+            continue
+        for status in ("401", "403", "404", "422"):
+            answer = op["responses"].get(status, {})
+            schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
+            assert schema.get("$ref", "").endswith("/ErrorOut"), (method, path, status)
+    assert "text/csv" in document["paths"]["/api/register.csv"]["get"]["responses"]["200"]["content"]

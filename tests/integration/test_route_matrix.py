@@ -41,6 +41,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/organisations"): {A}, ("POST", "/api/organisations"): {A},
     ("GET", "/api/users"): {A}, ("POST", "/api/users"): {A}, ("POST", "/api/users/{email}/disable"): {A},
     ("POST", "/api/users/{email}/unlock"): {A}, ("POST", "/api/users/{email}/reset"): {A},
+    ("POST", "/api/users/{email}/enable"): {A},
     ("POST", "/api/users/{email}/reset/approve"): {A}, ("POST", "/api/auth/reset-password"): PUBLIC,
     ("GET", "/api/applications"): READERS, ("POST", "/api/applications"): {R},
     ("GET", "/api/applications/{app_id}"): READERS, ("PATCH", "/api/applications/{app_id}"): {R},

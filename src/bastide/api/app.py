@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bastide import __version__, recovery
@@ -32,6 +33,25 @@ def envelope(request: Request, status: int, code: str, message: str, details: di
     return JSONResponse(status_code=status, content={
         "error": {"code": code, "message": message, "details": details or {}}, "request_id": request_id,
     }, headers={"X-Request-ID": request_id, "X-Error-Code": code})
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict
+
+
+class ErrorOut(BaseModel):
+    """The one error envelope (every answer that is not a success)."""
+    error: ErrorBody
+    request_id: str
+
+
+# what any API route may answer besides its success, declared in the OpenAPI document
+ERRORS = {status: {"model": ErrorOut, "description": what} for status, what in (
+    (400, "the request cannot be carried out as it is"), (401, "not signed in, or the token is not valid"),
+    (403, "the account may not do this"), (404, "no such item"), (409, "the item's state does not allow it"),
+    (415, "the body is not JSON"), (422, "the request is not valid"), (429, "too many tries: wait (Retry-After)"))}
 
 
 def said(error: dict) -> dict:
@@ -151,11 +171,8 @@ def create_app(platform: Platform) -> FastAPI:
         return {"status": "ok", "version": __version__, "database": platform.db.engine.dialect.name,
                 "store": platform.store.url.split("://")[0] if "://" in platform.store.url else "local"}
 
-    app.include_router(catalogue_views.router)
-    app.include_router(identity_views.router)
-    app.include_router(governance_views.router)
-    app.include_router(workspace_views.router)
-    app.include_router(airlock_views.router)
+    for api in (catalogue_views, identity_views, governance_views, workspace_views, airlock_views):
+        app.include_router(api.router, responses=ERRORS)
     app.include_router(pages.router)
     return app
 

@@ -53,7 +53,8 @@ def get_table(request: Request, name: str, release: str, table: str):
 MEDIA = {"jsonld": "application/ld+json", "turtle": "text/turtle"}
 
 
-@router.get("/datasets/{name}/dcat", response_class=Response)
+@router.get("/datasets/{name}/dcat", responses={200: {
+    "content": {media: {} for media in MEDIA.values()}, "description": "the HealthDCAT-AP description"}})
 def get_dcat(request: Request, name: str, format: str = "jsonld"):
     if format not in MEDIA:
         raise InvalidInput(f"format must be one of {sorted(MEDIA)}", details={"format": format})

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from bastide.api.egress import Egress, allows
@@ -159,7 +159,8 @@ def get_permit(request: Request, permit_id: int, who: PermitReader):
         return PermitOut.build(_permit(session, who, permit_id))
 
 
-@router.get("/api/permits/{permit_id}/file", response_class=PlainTextResponse)
+@router.get("/api/permits/{permit_id}/file",
+            responses={200: {"content": {"application/json": {}}, "description": "the signed permit file"}})
 def permit_file(request: Request, permit_id: int, who: PermitReader):
     """The signed permit file; `bastide permits verify FILE --public-key …` checks it offline."""
     with _db(request) as session:
@@ -322,7 +323,8 @@ def register_json(request: Request) -> list[dict]:
         return register.entries(session)
 
 
-@router.get("/api/register.csv", response_class=PlainTextResponse, dependencies=[allows(Egress.PUBLIC)])
+@router.get("/api/register.csv", dependencies=[allows(Egress.PUBLIC)],
+            responses={200: {"content": {"text/csv": {}}, "description": "the public register, as CSV"}})
 def register_csv(request: Request):
     with _db(request) as session:
         text = register.to_csv(register.entries(session))
