@@ -58,11 +58,6 @@ def stay(names, alias: str = "") -> str:
     return _numbered(STAY_KEYS, names, alias)
 
 
-def visit(names, alias: str = "") -> str:
-    """An outpatient visit (ACE) of a public hospital, to compare: (year, ETA_NUM, SEQ_NUM)."""
-    return _numbered(VISIT_KEYS, names, alias)
-
-
 COHORT, OPTOUT = "cohort", "optout"  # the views the extract registers beside the sources
 PROFESSIONALS = "professionals"  # each professional number once, with its surrogate (professionals_sql)
 CLAIMS = "claims"  # the cohort's prestations by their 9 keys, with their claim's surrogate (claims_sql)
@@ -265,16 +260,12 @@ def _link(table: str, names: list[str], source: str, present: frozenset[str] | N
     if set(DCIR_KEYS) <= set(names) and table != "ER_PRS_F":
         return "dcir_keys", source  # met through the cohort's prestations (`claims`, joined in the source)
     if set(STAY_KEYS) <= set(names) and table.startswith("T_MCO") and table != "T_MCOaaE":
-        patients = f"{src('T_MCOaaC')} AS p JOIN {IDENTITIES} AS i ON {same_person('p', ['NIR_ANO_17', *names])}"
-        return "stay_keys", (f"{source} WHERE ({stay(names, 's')}) IN "
-                             f"(SELECT {stay(names, 'p')} FROM {patients} WHERE i.person IN ({in_cohort}))")
+        return "stay_keys", _through_patients(source, "T_MCOaaC", STAY_KEYS, names)
     if set(VISIT_KEYS) <= set(names) and table.startswith("T_MCO"):
         if present is not None and VISITS not in present:
             raise InvalidInput(f"{table} meets its patients through {VISITS}, which the snapshot lacks: it cannot "
                                "be linked to the cohort", details={"table": table, "rule": "unlinkable_table"})
-        visits = f"{src(VISITS)} AS p JOIN {IDENTITIES} AS i ON {same_person('p', ['NIR_ANO_17', *names])}"
-        return "visit_keys", (f"{source} WHERE ({visit(names, 's')}) IN "
-                              f"(SELECT {visit(names, 'p')} FROM {visits} WHERE i.person IN ({in_cohort}))")
+        return "visit_keys", _through_patients(source, VISITS, VISIT_KEYS, names)
     if "BEN_IDT_ANO" in names:
         persons = f"{src('IR_BEN_R')} AS b JOIN {IDENTITIES} AS i ON {same_person('b', ['BEN_NIR_PSA', 'BEN_RNG_GEM'])}"
         return "idt", (f"{source} WHERE s.BEN_IDT_ANO IN (SELECT b.BEN_IDT_ANO FROM {persons} "
@@ -284,6 +275,14 @@ def _link(table: str, names: list[str], source: str, present: frozenset[str] | N
                            "extract knows): it is refused rather than copied whole",
                            details={"table": table, "rule": "unlinkable_table"})
     return "none", source
+
+
+def _through_patients(source: str, patients: str, keys: tuple[str, ...], names) -> str:
+    """The rows of `source` whose record (year and `keys`: a stay, a visit) is one of the cohort's
+    in `patients`, the table that names each record's patient (T_MCOaaC, T_MCOaaCSTC)."""
+    named = f"{src(patients)} AS p JOIN {IDENTITIES} AS i ON {same_person('p', ['NIR_ANO_17', *names])}"
+    return (f"{source} WHERE ({_numbered(keys, names, 's')}) IN (SELECT {_numbered(keys, names, 'p')} FROM {named} "
+            f"WHERE i.person IN (SELECT person FROM {COHORT}))")
 
 
 def holds_no_person(table: str) -> bool:

@@ -103,8 +103,9 @@ def register_sources(session: Session, *, engine: QueryEngine, store: ObjectStor
         name = f"src_{table}" + ("__current" if table in archived else "")  # the archive's view takes the name
         chosen = files.of(table, years, last_flux_month)
         if not chosen:  # no file in the years (a PMSI table that began later): its columns, no rows
-            schema = open_table(session, store=store, keys=keys, files=files.of(table)).schema
-            schema = schema.append(pa.field(YEAR, pa.int32())) if _years(files.of(table)) else schema
+            every = files.of(table)
+            schema = open_table(session, store=store, keys=keys, files=every).schema
+            schema = schema.append(pa.field(YEAR, pa.int32())) if _years(every) else schema
             engine.register(name, schema.empty_table())
             schemas[table] = schema
             continue
@@ -152,8 +153,7 @@ def with_archive(table: str, schema: pa.Schema, archive: str, archived: pa.Schem
     referential's columns: a person's older pseudo-NIRs may be only in IR_BEN_R_ARC (guide CépiDc,
     chapters 3 and 4: look for BEN_IDT_ANO in IR_BEN_R, then in IR_BEN_R_ARC; fiches/
     sas_prestation_dcir.md joins the prestations to « IR_BEN_R, IR_BEN_R_ARC »)."""
-    cells = ", ".join(f'a."{f.name}"' if f.name in archived.names else f'CAST(NULL AS {sql_type(f.type)}) AS "{f.name}"'
-                      for f in schema)
+    cells = ", ".join(_cell(f, archived) for f in schema)
     current = f'"src_{table}__current"'
     gone = (f"NOT EXISTS (SELECT 1 FROM {current} AS c WHERE c.BEN_NIR_PSA = a.BEN_NIR_PSA "
             "AND c.BEN_RNG_GEM = a.BEN_RNG_GEM)")

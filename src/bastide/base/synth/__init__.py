@@ -104,16 +104,17 @@ def _write_all(writer: DeliveryWriter, count: int, years: list[int], seed: int, 
         yy = f"{year % 100:02d}"
         b, c, d, a, um = pmsi.stays(rng, pop, codes, eta_numbers, year, died.dying_in_hospital(pop, year))
         mco = {"B": b, "C": c, "D": d, "A": a, "UM": um}
-        numbers, codes_of = eta_numbers, finess
+        listed_eta, listed_finess = eta_numbers, finess  # T_MCOaaE's establishments this year
         if year <= pmsi.LAST_RESENT_YEAR:  # the first establishment plays AP-HP, which sent stays twice
             pmsi.resent_under_geographic_finess(np.random.default_rng([seed, year, 18]), mco, int(eta_numbers[0]))
             geographic = np.array(DUPLICATE_FINESS)
             # their ETB_EXE_FIN stays empty: schema-snds declares it 8 characters, a FINESS has 9
-            numbers, codes_of = np.r_[eta_numbers, geographic.astype(np.int64)], np.r_[finess, [None] * len(geographic)]
+            listed_eta = np.r_[eta_numbers, geographic.astype(np.int64)]
+            listed_finess = np.r_[finess, [None] * len(geographic)]
         for suffix, columns in mco.items():
             writer.write(schemas.get(f"T_MCOaa{suffix}"), f"T_MCO{yy}{suffix}", f"T_MCO{yy}{suffix}", columns)
         writer.write(schemas.get("T_MCOaaE"), f"T_MCO{yy}E", f"T_MCO{yy}E",
-                     pmsi.establishments(len(numbers), year, codes_of, numbers))
+                     pmsi.establishments(len(listed_eta), year, listed_finess, listed_eta))
         ace = outpatient.visits(np.random.default_rng([seed, year, 17]), pop, eta_numbers, codes.specialties, year)
         for suffix, columns in ace.items():
             writer.write(schemas.get(f"T_MCOaa{suffix}"), f"T_MCO{yy}{suffix}", f"T_MCO{yy}{suffix}", columns)

@@ -27,25 +27,26 @@ def visits(rng: np.random.Generator, pop: Population, eta_numbers: np.ndarray, s
     """The year's four tables, keyed by their folder's suffix (CSTC, FASTC, FBSTC, FCSTC)."""
     index, first, last = pop.alive_span(year)
     who = np.repeat(index, rng.poisson(VISITS_PER_YEAR, len(index)))
-    start = first[np.searchsorted(index, who)]
-    width = (last[np.searchsorted(index, who)] - start).astype(np.int64) + 1
+    span = np.searchsorted(index, who)  # each visit's person in the year's spans
+    start = first[span]
+    width = (last[span] - start).astype(np.int64) + 1
     day = start + (rng.random(len(who)) * width).astype("timedelta64[D]")
     n = len(who)
     eta = pick(rng, eta_numbers, n).astype(str)
     seq = np.char.zfill((1 + rank_within(eta)).astype(str), 8)
     visit = {"ETA_NUM": pa.array(eta), "SEQ_NUM": pa.array(seq)}
-    patient = pop.pseudo_nirs(who, [year, 3])
+    patient, rank = pop.pseudo_nirs(who, [year, 3]), pa.array(pop.rank[who].astype(str))
     wrong = rng.random(n) < WRONG_CODE
     age, sex = pop.age_on(day, who), pop.sex[who]
     fees, _line = expand(1 + np.minimum(rng.poisson(0.4, n), 2))
     return {
-        "CSTC": {**visit, "NIR_ANO_17": patient, "RNG_NAI": pa.array(pop.rank[who].astype(str)),
+        "CSTC": {**visit, "NIR_ANO_17": patient, "RNG_NAI": rank,
                  "EXE_SOI_DTD": days(day), "EXE_SOI_DTF": days(day), "ENT_DAT": formatted(day, "%d%m%Y"),
                  "SOR_DAT": formatted(day, "%d%m%Y"),
                  "NIR_RET": pa.array(wrong), "NAI_RET": pa.array(np.zeros(n, dtype=bool)),
                  "SEX_RET": pa.array(np.zeros(n, dtype=bool)), "IAS_RET": pa.array(np.zeros(n, dtype=bool)),
                  "ENT_DAT_RET": pa.array(np.zeros(n, dtype=bool))},
-        "FASTC": {**visit, "NIR_ANO_17": patient, "RNG_NAI": pa.array(pop.rank[who].astype(str)),
+        "FASTC": {**visit, "NIR_ANO_17": patient, "RNG_NAI": rank,
                   "AGE_ANN": pa.array(age), "COD_SEX": pa.array(sex.astype(str)),
                   "SOR_ANN": pa.array(np.full(n, year)), "SOR_MOI": formatted(day, "%m"),
                   "HON_MNT": pa.array(np.round(rng.lognormal(3.2, 0.5, n), 2))},
@@ -61,4 +62,3 @@ def visits(rng: np.random.Generator, pop: Population, eta_numbers: np.ndarray, s
                   "HON_MNT": pa.array(np.round(rng.lognormal(3.2, 0.4, len(fees)), 2)),
                   "NIR_RET": pa.array(wrong[fees]), "SEX_RET": pa.array(np.zeros(len(fees), dtype=bool))},
     }
-
