@@ -84,8 +84,14 @@ def drug_dispensations_sql(flat: set[str], referentials, source: str = q("dcir_f
     lines = (f"SELECT f.BEN_NIR_PSA AS person, {_keys(DECOMPTE, 'f.')} AS group_id, {text(cip)} AS cip, "
              f"{atc} AS atc, {signed('f.PHA_ACT_QSN', flat, 'f.')} AS boxes, f.EXE_SOI_DTD AS day FROM {source} AS f{joins} "
              f"WHERE {cip} IS NOT NULL")
-    return (f"SELECT person, min(group_id) AS group_id, cip, atc, sum(boxes) AS boxes, day FROM ({lines}) AS l "
-            "GROUP BY person, cip, atc, day HAVING sum(boxes) > 0")
+    return _netted(lines, "cip, atc", "boxes")
+
+
+def _netted(lines: str, by: str, amount: str) -> str:
+    """`lines` (person, group_id, `by`, signed `amount`, day) summed per person, `by` and day; what
+    is left at 0 or below goes (a cancellation's line takes its line away)."""
+    return (f"SELECT person, min(group_id) AS group_id, {by}, sum({amount}) AS {amount}, day FROM ({lines}) AS l "
+            f"GROUP BY person, {by}, day HAVING sum({amount}) > 0")
 
 
 def drugs(view: str = "drug_dispensations") -> list[str]:
@@ -144,9 +150,7 @@ def coded_care(flat: set[str]) -> list[str]:
             continue
         lines = (f"SELECT BEN_NIR_PSA AS person, {_keys(DECOMPTE)} AS group_id, {text(code)} AS code, "
                  f"{signed(amount, flat)} AS quantity, EXE_SOI_DTD AS day FROM {q('dcir_flat')} WHERE {code} IS NOT NULL")
-        netted = (f"(SELECT person, min(group_id) AS group_id, code, sum(quantity) AS quantity, day FROM ({lines}) AS l "
-                  "GROUP BY person, code, day HAVING sum(quantity) > 0) AS n")
-        out.append(event(netted, person="person", category=category, value="code", weight="quantity", start="day",
+        out.append(event(f"({_netted(lines, 'code', 'quantity')}) AS n", person="person", category=category, value="code", weight="quantity", start="day",
                          group_id="group_id"))
     return out
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from bastide.analytics.dcir import DCIR_KEYS, FICTITIOUS_NIR, flat_columns, flat_dcir_sql
 from bastide.analytics.events import drug_dispensations_sql
-from bastide.analytics.pmsi import YEAR, McoFilters, same_stay, sql_type
+from bastide.analytics.pmsi import STAY, VISIT, YEAR, McoFilters, same_stay, sql_type
 from bastide.analytics.sql import listed
 from bastide.base.schema import NOMENCLATURE, snds_registry
 from bastide.errors import InvalidInput
@@ -35,11 +35,11 @@ from bastide.workspaces.spec import (
     ExtractSpec,
 )
 
-STAY_KEYS = ("ETA_NUM", "RSA_NUM")
+STAY_KEYS = STAY
 # An outpatient visit of a public hospital (ACE: T_MCOaaCSTC, FASTC, FBSTC, FCSTC…): T_MCOaaCSTC
 # gives its patient (NIR_ANO_17), the other tables meet it on (ETA_NUM, SEQ_NUM) (schema-snds:
 # T_MCOaaCSTC's foreign key to T_MCOaaFASTC)
-VISIT_KEYS = ("ETA_NUM", "SEQ_NUM")
+VISIT_KEYS = VISIT
 VISITS = "T_MCOaaCSTC"
 # referentials of drugs, establishments and professionals, which hold no patient (besides the nomenclatures)
 NO_PERSON = frozenset({"IR_PHA_R", "IR_CIP_V", "T_MCOaaE", "DA_PRA_R", "BE_IDE_R"})
