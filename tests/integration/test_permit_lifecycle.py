@@ -82,8 +82,10 @@ def test_a_permit_is_extended_once_and_not_too_late(gov_world):
         _permit(platform, first, permits.extend, actor=p["ines"], signer=platform.signer, months=6, reason="r",
                 now=end - timedelta(days=10))
     assert late.value.code == "extension_too_late"
-    with pytest.raises(InvalidInput, match="10 years"):
-        _permit(platform, first, permits.extend, actor=p["ines"], signer=platform.signer, months=97, reason="r")
+    for months in (97, 0, 10**12):  # a huge number overflowed the calendar: a 500 (issue 16)
+        with pytest.raises(InvalidInput, match="10 years"):
+            _permit(platform, first, permits.extend, actor=p["ines"], signer=platform.signer, months=months,
+                    reason="r")
     second, status, _ = _permit(platform, first, permits.extend, actor=p["ines"], signer=platform.signer, months=6,
                                 reason="follow-up of the cohort")
     assert status == "active" and _verified(platform, second)["valid_until"] > _verified(platform, first)["valid_until"]

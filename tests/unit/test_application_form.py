@@ -10,6 +10,7 @@ from bastide.config import Settings
 from bastide.errors import InvalidInput
 from bastide.governance import deadlines
 from bastide.governance.form import check_fields, check_submission, missing_fields
+from bastide.web.forms import form_id
 from bastide.workspaces.engine import EngineUnavailable, configured_engine
 
 FULL = {
@@ -88,3 +89,17 @@ def test_a_form_holds_only_its_fields_and_typed_text():
         with pytest.raises(InvalidInput) as refused:
             check_fields(bad)
         assert refused.value.details == {"field": field}
+
+
+@pytest.mark.parametrize("raw", ["abc", "-3", "0", "1.5", str(2**31), str(10**40)])
+def test_an_id_a_page_sends_is_a_listed_one_or_a_clear_error(raw):
+    """Issue 16: int() of a page's output_id or call_id was a 500 for text, and past 2^31 - 1 PostgreSQL
+    refused the query (a 500 again)."""
+    with pytest.raises(InvalidInput, match="names nothing") as wrong:
+        form_id({"output_id": raw}, "output_id")
+    assert wrong.value.details == {"field": "output_id"}
+
+
+def test_an_id_left_empty_is_none_and_a_listed_one_is_read():
+    assert form_id({}, "call_id") is None and form_id({"call_id": " "}, "call_id") is None
+    assert form_id({"call_id": "42"}, "call_id") == 42 and form_id({"call_id": str(2**31 - 1)}, "call_id") == 2**31 - 1

@@ -15,6 +15,7 @@ from bastide.airlock.service import RECORD
 from bastide.api.egress import Egress, allows
 from bastide.api.auth import Principal, guard
 from bastide.errors import InvalidInput, NotFound
+from bastide.ids import Id
 from bastide.identity.roles import Permission as P
 from bastide.workspaces import query
 from bastide.workspaces import service as workspaces
@@ -93,7 +94,7 @@ class RequestIn(BaseModel):
 
 
 class FileIn(BaseModel):
-    output_id: int
+    output_id: Id
     description: str = Field(description="What the file shows, the population, how it was computed.")
     exception: str | None = Field(None, description="Why a blocked finding is safe to release all the same.")
 

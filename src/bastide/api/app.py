@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bastide import __version__, recovery
+from bastide import __version__, ids, recovery
 from bastide.audit import checkpoints
 from bastide.api import (airlock_views, catalogue_views, egress, governance_views, hardening, identity_views,
                          workspace_views)
@@ -61,14 +61,11 @@ def said(error: dict) -> dict:
             "type": str(error.get("type", "")), "msg": str(error.get("msg", ""))}
 
 
-MAX_ID = 2**63 - 1  # the widest integer key either database holds
-
-
 async def ids_in_range(request: Request) -> None:
-    """A number in the path past any key the databases hold names nothing: 404 before a service
-    reads it (SQLite raised OverflowError, a 500, in some routes before their permission check)."""
+    """A number in the path past any id the databases hold names nothing: 404 before a service
+    reads it (a 500 before, in some routes before their permission check: bastide.ids)."""
     for value in request.path_params.values():
-        if isinstance(value, str) and value.lstrip("-").isdigit() and abs(int(value)) > MAX_ID:
+        if isinstance(value, str) and value.lstrip("-").isdigit() and abs(int(value)) > ids.MAX_ID:
             raise NotFound("no such item")
 
 

@@ -7,7 +7,7 @@ import json
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -22,6 +22,7 @@ from bastide.governance.models import Application, Permit
 from bastide.governance.schemas import (ActionIn, ApplicationIn, ApplicationOut, AssessmentIn, EventOut, FormIn,
                                         OpinionIn, PermitOut, ReasonIn)
 from bastide.identity.models import User
+from bastide.ids import Id
 from bastide.identity.policy import Forbidden, has_permission
 from bastide.identity.roles import Permission as P
 
@@ -253,7 +254,7 @@ class CallOut(BaseModel):
 
 
 class ScoreIn(BaseModel):
-    application_id: int
+    application_id: Id
     criterion: str
     score: int
     note: str = ""
@@ -342,6 +343,7 @@ def audit_checkpoints(request: Request) -> dict:
 
 
 @router.get("/api/audit/events", response_model=list[EventOut])
-def audit_events(request: Request, who: _who(P.AUDIT_READ), target: str | None = None, limit: int = 100):
+def audit_events(request: Request, who: _who(P.AUDIT_READ), target: str | None = None,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100):
     with _db(request) as session:
-        return [EventOut.build(e) for e in audit.list_events(session, target=target, limit=min(limit, 1000))]
+        return [EventOut.build(e) for e in audit.list_events(session, target=target, limit=limit)]

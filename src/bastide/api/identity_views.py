@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from bastide.api.egress import Egress, allows
 from bastide.api.auth import SESSION_COOKIE, Principal, cookie_options, guard
@@ -21,6 +21,7 @@ router = APIRouter(tags=["identity"], dependencies=[allows(Egress.ACCOUNT)])
 Signed = Annotated[Principal, Depends(guard(terms=False))]
 SignedSession = Annotated[Principal, Depends(guard(terms=False, sessions_only=True))]
 Admin = Annotated[Principal, Depends(guard(Permission.USER_MANAGE))]
+Email = Annotated[str, Path(max_length=254, examples=["alice@labo.example"])]  # RFC 5321's longest address
 
 
 def platform_of(request: Request):
@@ -178,22 +179,22 @@ def create_user(request: Request, body: UserIn, who: Admin):
 
 
 @router.post("/api/users/{email}/disable", response_model=UserOut)
-def disable_user(request: Request, email: str, who: Admin, reason: str = "disabled by an administrator"):
+def disable_user(request: Request, email: Email, who: Admin, reason: str = "disabled by an administrator"):
     return _admin(request, who, email, identity.disable_user, reason=reason)
 
 
 @router.post("/api/users/{email}/enable", response_model=UserOut)
-def enable_user(request: Request, email: str, who: Admin):
+def enable_user(request: Request, email: Email, who: Admin):
     return _admin(request, who, email, identity.enable_user)
 
 
 @router.post("/api/users/{email}/unlock", response_model=UserOut)
-def unlock_user(request: Request, email: str, who: Admin):
+def unlock_user(request: Request, email: Email, who: Admin):
     return _admin(request, who, email, identity.unlock_user)
 
 
 @router.post("/api/users/{email}/reset", response_model=ResetOut)
-def reset(request: Request, email: str, body: ResetIn, who: Admin):
+def reset(request: Request, email: Email, body: ResetIn, who: Admin):
     """Reset a lost password or authenticator: the person's sessions and tokens end, and the link
     goes to the person only; it asks for what they still hold (a full reset: a second administrator)."""
     with platform_of(request).db.unit_of_work() as session:
@@ -203,7 +204,7 @@ def reset(request: Request, email: str, body: ResetIn, who: Admin):
 
 
 @router.post("/api/users/{email}/reset/approve", response_model=ResetOut)
-def approve_reset(request: Request, email: str, who: Admin):
+def approve_reset(request: Request, email: Email, who: Admin):
     """A second administrator approves a full reset another one asked for."""
     with platform_of(request).db.unit_of_work() as session:
         done = resets.approve(session, settings=platform_of(request).settings, actor=who.actor,

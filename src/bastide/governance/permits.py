@@ -169,8 +169,9 @@ def extend(session: Session, *, actor: Actor, permit: Permit, signer: Signer, mo
         raise InvalidInput(f"an extension is asked for at least {EXTENSION_NOTICE_DAYS} days before the permit ends "
                            f"({permit.valid_until.date()})", code="extension_too_late")
     first = _first_version(session, permit)
-    until = add_months(permit.valid_until, months)
-    if months < 1 or until > add_months(first.valid_from, MAX_MONTHS):
+    # months are checked before the date is computed: a huge number overflowed the calendar (a 500)
+    until = add_months(permit.valid_until, months) if 1 <= months <= MAX_MONTHS else None
+    if until is None or until > add_months(first.valid_from, MAX_MONTHS):
         raise InvalidInput(f"a permit lasts at most {MAX_MONTHS} months (10 years) in all, extension included",
                            details={"field": "months"})
     _move(session, actor=actor, permit=permit, action="extend", reason=reason, now=now, details={"months": months})

@@ -12,13 +12,14 @@ from bastide.audit.models import AuditEvent
 from bastide.governance import deadlines
 from bastide.governance.models import Application, Permit
 from bastide.governance.workflow import APPLICATION_WORKFLOW
+from bastide.ids import Id
 
 
 class ApplicationIn(BaseModel):
     title: str
     procedure: str = Field(description="standard, MR-004…MR-008, egb-simplified, permanent (GOV-23).")
     form: dict[str, Any] = Field(default_factory=dict, description="Art. 67(2) elements; may be partial in a draft.")
-    call_id: int | None = None
+    call_id: Id | None = None
 
 
 class FormIn(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bastide.errors import InvalidInput
+from bastide.ids import MAX_ID
 from bastide.web.i18n import FORM_FIELDS
 
 DATA_KEYS = ("snapshot", "tables", "columns", "years", "identifiers")
@@ -60,3 +61,14 @@ def fields_from_form(form: dict) -> dict[str, str]:
         else:
             out[name] = str(value)
     return out
+
+
+def form_id(fields, name: str) -> int | None:
+    """An id a page's form names (a select or hidden field), or None when left empty; anything
+    else, a huge number included, is a clear error (int() of it used to be a 500)."""
+    raw = str(fields.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+        raise InvalidInput(f"{name} names nothing: choose it from the list", details={"field": name})
+    return int(raw)

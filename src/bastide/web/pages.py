@@ -38,7 +38,7 @@ from bastide.identity.roles import Permission as P
 from bastide.identity.roles import Role
 from bastide.identity.schemas import EnrolmentOut, UserOut
 from bastide.web import i18n
-from bastide.web.forms import fields_from_form, form_from_fields
+from bastide.web.forms import fields_from_form, form_from_fields, form_id
 from bastide.workspaces import jobs as jobs_service
 from bastide.workspaces import query
 from bastide.workspaces import service as workspaces_service
@@ -202,10 +202,10 @@ def applications(request: Request, who: gv.Reader):
 @router.post("/applications")
 def create_application(request: Request, who: gv.Applicant, fields: Fields):
     with gv._db(request) as session:
-        call_id = str(fields.get("call_id") or "")
+        call_id = form_id(fields, "call_id")
         app = gov.create_application(session, actor=who.actor, user=session.get(User, who.user_id),
                                      title=str(fields.get("title", "")), procedure=str(fields.get("procedure", "")),
-                                     call=calls.get_call(session, int(call_id)) if call_id.isdigit() else None)
+                                     call=calls.get_call(session, call_id) if call_id else None)
     return see_other(f"/applications/{app.id}")
 
 
@@ -541,9 +541,14 @@ def _on_release(request: Request, who: Principal, request_id: int, change) -> Re
 
 @router.post("/releases/{request_id}/files")
 def put_release_file(request: Request, request_id: int, who: wv.Member, fields: Fields):
-    body = av.FileIn(output_id=int(str(fields.get("output_id") or 0)), description=str(fields.get("description", "")),
-                     exception=str(fields.get("exception", "")) or None)
-    return _on_release(request, who, request_id, lambda: av.put_file(request, request_id, body, who))
+    def put() -> None:  # inside the change: a wrong choice is shown on the page, not a 500
+        output_id = form_id(fields, "output_id")
+        if output_id is None:
+            raise InvalidInput("choose the output to add", details={"field": "output_id"})
+        body = av.FileIn(output_id=output_id, description=str(fields.get("description", "")),
+                         exception=str(fields.get("exception", "")) or None)
+        av.put_file(request, request_id, body, who)
+    return _on_release(request, who, request_id, put)
 
 
 @router.post("/releases/{request_id}/files/{name}/remove")
