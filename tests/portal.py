@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from bastide.identity import credentials
 from bastide.identity import service as identity
+from bastide.identity.roles import Role
 from bastide.platform import operator_actor
 
 PASSWORD = "correct horse battery staple"
@@ -31,6 +32,20 @@ def operator_creates(platform, *, email: str, org: str, sector: str, roles: set[
                                     organisation=organisation, roles=roles,
                                     end_of_rights=date.today() + timedelta(days=365))
         return credentials.issue_activation(s, actor=operator_actor(), user=user)
+
+
+def one_account_per_role(session, platform, *, until: date) -> dict:
+    """An account for each role at one lab ("<role>@example.org"), MFA enrolled and terms accepted:
+    for tests about what each role may do, signed in without the sign-in form."""
+    lab = identity.create_organisation(session, actor=operator_actor(), name="Labo", sector="private")
+    users = {}
+    for role in Role:
+        user = identity.create_user(session, actor=operator_actor(), email=f"{role.value}@example.org",
+                                    name=role.value, organisation=lab, roles={role.value}, end_of_rights=until)
+        user.mfa_confirmed = True
+        identity.accept_terms(session, user=user, version=platform.settings.terms_version)
+        users[role.value] = user
+    return users
 
 
 def secret_of(activation_url_or_secret: str) -> str:

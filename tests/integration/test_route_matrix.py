@@ -16,8 +16,7 @@ from bastide.api.app import create_app
 from bastide.governance import service as gov
 from bastide.identity import service as identity
 from bastide.identity.roles import Role
-from bastide.platform import operator_actor
-from tests.portal import client_for, session_client
+from tests.portal import client_for, one_account_per_role, session_client
 from tests.unit.test_application_form import FULL
 
 ROLES = [r.value for r in Role]
@@ -127,15 +126,9 @@ def world(platform):
     """One account per role (MFA enrolled, terms accepted) and an application of the researcher's."""
     until = date.today() + timedelta(days=30)
     with platform.db.unit_of_work() as s:
-        lab = identity.create_organisation(s, actor=operator_actor(), name="Labo", sector="private")
-        users = {}
-        for role in ROLES:
-            user = identity.create_user(s, actor=operator_actor(), email=f"{role}@example.org", name=role,
-                                        organisation=lab, roles={role}, end_of_rights=until)
-            user.mfa_confirmed = True
-            identity.accept_terms(s, user=user, version=platform.settings.terms_version)
-            users[role] = user.id
-        researcher = s.get(identity.User, users[R])
+        accounts = one_account_per_role(s, platform, until=until)
+        users = {role: user.id for role, user in accounts.items()}
+        researcher = accounts[R]
         application = gov.create_application(s, actor=identity.actor_of(researcher), user=researcher, title="T",
                                              procedure="standard", form=FULL)
         application.status = "submitted"  # readable by the access body without a snapshot to check
