@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     auth_source_failures: int = Field(20, description="Failed sign-ins from one address after which each further "
                                       "try from it waits, as for an account.")
     auth_backoff_max_seconds: int = Field(900, description="Longest wait between two sign-in tries.")
+    sign_in_threads: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) // 2),
+                                 description="Threads that check passwords (Argon2, tens of milliseconds of a core "
+                                 "each), apart from those serving every other request: a storm of sign-ins queues "
+                                 "for them and starves no one. Default: half the cores.")
     mail_url: str | None = Field(None, description="Mail relay for the messages people get (a reset of their "
                                  "account): smtp://host:port, smtp+starttls://… or smtps://…, user and password in "
                                  "the URL if needed; without it, messages are written to `home/outbox/`.")
@@ -170,7 +174,7 @@ class Settings(BaseSettings):
                      "workspace_query_rows", "job_seconds", "job_result_rows", "airlock_approvals", "airlock_threshold",
                      "spark_shuffle_partitions", "heartbeat_seconds", "sandbox_processes", "sandbox_uid_base",
                      "workspace_daily_rows", "workspace_engine_connections", "workspace_engine_idle_seconds",
-                     "auth_source_failures", "auth_backoff_max_seconds", "audit_checkpoint_events",
+                     "auth_source_failures", "auth_backoff_max_seconds", "sign_in_threads", "audit_checkpoint_events",
                      "audit_checkpoint_seconds")
     @classmethod
     def _positive(cls, value: int) -> int:

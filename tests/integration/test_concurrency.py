@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
+from bastide.api.app import create_app
+from bastide.api.identity_views import password_pool
 from bastide.audit.models import AuditEvent
 from bastide.audit.service import verify_chain
 from bastide.config import Settings
@@ -22,6 +24,7 @@ from bastide.identity import service as identity
 from bastide.identity import throttle
 from bastide.identity.models import LoginThrottle
 from bastide.platform import Platform, operator_actor
+from tests.portal import client_for
 
 pytestmark = pytest.mark.slow
 EMAIL, PROCESSES, THREADS, TRIES = "target@inserm.example", 3, 4, 5
@@ -85,4 +88,25 @@ def test_the_back_off_stays_at_its_longest_however_many_failures(tmp_path, datab
     with platform.db.unit_of_work() as s:
         row = s.get(LoginThrottle, "account:x@y.example")
         assert row.failures == 501 and row.blocked_until == now + timedelta(hours=1)
+    platform.close()
+
+
+def test_sign_ins_queue_for_their_own_threads_and_the_others_keep_answering(tmp_path):
+    """Issue 16, item 3: Argon2 ran in the pool serving every request, so 200 wrong-password clients
+    held all its threads and /health waited 25 s. With every password thread taken, a sign-in waits
+    for one, and /health and a public page answer meanwhile; the sign-in is checked once freed."""
+    platform = Platform(Settings(home=tmp_path, sign_in_threads=1))
+    platform.init(operator_actor())
+    app = create_app(platform)
+    with client_for(app) as client:
+        pool = password_pool(app)
+        holder = object()
+        client.portal.call(pool.acquire_on_behalf_of, holder)  # the one password thread, busy
+        with ThreadPoolExecutor(1) as waiting:
+            sign_in = waiting.submit(client.post, "/api/auth/login",
+                                     json={"email": "nobody@example.org", "password": "wrong", "code": "000000"})
+            assert client.get("/health").status_code == 200 and client.get("/calls").status_code == 200
+            assert not sign_in.done()  # still queued for a password thread
+            client.portal.call(pool.release_on_behalf_of, holder)
+            assert sign_in.result(timeout=60).status_code == 401
     platform.close()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Depends, Path, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from bastide.api.egress import Egress, allows
 from bastide.api.auth import SESSION_COOKIE, Principal, cookie_options, guard
@@ -28,9 +31,26 @@ def platform_of(request: Request):
     return request.app.state.platform
 
 
-def sign_in(request: Request, *, email: str, password: str, code: str) -> tuple[User, str]:
-    """Check the three factors; on success open a session. Failures are committed before the
-    error is raised, so the back-off counters and the audit trail keep them (IAM-04)."""
+def password_pool(app) -> anyio.CapacityLimiter:
+    """The threads that check passwords. Argon2 costs tens of milliseconds of a core by design: in
+    the pool serving every request, 200 wrong-password clients held all its threads and /health
+    waited 25 s (issue 16). Here a storm queues for its own threads; the others stay free."""
+    pool = getattr(app.state, "password_pool", None)
+    if pool is None:  # made on first use, in the event loop (no await in between: one pool)
+        pool = app.state.password_pool = anyio.CapacityLimiter(app.state.platform.settings.sign_in_threads)
+    return pool
+
+
+async def sign_in(request: Request, *, email: str, password: str, code: str) -> tuple[User, str]:
+    """Check the three factors in the password pool; on success open a session."""
+    return await anyio.to_thread.run_sync(
+        functools.partial(_sign_in, request, email=email, password=password, code=code),
+        limiter=password_pool(request.app))
+
+
+def _sign_in(request: Request, *, email: str, password: str, code: str) -> tuple[User, str]:
+    """Failures are committed before the error is raised, so the back-off counters and the audit
+    trail keep them (IAM-04)."""
     platform = platform_of(request)
     with platform.db.unit_of_work() as session:
         result = identity.authenticate(session, keys=platform.keys, email=email, password=password, code=code,
@@ -42,11 +62,15 @@ def sign_in(request: Request, *, email: str, password: str, code: str) -> tuple[
 
 
 @router.post("/api/auth/login", response_model=MeOut)
-def login(request: Request, response: Response, body: LoginIn):
-    user, secret = sign_in(request, email=body.email, password=body.password, code=body.code)
+async def login(request: Request, response: Response, body: LoginIn):
+    user, secret = await sign_in(request, email=body.email, password=body.password, code=body.code)
     response.set_cookie(SESSION_COOKIE, secret, **cookie_options(request))
+    return await run_in_threadpool(_signed_in, request, user.id, secret)
+
+
+def _signed_in(request: Request, user_id: int, secret: str) -> MeOut:
     with platform_of(request).db.unit_of_work() as session:
-        return MeOut.build(session.get(User, user.id), current_terms=platform_of(request).settings.terms_version,
+        return MeOut.build(session.get(User, user_id), current_terms=platform_of(request).settings.terms_version,
                            csrf=credentials.csrf_token(secret))
 
 

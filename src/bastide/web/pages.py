@@ -113,9 +113,9 @@ def _safe_next(target: str) -> str:
 
 
 @router.post("/login", response_class=HTMLResponse, dependencies=[allows(Egress.ACCOUNT)])
-def login(request: Request, fields: Fields):
+async def login(request: Request, fields: Fields):
     try:
-        user, secret = sign_in(request, email=str(fields.get("email", "")), password=str(fields.get("password", "")),
+        user, secret = await sign_in(request, email=str(fields.get("email", "")), password=str(fields.get("password", "")),
                                code=str(fields.get("code", "")))
     except DomainError as exc:
         return render(request, "login.html", {"next": fields.get("next", "/applications"), "error": exc},
