@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from bastide.db import Base, UTCDateTime
 
@@ -77,6 +77,13 @@ class SnapshotTable(Base):
     variables: Mapped[list[Variable]] = relationship(
         back_populates="table", order_by="Variable.position", cascade="all, delete-orphan"
     )
+
+
+# how many tables a snapshot holds, counted by the database: the catalogue's listing loaded every
+# table row of every snapshot for this one number (a sixth of a loaded server's time, issue 16)
+Snapshot.table_count = column_property(
+    select(func.count(SnapshotTable.id)).where(SnapshotTable.snapshot_id == Snapshot.id)
+    .correlate_except(SnapshotTable).scalar_subquery())
 
 
 class Variable(Base):

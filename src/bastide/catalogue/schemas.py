@@ -20,7 +20,7 @@ class SnapshotOut(BaseModel):
     @classmethod
     def build(cls, s) -> SnapshotOut:
         return cls(ref=s.ref, release=s.release, published_at=s.published_at, rows=s.rows, bytes=s.bytes,
-                   files=s.files, tables=len(s.tables), merkle_root=s.merkle_root)
+                   files=s.files, tables=s.table_count, merkle_root=s.merkle_root)
 
 
 class DatasetOut(BaseModel):
