@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 
 from bastide.airlock import service as airlock
@@ -75,8 +76,15 @@ def test_an_answer_without_an_egress_rule_is_refused(platform):
     def forgotten() -> dict:
         return {"secret": "microdata"}
 
-    answer = client_for(app).get("/api/forgotten")
-    assert answer.status_code == 500 and "microdata" not in answer.text
+    @app.get("/api/forgotten/stream")
+    def streamed() -> StreamingResponse:  # the body comes after the refused start: none of it leaves
+        return StreamingResponse(iter([b"BEN_NIR_PSA\n", b"microdata\n"]), media_type="text/csv")
+
+    for path in ("/api/forgotten", "/api/forgotten/stream"):
+        answer = client_for(app).get(path)
+        assert answer.status_code == 500 and "microdata" not in answer.text and "BEN_NIR" not in answer.text
+        assert answer.json()["error"]["code"] == "internal_error"
+        assert answer.json()["request_id"] == answer.headers["X-Request-ID"]
     health = client_for(app).get("/health")
     assert health.status_code == 200 and health.headers[egress.HEADER] == "public"
 

@@ -35,6 +35,10 @@ def envelope(request: Request, status: int, code: str, message: str, details: di
     }, headers={"X-Request-ID": request_id, "X-Error-Code": code})
 
 
+def internal_error(request: Request) -> JSONResponse:
+    return envelope(request, 500, "internal_error", "an unexpected error occurred; it was logged")
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str
@@ -122,18 +126,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.platform = platform
     app.add_middleware(hardening.Hardening, settings=platform.settings)  # before anything reads the body
 
-    @app.middleware("http")
-    async def request_id(request: Request, call_next):
-        request.state.request_id = uuid.uuid4().hex
-        response = await call_next(request)
-        rule = egress.rule_of(request)
-        if 200 <= response.status_code < 300 and rule is None:  # deny by default (api/egress.py)
-            LOG.error("%s %s answered without stating an egress rule: refused", request.method, request.url.path)
-            response = envelope(request, 500, "internal_error", "an unexpected error occurred; it was logged")
-        elif rule is not None:
-            response.headers[egress.HEADER] = rule
-        response.headers["X-Request-ID"] = request.state.request_id
-        return response
+    app.add_middleware(egress.Guard, refusal=internal_error)  # deny by default (api/egress.py)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
@@ -159,7 +152,7 @@ def create_app(platform: Platform) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception):
-        return envelope(request, 500, "internal_error", "an unexpected error occurred; it was logged")
+        return internal_error(request)
 
     @app.get("/health", tags=["platform"], dependencies=[egress.allows(egress.Egress.PUBLIC)])
     def health() -> dict:
