@@ -45,13 +45,14 @@ def wait_port(port: int, timeout: float = 30.0, alive: subprocess.Popen | None =
 class Postgres:
     """initdb + pg_ctl as the postgres user (initdb refuses root), on a spare port."""
 
-    def __init__(self):
+    def __init__(self, *, fsync: bool = False):
         bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
         if not bins:
             raise RuntimeError("PostgreSQL binaries not found: apt-get install postgresql")
         self.bin = Path(bins[-1]).parent
         self.dir = Path(tempfile.mkdtemp(prefix="bastide-pg-"))
         self.port = free_port()
+        self.fsync = fsync  # off for tests (nothing to keep); on for benchmarks, as a deployment runs
 
     def _run(self, *args: str) -> None:
         cmd = [str(self.bin / args[0]), *args[1:]]
@@ -63,7 +64,8 @@ class Postgres:
     def start(self) -> str:
         data = self.dir / "data"
         self._run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
-        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync={'on' if self.fsync else 'off'} "
+                "-c max_connections=200")
         self._run("pg_ctl", "-D", str(data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start")
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
