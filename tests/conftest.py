@@ -17,7 +17,7 @@ from bastide.identity import service as identity
 from bastide.config import Settings
 from bastide.platform import Platform, operator_actor
 from bastide.workspaces.engine import DuckDBEngine
-from tests.services import S3_ACCESS, S3_SECRET, Postgres, SeaweedS3
+from tests.services import S3_ACCESS, S3_SECRET, Postgres, SeaweedS3, SoftHsm
 
 pytest_plugins = ["tests.workspace_fixtures"]  # the `ready` workspace, for the workspace and job tests
 
@@ -69,6 +69,16 @@ def s3_server():
         yield server, endpoint
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def hsm() -> dict:
+    """A SoftHSM2 token for this test process: the settings that put a platform's keys in it."""
+    token = SoftHsm()
+    try:
+        yield token.start()
+    finally:
+        token.stop()
 
 
 def _fresh_postgres_db(server_url: str) -> str:

@@ -1,6 +1,7 @@
-"""Real services for the tests: a throwaway PostgreSQL cluster and a SeaweedFS S3 server.
+"""Real services for the tests: a throwaway PostgreSQL cluster, a SeaweedFS S3 server and a
+SoftHSM2 token.
 
-Both bind to 127.0.0.1 only and are stopped when the test session ends.
+The servers bind to 127.0.0.1 only and are stopped when the test session ends.
 """
 
 from __future__ import annotations
@@ -234,3 +235,35 @@ def serving(app, port: int | None = None):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+class SoftHsm:
+    """A SoftHSM2 token in a folder of its own (Debian's softhsm2). The library reads its
+    configuration once per process, from SOFTHSM2_CONF, when first loaded: one token per test
+    process, tests that need fresh keys give them labels of their own."""
+
+    MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
+    LABEL = "bastide-test"
+
+    def __init__(self):
+        if not self.MODULE.exists() or not shutil.which("softhsm2-util"):
+            raise RuntimeError("SoftHSM2 not found: apt-get install softhsm2 (./dev test installs it)")
+        self.dir = Path(tempfile.mkdtemp(prefix="bastide-hsm-"))
+        self.pin_file = self.dir / "pin"
+
+    def start(self) -> dict:
+        (self.dir / "tokens").mkdir()
+        conf = self.dir / "softhsm2.conf"
+        conf.write_text(f"directories.tokendir = {self.dir / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
+        os.environ["SOFTHSM2_CONF"] = str(conf)  # this process and what it starts
+        pin, so_pin = uuid.uuid4().hex[:12], uuid.uuid4().hex[:12]
+        subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", self.LABEL, "--so-pin", so_pin,
+                        "--pin", pin], check=True, capture_output=True)
+        fd = os.open(self.pin_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(pin + "\n")
+        return {"key_backend": "pkcs11", "pkcs11_module": self.MODULE, "pkcs11_token_label": self.LABEL,
+                "pkcs11_pin_file": self.pin_file}
+
+    def stop(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -69,7 +69,13 @@ class Settings(BaseSettings):
     s3_region: str = Field("us-east-1", description="S3 region name.")
     s3_access_key: SecretStr | None = Field(None, description="S3 access key id.")
     s3_secret_key: SecretStr | None = Field(None, description="S3 secret key.")
-    key_backend: Literal["local"] = Field("local", description="Key manager: `local` (key file); `pkcs11` comes later.")
+    key_backend: Literal["local", "pkcs11"] = Field("local", description="Where the master and signing keys live: "
+                                                    "`local` (key files in `home/keys`) or `pkcs11` (made in an HSM's "
+                                                    "token, never leaving it).")
+    pkcs11_module: Path = Field(Path("/usr/lib/softhsm/libsofthsm2.so"), description="The HSM's PKCS#11 library "
+                                "(SoftHSM2's by default).")
+    pkcs11_token_label: str = Field("bastide", description="Label of the token holding the platform's keys.")
+    pkcs11_pin_file: Path | None = Field(None, description="File (0600) holding the token's user PIN.")
     master_key_file: Path | None = Field(None, description="Master key file (0600); default `home/keys/master.key`.")
     signing_key_file: Path | None = Field(None, description="Ed25519 signing key (0600); default `home/keys/signing.pem`.")
     work_dir: Path | None = Field(None, description="Scratch space for ingest; default `home/work`.")

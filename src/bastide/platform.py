@@ -10,7 +10,9 @@ from bastide.audit.service import record
 from bastide.catalogue.workflow import DATA_OPERATOR
 from bastide.config import Settings
 from bastide.db import Database
+from bastide.keys.base import KeyManager
 from bastide.keys.local import LocalKeyManager
+from bastide.keys.pkcs11 import Pkcs11KeyManager, Pkcs11Signer, Token
 from bastide.keys.signing import Signer
 from bastide.liveness import Liveness
 from bastide.statemachine import Actor
@@ -41,7 +43,16 @@ class Platform:
         return open_store(self.settings)
 
     @cached_property
-    def keys(self) -> LocalKeyManager:
+    def token(self) -> Token | None:
+        """The HSM's token when the keys live there (BASTIDE_KEY_BACKEND=pkcs11)."""
+        if self.settings.key_backend != "pkcs11":
+            return None
+        return Token(self.settings.pkcs11_module, self.settings.pkcs11_token_label, self.settings.pkcs11_pin_file)
+
+    @cached_property
+    def keys(self) -> KeyManager:
+        if self.token is not None:
+            return Pkcs11KeyManager(self.token)
         return LocalKeyManager(self.settings.resolved_master_key_file)
 
     @cached_property
@@ -49,7 +60,9 @@ class Platform:
         return Liveness(self.db, self.settings.heartbeat_seconds)
 
     @cached_property
-    def signer(self) -> Signer:
+    def signer(self) -> Signer | Pkcs11Signer:
+        if self.token is not None:
+            return Pkcs11Signer(self.token)
         return Signer(self.settings.resolved_signing_key_file)
 
     def init(self, actor: Actor) -> list[str]:
@@ -57,9 +70,9 @@ class Platform:
         created = []
         self.settings.home.mkdir(parents=True, exist_ok=True)
         if self.keys.ensure_master_key():
-            created.append(f"master key {self.keys.path}")
+            created.append(f"master key {self.keys.location}")
         if self.signer.ensure_key():
-            created.append(f"signing key {self.signer.path}")
+            created.append(f"signing key {self.signer.location}")
         fresh = not self.db.is_migrated()
         self.db.migrate()
         if fresh:
@@ -79,3 +92,5 @@ class Platform:
             self.liveness.stop()
         if "db" in self.__dict__:
             self.db.dispose()
+        if self.__dict__.get("token") is not None:
+            self.token.close()

@@ -235,3 +235,18 @@ def test_audit_verify_holds_the_chain_against_checkpoints_kept_outside(tmp_path)
                    (last - 2, last - 2))
     broken = run(home, "audit", "verify", "--checkpoints", str(kept), "--public-key", str(key), check=False)
     assert broken.returncode == 6 and "events were deleted" in broken.stderr and "Traceback" not in broken.stderr
+
+
+def test_init_makes_the_keys_in_the_hsm_and_a_refused_pin_is_one_clear_line(tmp_path, hsm):
+    """Issue 17, item 1: with BASTIDE_KEY_BACKEND=pkcs11 `bastide init` makes the master and signing
+    keys in the token (no key file); a PIN the token refuses stops every command with what to mend."""
+    env = {f"BASTIDE_{name.upper()}": str(value) for name, value in hsm.items()}
+    home = tmp_path / "home"
+    made = run(home, "init", env=env)
+    assert "pkcs11:token=bastide-test" in made.stdout + made.stderr and not (home / "keys").exists()
+    assert run(home, "public-key", env=env).stdout.startswith("-----BEGIN PUBLIC KEY-----")
+    wrong = tmp_path / "wrong-pin"
+    wrong.write_text("00000000\n")
+    wrong.chmod(0o600)
+    refused = run(home, "public-key", check=False, env={**env, "BASTIDE_PKCS11_PIN_FILE": str(wrong)})
+    assert refused.returncode != 0 and "refused the PIN" in refused.stderr and "Traceback" not in refused.stderr

@@ -39,7 +39,8 @@ SAMPLE = {"beneficiaries": 2000, "years": [2022, 2023, 2024], "seed": 42, "relea
 def init() -> None:
     """Create what is missing: keys (0600), the metadata database, the store."""
     with platform_session(init=True) as platform:
-        console.print(f"ready: database {platform.db.engine.dialect.name}, store {platform.store.url}")
+        console.print(f"ready: database {platform.db.engine.dialect.name}, store {platform.store.url}, "
+                      f"master key {platform.keys.location}, signing key {platform.signer.location}", soft_wrap=True)
 
 
 @app.command()

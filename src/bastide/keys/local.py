@@ -28,6 +28,7 @@ class LocalKeyManager:
 
     def __init__(self, master_key_file: Path):
         self.path = Path(master_key_file)
+        self.location = str(self.path)
         self._aead: AESGCM | None = None
 
     def ensure_master_key(self) -> bool:

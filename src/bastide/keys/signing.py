@@ -17,6 +17,7 @@ from bastide.keys.local import write_private_file
 class Signer:
     def __init__(self, path: Path):
         self.path = Path(path)
+        self.location = str(self.path)
         self._key: Ed25519PrivateKey | None = None
 
     def ensure_key(self) -> bool:

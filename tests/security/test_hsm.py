@@ -1,0 +1,58 @@
+"""Keys in an HSM never leave it, and an HSM that refuses is a clear error (issue 17, item 1;
+KEY-03, KEY-04, SOV-*): SoftHSM2 through PKCS#11, as a production HSM is used."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pkcs11
+import pytest
+
+from bastide.errors import ConfigError
+from bastide.keys.pkcs11 import Pkcs11KeyManager, Pkcs11Signer, Token
+
+
+@pytest.fixture
+def token(hsm):
+    token = Token(hsm["pkcs11_module"], hsm["pkcs11_token_label"], hsm["pkcs11_pin_file"])
+    yield token
+    token.close()
+
+
+def test_the_master_and_signing_keys_cannot_be_read_out_of_the_token(token):
+    tag = uuid.uuid4().hex[:8]
+    keys, signer = Pkcs11KeyManager(token, label=f"m-{tag}"), Pkcs11Signer(token, label=f"s-{tag}")
+    keys.ensure_master_key()
+    signer.ensure_key()
+    with token.session() as session:
+        master = session.get_key(object_class=pkcs11.ObjectClass.SECRET_KEY, label=f"m-{tag}")
+        private = session.get_key(object_class=pkcs11.ObjectClass.PRIVATE_KEY, label=f"s-{tag}")
+        for key in (master, private):
+            assert key[pkcs11.Attribute.SENSITIVE] and not key[pkcs11.Attribute.EXTRACTABLE]
+            with pytest.raises(pkcs11.AttributeSensitive):  # the token refuses to give the value out
+                key[pkcs11.Attribute.VALUE]
+
+
+def test_a_wrong_pin_a_missing_pin_file_or_token_or_library_is_a_clear_error(hsm, tmp_path):
+    wrong = tmp_path / "wrong-pin"
+    wrong.write_text("00000000\n")
+    os.chmod(wrong, 0o600)
+    cases = [
+        (Token(hsm["pkcs11_module"], hsm["pkcs11_token_label"], wrong), "refused the PIN"),
+        (Token(hsm["pkcs11_module"], hsm["pkcs11_token_label"], tmp_path / "none"), "is missing"),
+        (Token(hsm["pkcs11_module"], hsm["pkcs11_token_label"], None), "BASTIDE_PKCS11_PIN_FILE"),
+        (Token(hsm["pkcs11_module"], "no-such-token", hsm["pkcs11_pin_file"]), "no token labelled"),
+        (Token(tmp_path / "libnothing.so", hsm["pkcs11_token_label"], hsm["pkcs11_pin_file"]), "apt-get install"),
+    ]
+    for token, said in cases:
+        with pytest.raises(ConfigError, match=said):
+            Pkcs11KeyManager(token, label="m").wrap("dk", b"k" * 32)
+
+
+def test_a_pin_file_others_can_read_is_refused(hsm, tmp_path):
+    shared = tmp_path / "pin"
+    shared.write_text(hsm["pkcs11_pin_file"].read_text())
+    os.chmod(shared, 0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        Pkcs11KeyManager(Token(hsm["pkcs11_module"], hsm["pkcs11_token_label"], shared)).ensure_master_key()
