@@ -76,6 +76,8 @@ class Settings(BaseSettings):
                                 "(SoftHSM2's by default).")
     pkcs11_token_label: str = Field("bastide", description="Label of the token holding the platform's keys.")
     pkcs11_pin_file: Path | None = Field(None, description="File (0600) holding the token's user PIN.")
+    pkcs11_key_label: str = Field("bastide", description="Prefix of the platform's keys' labels in the token "
+                                  "(`<prefix>-master`, `<prefix>-signing`): several deployments may share a token.")
     master_key_file: Path | None = Field(None, description="Master key file (0600); default `home/keys/master.key`.")
     signing_key_file: Path | None = Field(None, description="Ed25519 signing key (0600); default `home/keys/signing.pem`.")
     work_dir: Path | None = Field(None, description="Scratch space for ingest; default `home/work`.")

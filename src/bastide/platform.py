@@ -12,7 +12,7 @@ from bastide.config import Settings
 from bastide.db import Database
 from bastide.keys.base import KeyManager
 from bastide.keys.local import LocalKeyManager
-from bastide.keys.pkcs11 import Pkcs11KeyManager, Pkcs11Signer, Token
+from bastide.keys.pkcs11 import Pkcs11KeyManager, Pkcs11Signer, Token, shared_token
 from bastide.keys.signing import Signer
 from bastide.liveness import Liveness
 from bastide.statemachine import Actor
@@ -47,12 +47,12 @@ class Platform:
         """The HSM's token when the keys live there (BASTIDE_KEY_BACKEND=pkcs11)."""
         if self.settings.key_backend != "pkcs11":
             return None
-        return Token(self.settings.pkcs11_module, self.settings.pkcs11_token_label, self.settings.pkcs11_pin_file)
+        return shared_token(self.settings.pkcs11_module, self.settings.pkcs11_token_label, self.settings.pkcs11_pin_file)
 
     @cached_property
     def keys(self) -> KeyManager:
         if self.token is not None:
-            return Pkcs11KeyManager(self.token)
+            return Pkcs11KeyManager(self.token, label=f"{self.settings.pkcs11_key_label}-master")
         return LocalKeyManager(self.settings.resolved_master_key_file)
 
     @cached_property
@@ -62,7 +62,7 @@ class Platform:
     @cached_property
     def signer(self) -> Signer | Pkcs11Signer:
         if self.token is not None:
-            return Pkcs11Signer(self.token)
+            return Pkcs11Signer(self.token, label=f"{self.settings.pkcs11_key_label}-signing")
         return Signer(self.settings.resolved_signing_key_file)
 
     def init(self, actor: Actor) -> list[str]:

@@ -241,10 +241,13 @@ def test_init_makes_the_keys_in_the_hsm_and_a_refused_pin_is_one_clear_line(tmp_
     """Issue 17, item 1: with BASTIDE_KEY_BACKEND=pkcs11 `bastide init` makes the master and signing
     keys in the token (no key file); a PIN the token refuses stops every command with what to mend."""
     env = {f"BASTIDE_{name.upper()}": str(value) for name, value in hsm.items()}
+    env["BASTIDE_PKCS11_KEY_LABEL"] = tmp_path.name  # keys of its own in the test process's token
     home = tmp_path / "home"
     made = run(home, "init", env=env)
     assert "pkcs11:token=bastide-test" in made.stdout + made.stderr and not (home / "keys").exists()
     assert run(home, "public-key", env=env).stdout.startswith("-----BEGIN PUBLIC KEY-----")
+    rotated = run(home, "keys", "rotate", env=env).stdout
+    assert "rotated the master key pkcs11:token=bastide-test" in rotated and "0 data keys" in rotated
     wrong = tmp_path / "wrong-pin"
     wrong.write_text("00000000\n")
     wrong.chmod(0o600)

@@ -1,5 +1,5 @@
-"""A platform whose keys live in an HSM (issue 17, item 1; KEY-03, SOV-*): `BASTIDE_KEY_BACKEND=pkcs11`
-on SoftHSM2, and nothing else changes — ingest wraps the snapshot's data key in the token and
+"""A platform whose keys live in an HSM (issue 17, item 1; KEY-04: keys in a security container;
+KEY-08): `BASTIDE_KEY_BACKEND=pkcs11` on SoftHSM2, and nothing else changes — ingest wraps the snapshot's data key in the token and
 reads the files back through it, the manifest and the audit checkpoints are signed by it and hold
 under its public key alone, and no key file is ever written."""
 
@@ -17,7 +17,7 @@ from tests.conftest import make_platform
 
 
 def test_a_platform_with_its_keys_in_the_hsm_ingests_verifies_and_signs(tmp_path, hsm, tiny_delivery):
-    platform = make_platform(tmp_path, **hsm)
+    platform = make_platform(tmp_path, **hsm, pkcs11_key_label=tmp_path.name)  # keys of its own in the token
     try:
         assert platform.keys.backend == "pkcs11" and platform.keys.location.startswith("pkcs11:token=")
         ingest(platform, actor=operator_actor(), request=IngestRequest(str(tiny_delivery), "snds", "2024-12"))

@@ -8,7 +8,7 @@ import pytest
 from bastide.errors import ConfigError, KeyUnavailable
 from bastide.keys.local import LocalKeyManager
 from bastide.keys.parquet import decryption_properties, encryption_properties
-from bastide.keys.pkcs11 import Pkcs11KeyManager, Pkcs11Signer, Token
+from bastide.keys.pkcs11 import Pkcs11KeyManager, Pkcs11Signer, shared_token
 from bastide.keys.signing import Signer, signature_valid
 
 
@@ -20,7 +20,7 @@ def backend(request, tmp_path):
         yield LocalKeyManager(tmp_path / "k" / "master.key"), Signer(tmp_path / "k" / "signing.pem")
         return
     hsm = request.getfixturevalue("hsm")
-    token = Token(hsm["pkcs11_module"], hsm["pkcs11_token_label"], hsm["pkcs11_pin_file"])
+    token = shared_token(hsm["pkcs11_module"], hsm["pkcs11_token_label"], hsm["pkcs11_pin_file"])
     tag = uuid.uuid4().hex[:8]
     yield Pkcs11KeyManager(token, label=f"master-{tag}"), Pkcs11Signer(token, label=f"signing-{tag}")
     token.close()

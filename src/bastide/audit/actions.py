@@ -7,6 +7,7 @@ class AuditAction(StrEnum):
     PLATFORM_INIT = "platform:init"
     KEY_CREATE = "key:create"
     KEY_DESTROY = "key:destroy"
+    KEY_ROTATE = "key:rotate"  # the master key: every data key wrapped again under a new one
     DATASET_CREATE = "dataset:create"
     SNAPSHOT_STAGE = "snapshot:stage"
     SNAPSHOT_RESTART = "snapshot:restart"

@@ -23,3 +23,16 @@ class KeyManager(Protocol):
 
     def unwrap(self, key_id: str, wrapped: bytes) -> bytes:
         """Give back the data key; raises KeyUnavailable if it cannot."""
+
+    # Rotation (KEY-02: key management per RGS annex B2, which renews keys): a next master key is made, every wrapped key is wrapped again under it,
+    # then it replaces the current one, which is destroyed; no data file changes. Each step may be
+    # run again after a crash: while both exist, unwrap tries both.
+    def begin_rotation(self) -> None:
+        """Make the next master key, unless it exists."""
+
+    def rewrap(self, key_id: str, wrapped: bytes) -> bytes:
+        """The same key wrapped under the next master key (from under either)."""
+
+    def finish_rotation(self) -> bool:
+        """The next master key becomes the current one, the old one is destroyed; False if no
+        rotation was under way."""

@@ -1,4 +1,5 @@
-"""The master key and the signing key in a hardware security module, through PKCS#11 (KEY-*, SOV-*).
+"""The master key and the signing key in a hardware security module, through PKCS#11 (KEY-04:
+keys in a security container; KEY-08: under the operator's control).
 
 Both are made in the token, sensitive and not extractable: they never leave it. A data key is
 wrapped by the token (AES-256-GCM, its id as associated data: the same layout as the key file's,
@@ -24,7 +25,6 @@ from bastide.keys.base import DATA_KEY_BYTES
 
 NONCE_BYTES = 12
 ED25519_OID = "1.3.101.112"  # RFC 8410
-MASTER_LABEL, SIGNING_LABEL = "bastide-master", "bastide-signing"
 
 
 def _pkcs11():
@@ -107,52 +107,114 @@ class Token:
             self._session = None
 
 
+_SHARED: dict[tuple, Token] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_token(module: Path, label: str, pin_file: Path | None) -> Token:
+    """One Token per token and PIN file in a process: PKCS#11 logs an application in, not a session
+    (a second login is refused with CKR_USER_ALREADY_LOGGED_IN, a logout ends every session's)."""
+    with _SHARED_LOCK:
+        return _SHARED.setdefault((Path(module), label, pin_file), Token(module, label, pin_file))
+
+
+def close_all() -> None:
+    """Log this process out of every token (each reopens at its next use)."""
+    with _SHARED_LOCK:
+        tokens = list(_SHARED.values())
+    for token in tokens:
+        token.close()
+
+
 class Pkcs11KeyManager:
     backend = "pkcs11"
 
-    def __init__(self, token: Token, label: str = MASTER_LABEL):
-        self.token, self.label = token, label
+    def __init__(self, token: Token, label: str):
+        self.token, self.label, self.next_label = token, label, f"{label}-next"
         self.location = token.uri(label)
 
     def ensure_master_key(self) -> bool:
         """Make the master key in the token if it holds none; True if it was made."""
-        pkcs11 = _pkcs11()
         with self.token.session() as session:
-            if self.token.find(session, pkcs11.ObjectClass.SECRET_KEY, self.label) is not None:
+            if self._key(session, self.label) is not None or self._key(session, self.next_label) is not None:
                 return False
-            session.generate_key(pkcs11.KeyType.AES, DATA_KEY_BYTES * 8, label=self.label, store=True,
-                                 template={pkcs11.Attribute.SENSITIVE: True, pkcs11.Attribute.EXTRACTABLE: False})
+            self._generate(session, self.label)
             return True
 
-    def _master(self, session):
-        pkcs11 = _pkcs11()
-        key = self.token.find(session, pkcs11.ObjectClass.SECRET_KEY, self.label)
-        if key is None:
-            raise ConfigError(f"the token holds no master key {self.location}: run `bastide init`")
-        return key
+    def _key(self, session, label: str):
+        return self.token.find(session, _pkcs11().ObjectClass.SECRET_KEY, label)
 
-    def wrap(self, key_id: str, plaintext: bytes) -> bytes:
+    def _present(self, session) -> list:
+        """The master keys the token holds: the current one, and the next one during a rotation."""
+        keys = [k for k in (self._key(session, self.label), self._key(session, self.next_label)) if k is not None]
+        if not keys:
+            raise ConfigError(f"the token holds no master key {self.location}: run `bastide init`")
+        return keys
+
+    def _seal(self, key, key_id: str, plaintext: bytes) -> bytes:
         pkcs11 = _pkcs11()
         nonce = secrets.token_bytes(NONCE_BYTES)
-        with self.token.session() as session:
-            sealed = self._master(session).encrypt(
-                plaintext, mechanism=pkcs11.Mechanism.AES_GCM,
-                mechanism_param=pkcs11.mechanisms.GCMParams(nonce, key_id.encode(), 128))
-        return nonce + sealed
+        return nonce + key.encrypt(plaintext, mechanism=pkcs11.Mechanism.AES_GCM,
+                                   mechanism_param=pkcs11.mechanisms.GCMParams(nonce, key_id.encode(), 128))
 
-    def unwrap(self, key_id: str, wrapped: bytes) -> bytes:
+    def _open(self, key, key_id: str, wrapped: bytes) -> bytes | None:
         pkcs11 = _pkcs11()
         try:
-            with self.token.session() as session:
-                return self._master(session).decrypt(
-                    wrapped[NONCE_BYTES:], mechanism=pkcs11.Mechanism.AES_GCM,
-                    mechanism_param=pkcs11.mechanisms.GCMParams(wrapped[:NONCE_BYTES], key_id.encode(), 128))
-        except KeyUnavailable as exc:  # SoftHSM2 says only "general error" for a tag that does not hold
-            raise KeyUnavailable(f"data key {key_id} cannot be unwrapped by the master key {self.location}") from exc
+            return key.decrypt(wrapped[NONCE_BYTES:], mechanism=pkcs11.Mechanism.AES_GCM,
+                               mechanism_param=pkcs11.mechanisms.GCMParams(wrapped[:NONCE_BYTES], key_id.encode(), 128))
+        except (pkcs11.GeneralError, pkcs11.EncryptedDataInvalid, pkcs11.EncryptedDataLenRange):
+            return None  # SoftHSM2 says only "general error" for a tag that does not hold
+
+    def wrap(self, key_id: str, plaintext: bytes) -> bytes:
+        with self.token.session() as session:
+            # during a rotation new keys go under the next master key (the rewrap pass may not see them)
+            return self._seal(self._present(session)[-1], key_id, plaintext)
+
+    def _unwrapped(self, session, key_id: str, wrapped: bytes) -> bytes:
+        for key in self._present(session):
+            opened = self._open(key, key_id, wrapped)
+            if opened is not None:
+                return opened
+        raise KeyUnavailable(f"data key {key_id} cannot be unwrapped by the master key {self.location}")
+
+    def unwrap(self, key_id: str, wrapped: bytes) -> bytes:
+        with self.token.session() as session:
+            return self._unwrapped(session, key_id, wrapped)
+
+    def _generate(self, session, label: str) -> None:
+        pkcs11 = _pkcs11()
+        session.generate_key(pkcs11.KeyType.AES, DATA_KEY_BYTES * 8, label=label, store=True,
+                             template={pkcs11.Attribute.SENSITIVE: True, pkcs11.Attribute.EXTRACTABLE: False})
+
+    def begin_rotation(self) -> None:
+        with self.token.session() as session:
+            if self._key(session, self.next_label) is None:
+                self._generate(session, self.next_label)
+
+    def rewrap(self, key_id: str, wrapped: bytes) -> bytes:
+        with self.token.session() as session:
+            following = self._key(session, self.next_label)
+            if following is None:
+                raise ConfigError("no rotation of the master key is under way: begin it first")
+            if self._open(following, key_id, wrapped) is not None:  # already done: a later pass finds nothing
+                return wrapped
+            return self._seal(following, key_id, self._unwrapped(session, key_id, wrapped))
+
+    def finish_rotation(self) -> bool:
+        pkcs11 = _pkcs11()
+        with self.token.session() as session:
+            following = self._key(session, self.next_label)
+            if following is None:
+                return False
+            current = self._key(session, self.label)
+            if current is not None:
+                current.destroy()  # in the token: no copy of it exists anywhere
+            following[pkcs11.Attribute.LABEL] = self.label
+            return True
 
 
 class Pkcs11Signer:
-    def __init__(self, token: Token, label: str = SIGNING_LABEL):
+    def __init__(self, token: Token, label: str):
         self.token, self.label = token, label
         self.location = token.uri(label)
         self._public: str | None = None
