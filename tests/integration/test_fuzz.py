@@ -35,7 +35,7 @@ from tests.unit.test_application_form import FULL
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = 6  # per operation and generation mode: ~800 cases, replayed for each role
+EXAMPLES = 5  # per operation and generation mode: ~700 cases, replayed for each role
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 BASE_URL = "https://testserver"  # the session cookie is Secure
 ROLES = ["anonymous", *(r.value for r in Role)]
