@@ -24,7 +24,7 @@ router = APIRouter(tags=["identity"], dependencies=[allows(Egress.ACCOUNT)])
 Signed = Annotated[Principal, Depends(guard(terms=False))]
 SignedSession = Annotated[Principal, Depends(guard(terms=False, sessions_only=True))]
 Admin = Annotated[Principal, Depends(guard(Permission.USER_MANAGE))]
-Email = Annotated[str, Path(max_length=320, pattern="@", examples=["alice@labo.example"])]  # as create_user takes them
+Email = Annotated[str, Path(max_length=identity.EMAIL_MAX, pattern="@", examples=["alice@labo.example"])]  # as create_user
 
 
 def platform_of(request: Request):

@@ -36,6 +36,8 @@ class AuthenticationFailed(DomainError):
     http_status = 401
     exit_code = 10
 
+EMAIL_MAX = 320  # the users.email column's width; the API's path declares the same
+
 
 def _target(user: User) -> str:
     return f"user:{user.email}"
@@ -93,7 +95,7 @@ def create_user(session: Session, *, actor: Actor, email: str, name: str, organi
                 roles: set[str], end_of_rights: date, password: str | None = None) -> User:
     check_permission(actor, Permission.USER_MANAGE)
     email = email.strip().lower()
-    if "@" not in email or len(email) > 320:
+    if "@" not in email or len(email) > EMAIL_MAX:
         raise InvalidInput(f"{email!r} is not an e-mail address")
     if end_of_rights <= utcnow().date():
         raise InvalidInput("the end-of-rights date must be in the future (IAM-06)")
@@ -149,7 +151,7 @@ class Enrolment:
 
 def enrol_mfa(session: Session, *, keys: KeyManager, actor: Actor, user: User) -> Enrolment:
     secret = pyotp.random_base32()
-    user.mfa_secret_wrapped = keys.wrap(f"totp:{user.email}", secret.encode())
+    user.mfa_secret_wrapped = keys.wrap(totp_key_id(user), secret.encode())
     user.mfa_confirmed, user.mfa_last_step = False, 0
     codes = [secrets.token_hex(5) for _ in range(RECOVERY_CODES)]
     user.recovery_hashes = [_code_hash(c) for c in codes]
@@ -166,13 +168,18 @@ def confirm_mfa(session: Session, *, keys: KeyManager, actor: Actor, user: User,
     record(session, actor=actor, action=AuditAction.USER_MFA_CONFIRM, target=_target(user))
 
 
+def totp_key_id(user: User) -> str:
+    """What a person's second-factor secret is wrapped under: bound to its account."""
+    return f"totp:{user.email}"
+
+
 def _code_hash(code: str) -> str:
     return hashlib.sha256(code.strip().lower().encode()).hexdigest()
 
 
 def _accept_totp(keys: KeyManager, user: User, code: str, now: datetime) -> bool:
     """A code of the current 30 s step (±1 for clock drift), never one already used."""
-    secret = keys.unwrap(f"totp:{user.email}", user.mfa_secret_wrapped).decode()
+    secret = keys.unwrap(totp_key_id(user), user.mfa_secret_wrapped).decode()
     totp = pyotp.TOTP(secret)
     step = totp.timecode(now)
     for offset in (-1, 0, 1):

@@ -1,5 +1,6 @@
 """Rotating the master key (KEY-02: RGS annex B2 renews keys; KEY-08): every key it wraps is
-wrapped again under a new one, then the old one is destroyed. No data file changes (they are encrypted under data keys, which stay).
+wrapped again under a new one, then the old one is destroyed. No data file changes (they are
+encrypted under data keys, which stay).
 
 Each step may be run again after a crash: while both master keys exist, unwrap tries both, new
 keys are wrapped under the next one, and a pass over keys already rewrapped changes nothing. The
@@ -15,6 +16,7 @@ from bastide.audit.actions import AuditAction
 from bastide.audit.service import record
 from bastide.errors import Conflict
 from bastide.identity.models import User
+from bastide.identity.service import totp_key_id
 from bastide.keys.models import DataKey
 from bastide.statemachine import Actor
 
@@ -58,7 +60,7 @@ def _rewrap_pass(session, keys) -> tuple[int, tuple[int, int]]:
         row.wrapped = again
     users = session.execute(select(User).where(User.mfa_secret_wrapped.is_not(None))).scalars().all()
     for user in users:
-        again = keys.rewrap(f"totp:{user.email}", user.mfa_secret_wrapped)
+        again = keys.rewrap(totp_key_id(user), user.mfa_secret_wrapped)
         changed += again != user.mfa_secret_wrapped
         user.mfa_secret_wrapped = again
     return changed, (len(data_keys), len(users))
