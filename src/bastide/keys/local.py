@@ -23,6 +23,12 @@ def write_private_file(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
+def check_private(path: Path, mode: int, what: str) -> None:
+    """A secret's file others can read is refused, whatever it holds (KEY-04)."""
+    if mode & 0o077:
+        raise ConfigError(f"{what} {path} is readable by others: chmod 600 it")
+
+
 class LocalKeyManager:
     backend = "local"
 
@@ -47,8 +53,7 @@ class LocalKeyManager:
         # by file identity: a rotation run by another process replaces the file, not its name
         identity = (path, info.st_ino, info.st_mtime_ns)
         if identity not in self._ciphers:
-            if info.st_mode & 0o077:
-                raise ConfigError(f"master key file {path} is readable by others: chmod 600 it")
+            check_private(path, info.st_mode, "master key file")
             material = path.read_bytes()
             if len(material) != DATA_KEY_BYTES:
                 raise ConfigError(f"master key file {path} is not a 256-bit key")

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from bastide.errors import ConfigError, KeyUnavailable
 from bastide.keys.base import DATA_KEY_BYTES
+from bastide.keys.local import check_private
 
 NONCE_BYTES = 12
 ED25519_OID = "1.3.101.112"  # RFC 8410
@@ -52,8 +53,7 @@ class Token:
         if self.pin_file is None:
             raise ConfigError("the HSM's PIN is read from a file: set BASTIDE_PKCS11_PIN_FILE")
         try:
-            if Path(self.pin_file).stat().st_mode & 0o077:
-                raise ConfigError(f"PIN file {self.pin_file} is readable by others: chmod 600 it")
+            check_private(self.pin_file, Path(self.pin_file).stat().st_mode, "PIN file")
             return Path(self.pin_file).read_text().strip()
         except FileNotFoundError as exc:
             raise ConfigError(f"PIN file {self.pin_file} is missing (BASTIDE_PKCS11_PIN_FILE)") from exc
