@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     s3_region: str = Field("us-east-1", description="S3 region name.")
     s3_access_key: SecretStr | None = Field(None, description="S3 access key id.")
     s3_secret_key: SecretStr | None = Field(None, description="S3 secret key.")
+    backup_s3_endpoint: str | None = Field(None, description="S3 endpoint of `s3://` backup repositories, when "
+                                           "not the store's own (a second provider, or another region).")
+    backup_s3_access_key: SecretStr | None = Field(None, description="Access key id on the backup endpoint.")
+    backup_s3_secret_key: SecretStr | None = Field(None, description="Secret key on the backup endpoint.")
     key_backend: Literal["local", "pkcs11"] = Field("local", description="Where the master and signing keys live: "
                                                     "`local` (key files in `home/keys`) or `pkcs11` (made in an HSM's "
                                                     "token, never leaving it).")

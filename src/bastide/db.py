@@ -89,13 +89,27 @@ class Database:
         finally:
             session.close()
 
-    def migrate(self) -> None:
+    def migrate(self, revision: str = "head") -> None:
         from alembic import command
 
         try:
-            command.upgrade(_alembic_config(self.url), "head")
+            command.upgrade(_alembic_config(self.url), revision)
         except OperationalError as exc:
             raise ConfigError(f"cannot reach the metadata database: {exc.orig}") from exc
+
+    def revision(self) -> str | None:
+        """The schema revision the database is at (None before the first migration)."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    @staticmethod
+    def head_revision() -> str:
+        """The schema revision this version of Bastide writes."""
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
 
     def is_migrated(self) -> bool:
         try:

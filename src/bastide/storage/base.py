@@ -28,6 +28,7 @@ CHUNK = 8 * 1024 * 1024
 class ObjectInfo:
     key: str
     size: int
+    mtime_ns: int | None = None  # when the store says (a backup skips objects unchanged since the last)
 
 
 class ObjectStore(Protocol):
@@ -39,6 +40,7 @@ class ObjectStore(Protocol):
     def put_bytes(self, key: str, data: bytes) -> None: ...
     def get_bytes(self, key: str) -> bytes: ...
     def reading(self, key: str): ...
+    def writing(self, key: str): ...
     def exists(self, key: str) -> bool: ...
     def list(self, prefix: str) -> list[ObjectInfo]: ...
     def delete(self, key: str) -> None: ...
@@ -81,6 +83,18 @@ class ArrowStore:
             return src.read()
 
     @contextmanager
+    def writing(self, key: str) -> Iterator:
+        """A stream that writes the object as it goes. The object may be seen once the stream
+        closes, even if its writer failed midway (S3 completes an upload on close): what needs
+        all or nothing writes a key that something written last makes valid (backups), or
+        uses put_file."""
+        with self._errors(f"writing {key}"), self.fs.open_output_stream(self._parent_made(key)) as out:
+            yield out
+
+    def _parent_made(self, key: str) -> str:
+        return self.path(key)  # an object store has no folders to make
+
+    @contextmanager
     def reading(self, key: str) -> Iterator:
         """The object as a stream, read as it is used (never whole in memory)."""
         with self._errors(f"reading {key}"), self.fs.open_input_stream(self.path(key)) as src:
@@ -91,7 +105,8 @@ class ArrowStore:
             return self.fs.get_file_info(self.path(key)).type == pafs.FileType.File
 
     def list(self, prefix: str) -> list[ObjectInfo]:
-        base = self.path(prefix)
+        """The objects under `prefix` ("" for the whole store), by key."""
+        base = self.path(prefix) if prefix else self.root
         with self._errors(f"listing {prefix}"):
             if self.fs.get_file_info(base).type != pafs.FileType.Directory:
                 return []
@@ -99,7 +114,7 @@ class ArrowStore:
             # SeaweedFS may still answer Directory for it just after its last object went
             infos = self.fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
         return sorted(
-            (ObjectInfo(i.path[len(self.root) + 1 :], i.size) for i in infos if i.type == pafs.FileType.File),
+            (ObjectInfo(i.path[len(self.root) + 1 :], i.size, i.mtime_ns) for i in infos if i.type == pafs.FileType.File),
             key=lambda o: o.key,
         )
 
@@ -129,11 +144,18 @@ def _short(exc: BaseException) -> str:
 
 
 def open_store(settings: Settings) -> ObjectStore:
-    url = settings.resolved_store_url
-    if url.startswith("s3://"):
-        from bastide.storage.s3 import S3Store
+    return store_at(settings.resolved_store_url, settings)
 
-        return S3Store.from_settings(settings)
+
+def store_at(url: str, settings: Settings, *, backup: bool = False) -> ObjectStore:
+    """The store at `url` (a folder, or s3://bucket/prefix on the settings' S3 endpoint, or on the
+    backup endpoint when `backup` and one is set: backups belong on another provider's servers)."""
+    if url.startswith("s3://"):
+        from bastide.storage.s3 import S3Store, s3_filesystem
+
+        return S3Store(url, s3_filesystem(settings, backup=backup))
+    if "://" in url:
+        raise InvalidInput(f"{url!r} is neither a folder nor s3://bucket/prefix")
     from bastide.storage.local import LocalStore
 
     return LocalStore(Path(url))

@@ -51,6 +51,11 @@ class LocalStore(ArrowStore):
             os.replace(tmp, target)
             _fsync_dir(target.parent)
 
+    def _parent_made(self, key: str) -> str:
+        target = Path(self.path(key))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return str(target)
+
     def check(self) -> None:
         with self._errors("checking the store"):
             self.base.mkdir(parents=True, exist_ok=True)

@@ -14,15 +14,18 @@ if TYPE_CHECKING:
     from bastide.config import Settings
 
 
-def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
-    """The S3 endpoint and credentials of the settings (the store's, and s3:// deliveries')."""
+def s3_filesystem(settings: Settings, *, backup: bool = False) -> pafs.S3FileSystem:
+    """The S3 endpoint and credentials of the settings (the store's, and s3:// deliveries'), or
+    the backup endpoint's when `backup` and one is set."""
+    endpoint, access, secret = settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key
+    if backup and settings.backup_s3_endpoint:
+        endpoint, access, secret = settings.backup_s3_endpoint, settings.backup_s3_access_key, settings.backup_s3_secret_key
     options: dict = {"region": settings.s3_region, "request_timeout": 30, "connect_timeout": 5}
-    if settings.s3_endpoint:
-        scheme, _, host = settings.s3_endpoint.partition("://")
+    if endpoint:
+        scheme, _, host = endpoint.partition("://")
         options.update(endpoint_override=host or scheme, scheme=scheme if host else "https")
-    if settings.s3_access_key and settings.s3_secret_key:
-        options.update(access_key=settings.s3_access_key.get_secret_value(),
-                       secret_key=settings.s3_secret_key.get_secret_value())
+    if access and secret:
+        options.update(access_key=access.get_secret_value(), secret_key=secret.get_secret_value())
     return pafs.S3FileSystem(**options, retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=3))
 
 
@@ -33,10 +36,6 @@ class S3Store(ArrowStore):
             raise ConfigError("BASTIDE_STORE_URL must name a bucket: s3://bucket[/prefix]")
         super().__init__(url, fs, bucket_prefix)
         self.bucket = bucket_prefix.split("/")[0]
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> S3Store:
-        return cls(settings.resolved_store_url, s3_filesystem(settings))
 
     def put_file(self, local: Path, key: str) -> None:
         with self._errors(f"uploading {key}"):
