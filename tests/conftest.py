@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import secrets
 import uuid
 from datetime import date, timedelta
@@ -17,7 +18,7 @@ from bastide.identity import service as identity
 from bastide.config import Settings
 from bastide.platform import Platform, operator_actor
 from bastide.workspaces.engine import DuckDBEngine
-from tests.services import S3_ACCESS, S3_SECRET, Postgres, SeaweedS3, SoftHsm
+from tests.services import S3_ACCESS, S3_SECRET, Postgres, SeaweedS3, SecondS3, SoftHsm
 
 pytest_plugins = ["tests.workspace_fixtures"]  # the `ready` workspace, for the workspace and job tests
 
@@ -64,6 +65,17 @@ def s3_server():
         yield SeaweedS3.attach(endpoint), endpoint
         return
     server = SeaweedS3()
+    endpoint = server.start()
+    try:
+        yield server, endpoint
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def second_s3():
+    """A second S3 server (another provider's), started by the test process that needs it."""
+    server = SecondS3()
     endpoint = server.start()
     try:
         yield server, endpoint
@@ -140,8 +152,6 @@ def small_delivery(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def delivery(small_delivery, tmp_path) -> Path:
-    import shutil
-
     target = tmp_path / "delivery"
     shutil.copytree(small_delivery, target)
     return target
@@ -236,6 +246,28 @@ def _people(platform) -> dict:
 def world(platform, tiny_delivery):
     """On both deployments (SQLite + local store, PostgreSQL + S3): for what reads the store."""
     return _world(platform, tiny_delivery)
+
+
+@pytest.fixture(scope="session")
+def backed_up_once(tmp_path_factory, tiny_delivery):
+    """Embedded defaults with a snapshot and people, backed up once into a folder: where what is
+    the same code on both deployments is checked once (a restore's refusals, attacks on a backup).
+    Tests may add to the platform (events, backups elsewhere), never change what it holds."""
+    from bastide.backup import service as backup
+
+    root = tmp_path_factory.mktemp("backed-up")
+    platform, _ = _world(make_platform(root), tiny_delivery)
+    made = backup.create(platform, actor=operator_actor(), url=str(root / "repository"))
+    yield platform, root / "repository", made
+    platform.close()
+
+
+@pytest.fixture
+def backed_up(backed_up_once, tmp_path):
+    """`backed_up_once` with a copy of its repository this test may damage."""
+    platform, repository, made = backed_up_once
+    shutil.copytree(repository, tmp_path / "repository")
+    return platform, tmp_path / "repository", made
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -26,9 +26,19 @@ S3_BUCKET = "bastide-test"
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int, *, besides: tuple[int, ...] = ()) -> list[int]:
+    """`count` different free ports: held open together, so the system cannot give one twice."""
+    with contextlib.ExitStack() as held:
+        ports: list[int] = []
+        while len(ports) < count:
+            s = held.enter_context(socket.socket())
+            s.bind(("127.0.0.1", 0))
+            if (port := s.getsockname()[1]) not in besides:
+                ports.append(port)
+        return ports
 
 
 def wait_port(port: int, timeout: float = 30.0, alive: subprocess.Popen | None = None) -> None:
@@ -96,11 +106,8 @@ class SeaweedS3:
             "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
         (self.dir / "data").mkdir()
         self.log = open(self.dir / "log", "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [self.weed, "mini", f"-dir={self.dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-             f"-s3.config={config}", f"-s3.port={self.port}", "-admin.ui=false"],
-            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        self.proc = subprocess.Popen(self._command(config), stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         try:
             wait_port(self.port, alive=self.proc)
             self._wait_ready()
@@ -110,6 +117,11 @@ class SeaweedS3:
             self.stop()
             raise RuntimeError(f"SeaweedFS did not start; the end of its log:\n{log}") from None
         return f"http://127.0.0.1:{self.port}"
+
+    def _command(self, config: Path) -> list[str]:
+        # telemetry off: SeaweedFS would otherwise report to its makers (no test phones home)
+        return [self.weed, "mini", f"-dir={self.dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+                f"-s3.config={config}", f"-s3.port={self.port}", "-admin.ui=false", "-master.telemetry=false"]
 
     def _wait_ready(self) -> None:
         fs = self.filesystem()
@@ -154,6 +166,20 @@ class SeaweedS3:
             self.log.close()
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class SecondS3(SeaweedS3):
+    """Another S3 server beside the shared one (`weed mini`'s inner ports are fixed, so this is
+    `weed server` with every port chosen free): the other provider a backup is restored onto."""
+
+    def _command(self, config: Path) -> list[str]:
+        names = ("master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc",
+                 "s3.port.grpc")
+        ports = dict(zip(names, free_ports(len(names), besides=(self.port,)), strict=True))
+        return [self.weed, "server", f"-dir={self.dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+                "-filer", "-s3", f"-s3.config={config}", f"-s3.port={self.port}", "-s3.port.iceberg=0",
+                "-s3.port.lance=0", "-master.telemetry=false", "-volume.max=8", "-master.volumeSizeLimitMB=64",
+                *(f"-{name}={port}" for name, port in ports.items())]
 
 
 class CuttableProxy:
