@@ -253,3 +253,30 @@ def test_init_makes_the_keys_in_the_hsm_and_a_refused_pin_is_one_clear_line(tmp_
     wrong.chmod(0o600)
     refused = run(home, "public-key", check=False, env={**env, "BASTIDE_PKCS11_PIN_FILE": str(wrong)})
     assert refused.returncode != 0 and "refused the PIN" in refused.stderr and "Traceback" not in refused.stderr
+
+
+@pytest.mark.slow
+def test_backup_then_restore_on_a_new_machine(tmp_path, tiny_delivery):
+    """Issue 17, item 2 (RES-01): the operator's runbook (docs/operations.md) as typed — back up,
+    list, verify; on a new home given the key files, restore, and the platform verifies whole."""
+    home, repository = tmp_path / "home", str(tmp_path / "backups")
+    run(home, "init")
+    run(home, "base", "ingest", str(tiny_delivery), "--dataset", "snds", "--release", "2024-12")
+    made = run(home, "backup", "create", "--to", repository).stdout
+    assert re.search(r"backup \S+ written to .*: [\d,]+ rows, \d+ objects", made), made
+    again = run(home, "backup", "create", "--to", repository).stdout
+    assert "copied 0 (0 B)" in again
+    assert len(re.findall(r"sqlite\+local", run(home, "backup", "list", "--from", repository).stdout)) == 2
+    assert " ok: " in run(home, "backup", "verify", "--from", repository).stdout
+
+    new = tmp_path / "new-machine" / "home"
+    new.parent.mkdir()
+    refused = run(new, "backup", "restore", "--from", repository, check=False)
+    assert refused.returncode != 0 and "master key" in refused.stderr and "Traceback" not in refused.stderr
+    (new / "keys").mkdir(parents=True, exist_ok=True)
+    for key in ("master.key", "signing.pem"):
+        (new / "keys" / key).write_bytes((home / "keys" / key).read_bytes())
+        (new / "keys" / key).chmod(0o600)
+    restored = run(new, "backup", "restore", "--from", repository).stdout
+    assert "✓ snapshot snds@2024-12" in restored and "✓ audit chain" in restored
+    assert "intact" in run(new, "audit", "verify").stdout

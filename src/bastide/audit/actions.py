@@ -8,6 +8,9 @@ class AuditAction(StrEnum):
     KEY_CREATE = "key:create"
     KEY_DESTROY = "key:destroy"
     KEY_ROTATE = "key:rotate"  # the master key: every data key wrapped again under a new one
+    BACKUP_CREATE = "backup:create"  # RES-01: every backup, verification and restore is traced
+    BACKUP_VERIFY = "backup:verify"
+    BACKUP_RESTORE = "backup:restore"
     DATASET_CREATE = "dataset:create"
     SNAPSHOT_STAGE = "snapshot:stage"
     SNAPSHOT_RESTART = "snapshot:restart"

@@ -18,14 +18,15 @@ err = Console(stderr=True, highlight=False)
 
 
 @contextmanager
-def platform_session(*, init: bool = False) -> Iterator[Platform]:
-    """Open the platform for one command; domain errors become a message and an exit code."""
+def platform_session(*, init: bool = False, empty: bool = False) -> Iterator[Platform]:
+    """Open the platform for one command; domain errors become a message and an exit code.
+    `empty`: the command fills a deployment that holds nothing yet (a restore)."""
     platform = None
     try:
         platform = Platform(load_settings())
         if init:
             platform.init(actor())
-        elif not platform.db.is_migrated():
+        elif not empty and not platform.db.is_migrated():
             raise DomainError("the platform is not initialised here: run `bastide init` first (or `bastide up`)",
                               code="not_initialised")
         yield platform

@@ -10,6 +10,7 @@ import typer
 
 from bastide.airlock.cli import app as airlock_app
 from bastide.audit.cli import app as audit_app
+from bastide.backup.cli import app as backup_app
 from bastide.base.cli import base_app, synth_app
 from bastide.catalogue import service as catalogue
 from bastide.catalogue.cli import app as catalogue_app
@@ -33,6 +34,7 @@ app.add_typer(optout_app, name="optout")
 app.add_typer(ws_app, name="ws")
 app.add_typer(airlock_app, name="airlock")
 app.add_typer(keys_app, name="keys")
+app.add_typer(backup_app, name="backup")
 
 SAMPLE = {"beneficiaries": 2000, "years": [2022, 2023, 2024], "seed": 42, "release": "sample"}
 

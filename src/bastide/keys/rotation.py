@@ -8,6 +8,7 @@ old key is destroyed only after a pass that found nothing left to rewrap."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -29,7 +30,9 @@ class Rotation:
     secrets: int  # second-factor secrets likewise
 
 
-def rotate_master_key(platform, *, actor: Actor) -> Rotation:
+def rotate_master_key(platform, *, actor: Actor, before_finish: Callable[[], None] | None = None) -> Rotation:
+    """`before_finish` runs once every key is wrapped under the new master key and the old one
+    still exists: what keeps a copy of a wrapped key elsewhere (a backup repository) updates it."""
     keys = platform.keys
     keys.begin_rotation()
     for round_ in range(1, PASSES + 1):
@@ -43,6 +46,8 @@ def rotate_master_key(platform, *, actor: Actor) -> Rotation:
     else:
         raise Conflict(f"keys kept being wrapped under the old master key through {PASSES} passes: run the "
                        "rotation again when the platform is quieter (both master keys are kept meanwhile)")
+    if before_finish is not None:
+        before_finish()
     keys.finish_rotation()
     with platform.db.unit_of_work() as session:
         record(session, actor=actor, action=AuditAction.KEY_ROTATE, target="key:master",

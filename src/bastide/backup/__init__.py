@@ -1,0 +1,1 @@
+"""Backup and restore of a whole platform (issue 17, RES-01, KEY-07)."""
