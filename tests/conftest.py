@@ -6,6 +6,7 @@ import os
 import shutil
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -93,11 +94,12 @@ def hsm() -> dict:
         token.stop()
 
 
-def _fresh_postgres_db(server_url: str) -> str:
+def _fresh_postgres_db(server_url: str, *, template: str | None = None) -> str:
+    """A new database on the server; a copy of `template` (a database no one is connected to)."""
     name = "t_" + uuid.uuid4().hex[:12]
     engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     engine.dispose()
     return server_url.rsplit("/", 1)[0] + "/" + name
 
@@ -131,9 +133,16 @@ def make_platform(tmp_path: Path, **overrides) -> Platform:
 
 
 @pytest.fixture(params=["sqlite+local", "postgresql+s3"])
-def platform(request, tmp_path):
-    """The two deployments that matter: embedded defaults, and PostgreSQL + S3."""
-    if request.param == "sqlite+local":
+def deployment_kind(request) -> str:
+    """The two deployments that matter: embedded defaults, and PostgreSQL + S3 (a test module
+    keeps one with `parametrize("deployment_kind", [...], indirect=True)`)."""
+    return request.param
+
+
+@pytest.fixture
+def platform(request, deployment_kind, tmp_path):
+    """An empty platform on each deployment."""
+    if deployment_kind == "sqlite+local":
         p = make_platform(tmp_path)
     else:
         url = _fresh_postgres_db(request.getfixturevalue("postgres_server"))
@@ -242,10 +251,74 @@ def _people(platform) -> dict:
     return people
 
 
+@dataclass
+class _Template:
+    """A world built once per test process, that tests get copies of: ingesting and enrolling
+    people again for each test was a third of the suite's time."""
+    home: Path  # the key files; with SQLite its database, with a local store the store
+    settings: dict  # the template's database URL and store settings
+    people: dict | None
+
+
+_TEMPLATES: dict[tuple[str, Path, bool], _Template] = {}
+
+
+def _template(request, kind: str, delivery: Path, people: bool) -> _Template:
+    """The snapshot of `delivery` on a deployment of `kind`, and `_people` if asked."""
+    if (kind, delivery, people) not in _TEMPLATES:
+        root = request.getfixturevalue("tmp_path_factory").mktemp(f"template-{kind}")
+        settings = _deployment(request, kind)
+        platform = make_platform(root, **settings)
+        ingest(platform, actor=operator_actor(), request=IngestRequest(str(delivery), "snds", "2024-12"))
+        actors = _people(platform) if people else None
+        platform.close()  # no connection left: PostgreSQL copies only a database nobody uses
+        _TEMPLATES[(kind, delivery, people)] = _Template(root / "home", settings, actors)
+    return _TEMPLATES[(kind, delivery, people)]
+
+
+def _deployment(request, kind: str) -> dict:
+    database, store = kind.split("+")
+    settings = _s3_settings(request) if store == "s3" else {}
+    if database == "postgresql":
+        settings["database_url"] = _fresh_postgres_db(request.getfixturevalue("postgres_server"))
+    return settings
+
+
+def _copied_world(request, kind: str, delivery: Path, tmp_path: Path, *, people: bool = True) -> tuple[Platform, dict]:
+    """A platform of its own holding what the template holds (its database, objects and keys)."""
+    template, home = _template(request, kind, delivery, people), tmp_path / "home"
+    shutil.copytree(template.home / "keys", home / "keys")
+    settings = dict(template.settings)
+    if "database_url" in settings:
+        settings["database_url"] = _fresh_postgres_db(request.getfixturevalue("postgres_server"),
+                                                      template=settings["database_url"].rsplit("/", 1)[1])
+    else:
+        shutil.copy2(template.home / "bastide.db", home / "bastide.db")
+    if "store_url" in settings:
+        server, _ = request.getfixturevalue("s3_server")
+        settings["store_url"] = f"s3://{server.fresh_prefix()}/bastide"
+        _copy_prefix(server.filesystem(), template.settings["store_url"], settings["store_url"])
+    else:
+        shutil.copytree(template.home / "store", home / "store")
+    return make_platform(tmp_path, **settings), template.people
+
+
+def _copy_prefix(fs, source: str, target: str) -> None:
+    import pyarrow.fs as pafs
+
+    source, target = source.removeprefix("s3://"), target.removeprefix("s3://")
+    for info in fs.get_file_info(pafs.FileSelector(source, recursive=True)):
+        if info.type == pafs.FileType.File:
+            fs.copy_file(info.path, target + info.path[len(source):])
+
+
 @pytest.fixture
-def world(platform, tiny_delivery):
-    """On both deployments (SQLite + local store, PostgreSQL + S3): for what reads the store."""
-    return _world(platform, tiny_delivery)
+def world(request, deployment_kind, tmp_path, tiny_delivery):
+    """On both deployments (SQLite + local store, PostgreSQL + S3): for what reads the store. A
+    copy of one world per test process (`_Template`): tests may change it as they like."""
+    platform, people = _copied_world(request, deployment_kind, tiny_delivery, tmp_path)
+    yield platform, people
+    platform.close()
 
 
 @pytest.fixture(scope="session")
@@ -279,9 +352,12 @@ def db_platform(request, tmp_path):
     platform.close()
 
 
-@pytest.fixture
-def gov_world(db_platform, tiny_delivery):
-    return _world(db_platform, tiny_delivery)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def gov_world(request, tmp_path, tiny_delivery):
+    """Both databases, the local store: a copy of one world per test process, as `world`."""
+    platform, people = _copied_world(request, f"{request.param}+local", tiny_delivery, tmp_path)
+    yield platform, people
+    platform.close()
 
 
 @pytest.fixture

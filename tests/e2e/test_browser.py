@@ -192,7 +192,7 @@ def test_done_when_in_chromium(served, chromium, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)
+@pytest.mark.parametrize("deployment_kind", ["sqlite+local"], indirect=True)
 def test_workspace_in_chromium(ready, chromium):
     """Issue 4's pages: the named researcher finds the workspace, its tables, runs SQL and a job."""
     platform, _people, _permit_id, ws_id, done = ready
@@ -224,7 +224,7 @@ def test_workspace_in_chromium(ready, chromium):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)
+@pytest.mark.parametrize("deployment_kind", ["sqlite+local"], indirect=True)
 def test_airlock_in_chromium(ready, chromium):
     """Issue 5's pages: a small cell is named by the check; the suppressed table is asked for,
     two checkers vote blind and approve, and the researcher downloads the signed record."""

@@ -17,7 +17,7 @@ SCOPE = {"snapshot": "snds@2024-12", "tables": ["IR_BEN_R"], "years": [2023], "p
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)
+@pytest.mark.parametrize("deployment_kind", ["sqlite+local"], indirect=True)
 def test_operator_provisions_and_researcher_queries_from_the_command_line(world):
     platform, p = world
     permit_id = _granted(platform, p, {**FULL, "persons": ["alice@labo.example"], "data": SCOPE})
@@ -50,7 +50,7 @@ def test_operator_provisions_and_researcher_queries_from_the_command_line(world)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)
+@pytest.mark.parametrize("deployment_kind", ["sqlite+local"], indirect=True)
 def test_the_operator_ends_a_build_its_process_left_and_provisions_again(world):
     from datetime import timedelta
 

@@ -27,7 +27,7 @@ from tests.integration.test_permit_lifecycle import _granted
 from tests.portal import session_client
 from tests.workspace_fixtures import NAMED
 
-SQLITE_ONLY = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)
+SQLITE_ONLY = pytest.mark.parametrize("deployment_kind", ["sqlite+local"], indirect=True)
 SMALL = "sex,age,n\n1,0-17,120\n1,65+,7\n2,0-17,110\n2,65+,45\n"
 SUPPRESSED = "sex,age,n\n1,0-17,c\n1,65+,<10\n2,0-17,c\n2,65+,c\n"
 

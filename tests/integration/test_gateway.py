@@ -17,7 +17,7 @@ from bastide.workspaces import service as workspaces
 from bastide.workspaces.engines import engines
 from bastide.workspaces.gateway import CONNECTIONS, Gateway
 
-pytestmark = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
+pytestmark = pytest.mark.parametrize("deployment_kind", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
 
 
 @pytest.fixture

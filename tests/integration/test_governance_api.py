@@ -7,19 +7,20 @@ import pyotp
 import pytest
 
 from bastide.api.app import create_app
-from bastide.base.ingest import IngestRequest, ingest
 from bastide.governance.permits import verify_file
+from tests.conftest import _copied_world
 from tests.portal import PASSWORD, activate, client_for, operator_creates, person, sign_in
 from tests.unit.test_application_form import FULL
 
 
-@pytest.fixture
-def portal(db_platform, small_delivery, actor):
-    platform = db_platform
-    ingest(platform, actor=actor, request=IngestRequest(str(small_delivery), "snds", "2024-12"))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def portal(request, tmp_path, tiny_delivery):
+    """A published snapshot (a copy of one made per test process) and an administrator."""
+    platform, _ = _copied_world(request, f"{request.param}+local", tiny_delivery, tmp_path, people=False)
     app = create_app(platform)
     admin = person(app, platform, email="ada@hdh.example", org="HDH", sector="public", roles={"administrator"})
-    return app, platform, admin
+    yield app, platform, admin
+    platform.close()
 
 
 def _new_person(app, admin, email, org, role, sector="private"):

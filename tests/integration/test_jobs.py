@@ -26,7 +26,7 @@ def _run(platform, actor, ws_id, script, kind="python"):
     return jobs.run(platform, job_id=jobs.submit(platform, actor=actor, ws_id=ws_id, name="t", kind=kind, script=script))
 
 
-SANDBOX_ONLY = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
+SANDBOX_ONLY = pytest.mark.parametrize("deployment_kind", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
 
 ANALYSIS = """
 from bastide import workspace

@@ -8,17 +8,15 @@ from datetime import date, timedelta
 import pytest
 
 from bastide.api.app import create_app
-from bastide.base.ingest import IngestRequest, ingest
 from tests.portal import client_for, person
 from tests.unit.test_application_form import FULL
 
 
-@pytest.fixture
-def site(tmp_path, database_url, small_delivery, actor):
-    from tests.conftest import make_platform
+@pytest.fixture(params=["sqlite", "postgresql"])
+def site(request, tmp_path, tiny_delivery):
+    from tests.conftest import _copied_world
 
-    platform = make_platform(tmp_path, database_url=database_url)
-    ingest(platform, actor=actor, request=IngestRequest(str(small_delivery), "snds", "2024-12"))
+    platform, _ = _copied_world(request, f"{request.param}+local", tiny_delivery, tmp_path, people=False)
     app = create_app(platform)
     ines = person(app, platform, email="ines@hdh.example", org="HDH", sector="public", roles={"instructor"})
     alice = person(app, platform, email="alice@labo.example", org="Labo", sector="private", roles={"researcher"})

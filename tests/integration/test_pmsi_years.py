@@ -23,7 +23,7 @@ from tests.integration.test_workspaces import _extract_table, _pseudonym_key
 from tests.snds_rules import Persons, chained, counted, with_archive
 from tests.unit.test_application_form import FULL
 
-pytestmark = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
+pytestmark = pytest.mark.parametrize("deployment_kind", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
 
 
 def _rows(path) -> tuple[list[str], list[dict]]:

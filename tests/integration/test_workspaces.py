@@ -40,7 +40,7 @@ from tests.portal import session_client
 from tests.snds_rules import Persons, chained, counted, fictitious, person_id, with_archive
 from tests.unit.test_application_form import FULL
 
-SQLITE_ONLY = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
+SQLITE_ONLY = pytest.mark.parametrize("deployment_kind", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
 TABLES = ["ER_PHA_F", "ER_PRS_F", "IR_BEN_R", "IR_NAT_V", "T_MCOaaB", "T_MCOaaC"]
 SCOPE = {"snapshot": "snds@2024-12", "tables": TABLES, "years": [2023],
          "population": {"icd10": ["E1", "I2"], "sex": [2], "combine": "any"}}

@@ -16,7 +16,7 @@ from bastide.airlock.check import check_file
 from bastide.airlock.rules import Parameters
 from tests.integration.test_airlock import _do, _output, _request, airlock_world  # noqa: F401 - a fixture
 
-SQLITE_ONLY = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
+SQLITE_ONLY = pytest.mark.parametrize("deployment_kind", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
 PEOPLE = [{"BEN_NIR_PSA": f"{i:017d}", "born": "1970-01-01", "diagnosis": "F20"} for i in range(2000)]
 
 

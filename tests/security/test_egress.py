@@ -23,7 +23,7 @@ from tests.integration.test_airlock import _do, _drafted, _output, airlock_world
 from tests.integration.test_route_matrix import _walk
 from tests.portal import session_client
 
-SQLITE_ONLY = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
+SQLITE_ONLY = pytest.mark.parametrize("deployment_kind", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
 
 # every route whose answer may carry microdata, and why it may
 MICRODATA = {
@@ -57,7 +57,7 @@ def _routes(platform) -> dict[tuple[str, str], Egress]:
     return stated
 
 
-@pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)
+@pytest.mark.parametrize("deployment_kind", ["sqlite+local"], indirect=True)
 def test_every_route_states_its_egress_rule_and_only_listed_ones_carry_microdata(platform):
     stated = _routes(platform)
     assert [route for route, rule in stated.items() if rule is None] == []
@@ -65,7 +65,7 @@ def test_every_route_states_its_egress_rule_and_only_listed_ones_carry_microdata
     assert carrying == MICRODATA
 
 
-@pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)
+@pytest.mark.parametrize("deployment_kind", ["sqlite+local"], indirect=True)
 def test_an_answer_without_an_egress_rule_is_refused(platform):
     """Deny by default: a route added without `allows(...)` answers 500, not its content."""
     from tests.portal import client_for

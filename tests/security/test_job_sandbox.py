@@ -17,7 +17,7 @@ import pytest
 from bastide.workspaces import jobs, running
 from bastide.workspaces import service as workspaces
 
-SANDBOX_ONLY = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
+SANDBOX_ONLY = pytest.mark.parametrize("deployment_kind", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
 SECRET = "s3cret-the-sandbox-must-never-see"
 
 

@@ -23,7 +23,7 @@ from tests.portal import session_client
 from tests.security.test_job_sandbox import _tree, _uids
 from tests.workspace_fixtures import NAMED
 
-SQLITE_ONLY = pytest.mark.parametrize("platform", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
+SQLITE_ONLY = pytest.mark.parametrize("deployment_kind", ["sqlite+local"], indirect=True)  # the deployment is irrelevant
 
 
 def _ask(platform, actor, ws_id, sql):
