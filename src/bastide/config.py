@@ -18,7 +18,6 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from bastide.errors import ConfigError
 
-
 UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
@@ -45,16 +44,21 @@ class _TomlSource(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         path = os.environ.get("BASTIDE_CONFIG_FILE")
-        if not path:
-            return {}
-        try:
-            with open(path, "rb") as fh:
-                data = tomllib.load(fh)
-        except FileNotFoundError as exc:
-            raise ConfigError(f"configuration file {path} does not exist") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from exc
-        return data.get("bastide", data)
+        return _read_toml(Path(path)) if path else {}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The [bastide] table of a TOML file (or the whole file if it has none)."""
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"configuration file {path} does not exist") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read the configuration file {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from exc
+    return data.get("bastide", data)
 
 
 class Settings(BaseSettings):
@@ -239,3 +243,24 @@ def load_settings(**overrides: Any) -> Settings:
         raise
     except Exception as exc:  # pydantic ValidationError: say which setting is wrong
         raise ConfigError(f"invalid configuration: {exc}") from exc
+
+
+class _FileOnly(Settings):
+    """Settings from a file and nothing else: another deployment's (a migration's target), which
+    must not pick up this one's BASTIDE_* environment."""
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+        return (init_settings,)
+
+
+def settings_of_file(path: Path) -> Settings:
+    """Another deployment's settings, from a TOML file (a [bastide] table) that names its `home`."""
+    data = _read_toml(path)
+    if "home" not in data:
+        raise ConfigError(f"{path} must name the deployment's `home` (its folder): the default would be this one's")
+    try:
+        return _FileOnly(**data)
+    except Exception as exc:
+        raise ConfigError(f"invalid configuration in {path}: {exc}") from exc
+

@@ -280,3 +280,56 @@ def test_backup_then_restore_on_a_new_machine(tmp_path, tiny_delivery):
     restored = run(new, "backup", "restore", "--from", repository).stdout
     assert "✓ snapshot snds@2024-12" in restored and "✓ audit chain" in restored
     assert "intact" in run(new, "audit", "verify").stdout
+
+
+@pytest.mark.slow
+def test_migrate_to_postgresql_s3_and_an_hsm_killed_midway_resumes_and_signs_its_report(
+        tmp_path, tiny_delivery, hsm, postgres_server, s3_server):
+    """Issue 17, item 3, as the operator types it: SQLite + a folder + key files moved to
+    PostgreSQL + S3 + an HSM; `kill -9` mid-copy; run again, it resumes; the data holder checks
+    the signed transfer report offline; the target verifies whole with its keys in the token."""
+    from tests.conftest import _fresh_postgres_db
+    from tests.services import S3_ACCESS, S3_SECRET
+
+    home, target_home = tmp_path / "home", tmp_path / "target"
+    run(home, "init")
+    run(home, "base", "ingest", str(tiny_delivery), "--dataset", "snds", "--release", "2024-12")
+    server, endpoint = s3_server
+    settings = {"home": str(target_home), "env": "test", "database_url": _fresh_postgres_db(postgres_server),
+                "store_url": f"s3://{server.fresh_prefix()}/bastide", "s3_endpoint": endpoint,
+                "s3_access_key": S3_ACCESS, "s3_secret_key": S3_SECRET, "key_backend": "pkcs11",
+                "pkcs11_module": str(hsm["pkcs11_module"]), "pkcs11_token_label": hsm["pkcs11_token_label"],
+                "pkcs11_pin_file": str(hsm["pkcs11_pin_file"]), "pkcs11_key_label": f"mig-{tmp_path.name[-12:]}"}
+    config = tmp_path / "target.toml"
+    config.write_text("[bastide]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
+
+    env = {**os.environ, "BASTIDE_HOME": str(home)}
+    proc = subprocess.Popen([*BASTIDE, "migrate", "--to", str(config)], env=env, cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline, journal = time.monotonic() + 60, []
+    while time.monotonic() < deadline and len(journal) < 5 and proc.poll() is None:
+        journal = [line for f in (home / "migrations").glob("*.jsonl") for line in f.read_text().splitlines()
+                   if line.startswith('{"key"')]  # an object moved (not the keys a pass means to write)
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL and not list((home / "migrations").glob("*-report.json"))
+    total = sum(1 for p in (home / "store").rglob("*") if p.is_file())
+
+    done = run(home, "migrate", "--to", str(config)).stdout
+    copied = int(re.search(r"copied (\d+) objects", done).group(1))
+    assert 0 < copied <= total - 5, done  # what the killed run had moved was not moved again
+    report = Path(re.search(r"signed transfer report: (\S+)", done).group(1))
+    (tmp_path / "platform.pub").write_text(run(home, "public-key").stdout)
+    checked = run(home, "migrate", "check-report", str(report), "--public-key", str(tmp_path / "platform.pub"))
+    assert "valid" in checked.stdout and f"{total} objects" in checked.stdout
+    report.write_text(report.read_text().replace('"count": ', '"count": 1'))
+    altered = run(home, "migrate", "check-report", str(report), "--public-key", str(tmp_path / "platform.pub"),
+                  check=False)
+    assert altered.returncode == 6 and "invalid" in altered.stderr
+
+    on_target = {"BASTIDE_CONFIG_FILE": str(config)}
+    assert "ok snds@2024-12" in run(target_home, "base", "verify", "snds@2024-12", env=on_target).stdout
+    assert "intact" in run(target_home, "audit", "verify", env=on_target).stdout
+    assert run(target_home, "public-key", env=on_target).stdout == (tmp_path / "platform.pub").read_text()
+    assert not (target_home / "keys").exists()  # the master and signing keys are in the token

@@ -87,6 +87,18 @@ def test_unchanged_tables_are_reused_by_the_next_release(platform, delivery, act
     assert first.files > third.files
 
 
+@pytest.mark.parametrize("deployment_kind", ["sqlite+local"], indirect=True)
+def test_a_table_delivered_empty_is_staged_again_not_reused(platform, tiny_delivery, actor):
+    """An empty table has no file to reuse: the next release of the same delivery (found when
+    a migration's test published one) used to fail on it with an IndexError."""
+    empty = [f.name for f in tiny_delivery.iterdir() if sum(len(c.read_text().splitlines()) for c in f.glob("*.csv")) == 1]
+    assert empty, "the tiny delivery has a table with a header and no row (KI_CCI_R, KI_ECD_R)"
+    ingest(platform, actor=actor, request=IngestRequest(str(tiny_delivery), "snds", "r1"))
+    again = ingest(platform, actor=actor, request=IngestRequest(str(tiny_delivery), "snds", "r2"))
+    assert not set(empty) & set(again.reused) and again.tables[empty[0]] == 0
+    assert verify_snapshot(platform, actor=actor, ref="snds@r2").ok
+
+
 def test_destroyed_key_makes_the_snapshot_unreadable(platform, delivery, actor):  # KEY-06
     ingest(platform, actor=actor, request=IngestRequest(str(delivery), "snds", "r1"))
     with platform.db.unit_of_work() as s:

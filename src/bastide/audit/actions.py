@@ -5,6 +5,7 @@ from enum import StrEnum
 
 class AuditAction(StrEnum):
     PLATFORM_INIT = "platform:init"
+    PLATFORM_MIGRATE = "platform:migrate"  # copied whole to another deployment (on both sides' chains)
     KEY_CREATE = "key:create"
     KEY_DESTROY = "key:destroy"
     KEY_ROTATE = "key:rotate"  # the master key: every data key wrapped again under a new one

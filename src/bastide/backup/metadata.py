@@ -14,7 +14,7 @@ import gzip
 import json
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -156,9 +156,13 @@ def _snapshot(db: Database) -> Iterator[Connection]:
 # -- load ----------------------------------------------------------------------------------------
 
 
-def load(db: Database, source: IO[bytes]) -> DumpInfo:
+Rows = Callable[[dict], dict]
+
+
+def load(db: Database, source: IO[bytes], *, change: dict[str, Rows] | None = None) -> DumpInfo:
     """Load a dump into `db`, which must hold nothing yet: at the dump's schema revision, in one
-    transaction (all rows or none), then migrated to this version's."""
+    transaction (all rows or none), then migrated to this version's. `change` gives, by table,
+    what each row becomes on the way (a migration wraps keys again under another master key)."""
     with gzip.GzipFile(fileobj=source, mode="rb") as lines:
         header = _read_json(lines.readline())
         if not isinstance(header, dict) or header.get("format") != FORMAT:
@@ -174,7 +178,7 @@ def load(db: Database, source: IO[bytes]) -> DumpInfo:
             reflected = MetaData()
             reflected.reflect(conn)
             for _ in header["tables"]:
-                name, count = _load_table(conn, reflected, lines)
+                name, count = _load_table(conn, reflected, lines, change or {})
                 info.rows[name] = count
             _reset_sequences(conn, reflected)
     db.migrate()
@@ -190,12 +194,13 @@ def _read_json(raw: bytes) -> Any:
         raise InvalidInput(f"the metadata dump is damaged: {exc}") from exc
 
 
-def _load_table(conn: Connection, reflected: MetaData, lines) -> tuple[str, int]:
+def _load_table(conn: Connection, reflected: MetaData, lines, change: dict[str, Rows]) -> tuple[str, int]:
     section = _read_json(lines.readline())
     name = section.get("table") if isinstance(section, dict) else None
     if name not in reflected.tables:
         raise InvalidInput(f"the metadata dump names a table {name!r} its schema revision does not have")
     table, columns, kinds = reflected.tables[name], section["columns"], section["kinds"]
+    changed = change.get(name, lambda row: row)
     batch, count = [], 0
     while True:
         row = _read_json(lines.readline())
@@ -203,7 +208,7 @@ def _load_table(conn: Connection, reflected: MetaData, lines) -> tuple[str, int]
             if row.get("end") != name or row.get("rows") != count:
                 raise InvalidInput(f"the metadata dump's table {name} is damaged (rows missing)")
             break
-        batch.append({c: _decode(k, v) for c, k, v in zip(columns, kinds, row, strict=True)})
+        batch.append(changed({c: _decode(k, v) for c, k, v in zip(columns, kinds, row, strict=True)}))
         count += 1
         if len(batch) >= BATCH:
             conn.execute(table.insert(), batch)

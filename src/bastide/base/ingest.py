@@ -183,6 +183,8 @@ class _Run:
             old_prefix, old_key = old.prefix, unwrap_key(session, keys=self.p.keys, key_id=old.key_id)
         _body, entries = manifest.parse(self.p.store.get_bytes(f"{old_prefix}/{manifest.MANIFEST}"))
         entries = [e for e in entries if e.folder == folder.name]
+        if not entries:  # delivered empty then: no file to reuse, and staging it again costs nothing
+            return False
         self.reused[folder.name] = entries
         fmt = ds.ParquetFileFormat(default_fragment_scan_options=scan_options({entries[0].key_id: old_key}))
         data = ds.dataset([self.p.store.path(e.path) for e in entries], format=fmt, filesystem=self.p.store.fs)

@@ -170,7 +170,11 @@ def confirm_mfa(session: Session, *, keys: KeyManager, actor: Actor, user: User,
 
 def totp_key_id(user: User) -> str:
     """What a person's second-factor secret is wrapped under: bound to its account."""
-    return f"totp:{user.email}"
+    return totp_key_id_of(user.email)
+
+
+def totp_key_id_of(email: str) -> str:
+    return f"totp:{email}"
 
 
 def _code_hash(code: str) -> str:

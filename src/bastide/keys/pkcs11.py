@@ -230,6 +230,25 @@ class Pkcs11Signer:
                 private_template={pkcs11.Attribute.SENSITIVE: True, pkcs11.Attribute.EXTRACTABLE: False})
             return True
 
+    def import_key(self, key) -> None:
+        """Put the platform's signing key (from a key file, a migration) in the token, where it
+        becomes like one made there: sensitive, never extractable. Never replaces a key."""
+        pkcs11 = _pkcs11()
+        a = pkcs11.Attribute
+        params = pkcs11.util.ec.encode_named_curve_parameters(ED25519_OID)
+        raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                serialization.NoEncryption())
+        public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        with self.token.session() as session:
+            if self.token.find(session, pkcs11.ObjectClass.PRIVATE_KEY, self.label) is not None:
+                raise ConfigError(f"the token holds a signing key {self.location} already: it is not replaced")
+            common = {a.KEY_TYPE: pkcs11.KeyType.EC_EDWARDS, a.EC_PARAMS: params, a.LABEL: self.label, a.TOKEN: True}
+            session.create_object({**common, a.CLASS: pkcs11.ObjectClass.PUBLIC_KEY, a.VERIFY: True,
+                                   a.EC_POINT: b"\x04\x20" + public})  # a DER OCTET STRING of the point
+            session.create_object({**common, a.CLASS: pkcs11.ObjectClass.PRIVATE_KEY, a.PRIVATE: True, a.SIGN: True,
+                                   a.SENSITIVE: True, a.EXTRACTABLE: False, a.VALUE: raw})
+        self._public = None
+
     def _key(self, session, object_class):
         key = self.token.find(session, object_class, self.label)
         if key is None:

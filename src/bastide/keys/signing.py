@@ -23,10 +23,7 @@ class Signer:
     def ensure_key(self) -> bool:
         if self.path.exists():
             return False
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        write_private_file(self.path, pem)
+        self.import_key(Ed25519PrivateKey.generate())
         return True
 
     def _private(self) -> Ed25519PrivateKey:
@@ -42,6 +39,18 @@ class Signer:
 
     def sign(self, data: bytes) -> bytes:
         return self._private().sign(data)
+
+    def private_key(self) -> Ed25519PrivateKey:
+        """The key itself, for a migration that gives it to the target (a file or an HSM)."""
+        return self._private()
+
+    def import_key(self, key: Ed25519PrivateKey) -> None:
+        """Take the platform's signing key (a migration's target): written 0600, never replaced."""
+        if self.path.exists():
+            raise ConfigError(f"signing key {self.path} exists already: it is not replaced")
+        write_private_file(self.path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                        serialization.NoEncryption()))
+        self._key = None
 
     def public_pem(self) -> str:
         return (
