@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     pkcs11_pin_file: Path | None = Field(None, description="File (0600) holding the token's user PIN.")
     pkcs11_key_label: str = Field("bastide", description="Prefix of the platform's keys' labels in the token "
                                   "(`<prefix>-master`, `<prefix>-signing`): several deployments may share a token.")
+    sovereignty_register: Path | None = Field(None, description="The operator's register of who runs each external "
+                                              "endpoint and under which jurisdiction (TOML, docs/operations.md): "
+                                              "`bastide sovereignty report` reads it.")
     master_key_file: Path | None = Field(None, description="Master key file (0600); default `home/keys/master.key`.")
     signing_key_file: Path | None = Field(None, description="Ed25519 signing key (0600); default `home/keys/signing.pem`.")
     work_dir: Path | None = Field(None, description="Scratch space for ingest; default `home/work`.")

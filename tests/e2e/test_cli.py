@@ -333,3 +333,20 @@ def test_migrate_to_postgresql_s3_and_an_hsm_killed_midway_resumes_and_signs_its
     assert "intact" in run(target_home, "audit", "verify", env=on_target).stdout
     assert run(target_home, "public-key", env=on_target).stdout == (tmp_path / "platform.pub").read_text()
     assert not (target_home / "keys").exists()  # the master and signing keys are in the token
+
+
+def test_sovereignty_report_flags_what_the_register_does_not_cover_and_signs_itself(tmp_path):
+    """Issue 17, item 5: the report as an operator reads it, and `--strict` for a deployment check."""
+    home = tmp_path / "home"
+    run(home, "init")
+    register = tmp_path / "operators.toml"
+    register.write_text('[[operator]]\nname = "Hébergeur SAS"\njurisdiction = "FR"\nserves = ["localhost"]\n')
+    env = {"BASTIDE_SOVEREIGNTY_REGISTER": str(register)}
+    table = run(home, "sovereignty", "report", env=env)
+    assert "Hébergeur SAS" in table.stdout and "flag:" not in table.stderr and "CycloneDX 1.6" in table.stdout
+    assert run(home, "sovereignty", "report", "--strict", env=env).returncode == 0
+    mail = {**env, "BASTIDE_MAIL_URL": "smtp://relay.elsewhere.example:25"}
+    flagged = run(home, "sovereignty", "report", "--strict", "--out", str(tmp_path / "r.json"), env=mail, check=False)
+    assert flagged.returncode == 1 and "mail relay relay.elsewhere.example: not in the register" in flagged.stderr
+    signed = json.loads((tmp_path / "r.json").read_text())
+    assert signed["document"]["format"] == "bastide-sovereignty/1" and signed["signature"]

@@ -20,6 +20,7 @@ from bastide.governance.cli import optout_app, register_app
 from bastide.identity.cli import app as users_app
 from bastide.keys.cli import app as keys_app
 from bastide.migration.cli import app as migrate_app
+from bastide.sovereignty.cli import app as sovereignty_app
 from bastide.workspaces.cli import app as ws_app
 
 app = typer.Typer(help="Bastide: sovereign platform for national health data.", no_args_is_help=True,
@@ -37,6 +38,7 @@ app.add_typer(airlock_app, name="airlock")
 app.add_typer(keys_app, name="keys")
 app.add_typer(backup_app, name="backup")
 app.add_typer(migrate_app, name="migrate")
+app.add_typer(sovereignty_app, name="sovereignty")
 
 SAMPLE = {"beneficiaries": 2000, "years": [2022, 2023, 2024], "seed": 42, "release": "sample"}
 
