@@ -1,16 +1,21 @@
-"""Backup and restore throughput as ratios to a plain copy of the same objects between the same
-stores, measured in the same run (issue 17, item 2: backup >= 0.7x a plain copy), and the
-recovery figures of the synthetic base (RPO, RTO).
+"""Backup, restore and migration throughput as ratios to a plain copy of the same objects between
+the same stores, measured in the same run (issue 17: backup and migration >= 0.7x a plain copy),
+and the recovery figures of the synthetic base (RPO, RTO).
 
     .venv/bin/python bench/backup.py --beneficiaries 100000              # a folder -> a folder
     .venv/bin/python bench/backup.py --beneficiaries 100000 --store s3   # S3 (SeaweedFS) -> S3
 
 What each side does, on the same objects (every object of the store after an ingest):
 - plain copy: each object read and written in 1 MiB chunks by 4 threads into a fresh folder or
-  prefix; nothing else (no hash, no encryption, no metadata, no manifest);
+  prefix (`store.writing`, on disk when it closes: a folder's file is fsync'd, as every write of
+  the platform is); nothing else (no hash, no encryption, no metadata, no manifest);
 - backup: `backup.create` into a fresh repository: the same objects read by 4 threads, each
   hashed (SHA-256), sealed (AES-256-GCM) and written; plus the metadata dump (sealed), the check
   of every snapshot's files and Merkle root, and the signed manifest;
+- migration (objects): `migration.migrate(objects_only=True)` into a fresh deployment on the same
+  kind of store: the same objects read by 4 threads, each hashed, written, then read back from
+  the target and hashed again, and journaled (fsync); the full migration (metadata with keys
+  wrapped again, the checks, the signed report) is timed apart;
 - plain copy back: the backup's blobs read and written into a fresh folder or prefix, as is;
 - restore: `backup.restore` into an empty deployment: each blob opened, checked against its hash
   through a local file, put in the store; then the database loaded. The checks after it
@@ -36,6 +41,7 @@ sys.path.insert(0, str(HERE.parent))
 from bastide.backup import service as backup  # noqa: E402
 from bastide.base.ingest import IngestRequest, ingest  # noqa: E402
 from bastide.config import Settings  # noqa: E402
+from bastide.migration import service as migration  # noqa: E402
 from bastide.platform import Platform, operator_actor  # noqa: E402
 from bastide.storage import ObjectStore, store_at  # noqa: E402
 from bench.ingest import delivery  # noqa: E402
@@ -103,18 +109,30 @@ def run(root: Path, sites: Sites, source_delivery: Path, args) -> None:
     size = sum(o.size for o in objects)
     print(f"{args.store}: {args.beneficiaries:,} beneficiaries ingested in {time.monotonic() - began:.1f} s: "
           f"{len(objects)} objects, {size / 1e6:.1f} MB")
-    times: dict[str, list[float]] = {k: [] for k in ("copy", "backup", "incremental", "copy back", "restore", "checks")}
+    names = ("copy", "backup", "migrate", "incremental", "migrate all", "copy back", "restore", "checks")
+    times: dict[str, list[float]] = {k: [] for k in names}
     for round_ in range(args.rounds + 1):
         measured = {}
-        order = ["copy", "backup"] if round_ % 2 else ["backup", "copy"]
+        order = ["copy", "backup", "migrate"]
+        order = order[round_ % 3:] + order[:round_ % 3]  # each side first in turn
         repo_url = None
         for side in order:
             t0 = time.perf_counter()
             if side == "copy":
                 plain_copy(platform.store, store_at(sites.url("copy"), settings))
-            else:
+            elif side == "backup":
                 repo_url = sites.url("repository")
                 backup.create(platform, actor=operator_actor(), url=repo_url)
+            else:
+                target = Platform(sites.settings(root / f"target-{round_}", store_url=sites.url("target")))
+                journal = root / f"journal-{round_}"
+                migration.migrate(platform, target, actor=operator_actor(), journal_dir=journal, objects_only=True)
+                measured[side] = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                migration.migrate(platform, target, actor=operator_actor(), journal_dir=journal)
+                measured["migrate all"] = measured[side] + time.perf_counter() - t0
+                target.close()
+                continue
             measured[side] = time.perf_counter() - t0
         t0 = time.perf_counter()
         again = backup.create(platform, actor=operator_actor(), url=repo_url)
@@ -146,9 +164,11 @@ def run(root: Path, sites: Sites, source_delivery: Path, args) -> None:
     median = {k: statistics.median(v) for k, v in times.items()}
     mb = size / 1e6
     print(f"medians of {args.rounds} interleaved rounds ({backup.WORKERS} threads on each side):")
-    for key in ("copy", "backup", "incremental", "copy back", "restore", "checks"):
+    for key in names:
         print(f"  {key:12s} {median[key]:7.2f} s  {mb / median[key]:8.1f} MB/s")
     print(f"backup / plain copy (throughput): {median['copy'] / median['backup']:.2f}x (target >= 0.7x)")
+    print(f"migration of the objects / plain copy (throughput): {median['copy'] / median['migrate']:.2f}x "
+          f"(target >= 0.7x); the whole migration {median['migrate all']:.1f} s")
     print(f"restore / plain copy back (throughput): {median['copy back'] / median['restore']:.2f}x")
     print(f"RPO with a nightly backup: 24 h + {median['incremental']:.1f} s (an incremental backup); "
           f"a first full one takes {median['backup']:.1f} s")

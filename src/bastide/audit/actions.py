@@ -5,6 +5,7 @@ from enum import StrEnum
 
 class AuditAction(StrEnum):
     PLATFORM_INIT = "platform:init"
+    PLATFORM_EXPORT = "platform:export"  # everything written out in open formats (reversibility, SOV-07)
     PLATFORM_MIGRATE = "platform:migrate"  # copied whole to another deployment (on both sides' chains)
     KEY_CREATE = "key:create"
     KEY_DESTROY = "key:destroy"

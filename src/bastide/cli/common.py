@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -62,3 +63,19 @@ def human_bytes(size: float) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1000
     return f"{size:.1f} TB"  # pragma: no cover
+
+
+def signed_document(file: Path, public_key: Path, format: str) -> dict:
+    """A signed document's content if its signature holds under the key in `public_key`; else a
+    clear line and exit 2 (unreadable) or 6 (altered, or not signed by that key)."""
+    from bastide.keys.signing import BadSignature, verify_document
+
+    try:
+        return verify_document(file.read_text(), public_pem=public_key.read_text(), format=format)
+    except OSError as exc:
+        err.print(f"[red]error:[/] cannot read {exc.filename}: {exc.strerror}")
+        raise typer.Exit(2) from None
+    except BadSignature as exc:
+        err.print(f"[red]invalid:[/] {file.name}: {exc}")
+        raise typer.Exit(6) from None
+

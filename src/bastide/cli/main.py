@@ -15,6 +15,7 @@ from bastide.base.cli import base_app, synth_app
 from bastide.catalogue import service as catalogue
 from bastide.catalogue.cli import app as catalogue_app
 from bastide.cli.common import actor, console, platform_session
+from bastide.export.cli import app as export_app
 from bastide.governance.cli import app as permits_app
 from bastide.governance.cli import optout_app, register_app
 from bastide.identity.cli import app as users_app
@@ -39,6 +40,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(backup_app, name="backup")
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(sovereignty_app, name="sovereignty")
+app.add_typer(export_app, name="export")
 
 SAMPLE = {"beneficiaries": 2000, "years": [2022, 2023, 2024], "seed": 42, "release": "sample"}
 

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from bastide.cli.common import actor, console, err, human_bytes, platform_session
+from bastide.cli.common import actor, console, human_bytes, platform_session, signed_document
 from bastide.config import settings_of_file
 from bastide.errors import ConfigError
-from bastide.keys.signing import BadSignature, verify_document
 from bastide.migration import service
 from bastide.platform import Platform
 
@@ -70,14 +69,7 @@ def check_report(
                                                   "apart from the report.")],
 ) -> None:
     """Check a transfer report's signature offline (the data holder's check); exit 6 if altered."""
-    try:
-        document = verify_document(file.read_text(), public_pem=public_key.read_text(), format=service.REPORT_FORMAT)
-    except OSError as exc:
-        err.print(f"[red]error:[/] cannot read {exc.filename}: {exc.strerror}")
-        raise typer.Exit(2) from None
-    except BadSignature as exc:
-        err.print(f"[red]invalid:[/] {exc}")
-        raise typer.Exit(6) from None
+    document = signed_document(file, public_key, service.REPORT_FORMAT)
     objects = document["objects"]
     console.print(f"[green]valid[/] transfer {document['id']} of {document['finished_at'][:19]}: "
                   f"{document['source']['database']}+{document['source']['store']} → "

@@ -88,11 +88,8 @@ class ArrowStore:
         closes, even if its writer failed midway (S3 completes an upload on close): what needs
         all or nothing writes a key that something written last makes valid (backups), or
         uses put_file."""
-        with self._errors(f"writing {key}"), self.fs.open_output_stream(self._parent_made(key)) as out:
+        with self._errors(f"writing {key}"), self.fs.open_output_stream(self.path(key)) as out:
             yield out
-
-    def _parent_made(self, key: str) -> str:
-        return self.path(key)  # an object store has no folders to make
 
     @contextmanager
     def reading(self, key: str) -> Iterator:

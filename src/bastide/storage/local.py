@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow.fs as pafs
@@ -51,10 +53,16 @@ class LocalStore(ArrowStore):
             os.replace(tmp, target)
             _fsync_dir(target.parent)
 
-    def _parent_made(self, key: str) -> str:
+    @contextmanager
+    def writing(self, key: str) -> Iterator:
+        """The object written as it goes, on disk when the stream closes (as put_file's are)."""
         target = Path(self.path(key))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return str(target)
+        with self._errors(f"writing {key}"):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as out:
+                yield out
+                out.flush()
+                os.fsync(out.fileno())
 
     def check(self) -> None:
         with self._errors("checking the store"):

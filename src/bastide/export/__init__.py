@@ -1,0 +1,1 @@
+"""Everything the platform holds, in open formats (issue 17, item 4; SOV-07)."""
