@@ -58,6 +58,7 @@ def test_a_call_from_creation_to_selection_through_the_pages(site):
 
 
 def test_pages_speak_french_and_english(site):
+    """SOV-10: the interface exists in French (and in English)."""
     app, _, _ = site
     anonymous = client_for(app)
     assert "<h1>Registre public</h1>" in anonymous.get("/register").text

@@ -58,3 +58,51 @@ def test_a_pin_file_others_can_read_is_refused(hsm, tmp_path):
     os.chmod(shared, 0o644)
     with pytest.raises(ConfigError, match="chmod 600"):
         Pkcs11KeyManager(Token(hsm["pkcs11_module"], hsm["pkcs11_token_label"], shared), label="m").ensure_master_key()
+
+
+REMOVAL = """
+import json, shutil, sys
+sys.path.insert(0, sys.argv[1])
+from tests.services import SoftHsm
+from bastide.errors import DomainError
+from bastide.keys.pkcs11 import Pkcs11KeyManager, shared_token
+
+hsm = SoftHsm()
+settings = hsm.start()
+token = shared_token(settings["pkcs11_module"], settings["pkcs11_token_label"], settings["pkcs11_pin_file"])
+keys = Pkcs11KeyManager(token, "removal-master")
+keys.ensure_master_key()
+wrapped = keys.wrap("dk-1", b"k" * 32)
+said = [keys.unwrap("dk-1", wrapped) == b"k" * 32]
+shutil.move(hsm.dir / "tokens", hsm.dir / "away")  # the token taken out mid-operation
+(hsm.dir / "tokens").mkdir()
+for _ in range(2):
+    try:
+        keys.unwrap("dk-1", wrapped)
+        said.append("unwrapped")
+    except DomainError as exc:
+        said.append([type(exc).__name__, exc.message])
+token.close()
+hsm.stop()
+print(json.dumps(said))
+"""
+
+
+def test_an_hsm_removed_mid_operation_is_a_clear_error_that_never_says_init(tmp_path):
+    """The issue's "an HSM removed mid-operation": every call after it is KeyUnavailable naming the
+    token, never a traceback, and never the advice to `bastide init` (which would make a new
+    master key that opens nothing). SoftHSM2 reads its configuration once per process: the
+    removal runs in a process of its own."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).parents[2])
+    done = subprocess.run([sys.executable, "-c", REMOVAL, root], capture_output=True, text=True, timeout=120,
+                          env={k: v for k, v in os.environ.items() if k != "SOFTHSM2_CONF"}, check=True)
+    said = json.loads(done.stdout.strip().splitlines()[-1])
+    assert said[0] is True
+    for kind, message in said[1:]:
+        assert kind == "KeyUnavailable" and "bastide-test" in message and "removed" in message
+        assert "`bastide init` on a platform that holds data" in message or "init" not in message

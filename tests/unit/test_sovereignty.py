@@ -1,7 +1,7 @@
-"""The sovereignty report (issue 17, item 5; SOV-01, SOV-02, SOV-03, SOV-06, RES-05): every
-endpoint a deployment is configured to reach, its operator and jurisdiction as the operator's
-register says, flags for what is outside the EU or unknown, a CycloneDX SBOM that validates
-against the published schema, all signed."""
+"""The sovereignty report (issue 17, item 5; SOV-01, SOV-02, SOV-03, SOV-04 — the same evidence as
+SOV-01/02 —, SOV-06, RES-05): every endpoint a deployment is configured to reach, its operator
+and jurisdiction as the operator's register says, flags for what is outside the EU or unknown, a
+CycloneDX SBOM that validates against the published schema, all signed."""
 
 from __future__ import annotations
 

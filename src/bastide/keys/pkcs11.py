@@ -65,14 +65,16 @@ class Token:
                               "(apt-get install softhsm2 for SoftHSM2) or set BASTIDE_PKCS11_MODULE")
         try:
             token = pkcs11.lib(str(self.module)).get_token(token_label=self.label)
+            return token.open(user_pin=self._pin(), rw=True)
         except pkcs11.NoSuchToken as exc:
             raise ConfigError(f"no token labelled {self.label!r} in {self.module} (BASTIDE_PKCS11_TOKEN_LABEL)") from exc
-        try:
-            return token.open(user_pin=self._pin(), rw=True)
         except pkcs11.PinIncorrect as exc:
             raise ConfigError(f"the token {self.label!r} refused the PIN in {self.pin_file}") from exc
         except pkcs11.PinLocked as exc:
             raise ConfigError(f"the token {self.label!r} has locked its PIN: its security officer must unlock it") from exc
+        except pkcs11.PKCS11Error as exc:  # a token being removed or put back: the next call tries again
+            raise KeyUnavailable(f"the HSM token {self.label!r} cannot be opened (removed, or not ready): "
+                                 f"{type(exc).__name__} {exc}".strip() + "; the next operation tries again") from exc
 
     @contextmanager
     def session(self):
@@ -87,6 +89,11 @@ class Token:
             except pkcs11.PKCS11Error as exc:
                 self._forget()
                 raise KeyUnavailable(f"the HSM token {self.label!r} failed: {type(exc).__name__} {exc}".strip()) from exc
+
+    def drop(self) -> None:
+        """Close the session (called inside `session()`): the next call opens a new one, which
+        sees a token put back."""
+        self._forget()
 
     def _forget(self) -> None:
         session, self._session = self._session, None
@@ -147,8 +154,11 @@ class Pkcs11KeyManager:
     def _present(self, session) -> list:
         """The master keys the token holds: the current one, and the next one during a rotation."""
         keys = [k for k in (self._key(session, self.label), self._key(session, self.next_label)) if k is not None]
-        if not keys:
-            raise ConfigError(f"the token holds no master key {self.location}: run `bastide init`")
+        if not keys:  # the token was there at start-up (init made the key): removed, or another one now
+            self.token.drop()
+            raise KeyUnavailable(f"the HSM token {self.token.label!r} shows no master key {self.location}: was the "
+                                 "HSM removed or replaced? Nothing can be unwrapped until it is back (the next "
+                                 "operation looks again); never `bastide init` on a platform that holds data")
         return keys
 
     def _seal(self, key, key_id: str, plaintext: bytes) -> bytes:
