@@ -9,10 +9,11 @@ from typing import Annotated
 
 import typer
 
-from bastide.airlock.check import check_file
-from bastide.airlock.rules import BLOCKED, REVIEW, Parameters
-from bastide.airlock.verify import verify_release
-from bastide.cli.common import console, err, platform_session
+from bastide.cli.common import console, err, lazy_module, platform_session
+
+checks = lazy_module("bastide.airlock.check")
+rules = lazy_module("bastide.airlock.rules")
+releases = lazy_module("bastide.airlock.verify")
 
 app = typer.Typer(help="The airlock: disclosure checks and releases of outputs.", no_args_is_help=True)
 
@@ -27,8 +28,8 @@ def check(
 ) -> None:
     """Run the disclosure checks; exit 0 when every file passes, 1 when anything is blocked (suppress,
     group, remove), 2 when nothing is blocked but a checker must look (review)."""
-    params = Parameters(threshold=threshold)
-    reports = [check_file(path, params=params) for path in files]
+    params = rules.Parameters(threshold=threshold)
+    reports = [checks.check_file(path, params=params) for path in files]
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in reports], indent=1, ensure_ascii=False, default=str))
     else:
@@ -38,9 +39,9 @@ def check(
                 where = " ".join(x for x in (f"row {f.row}" if f.row else "", f.column or "") if x)
                 console.print(f"  [{STYLE[f.outcome]}]{f.outcome}[/] {f.rule}{f' ({where})' if where else ''}: "
                               f"{f.message}", soft_wrap=True)
-    if any(r.status == BLOCKED for r in reports):
+    if any(r.status == rules.BLOCKED for r in reports):
         raise typer.Exit(1)
-    if any(r.status == REVIEW for r in reports):
+    if any(r.status == rules.REVIEW for r in reports):
         raise typer.Exit(2)
 
 
@@ -60,7 +61,7 @@ def verify(
     else:
         with platform_session() as platform:
             pem = platform.signer.public_pem()
-    verdict = verify_release(folder, public_pem=pem)
+    verdict = releases.verify_release(folder, public_pem=pem)
     if verdict.ok:
         console.print(f"[green]valid[/] {verdict.release}: signed by the platform, every file unchanged")
         return

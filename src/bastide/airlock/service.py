@@ -20,6 +20,7 @@ from bastide.airlock.canonical import canonical
 from bastide.airlock.check import check_file
 from bastide.airlock import identifiers as ids
 from bastide.airlock import ledger, rules
+from bastide.airlock.record import FORMAT, RECORD
 from bastide.airlock.models import Release, ReleasedTable, ReleaseFile, ReleaseRequest, ReleaseVote
 from bastide.airlock.tables import DECLARATION, EVIDENCE, TABLE_SUFFIXES, UnreadableTable
 from bastide.airlock.tables import read as read_table
@@ -40,8 +41,6 @@ from bastide.workspaces.models import Output, Workspace
 from bastide.workspaces.query import entry_refusal, members
 from bastide.workspaces.service import current_extract, ended_permit, why_ended
 
-FORMAT = "bastide-release/1"
-RECORD = "RELEASE.json"
 DECISIONS = ("approve", "reject", "return")
 GATE_RULES = ("gate", "readable")  # what no exception can let through
 

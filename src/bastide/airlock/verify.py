@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bastide.airlock.service import FORMAT, RECORD
+from bastide.airlock.record import FORMAT, RECORD
 from bastide.keys.signing import BadSignature, verify_document
 
 

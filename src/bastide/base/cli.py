@@ -11,12 +11,13 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bastide.base.ingest import IngestRequest, ingest
-from bastide.base.synth import generate, parse_years
-from bastide.base.verify import verify_snapshot
-from bastide.catalogue import service as catalogue
-from bastide.cli.common import actor, console, err, human_bytes, platform_session
+from bastide.cli.common import actor, console, err, human_bytes, lazy_module, platform_session
 from bastide.errors import DomainError, ValidationFailed
+
+ingest = lazy_module("bastide.base.ingest")
+synth = lazy_module("bastide.base.synth")
+verify = lazy_module("bastide.base.verify")
+catalogue = lazy_module("bastide.catalogue.service")
 
 synth_app = typer.Typer(help="Generate synthetic data shaped like the real thing.", no_args_is_help=True)
 base_app = typer.Typer(help="The national base: ingest, verify and list immutable snapshots.", no_args_is_help=True)
@@ -32,10 +33,10 @@ def synth_snds(
 ) -> None:
     """Write a synthetic SNDS delivery (CSV per table, as CNAM sends it)."""
     try:
-        year_list = parse_years(years)
+        year_list = synth.parse_years(years)
         with _bar() as bar:
             task = bar.add_task("synthetic SNDS", total=5 + 2 * len(year_list))
-            summary = generate(out, beneficiaries=beneficiaries, years=year_list, seed=seed, gzip=gzip,
+            summary = synth.generate(out, beneficiaries=beneficiaries, years=year_list, seed=seed, gzip=gzip,
                                progress=lambda step, done, total: bar.update(task, completed=done, description=step))
     except DomainError as exc:
         err.print(f"[red]error:[/] {exc.message}")
@@ -66,7 +67,7 @@ def base_ingest(
                                                    "keys are always needed).")] = "reject",
 ) -> None:
     """Validate a delivery and publish it as an immutable, encrypted, signed snapshot."""
-    request = IngestRequest(source, dataset, release, schema, encoding, quarantine, delimiter, schema_drift)
+    request = ingest.IngestRequest(source, dataset, release, schema, encoding, quarantine, delimiter, schema_drift)
     with platform_session() as platform:
         began, stats = time.monotonic(), {"rows": 0, "bytes": 0, "files": 0}
         with _bar() as bar:
@@ -84,7 +85,7 @@ def base_ingest(
                     bar.update(task, description=f"{event} {info.get('folder', '')}")
 
             try:
-                result = ingest(platform, actor=actor(), request=request, progress=progress)
+                result = ingest.ingest(platform, actor=actor(), request=request, progress=progress)
             except ValidationFailed as exc:
                 bar.stop()
                 _print_problems(exc, report or platform.settings.home / "reports" / f"{dataset}@{release}.json")
@@ -123,7 +124,7 @@ def base_verify(ref: Annotated[str, typer.Argument(help="Snapshot, e.g. snds@202
     """Re-hash every file, check the Merkle root and signature; non-zero exit on any difference."""
     with platform_session() as platform:
         began = time.monotonic()
-        result = verify_snapshot(platform, actor=actor(), ref=ref)
+        result = verify.verify_snapshot(platform, actor=actor(), ref=ref)
         seconds = time.monotonic() - began
     for label, items in (("changed", result.changed), ("missing", result.missing), ("extra", result.extra)):
         for item in items:

@@ -79,3 +79,20 @@ def signed_document(file: Path, public_key: Path, format: str) -> dict:
         err.print(f"[red]invalid:[/] {file.name}: {exc}")
         raise typer.Exit(6) from None
 
+
+def lazy_module(name: str):
+    """The module, loaded at its first attribute's use: a command imports only what it runs, so
+    `bastide users …` does not load Parquet, DuckDB or the SBOM's library (about a second each
+    time the command starts)."""
+    import importlib.util
+    import sys
+
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+

@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from bastide.cli.common import actor, console, err, human_bytes, platform_session, signed_document
-from bastide.export import service
+from bastide.cli.common import actor, console, err, human_bytes, lazy_module, platform_session, signed_document
+
+service = lazy_module("bastide.export.service")
 
 app = typer.Typer(help="Everything the platform holds, in open formats (reversibility, SOV-07).",
                   invoke_without_command=True, no_args_is_help=True)

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bastide.cli.common import console, err, platform_session
-from bastide.sovereignty import service
+from bastide.cli.common import console, err, lazy_module, platform_session
+
+service = lazy_module("bastide.sovereignty.service")
 
 app = typer.Typer(help="Who operates each endpoint of this deployment, under which law; what it runs (SBOM).",
                   no_args_is_help=True)

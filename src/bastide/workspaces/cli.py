@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bastide.cli.common import actor, console, err, platform_session
-from bastide.workspaces import service as workspaces
+from bastide.cli.common import actor, console, err, lazy_module, platform_session
+
+workspaces = lazy_module("bastide.workspaces.service")
 
 app = typer.Typer(help="Secure processing environments: one workspace per project, built from its permit.",
                   no_args_is_help=True)
