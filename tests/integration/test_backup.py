@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from bastide.audit.models import AuditEvent
 from bastide.backup import service as backup
 from bastide.config import Settings
-from bastide.errors import Conflict, StorageError
+from bastide.errors import Conflict, InvalidInput, StorageError
 from bastide.identity import service as identity
 from bastide.platform import Platform, operator_actor
 from bastide.workspaces import query
@@ -155,3 +155,11 @@ def test_backups_made_before_a_rotation_of_the_master_key_still_restore(tmp_path
     target = _restored(platform, tmp_path)  # given the new master key only: the old one is gone
     assert backup.restore(target, actor=operator_actor(), url=url).id == made.id
     target.close()
+
+
+def test_a_repository_inside_the_store_it_backs_up_is_refused(backed_up):
+    platform, _, _ = backed_up
+    inside = platform.settings.resolved_store_url + "/backups"
+    with pytest.raises(InvalidInput, match="inside the store"):
+        backup.create(platform, actor=operator_actor(), url=inside)
+    assert not platform.store.list("backups")

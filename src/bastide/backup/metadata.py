@@ -21,19 +21,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import (
-    JSON,
-    Connection,
-    Date,
-    DateTime,
-    Integer,
-    LargeBinary,
-    MetaData,
-    Table,
-    inspect,
-    select,
-    text,
-)
+from sqlalchemy import JSON, Connection, Date, DateTime, Integer, LargeBinary, MetaData, Table, inspect, select, text
 
 from bastide.db import Base, Database
 from bastide.errors import ConfigError, Conflict, InvalidInput

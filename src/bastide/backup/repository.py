@@ -25,13 +25,7 @@ from typing import IO
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from bastide.errors import (
-    IntegrityError,
-    InvalidInput,
-    KeyUnavailable,
-    NotFound,
-    StorageError,
-)
+from bastide.errors import IntegrityError, InvalidInput, KeyUnavailable, NotFound, StorageError
 from bastide.keys import sealed
 from bastide.keys.base import KeyManager
 from bastide.keys.signing import BadSignature, document_file, verify_document

@@ -27,13 +27,7 @@ from bastide.backup import metadata
 from bastide.backup.repository import MANIFEST_FORMAT, Repository, RepositoryKey
 from bastide.backup.snapshots import check_snapshots
 from bastide.db import utcnow
-from bastide.errors import (
-    ConfigError,
-    Conflict,
-    DomainError,
-    IntegrityError,
-    StorageError,
-)
+from bastide.errors import ConfigError, Conflict, DomainError, IntegrityError, InvalidInput, StorageError
 from bastide.keys import service as key_service
 from bastide.keys.models import DataKey
 from bastide.keys.signing import sign_document
@@ -78,7 +72,21 @@ class VerifyResult:
 
 
 def repository(platform: Platform, url: str) -> Repository:
+    if _inside(url, platform.settings.resolved_store_url):
+        raise InvalidInput(f"{url} is inside the store it would back up ({platform.store.url}): a backup there would "
+                           "copy itself, and go with the store it is meant to outlive; choose another folder or bucket")
     return Repository(store_at(url, platform.settings, backup=True))
+
+
+def _inside(url: str, store: str) -> bool:
+    """Whether `url` is the store or a folder/prefix within it."""
+    if url.startswith("s3://") != store.startswith("s3://"):
+        return False
+    if url.startswith("s3://"):
+        a, b = url.removeprefix("s3://").strip("/"), store.removeprefix("s3://").strip("/")
+    else:
+        a, b = str(Path(url).resolve()), str(Path(store).resolve())
+    return a == b or a.startswith(b + "/")
 
 
 # -- create --------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from bastide.base import manifest
 from bastide.catalogue import dcat
 from bastide.catalogue.models import Dataset, Snapshot
 from bastide.db import Base, utcnow
-from bastide.errors import Conflict
+from bastide.errors import Conflict, InvalidInput
 from bastide.governance import register
 from bastide.governance.models import Permit
 from bastide.governance.permits import export as permit_file
@@ -59,6 +59,8 @@ class Exported:
 
 
 def export(platform: Platform, *, actor: Actor, folder: Path, progress: Callable[[str], None] | None = None) -> Exported:
+    if str(folder.resolve()).startswith(str(Path(platform.settings.resolved_store_url).resolve()) + "/"):
+        raise InvalidInput(f"{folder} is inside the platform's store: an export goes outside it")
     if folder.exists() and any(folder.iterdir()):
         raise Conflict(f"{folder} is not empty: an export goes into a new folder", code="target_not_empty")
     out = Exported(folder)
