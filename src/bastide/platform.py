@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import getpass
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
+from pathlib import Path
 
 from bastide.audit.actions import AuditAction
 from bastide.audit.service import record
@@ -83,6 +87,14 @@ class Platform:
                 record(session, actor=actor, action=AuditAction.PLATFORM_INIT, target="platform",
                        details={"database": self.db.engine.dialect.name, "store": self.store.url.split("://")[0]})
         return created
+
+    @contextmanager
+    def scratch(self, name: str) -> Iterator[Path]:
+        """A folder of its own in the work dir for one operation's files, deleted after it."""
+        work = self.settings.resolved_work_dir
+        work.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=f"bastide-{name}-", dir=work) as folder:
+            yield Path(folder)
 
     def close(self) -> None:
         from bastide.workspaces import engines  # the workspaces' engine processes this platform started

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +32,7 @@ from bastide.keys.models import DataKey
 from bastide.keys.signing import sign_document
 from bastide.platform import Platform
 from bastide.statemachine import Actor
-from bastide.storage import ObjectInfo, store_at
+from bastide.storage import ObjectInfo, store_at, within
 
 WORKERS = 4  # objects copied at once: hashing and AES-GCM release the GIL, the stores wait on I/O
 PURPOSE = "backup repository"
@@ -72,21 +71,11 @@ class VerifyResult:
 
 
 def repository(platform: Platform, url: str) -> Repository:
-    if _inside(url, platform.settings.resolved_store_url):
+    if within(url, platform.settings.resolved_store_url):
         raise InvalidInput(f"{url} is inside the store it would back up ({platform.store.url}): a backup there would "
                            "copy itself, and go with the store it is meant to outlive; choose another folder or bucket")
     return Repository(store_at(url, platform.settings, backup=True))
 
-
-def _inside(url: str, store: str) -> bool:
-    """Whether `url` is the store or a folder/prefix within it."""
-    if url.startswith("s3://") != store.startswith("s3://"):
-        return False
-    if url.startswith("s3://"):
-        a, b = url.removeprefix("s3://").strip("/"), store.removeprefix("s3://").strip("/")
-    else:
-        a, b = str(Path(url).resolve()), str(Path(store).resolve())
-    return a == b or a.startswith(b + "/")
 
 
 # -- create --------------------------------------------------------------------------------------
@@ -100,8 +89,8 @@ def create(platform: Platform, *, actor: Actor, url: str, progress: Callable[[in
     key = _repository_key(platform, actor, repo)
     previous = _previous_objects(platform, repo)
     backup_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ-") + secrets.token_hex(2)  # sorts by time
-    with tempfile.TemporaryDirectory(prefix="bastide-backup-", dir=_work(platform)) as tmp:
-        dump_path = Path(tmp) / "metadata.jsonl.gz"
+    with platform.scratch("backup") as tmp:
+        dump_path = tmp / "metadata.jsonl.gz"
         with open(dump_path, "wb") as out:
             info = metadata.dump(platform.db, out)
         meta_name = key.blob_name(f"metadata {backup_id}")
@@ -131,12 +120,6 @@ def create(platform: Platform, *, actor: Actor, url: str, progress: Callable[[in
                details={"repository": repo.url, "objects": report.objects, "bytes": report.bytes,
                         "copied_bytes": copied.bytes, "rows": info.total})
     return report
-
-
-def _work(platform: Platform) -> Path:
-    work = platform.settings.resolved_work_dir
-    work.mkdir(parents=True, exist_ok=True)
-    return work
 
 
 def _source(platform: Platform) -> dict:
@@ -236,9 +219,9 @@ def verify(platform: Platform, *, actor: Actor | None, url: str, backup_id: str 
     document = repo.manifest(backup_id, public_pem=platform.signer.public_pem())
     key = repo.unwrap_key(platform.keys)
     result = VerifyResult(document["id"])
-    with tempfile.TemporaryDirectory(prefix="bastide-verify-", dir=_work(platform)) as tmp:
-        dump_path = Path(tmp) / "metadata.jsonl.gz"
-        problem = _fetch(repo, key, document["metadata"], dump_path, what="the metadata dump")
+    with platform.scratch("verify") as tmp:
+        dump_path = tmp / "metadata.jsonl.gz"
+        problem = _open_blob(repo, key, document["metadata"], "the metadata dump", into=dump_path)
         if problem:
             result.problems.append(problem)
             snapshots = []
@@ -246,7 +229,7 @@ def verify(platform: Platform, *, actor: Actor | None, url: str, backup_id: str 
             snapshots = metadata.rows_of(dump_path, "snapshot")
 
         def check(entry: dict) -> str | None:
-            return _check_blob(repo, key, entry)
+            return _open_blob(repo, key, entry, entry["key"])
 
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             for entry, found in zip(document["objects"], pool.map(check, document["objects"]), strict=True):
@@ -264,36 +247,25 @@ def verify(platform: Platform, *, actor: Actor | None, url: str, backup_id: str 
     return result
 
 
-def _check_blob(repo: Repository, key: RepositoryKey, entry: dict) -> str | None:
-    digest, size = hashlib.sha256(), 0
-    try:
-        with repo.opening(key, entry["blob"]) as chunks:
-            for chunk in chunks:
-                digest.update(chunk)
-                size += len(chunk)
-    except (IntegrityError, StorageError) as exc:
-        return f"{entry['key']}: {exc.message}"
-    if (digest.hexdigest(), size) != (entry["sha256"], entry["size"]):
-        return f"{entry['key']}: its content is not what was backed up (hash differs)"
-    return None
-
-
 def _blob_bytes(repo: Repository, key: RepositoryKey, entry: dict) -> bytes:
     with repo.opening(key, entry["blob"]) as chunks:
         return b"".join(chunks)
 
 
-def _fetch(repo: Repository, key: RepositoryKey, entry: dict, target: Path, *, what: str) -> str | None:
-    """Open a blob into a local file, checking its hash; a problem, or None."""
-    digest = hashlib.sha256()
+def _open_blob(repo: Repository, key: RepositoryKey, entry: dict, what: str, *, into: Path | None = None) -> str | None:
+    """Open a blob (into a local file, if given) and check its content's hash and size against
+    the manifest; a problem, or None."""
+    digest, size = hashlib.sha256(), 0
     try:
-        with repo.opening(key, entry["blob"]) as chunks, open(target, "wb") as out:
+        with repo.opening(key, entry["blob"]) as chunks, (open(into, "wb") if into else nullcontext()) as out:
             for chunk in chunks:
                 digest.update(chunk)
-                out.write(chunk)
+                size += len(chunk)
+                if out is not None:
+                    out.write(chunk)
     except (IntegrityError, StorageError) as exc:
         return f"{what}: {exc.message}"
-    if digest.hexdigest() != entry["sha256"]:
+    if (digest.hexdigest(), size) != (entry["sha256"], entry["size"]):
         return f"{what}: its content is not what was backed up (hash differs)"
     return None
 
@@ -326,11 +298,10 @@ def restore(platform: Platform, *, actor: Actor, url: str, backup_id: str | None
     wanted = {o["key"]: o for o in document["objects"]}
     present = _check_store_for_restore(platform, wanted)
     platform.store.check()
-    work = _work(platform)
-    with tempfile.TemporaryDirectory(prefix="bastide-restore-", dir=work) as tmp:
+    with platform.scratch("restore") as tmp:
         def one(entry: dict) -> None:
-            local = Path(tmp) / secrets.token_hex(8)  # not mkstemp: its 0600 would outlive the move
-            problem = _fetch(repo, key, entry, local, what=entry["key"])
+            local = tmp / secrets.token_hex(8)  # not mkstemp: its 0600 would outlive the move
+            problem = _open_blob(repo, key, entry, entry["key"], into=local)
             if problem:
                 raise IntegrityError(f"the restore stopped: {problem}; nothing of the database was written, "
                                      "run it again from another backup", code="backup_damaged")
@@ -338,8 +309,8 @@ def restore(platform: Platform, *, actor: Actor, url: str, backup_id: str | None
 
         todo = [o for k, o in sorted(wanted.items()) if k not in present]
         _run_all(one, todo, progress, len(wanted), len(present))
-        dump_path = Path(tmp) / "metadata.jsonl.gz"
-        problem = _fetch(repo, key, document["metadata"], dump_path, what="the metadata dump")
+        dump_path = tmp / "metadata.jsonl.gz"
+        problem = _open_blob(repo, key, document["metadata"], "the metadata dump", into=dump_path)
         if problem:
             raise IntegrityError(f"the restore stopped: {problem}", code="backup_damaged")
         with open(dump_path, "rb") as source:

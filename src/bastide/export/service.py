@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,12 +42,13 @@ from bastide.keys.service import unwrap_key
 from bastide.keys.signing import document_file, sign_document
 from bastide.platform import Platform
 from bastide.statemachine import Actor
+from bastide.storage import within
 
 FORMAT = "bastide-export/1"
 # never exported: they would let someone sign in, or open what a key protects
 SECRET_COLUMNS = {"password_hash", "mfa_secret_wrapped", "recovery_hashes", "activation_hash", "token_hash", "wrapped"}
 SECRET_TABLES = {"web_session", "login_throttle"}
-BATCH = 64_000  # rows per Parquet batch while a snapshot file is decrypted (memory stays bounded)
+BATCH = 64_000  # rows at a time, of a snapshot file decrypted or a table written (memory stays bounded)
 
 
 @dataclass
@@ -59,7 +60,7 @@ class Exported:
 
 
 def export(platform: Platform, *, actor: Actor, folder: Path, progress: Callable[[str], None] | None = None) -> Exported:
-    if str(folder.resolve()).startswith(str(Path(platform.settings.resolved_store_url).resolve()) + "/"):
+    if within(str(folder), platform.settings.resolved_store_url):
         raise InvalidInput(f"{folder} is inside the platform's store: an export goes outside it")
     if folder.exists() and any(folder.iterdir()):
         raise Conflict(f"{folder} is not empty: an export goes into a new folder", code="target_not_empty")
@@ -86,16 +87,25 @@ def _write(out: Exported, relative: str, content: bytes) -> None:
     path = out.folder / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
-    _count(out, relative, path, hashlib.sha256(content).hexdigest())
+    _count(out, relative, path)
 
 
-def _count(out: Exported, relative: str, path: Path, digest: str) -> None:
-    out.files[relative] = digest
+def _write_lines(out: Exported, relative: str, rows: Iterable[dict]) -> int:
+    """Rows as JSON lines, written as they come (the audit trail of years is not held in memory)."""
+    path, count = out.folder / relative, 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False, default=str, separators=(",", ":")).encode() + b"\n")
+            count += 1
+    _count(out, relative, path)
+    return count
+
+
+def _count(out: Exported, relative: str, path: Path) -> None:
+    with open(path, "rb") as fh:
+        out.files[relative] = hashlib.file_digest(fh, "sha256").hexdigest()
     out.bytes += path.stat().st_size
-
-
-def _lines(rows: Iterator[dict]) -> bytes:
-    return b"".join(json.dumps(r, ensure_ascii=False, default=str, separators=(",", ":")).encode() + b"\n" for r in rows)
 
 
 def _metadata(platform: Platform, out: Exported) -> None:
@@ -105,21 +115,21 @@ def _metadata(platform: Platform, out: Exported) -> None:
             if table.name in SECRET_TABLES or table.name.startswith("audit_"):
                 continue
             columns = [c for c in table.columns if c.name not in SECRET_COLUMNS]
-            rows = [dict(r._mapping) for r in conn.execute(select(*columns).order_by(*table.primary_key.columns))]
-            _write(out, f"metadata/{table.name}.jsonl", _lines(iter(rows)))
-            out.counts[f"metadata/{table.name}"] = len(rows)
+            query = select(*columns).order_by(*table.primary_key.columns)
+            rows = conn.execution_options(yield_per=BATCH).execute(query)
+            out.counts[f"metadata/{table.name}"] = _write_lines(out, f"metadata/{table.name}.jsonl",
+                                                                (dict(r._mapping) for r in rows))
 
 
 def _audit(platform: Platform, out: Exported) -> None:
     """The chain with its hashes (anyone can re-link it) and the signed checkpoints."""
     with platform.db.unit_of_work() as session:
-        events = session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()
-        _write(out, "audit/events.jsonl", _lines({"id": e.id, "at": e.at.isoformat(timespec="microseconds"),
-                                                  "actor": e.actor, "action": e.action, "target": e.target,
-                                                  "details": e.details, "prev_hash": e.prev_hash, "hash": e.hash}
-                                                 for e in events))
+        query = select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=BATCH)
+        events = session.execute(query).scalars()
+        out.counts["audit events"] = _write_lines(out, "audit/events.jsonl", (
+            {"id": e.id, "at": e.at.isoformat(timespec="microseconds"), "actor": e.actor, "action": e.action,
+             "target": e.target, "details": e.details, "prev_hash": e.prev_hash, "hash": e.hash} for e in events))
         _write(out, "audit/checkpoints.json", checkpoints_export(published(session), platform.signer.public_pem()).encode())
-        out.counts["audit events"] = session.query(AuditEvent).count()
 
 
 def _catalogue(platform: Platform, out: Exported) -> None:
@@ -177,11 +187,7 @@ def _decrypt(platform: Platform, entry: manifest.FileEntry, keys: dict, out: Exp
             pq.ParquetWriter(target, parquet.schema_arrow, compression="zstd") as writer:
         for batch in parquet.iter_batches(batch_size=BATCH):
             writer.write_batch(batch)
-    digest = hashlib.sha256()
-    with open(target, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    _count(out, relative, target, digest.hexdigest())
+    _count(out, relative, target)
 
 
 def _releases(platform: Platform, out: Exported) -> None:

@@ -15,7 +15,6 @@ transfer report signed by the platform's key, which the data holder checks offli
 from __future__ import annotations
 
 import hashlib
-import tempfile
 import time
 import zlib
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bastide.audit.actions import AuditAction
-from bastide.audit.service import record, verify_chain
+from bastide.audit.service import record
 from bastide.backup import metadata
 from bastide.backup.snapshots import check_snapshots
 from bastide.db import utcnow
@@ -87,8 +86,8 @@ def migrate(source: Platform, target: Platform, *, actor: Actor, journal_dir: Pa
     _copy_until_quiet(source, target, journal, moved, progress)
     if objects_only:
         return moved
-    with tempfile.TemporaryDirectory(prefix="bastide-migrate-", dir=_work(source)) as tmp:
-        dump = Path(tmp) / "metadata.jsonl.gz"
+    with source.scratch("migrate") as tmp:
+        dump = tmp / "metadata.jsonl.gz"
         with open(dump, "wb") as out:
             dumped_at = utcnow()
             info = metadata.dump(source.db, out)
@@ -101,7 +100,8 @@ def migrate(source: Platform, target: Platform, *, actor: Actor, journal_dir: Pa
         journal.mark(f"{LOADED} started")
         with open(dump, "rb") as source_dump:
             loaded = metadata.load(target.db, source_dump, change=_rewrapping(source, target))
-        dump_sha256 = hashlib.sha256(dump.read_bytes()).hexdigest()
+        with open(dump, "rb") as fh:
+            dump_sha256 = hashlib.file_digest(fh, "sha256").hexdigest()
     journal.mark(LOADED)
     checks = _check_target_whole(target, actor, snapshots)
     moved.report = _report(source, target, moved, journal, info, loaded.rows, dump_sha256, dumped_at, checks,
@@ -115,12 +115,6 @@ def migrate(source: Platform, target: Platform, *, actor: Actor, journal_dir: Pa
             record(session, actor=actor, action=AuditAction.PLATFORM_MIGRATE, target="platform",
                    details={**other, "report_sha256": digest, "objects": len(journal.objects)})
     return moved
-
-
-def _work(platform: Platform) -> Path:
-    work = platform.settings.resolved_work_dir
-    work.mkdir(parents=True, exist_ok=True)
-    return work
 
 
 # -- keys ----------------------------------------------------------------------------------------
@@ -262,11 +256,9 @@ def _check_target_whole(target: Platform, actor: Actor, snapshots: list[dict]) -
         bad = [s.ref for s in checked.snapshots if not s.ok]
         raise IntegrityError(f"the target does not verify: snapshots {bad or 'ok'}, audit chain "
                              f"{'ok' if checked.chain.ok else checked.chain.reason}")
-    with target.db.unit_of_work() as session:
-        chain = verify_chain(session)
     return {"snapshots": [{"ref": s.ref, "files": s.files, "bytes": s.bytes, "ok": s.ok} for s in checked.snapshots],
             "merkle_roots": {s["prefix"]: s["merkle_root"] for s in snapshots if s.get("merkle_root")},
-            "audit_events": chain.events}
+            "audit_events": checked.chain.events}
 
 
 def _report(source, target, moved: Moved, journal: Journal, info, rows: dict, dump_sha256: str, dumped_at,

@@ -140,6 +140,17 @@ def _short(exc: BaseException) -> str:
     return text[:300]
 
 
+def within(url: str, root: str) -> bool:
+    """Whether the folder or s3:// prefix `url` is `root` or lies inside it."""
+    if url.startswith("s3://") != root.startswith("s3://"):
+        return False
+    if url.startswith("s3://"):
+        a, b = url.removeprefix("s3://").strip("/"), root.removeprefix("s3://").strip("/")
+    else:
+        a, b = str(Path(url).resolve()), str(Path(root).resolve())
+    return a == b or a.startswith(b + "/")
+
+
 def open_store(settings: Settings) -> ObjectStore:
     return store_at(settings.resolved_store_url, settings)
 
