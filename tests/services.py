@@ -263,6 +263,33 @@ def serving(app, port: int | None = None):
         thread.join(timeout=10)
 
 
+def settings_env(settings, **overrides) -> dict:
+    """The environment that gives a `bastide` subprocess these settings (those set explicitly)."""
+    env = {}
+    for name in {*settings.model_fields_set, *overrides}:
+        value = overrides.get(name, getattr(settings, name))
+        env[f"BASTIDE_{name.upper()}"] = json.dumps(value) if isinstance(value, dict | list | bool) else str(value)
+    return env
+
+
+@contextlib.contextmanager
+def working(platform, *, slots: int = 2):
+    """A worker (bastide.worker) taking builds, jobs and the scheduled checks in a thread of this
+    process, as `bastide worker` does in a process of its own; stopped when done."""
+    import threading
+
+    from bastide.worker.service import Worker
+
+    worker = Worker(platform, slots=slots)
+    thread = threading.Thread(target=worker.run, name="test-worker", daemon=True)
+    thread.start()
+    try:
+        yield worker
+    finally:
+        worker.stopping.set()
+        thread.join(timeout=60)
+
+
 class SoftHsm:
     """A SoftHSM2 token in a folder of its own (Debian's softhsm2). The library reads its
     configuration once per process, from SOFTHSM2_CONF, when first loaded: one token per test

@@ -128,8 +128,9 @@ class Settings(BaseSettings):
     max_import_size: str = Field("20MB", description="Largest request to the import lane (its files are at most "
                                  "16 MiB; a form adds its own bytes).")
     public_url: str = Field("http://localhost:8000", description="Address users reach the platform at (activation links).")
-    permit_check_seconds: int = Field(5, description="Seconds between the server's checks for expired or revoked "
-                                      "permits (their workspaces lock then).")
+    permit_check_seconds: int = Field(5, description="Seconds between the workers' scheduled checks: expired or "
+                                      "revoked permits (their workspaces lock then), builds of new permits, ended "
+                                      "processes.")
     workspace_retention_days: int = Field(183, description="Days a locked workspace is kept before its keys are "
                                           "destroyed and its files deleted (SPE-11).")
     workspace_query_seconds: int = Field(60, description="Longest a workspace SQL query may run before it is interrupted.")
@@ -172,7 +173,11 @@ class Settings(BaseSettings):
                                           "unseen.")
     heartbeat_seconds: int = Field(15, description="Seconds between the stamps a process puts on the extract builds "
                                    "and jobs it runs; one left unstamped for four of them (its process ended) is "
-                                   "ended by the server's checks: failed, its files deleted, saying why.")
+                                   "ended by the workers' checks: failed, its files deleted, saying why.")
+    worker_slots: int = Field(2, description="Builds and jobs one `bastide worker` runs at once (one build at a "
+                              "time: a build uses the node's memory).")
+    worker_poll_seconds: float = Field(1.0, gt=0, description="Seconds a worker with nothing to do waits before it looks "
+                                       "at the queue again: the longest a new build or job waits for an idle worker.")
     airlock_approvals: int = Field(2, description="Output checkers' approvals each released file needs (SPE-07).")
     airlock_threshold: int = Field(10, description="Fewest persons a released table cell may count (SPE-08; "
                                    "SNDS/PMSI profiles may ask 11).")
@@ -194,7 +199,7 @@ class Settings(BaseSettings):
                      "spark_shuffle_partitions", "heartbeat_seconds", "sandbox_processes", "sandbox_uid_base",
                      "workspace_daily_rows", "workspace_engine_connections", "workspace_engine_idle_seconds",
                      "auth_source_failures", "auth_backoff_max_seconds", "sign_in_threads", "audit_checkpoint_events",
-                     "audit_checkpoint_seconds")
+                     "audit_checkpoint_seconds", "worker_slots")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:

@@ -1,13 +1,13 @@
 """Which ingests, extract builds and jobs still have a process working on them.
 
-Ingests, builds and jobs run outside any transaction, in the process that started them (the
-server's thread pool, or the operator's CLI). If that process ends — a restart, a crash,
-`kill -9`, a node lost — its snapshot would stay `staging`, its extract `building` and its
-workspace `provisioning` for ever (no transition leaves them), its job `running` or `queued`.
-So a process stamps the rows it holds every `heartbeat_seconds`, from one thread, in short
-transactions of their own; the server's scheduled checks end the rows nobody has stamped for
-`STALE_BEATS` beats (`bastide.recovery`). A row is held from the moment the process takes it
-on (a job: when it is submitted, since it waits for a thread) until it is finished."""
+Ingests, builds and jobs run outside any transaction, in the process that took them (a worker,
+or the operator's CLI). If that process ends — a restart, a crash, `kill -9`, a node lost — its
+snapshot would stay `staging`, its extract `building` and its workspace `provisioning` for ever
+(no transition leaves them), its job `running`. So a process stamps the rows it holds every
+`heartbeat_seconds`, from one thread, in short transactions of their own; the workers' scheduled
+checks end the rows nobody has stamped for `STALE_BEATS` beats (`bastide.recovery`). A row is
+held from the moment the process claims it (bastide.queue) until it is finished; a worker holds
+its own row too, so that the operators see which workers are alive."""
 
 from __future__ import annotations
 

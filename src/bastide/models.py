@@ -7,10 +7,11 @@ from bastide.governance.models import Application, CallForProjects, OptOut, Perm
 from bastide.identity.models import ApiToken, Organisation, User, WebSession
 from bastide.keys.models import DataKey
 from bastide.workspaces.models import Extract, Job, Output, Workspace
+from bastide.worker.models import Lease, WorkerProcess
 
 __all__ = [
     "ApiToken", "Application", "AuditEvent", "AuditHead", "CallForProjects", "DataKey", "Dataset", "OptOut",
     "Organisation", "Permit", "Score", "Snapshot", "SnapshotSource", "SnapshotTable", "User", "Variable", "WebSession",
     "Extract", "Job", "Output", "Workspace", "Release", "ReleasedTable", "ReleaseFile", "ReleaseRequest",
-    "ReleaseVote", "ImportRequest",
+    "ReleaseVote", "ImportRequest", "Lease", "WorkerProcess",
 ]

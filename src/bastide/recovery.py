@@ -3,10 +3,11 @@
 A snapshot left `staging` is rejected as a failed ingest is (its objects deleted; the next
 ingest of that release starts clean); an extract left `building` is abandoned as a failed build
 is (its files deleted, the workspace `failed` and saying why, so that the operator provisions
-it again: not automatically, a build that kills its process would loop); a job left `queued`
-or `running` fails, its log saying to submit it again, and the decrypted extract an ended job
-left on this node goes. Run by the server's scheduled checks and by `bastide recover`; a row
-this process holds is never touched, whatever its stamp says."""
+it again: not automatically, a build that kills its process would loop); a job left `running`
+fails, its log saying to submit it again, and the decrypted extract an ended job left on this
+node goes. Builds and jobs no process has claimed yet wait for a worker (bastide.queue). Run by
+the workers' scheduled checks and by `bastide recover`; a row this process holds is never
+touched, whatever its stamp says."""
 
 from __future__ import annotations
 
@@ -51,9 +52,11 @@ class Recovered:
 
 def _orphans(session: Session, model, statuses: tuple[str, ...], *, stale: datetime, held: set[int]) -> list:
     """Rows in `statuses` last stamped before `stale` (never stamped: created before it) that
-    this process does not hold."""
+    this process does not hold. A queued build or job nobody has claimed is not silent: it
+    waits for a worker (bastide.queue)."""
     silent = or_(model.heartbeat_at < stale, and_(model.heartbeat_at.is_(None), model.created_at < stale))
-    rows = session.execute(select(model).where(model.status.in_(statuses), silent)).scalars()
+    claimed = (model.claimed_by.is_not(None),) if hasattr(model, "claimed_by") else ()
+    rows = session.execute(select(model).where(model.status.in_(statuses), silent, *claimed)).scalars()
     return [row for row in rows if row.id not in held]
 
 
@@ -65,7 +68,7 @@ def recover(platform: Platform, *, now: datetime | None = None) -> Recovered:
     with platform.db.unit_of_work() as session:
         jobs = _end_jobs(session, stale=stale, now=now, held=platform.liveness.held(Job))
     with platform.db.unit_of_work() as session:
-        scratch = _clear_scratch(session, platform.settings.resolved_work_dir)
+        scratch = clear_scratch(session, platform.settings.resolved_work_dir)
     return Recovered(snapshots, extracts, jobs, scratch)
 
 
@@ -92,16 +95,15 @@ def _end_builds(platform: Platform, stale: datetime) -> list[str]:
 
 def _end_jobs(session: Session, *, stale: datetime, now: datetime, held: set[int]) -> list[str]:
     ended = []
-    for job in _orphans(session, Job, UNFINISHED_JOB, stale=stale, held=held):
-        was = "waiting for its turn" if job.status == "queued" else "running"
-        job.log = (job.log or "") + f"[ended: it was {was} and {ENDED_PROCESS}; submit it again]\n"
+    for job in _orphans(session, Job, ("running",), stale=stale, held=held):
+        job.log = (job.log or "") + f"[ended: it was running and {ENDED_PROCESS}; submit it again]\n"
         job.finished_at = now
         move(session, job=job, action="fail")
         ended.append(job.reference)
     return ended
 
 
-def _clear_scratch(session: Session, work: Path) -> list[str]:
+def clear_scratch(session: Session, work: Path) -> list[str]:
     """A job's scratch folder holds its extract decrypted (DuckDB workspaces): a process that
     ended mid-job leaves it in this node's BASTIDE_WORK_DIR. Deleted once its job has ended; a
     running job's, here or in another process, is left. (An ingest's folder is cleared by the

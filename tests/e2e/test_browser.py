@@ -19,7 +19,7 @@ from bastide.identity import service as identity
 from bastide.platform import operator_actor
 from tests.conftest import make_platform
 from tests.portal import PASSWORD, operator_creates
-from tests.services import free_port, serving
+from tests.services import free_port, serving, working
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -198,7 +198,7 @@ def test_workspace_in_chromium(ready, chromium):
     platform, _people, _permit_id, ws_id, done = ready
     with platform.db.unit_of_work() as s:
         link = credentials.issue_activation(s, actor=operator_actor(), user=identity.get_user(s, "alice@labo.example"))
-    with serving(create_app(platform)) as url:
+    with serving(create_app(platform)) as url, working(platform):  # the API queues the job, a worker runs it
         alice = _sign_in(chromium, url, "alice@labo.example", _activate(chromium, url, f"{url}/activate/{link}"))
         alice.goto(url + "/workspaces?lang=en")
         _go(alice, f"a:has-text('{done.workspace}')")
@@ -212,7 +212,7 @@ def test_workspace_in_chromium(ready, chromium):
         alice.fill("#script", "from bastide import workspace\n"
                               "workspace.table('IR_BEN_R').to_pandas().describe().to_csv('summary.csv')\n")
         _go(alice, "form[action$='/jobs'] button[type=submit]")
-        for _ in range(60):  # the job runs after the answer: the page says so until it ends
+        for _ in range(60):  # a worker runs the job after the answer: the page says so until it ends
             if alice.locator("#job-status").inner_text() not in ("queued", "running"):
                 break
             time.sleep(0.5)

@@ -145,10 +145,20 @@ def test_up_loads_a_sample_and_serves_the_catalogue(tmp_path):
             assert json.load(r)["status"] == "ok"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/catalogue/datasets/snds/snapshots") as r:
             assert [s["ref"] for s in json.load(r)] == ["snds@sample"]
+        workers = _until_said(home, "workers", "alive")  # a worker beside the server: builds and jobs are its
+        assert "builds: 0 waiting" in workers and "jobs: 0 waiting" in workers
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert f"http://localhost:{port}/" in out and "bastide users create" in out  # how to make the first account
+    assert "alive" not in run(home, "workers").stdout  # stopped with the server, cleanly
+
+
+def _until_said(home: Path, command: str, words: str, seconds: float = 30) -> str:
+    deadline = time.monotonic() + seconds
+    while words not in (said := run(home, command).stdout) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return said
 
 
 def test_users_commands(tmp_path):

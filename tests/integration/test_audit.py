@@ -168,20 +168,21 @@ def test_a_chain_cut_short_or_rewritten_fails_against_its_signed_checkpoints(tmp
     platform.close()
 
 
-def test_the_servers_scheduled_check_signs_checkpoints_and_publishes_them(tmp_path):
-    from bastide.api.app import create_app, expire_permits
+def test_the_workers_scheduled_check_signs_checkpoints_and_publishes_them(tmp_path):
+    from bastide.api.app import create_app
     from bastide.audit import checkpoints as cp
+    from bastide.worker.checks import scheduled
     from tests.portal import client_for
 
     platform = Platform(Settings(home=tmp_path, audit_checkpoint_events=5, audit_checkpoint_seconds=3600))
     platform.init(operator_actor())
-    expire_permits(platform)  # the first check signs the chain at once: init and the checkpoint itself
-    expire_permits(platform)  # nothing new since: no checkpoint
+    scheduled(platform)  # the first check signs the chain at once: init and the checkpoint itself
+    scheduled(platform)  # nothing new since: no checkpoint
     with platform.db.unit_of_work() as s:
         assert [c.events for c in cp.published(s)] == [2]
         for i in range(5):
             record(s, actor=operator_actor(), action=AuditAction.DATASET_CREATE, target=f"d{i}")
-    expire_permits(platform)
+    scheduled(platform)
     public = client_for(create_app(platform)).get("/api/audit/checkpoints").json()
     assert [c["events"] for c in public["checkpoints"]] == [2, 8] and public["public_key"].startswith("-----BEGIN")
     with platform.db.unit_of_work() as s:

@@ -16,6 +16,7 @@ from bastide.governance import permits
 from bastide.identity import service as identity
 from bastide.identity.policy import Forbidden
 from bastide.statemachine import SYSTEM
+from bastide.worker.service import Drained, drain
 from bastide.workspaces import jobs
 from bastide.workspaces import service as workspaces
 from tests.portal import session_client
@@ -128,7 +129,9 @@ def test_jobs_through_the_api_and_the_pages(ready):
     queued = alice.post(f"/api/workspaces/{ws_id}/jobs", json={"name": "comptes", "kind": "sql",
                                                                "script": "SELECT count(*) AS n FROM IR_BEN_R"})
     assert queued.status_code == 202 and queued.json()["status"] == "queued"
-    finished = alice.get(f"/api/workspaces/{ws_id}/jobs/{queued.json()['id']}").json()  # ran after the answer
+    assert alice.get(f"/api/workspaces/{ws_id}/jobs/{queued.json()['id']}").json()["status"] == "queued"
+    assert drain(platform, checks_first=False) == Drained(builds=0, jobs=1)  # the API ran nothing: a worker does
+    finished = alice.get(f"/api/workspaces/{ws_id}/jobs/{queued.json()['id']}").json()
     assert finished["status"] == "succeeded" and finished["log"].startswith("n\n")
     assert [o["name"] for o in alice.get(f"/api/workspaces/{ws_id}/outputs").json()] == ["result.csv"]
     bad = alice.post(f"/api/workspaces/{ws_id}/jobs", json={"kind": "ruby", "script": "puts 1"})
@@ -138,6 +141,8 @@ def test_jobs_through_the_api_and_the_pages(ready):
                                                          "script": "open('note.txt', 'w').write('bonjour')",
                                                          "csrf_token": alice.headers["X-CSRF-Token"]})
     assert page.status_code == 303
+    assert 'id="job-status">queued' in alice.get(page.headers["location"]).text
+    drain(platform, checks_first=False)
     job_page = alice.get(page.headers["location"])
     assert 'id="job-status">succeeded' in job_page.text and "bonjour" not in job_page.text  # outputs are not inlined
     view = re.search(r'<a class="view" href="([^"]+)"', job_page.text).group(1)

@@ -7,7 +7,6 @@ import time
 from datetime import date, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 
 from bastide.api.app import create_app
 from bastide.audit import service as audit
@@ -20,6 +19,7 @@ from bastide.identity.policy import Forbidden
 from bastide.platform import operator_actor
 from tests.integration.test_applications import _do, _new
 from tests.portal import client_for, session_client
+from tests.services import working
 from tests.unit.test_application_form import FULL
 
 
@@ -181,15 +181,15 @@ def test_calls_for_projects_score_rank_and_select(gov_world):
         calls.select_applications(s, actor=p["ines"], call=calls.get_call(s, call_id), chosen=[ids[0]])
 
 
-def test_the_server_expires_permits_within_seconds(gov_world):
-    """GOV-11: the running server's scheduled check expires a permit past its end date."""
+def test_a_worker_expires_permits_within_seconds(gov_world):
+    """GOV-11: a running worker's scheduled check expires a permit past its end date."""
     platform, p = gov_world
     permit_id = _granted(platform, p)
     with platform.db.unit_of_work() as s:
         permits.get_permit(s, permit_id).valid_until = utcnow() - timedelta(seconds=1)
         audit.record(s, actor=p["ines"], action="permit:issue", target="test:shorten")  # the test's own change
     platform.settings.permit_check_seconds = 1
-    with TestClient(create_app(platform)):  # the lifespan starts the check
+    with working(platform):
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with platform.db.unit_of_work() as s:

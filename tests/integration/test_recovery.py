@@ -1,7 +1,7 @@
 """What a process leaves when it ends mid-work (a restart, a crash, kill -9): an extract
-`building` with half its files, a job `queued` or `running`, a job's decrypted scratch folder.
-The server's checks end them once nobody has stamped them for four heartbeats (bastide.liveness),
-and never touch what a live process holds. A failure of the platform's own during a job ends the
+`building` with half its files, a job `running`, a job's decrypted scratch folder. The workers'
+checks end them once nobody has stamped them for four heartbeats (bastide.liveness), never touch
+what a live process holds, and leave what no process has claimed yet to the workers (RES-*). A failure of the platform's own during a job ends the
 job `failed`, saying why, instead of leaving it `running`."""
 
 from __future__ import annotations
@@ -29,10 +29,13 @@ def _later(platform, beats: int = STALE_BEATS + 1):
 def test_a_build_whose_process_ended_is_abandoned_and_the_workspace_provisions_again(world):
     platform, p = world
     permit_id = _granted(platform, p, NAMED)
-    with platform.db.unit_of_work() as s:  # provisioning's first transaction; then its process ends
+    with platform.db.unit_of_work() as s:  # queued for a worker
         ws_id, extract_id = workspaces._start(s, keys=platform.keys, actor=operator_actor(),
                                               permit=permits.get_permit(s, permit_id))
         prefix = s.get(Extract, extract_id).prefix
+    assert recovery.recover(platform, now=_later(platform)).extracts == []  # nobody took it: it waits
+    with platform.db.unit_of_work() as s:  # a worker takes it, writes half a file, then its process ends
+        assert workspaces.claim_build(s, by="worker@gone").id == extract_id
     platform.store.put_bytes(f"{prefix}/IR_BEN_R/part-0.parquet", b"half a file")
 
     assert recovery.recover(platform).extracts == []  # silent for less than four beats: it may be working
@@ -79,26 +82,27 @@ def test_jobs_whose_process_ended_fail_and_their_scratch_goes(ready, monkeypatch
     submit = lambda: jobs.submit(platform, actor=p["alice"], ws_id=ws_id, name="t", kind="sql",  # noqa: E731
                                  script="SELECT 1")
     waiting, started, alive = submit(), submit(), submit()
-    for job_id in (waiting, started):  # as if submitted by another process, which then ended
-        platform.liveness.release(Job, job_id)
-    with platform.db.unit_of_work() as s:
-        jobs.move(s, job=jobs.get_job(s, started), action="start")
+    with platform.db.unit_of_work() as s:  # taken by a worker whose process then ended
+        jobs.claim(s, by="worker@gone", job_id=started)
+    with platform.db.unit_of_work() as s:  # taken by this process, which is alive
+        jobs.claim(s, by="worker@here", job_id=alive)
+    platform.liveness.hold(Job, alive)
     scratch = platform.settings.resolved_work_dir / "jobs"
     for job_id in (started, alive):
         (scratch / f"job-{job_id}-0a1b2c3d" / "data").mkdir(parents=True)
         (scratch / f"job-{job_id}-0a1b2c3d" / "data" / "IR_BEN_R.parquet").write_bytes(b"decrypted rows")
 
     recovered = recovery.recover(platform, now=_later(platform))
-    assert sorted(recovered.jobs) == [f"JOB-{n:06d}" for n in sorted([waiting, started])]  # `alive` is held here
+    assert recovered.jobs == [f"JOB-{started:06d}"]  # `alive` is held here; `waiting`, nobody took yet
     assert not (scratch / f"job-{started}-0a1b2c3d").exists() and (scratch / f"job-{alive}-0a1b2c3d").exists()
     with platform.db.unit_of_work() as s:
-        for job_id in (waiting, started):
-            job = jobs.get_job(s, job_id)
-            assert job.status == "failed" and "submit it again" in job.log, job.log
-            assert audit.history(s, targets=[f"job:{job.reference}"])[-1].action == "job:fail"
-        assert jobs.get_job(s, alive).status == "queued"
+        job = jobs.get_job(s, started)
+        assert job.status == "failed" and "submit it again" in job.log, job.log
+        assert audit.history(s, targets=[f"job:{job.reference}"])[-1].action == "job:fail"
+        assert [jobs.get_job(s, n).status for n in (waiting, alive)] == ["queued", "running"]
 
     monkeypatch.setenv("PATH", "/nonexistent")  # no bubblewrap: the platform cannot run the job
-    job = jobs.run(platform, job_id=alive)
+    job = jobs.run(platform, job_id=waiting)
     assert job.status == "failed" and "bubblewrap is missing" in job.log, job.log
+    platform.liveness.release(Job, alive)
     assert recovery.recover(platform, now=_later(platform)).scratch == [f"job-{alive}-0a1b2c3d"]

@@ -14,7 +14,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from fastapi.testclient import TestClient
 
 from bastide.airlock import service as airlock
 from bastide.api.app import create_app
@@ -32,11 +31,13 @@ from bastide.platform import operator_actor
 from bastide.workspaces import query
 from bastide.workspaces import service as workspaces
 from bastide.workspaces.jobs import read_output, register_output
+from bastide.worker.service import Drained, drain
 from bastide.workspaces.models import Extract, Output
 from bastide.workspaces.pseudonym import number, pseudonym, surrogate
 from bastide.workspaces.source import open_table, snapshot_files
 from tests.integration.test_permit_lifecycle import _granted
 from tests.portal import session_client
+from tests.services import working
 from tests.snds_rules import Persons, chained, counted, fictitious, person_id, with_archive
 from tests.unit.test_application_form import FULL
 
@@ -307,7 +308,7 @@ def test_revocation_locks_the_workspace_and_retention_shreds_it(ready):
                                settings=platform.settings)
     platform.settings.permit_check_seconds = 1
     began = time.monotonic()
-    with TestClient(create_app(platform)):
+    with working(platform):  # a worker's scheduled check
         while time.monotonic() - began < 10:
             with platform.db.unit_of_work() as s:
                 if workspaces.get_workspace(s, ws_id).status == "locked":
@@ -403,14 +404,23 @@ def test_a_drug_cohort_by_atc_class(world):
 
 
 @SQLITE_ONLY
-def test_the_server_provisions_newly_active_permits(world):
-    """SPE-02: a permit that becomes active gets its workspace without an operator."""
+def test_the_workers_provision_newly_active_permits(world):
+    """SPE-02: a permit that becomes active gets its workspace without an operator: the scheduled
+    check queues its build (once), a worker builds it."""
     platform, p = world
     permit_id = _granted(platform, p, {**FULL, "data": {**SCOPE, "tables": ["IR_BEN_R"]}})
     with platform.db.unit_of_work() as s:
         assert workspaces.pending_permits(s) == [permit_id]
-    assert workspaces.provision_pending(platform) == ["WS-000001"]
     with platform.db.unit_of_work() as s:
+        assert workspaces.provision_pending(s, keys=platform.keys) == ["WS-000001"]
+    with platform.db.unit_of_work() as s:
+        assert workspaces.pending_permits(s) == []  # queued: not queued again
+        row = s.query(Extract).one()
+        assert (row.status, row.claimed_by, row.workspace.status) == ("building", None, "provisioning")
+    assert drain(platform, checks_first=False) == Drained(builds=1, jobs=0)
+    with platform.db.unit_of_work() as s:
+        row = s.query(Extract).one()
+        assert (row.status, row.workspace.status) == ("ready", "ready") and row.claimed_by.startswith("worker@")
         assert workspaces.pending_permits(s) == []
         amended = permits.amend(s, actor=p["ines"], permit=permits.get_permit(s, permit_id), signer=platform.signer,
                                 changes={"tools": "R"}, reason="tools").id

@@ -14,13 +14,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bastide import __version__, ids, recovery
-from bastide.audit import checkpoints
+from bastide import __version__, ids
 from bastide.api import (airlock_views, catalogue_views, egress, governance_views, hardening, identity_views,
                          workspace_views)
-from bastide.governance import permits
 from bastide.workspaces import engines
-from bastide.workspaces import service as workspaces
 from bastide.web import pages
 from bastide.errors import DomainError, NotFound
 from bastide.platform import Platform
@@ -73,51 +70,28 @@ async def ids_in_range(request: Request) -> None:
             raise NotFound("no such item")
 
 
-def expire_permits(platform: Platform) -> int:
-    """The scheduled check (GOV-11, GOV-15, SPE-11): permits past their end date expire, the
-    workspaces of revoked or expired permits lock (their jobs and engines stop), locked ones past
-    retention are shredded, idle engines stop, ingests, builds and jobs whose process ended are ended (bastide.recovery)."""
-    with platform.db.unit_of_work() as session:
-        expired = len(permits.expire_due(session))
-    with platform.db.unit_of_work() as session:
-        workspaces.lock_ended(session)
-    with platform.db.unit_of_work() as session:
-        workspaces.shred_due(session, platform=platform, retention_days=platform.settings.workspace_retention_days)
-    engines.stop_unused(platform)  # locked, replaced or idle: their keys leave memory with them
-    with platform.db.unit_of_work() as session:  # the chain signed, to be held outside (audit/checkpoints.py)
-        if checkpoints.due(session, every_events=platform.settings.audit_checkpoint_events,
-                           every_seconds=platform.settings.audit_checkpoint_seconds):
-            checkpoints.checkpoint(session, signer=platform.signer)
-    recovered = recovery.recover(platform)  # last: a store that fails it must not hold back the locks
-    if recovered:
-        LOG.warning("ended what stopped processes left: %s", recovered)
-    return expired
-
-
 @asynccontextmanager
 async def lifespan(app: FastAPI):
+    """This process's own check: the engines it started for queries stop when idle or no longer
+    allowed (their keys leave memory with them). Builds, jobs and the platform's scheduled checks
+    are the workers' (bastide.worker): the API only records them."""
     platform = app.state.platform
 
-    async def every_interval(work, what: str):
+    async def every_interval():
         while True:
             await asyncio.sleep(platform.settings.permit_check_seconds)
             try:
-                await asyncio.to_thread(work, platform)
+                await asyncio.to_thread(engines.stop_unused, platform)
             except Exception:  # noqa: BLE001 - the next round retries; the failure is logged
-                LOG.exception("the scheduled %s failed", what)
+                LOG.exception("the check of this server's engines failed")
 
-    # Two loops: a build takes minutes to hours, and the permit check must not wait for it (SPE-02:
-    # a newly active permit gets its workspace; GOV-15: a revoked one locks within seconds)
-    tasks = [asyncio.create_task(every_interval(expire_permits, "permit check")),
-             asyncio.create_task(every_interval(workspaces.provision_pending, "provisioning of new permits"))]
+    task = asyncio.create_task(every_interval())
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def create_app(platform: Platform) -> FastAPI:

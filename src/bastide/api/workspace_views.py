@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from datetime import datetime
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from bastide.api.egress import Egress, allows
@@ -156,11 +156,10 @@ def _member_workspace(request: Request, ws_id: int, who: Principal):
 
 
 @router.post("/api/workspaces/{ws_id}/jobs", response_model=JobOut, status_code=202, dependencies=[allows(Egress.SCREEN_VIEW)])
-def submit_job(request: Request, ws_id: int, body: JobIn, who: Member, background: BackgroundTasks):
-    """Queue a script; it runs in the sandbox after this answer (poll the job for its end)."""
+def submit_job(request: Request, ws_id: int, body: JobIn, who: Member):
+    """Queue a script; a worker runs it in the sandbox (poll the job for its end)."""
     platform = request.app.state.platform
     job_id = jobs.submit(platform, actor=who.actor, ws_id=ws_id, name=body.name, kind=body.kind, script=body.script)
-    background.add_task(jobs.run, platform, job_id=job_id)
     with _db(request) as session:
         return JobOut.build(jobs.get_job(session, job_id))
 

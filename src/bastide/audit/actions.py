@@ -7,6 +7,9 @@ class AuditAction(StrEnum):
     PLATFORM_INIT = "platform:init"
     PLATFORM_EXPORT = "platform:export"  # everything written out in open formats (reversibility, SOV-07)
     PLATFORM_MIGRATE = "platform:migrate"  # copied whole to another deployment (on both sides' chains)
+    WORKER_START = "worker:start"  # a worker process began taking builds, jobs and checks
+    WORKER_STOP = "worker:stop"  # it stopped cleanly (one that crashed is seen by its silence)
+    WORKER_LEASE = "worker:lease"  # it took over work one process does at a time (the scheduled checks)
     KEY_CREATE = "key:create"
     KEY_DESTROY = "key:destroy"
     KEY_ROTATE = "key:rotate"  # the master key: every data key wrapped again under a new one
@@ -63,6 +66,7 @@ class AuditAction(StrEnum):
     CALL_SELECT = "call:select"
     WORKSPACE_CREATE = "workspace:create"
     WORKSPACE_PROVISION = "workspace:provision"
+    WORKSPACE_BUILD = "workspace:build"  # a process took the extract's build (the worker, or the operator's CLI)
     WORKSPACE_READY = "workspace:ready"
     WORKSPACE_FAIL = "workspace:fail"
     WORKSPACE_LOCK = "workspace:lock"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +24,7 @@ from bastide.identity.cli import app as users_app
 from bastide.keys.cli import app as keys_app
 from bastide.migration.cli import app as migrate_app
 from bastide.sovereignty.cli import app as sovereignty_app
+from bastide.worker import cli as worker_cli
 from bastide.workspaces.cli import app as ws_app
 
 app = typer.Typer(help="Bastide: sovereign platform for national health data.", no_args_is_help=True,
@@ -41,6 +44,8 @@ app.add_typer(backup_app, name="backup")
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(sovereignty_app, name="sovereignty")
 app.add_typer(export_app, name="export")
+app.command("worker")(worker_cli.worker)
+app.command("workers")(worker_cli.workers)
 
 SAMPLE = {"beneficiaries": 2000, "years": [2022, 2023, 2024], "seed": 42, "release": "sample"}
 
@@ -57,8 +62,8 @@ def init() -> None:
 def recover() -> None:
     """End the ingests, extract builds and jobs whose process ended mid-work (a restart, a crash,
     kill -9): a snapshot is rejected and a build abandoned (their files deleted; the workspace
-    failed), a job fails, an ended job's scratch folder goes. The server does this by itself every
-    few seconds; this is for a platform run from the command line alone. What a live process
+    failed), a job fails, an ended job's scratch folder goes. The workers do this by themselves
+    every few seconds; this is for a platform run from the command line alone. What a live process
     holds is never touched."""
     from bastide import recovery
 
@@ -88,8 +93,11 @@ def up(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     sample: Annotated[bool, typer.Option(help="Load a synthetic SNDS sample when the catalogue is empty.")] = True,
+    worker: Annotated[bool, typer.Option(help="Start a `bastide worker` beside the server (builds, jobs, "
+                                         "scheduled checks); --no-worker when workers run elsewhere.")] = True,
 ) -> None:
-    """Initialise what is missing, load a synthetic SNDS sample if empty, serve API and pages."""
+    """Initialise what is missing, load a synthetic SNDS sample if empty, serve API and pages, with a
+    worker process beside them."""
     import uvicorn
 
     from bastide.api.app import create_app
@@ -101,7 +109,33 @@ def up(
             _load_sample(platform)
         _first_account_hint(platform)
         console.print(f"Bastide is up: {platform.settings.public_url}/  (API docs: {platform.settings.public_url}/docs)")
-        uvicorn.run(create_app(platform), host=host, port=port, log_level="warning")
+        with _worker_beside(platform.settings.public_url) if worker else contextlib.nullcontext():
+            uvicorn.run(create_app(platform), host=host, port=port, log_level="warning")
+
+
+@contextlib.contextmanager
+def _worker_beside(public_url: str):
+    """A worker in a process of its own (long work never runs in the web process), stopped with
+    the server: asked first, so that what it runs finishes or is left to be ended cleanly."""
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "BASTIDE_PUBLIC_URL": public_url}
+    process = subprocess.Popen([sys.executable, "-m", "bastide.cli", "worker"], env=env)
+    # uvicorn raises the SIGTERM it caught again once it has shut down: as an exit, so that the
+    # worker is stopped below instead of outliving the server
+    previous = signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _first_account_hint(platform) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
@@ -470,9 +470,9 @@ def workspace_query(request: Request, ws_id: int, who: wv.Member, fields: Fields
 
 
 @router.post("/workspaces/{ws_id}/jobs")
-def submit_job(request: Request, ws_id: int, who: wv.Member, fields: Fields, background: BackgroundTasks):
+def submit_job(request: Request, ws_id: int, who: wv.Member, fields: Fields):
     job = wv.submit_job(request, ws_id, wv.JobIn(name=str(fields.get("name", "job")), kind=str(fields.get("kind", "")),
-                                                script=str(fields.get("script", ""))), who, background)
+                                                script=str(fields.get("script", ""))), who)
     return see_other(f"/workspaces/{ws_id}/jobs/{job.id}")
 
 

@@ -20,10 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastide.audit.actions import AuditAction
-from bastide import transitions
+from bastide import queue, transitions
 from bastide.audit.service import record
 from bastide.db import utcnow
-from bastide.errors import DomainError, InvalidInput, NotFound
+from bastide.errors import Conflict, DomainError, InvalidInput, NotFound
 from bastide.config import bytes_of
 from bastide.keys import service as key_service
 from bastide.keys.sealed import get_sealed, put_sealed, put_sealed_file
@@ -91,14 +91,35 @@ def submit(platform: Platform, *, actor: Actor, ws_id: int, name: str, kind: str
             job_id = job.id
     if error is not None:
         raise error
-    platform.liveness.hold(Job, job_id)  # it waits for a thread of this process: stamped until it ends
-    return job_id
+    return job_id  # queued: a worker takes it (bastide.worker)
 
 
-def run(platform: Platform, *, job_id: int) -> Job:
-    """Run a queued job to its end; returns it with its status, exit code and log. When the
-    platform fails it (no sandbox, the store unreachable…) the job ends `failed` saying why,
-    instead of staying `running` for ever."""
+def claim(session: Session, *, by: str, job_id: int | None = None) -> Job | None:
+    """Take the oldest queued job (that one, with `job_id`) for the process `by` and start it;
+    None when no job waits. Two processes never take the same job (bastide.queue)."""
+    job = queue.take(session, Job, waiting=(Job.status == "queued",), by=by, row_id=job_id)
+    if job is not None:
+        job.started_at = utcnow()
+        transitions.apply(session, JOB_WORKFLOW, job, action="start", actor=SYSTEM, target=f"job:{job.reference}",
+                          details={"worker": by})
+    return job
+
+
+def run(platform: Platform, *, job_id: int, by: str | None = None) -> Job:
+    """Take the queued job `job_id` and run it to its end in this process (what a worker does
+    with the job it takes; the command line and tests run one this way)."""
+    with platform.db.unit_of_work() as session:
+        taken = claim(session, by=by or queue.process_name(), job_id=job_id) is not None
+    if not taken:
+        raise Conflict(f"JOB-{job_id:06d} is not waiting: another process runs it, or it has ended",
+                       code="job_taken")
+    return execute(platform, job_id=job_id)
+
+
+def execute(platform: Platform, *, job_id: int) -> Job:
+    """Run a job this process has claimed to its end; returns it with its status, exit code and
+    log. When the platform fails it (no sandbox, the store unreachable…) the job ends `failed`
+    saying why, instead of staying `running` for ever."""
     platform.liveness.hold(Job, job_id)
     try:
         return _run(platform, job_id)
@@ -145,8 +166,6 @@ def _run(platform: Platform, job_id: int) -> Job:
         with ExitStack() as stack:
             with platform.db.unit_of_work() as session:
                 job = get_job(session, job_id)
-                job.started_at = utcnow()
-                move(session, job=job, action="start")
                 ws = get_workspace(session, job.workspace_id)
                 uid = host_uid(settings.sandbox_uid_base, ws.id)
                 space = _stage(session, platform, job, ws, scratch, stack, uid)

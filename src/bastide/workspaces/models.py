@@ -60,6 +60,8 @@ class Extract(Base):
     error: Mapped[str | None] = mapped_column(Text)
     progress: Mapped[str | None] = mapped_column(String(200))  # the build's current step, while it builds
     heartbeat_at = mapped_column(UTCDateTime(), nullable=True)  # last stamp of the process building it
+    # the process building it (bastide.queue): none yet while the build waits for a worker
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
     created_at = mapped_column(UTCDateTime(), nullable=False)
     finished_at = mapped_column(UTCDateTime(), nullable=True)
 
@@ -87,6 +89,7 @@ class Job(Base):
     started_at = mapped_column(UTCDateTime(), nullable=True)
     finished_at = mapped_column(UTCDateTime(), nullable=True)
     heartbeat_at = mapped_column(UTCDateTime(), nullable=True)  # last stamp of the process holding it
+    claimed_by: Mapped[str | None] = mapped_column(String(200))  # the process running it (bastide.queue)
 
     @property
     def reference(self) -> str:

@@ -26,6 +26,7 @@ from bastide.governance.models import Permit
 from bastide.keys import service as key_service
 from bastide.platform import Platform
 from bastide.statemachine import SYSTEM, Actor
+from bastide import queue
 from bastide.workspaces import extract, running
 from bastide.workspaces.engine import configured_engine
 from bastide.workspaces.models import Extract, Workspace
@@ -103,11 +104,39 @@ class Provisioned:
     tables: dict
 
 
+def request_provision(session: Session, *, keys, actor: Actor, permit_id: int) -> int:
+    """Record the build of the permit's extract for a worker to take (bastide.worker); the
+    extract's id."""
+    return _start(session, keys=keys, actor=actor, permit=permits.get_permit(session, permit_id))[1]
+
+
 def provision(platform: Platform, *, actor: Actor, permit_id: int,
               progress: Callable[[str], None] = lambda _m: None) -> Provisioned:
+    """Build the permit's extract in this process (the operator's command line), claimed as it
+    is recorded so that no worker takes it meanwhile."""
+    by = queue.process_name("cli")
     with platform.db.unit_of_work() as session:
-        ws_id, extract_id = _start(session, keys=platform.keys, actor=actor,
-                                   permit=permits.get_permit(session, permit_id))
+        extract_id = request_provision(session, keys=platform.keys, actor=actor, permit_id=permit_id)
+        claim_build(session, by=by, extract_id=extract_id)
+    return build(platform, actor=actor, extract_id=extract_id, progress=progress)
+
+
+def claim_build(session: Session, *, by: str, extract_id: int | None = None) -> Extract | None:
+    """Take the oldest build nobody runs (that one, with `extract_id`) for the process `by`; None
+    when none waits. Two processes never take the same build (bastide.queue)."""
+    row = queue.take(session, Extract, waiting=(Extract.status == "building",), by=by, row_id=extract_id)
+    if row is not None:
+        record(session, actor=SYSTEM, action=AuditAction.WORKSPACE_BUILD, target=target(row.workspace),
+               details={"extract": row.version, "worker": by})
+    return row
+
+
+def build(platform: Platform, *, extract_id: int, actor: Actor = SYSTEM,
+          progress: Callable[[str], None] = lambda _m: None) -> Provisioned:
+    """Build an extract this process has claimed, to `ready` — or, on any failure, to `failed`
+    with nothing of it left."""
+    with platform.db.unit_of_work() as session:
+        ws_id = session.get(Extract, extract_id).workspace_id
 
     def step(message: str) -> None:
         with platform.db.unit_of_work() as session:  # so that the workspace pages show how far it is
@@ -215,11 +244,11 @@ def lock_ended(session: Session, *, now=None) -> list[Workspace]:
         if newest.status in ENDED and ws.status == "ready":
             move(session, actor=SYSTEM, ws=ws, action="lock", reason=f"{newest.reference} {newest.status}")
             locked.append(ws)
-    _stop_jobs_of_locked(session)  # queries are refused from now on; running jobs stop now
+    stop_jobs_of_locked(session)  # queries are refused from now on; this process's running jobs stop now
     return locked
 
 
-def _stop_jobs_of_locked(session: Session) -> None:
+def stop_jobs_of_locked(session: Session) -> None:
     """Kill this process's jobs in workspaces that are locked, here or by another node's check
     (each node runs the check and kills its own jobs: the node that locks is not always theirs)."""
     for ws_id in running.workspaces():
@@ -260,13 +289,10 @@ def pending_permits(session: Session) -> list[int]:
     return pending
 
 
-def provision_pending(platform: Platform) -> list[str]:
-    with platform.db.unit_of_work() as session:
-        pending = pending_permits(session)
-    built = []
-    for permit_id in pending:
-        try:
-            built.append(provision(platform, actor=SYSTEM, permit_id=permit_id).workspace)
-        except DomainError:  # recorded on the workspace (failed) by provision itself
-            continue
-    return built
+def provision_pending(session: Session, *, keys) -> list[str]:
+    """Queue the builds of the permits waiting for one (the workers build them); the workspaces."""
+    queued = []
+    for permit_id in pending_permits(session):
+        row = session.get(Extract, request_provision(session, keys=keys, actor=SYSTEM, permit_id=permit_id))
+        queued.append(row.workspace.reference)
+    return queued
