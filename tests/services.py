@@ -268,6 +268,7 @@ def settings_env(settings, **overrides) -> dict:
     env = {}
     for name in {*settings.model_fields_set, *overrides}:
         value = overrides.get(name, getattr(settings, name))
+        value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
         env[f"BASTIDE_{name.upper()}"] = json.dumps(value) if isinstance(value, dict | list | bool) else str(value)
     return env
 

@@ -182,6 +182,8 @@ def test_users_commands(tmp_path):
     assert "disabled" in run(home, "users", "disable", "alice@inserm.example", "--reason", "left").stdout
     assert "enabled" in run(home, "users", "enable", "alice@inserm.example").stdout  # issue 16, item 6
     assert "intact" in run(home, "audit", "verify").stdout
+    assert "ran 0 build(s) and 0 job(s)" in run(home, "worker", "--once").stdout  # from cron: checks, then the queue
+    assert "0 waiting" in run(home, "workers").stdout
 
 
 def test_governance_operator_commands(tmp_path):

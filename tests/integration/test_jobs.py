@@ -141,7 +141,8 @@ def test_jobs_through_the_api_and_the_pages(ready):
                                                          "script": "open('note.txt', 'w').write('bonjour')",
                                                          "csrf_token": alice.headers["X-CSRF-Token"]})
     assert page.status_code == 303
-    assert 'id="job-status">queued' in alice.get(page.headers["location"]).text
+    waiting = alice.get(page.headers["location"] + "?lang=en").text
+    assert 'id="job-status">queued' in waiting and "it will not start until the operators" in waiting
     drain(platform, checks_first=False)
     job_page = alice.get(page.headers["location"])
     assert 'id="job-status">succeeded' in job_page.text and "bonjour" not in job_page.text  # outputs are not inlined

@@ -91,6 +91,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "closed": ("clos", "closed"),
     "nothing": ("Rien pour l'instant.", "Nothing yet."),
     "back": ("Retour", "Back"),
+    "job_waiting": ("En attente : un worker de la plateforme le lancera sous peu.",
+                    "Waiting: one of the platform's workers will start it shortly."),
+    "no_worker": ("En attente, mais aucun worker de la plateforme n'est actif : il ne partira pas avant que "
+                  "l'exploitant en relance un.",
+                  "Waiting, but none of the platform's workers is running: it will not start until the operators "
+                  "start one."),
     "error": ("Erreur", "Error"),
     "catalogue_intro": ("Métadonnées publiques des bases hébergées. Les données elles-mêmes ne sont accessibles que "
                         "dans un espace projet autorisé.",

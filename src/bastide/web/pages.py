@@ -39,6 +39,7 @@ from bastide.identity.roles import Role
 from bastide.identity.schemas import EnrolmentOut, UserOut
 from bastide.web import i18n
 from bastide.web.forms import fields_from_form, form_from_fields, form_id
+from bastide.worker import service as workers
 from bastide.workspaces import jobs as jobs_service
 from bastide.workspaces import query
 from bastide.workspaces import service as workspaces_service
@@ -481,7 +482,12 @@ def job_page(request: Request, ws_id: int, job_id: int, who: wv.Member):
     """The job's state and (capped) log, and its outputs, each viewable in the workspace."""
     job = wv.get_job(request, ws_id, job_id, who)
     outputs = [o for o in wv.list_outputs(request, ws_id, who) if o.job == job.reference]
-    return render(request, "job.html", {"ws_id": ws_id, "job": job, "outputs": outputs}, who=who)
+    waiting = None
+    if job.status == "queued":  # taken by a worker: say whether one is there to take it
+        platform = request.app.state.platform
+        with gv._db(request) as session:
+            waiting = "job_waiting" if workers.alive(session, since=platform.liveness.stale_before()) else "no_worker"
+    return render(request, "job.html", {"ws_id": ws_id, "job": job, "outputs": outputs, "waiting": waiting}, who=who)
 
 
 @router.get("/workspaces/{ws_id}/outputs/{output_id}", response_class=HTMLResponse,

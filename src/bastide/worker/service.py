@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+import bastide.models  # noqa: F401 - every model mapped: a job or build reads rows of any domain
 from bastide import queue
 from bastide.audit.actions import AuditAction
 from bastide.audit.service import record
@@ -176,3 +177,8 @@ def workers(session, *, alive_since=None) -> list[WorkerProcess]:
     if alive_since is not None:
         query = query.where(WorkerProcess.heartbeat_at >= alive_since)
     return list(session.execute(query).scalars())
+
+
+def alive(session, *, since) -> int:
+    """How many workers have stamped their row since `since` (see Liveness.stale_before)."""
+    return len(workers(session, alive_since=since))
