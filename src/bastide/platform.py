@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -97,9 +98,9 @@ class Platform:
             yield Path(folder)
 
     def close(self) -> None:
-        from bastide.workspaces import engines  # the workspaces' engine processes this platform started
-
-        engines.close(self)
+        engines = sys.modules.get("bastide.workspaces.engines")  # not loaded: this process started no engine
+        if engines is not None:  # (loading it costs half a second of every command's start: pandas, pyarrow)
+            engines.close(self)  # the workspaces' engine processes this platform started
         if "liveness" in self.__dict__:
             self.liveness.stop()
         if "db" in self.__dict__:

@@ -102,10 +102,8 @@ def test_errors_are_one_clear_line_without_traceback(tmp_path):
 
 
 @pytest.mark.slow
-def test_kill_9_mid_ingest_leaves_nothing_visible_and_rerun_succeeds(tmp_path):
-    home = tmp_path / "home"
-    out = tmp_path / "delivery"
-    run(home, "synth", "snds", "--beneficiaries", "3000", "--out", str(out))
+def test_kill_9_mid_ingest_leaves_nothing_visible_and_rerun_succeeds(tmp_path, small_delivery):
+    home, out = tmp_path / "home", small_delivery  # ~150 files: the kill lands at the first of them
     run(home, "init")
     beats = {"BASTIDE_HEARTBEAT_SECONDS": "1"}  # the ingest stamps its snapshot every second while alive
     env = {**os.environ, "BASTIDE_HOME": str(home), **beats}

@@ -10,7 +10,7 @@ from bastide.identity import credentials
 from bastide.identity import service as identity
 from tests.e2e.test_cli import run
 from tests.integration.test_permit_lifecycle import _granted
-from tests.services import serving
+from tests.services import serving, working
 from tests.unit.test_application_form import FULL
 
 SCOPE = {"snapshot": "snds@2024-12", "tables": ["IR_BEN_R"], "years": [2023], "population": {"sex": [2]}}
@@ -30,7 +30,7 @@ def test_operator_provisions_and_researcher_queries_from_the_command_line(world)
         alice.mfa_confirmed = True
         identity.accept_terms(s, user=alice, version=platform.settings.terms_version)
         _, token = credentials.create_token(s, user=alice, name="cli", scopes=["workspace:enter"], days=1)
-    with serving(create_app(platform)) as url:
+    with serving(create_app(platform)) as url, working(platform):  # the API queues jobs, a worker runs them
         answer = run(home, "ws", "sql", "1", "SELECT count(*) AS women FROM IR_BEN_R", "--url", url,
                      env={"BASTIDE_TOKEN": token}).stdout
         assert "women" in answer and "1 row(s)" in answer
@@ -57,14 +57,14 @@ def test_the_operator_ends_a_build_its_process_left_and_provisions_again(world):
     from bastide.governance import permits
     from bastide.platform import operator_actor
     from bastide.workspaces import service as workspaces
-    from bastide.workspaces.models import Extract
-
     platform, p = world
     permit_id = _granted(platform, p, {**FULL, "persons": ["alice@labo.example"], "data": SCOPE})
-    with platform.db.unit_of_work() as s:  # a provisioning's first step, by a process that then ended…
+    with platform.db.unit_of_work() as s:  # a build claimed by a process that then ended…
         _ws, extract_id = workspaces._start(s, keys=platform.keys, actor=operator_actor(),
                                             permit=permits.get_permit(s, permit_id))
-        s.get(Extract, extract_id).created_at -= timedelta(minutes=5)  # …five minutes ago, never stamped since
+        row = workspaces.claim_build(s, by="cli@elsewhere:1:gone", extract_id=extract_id)
+        row.created_at -= timedelta(minutes=5)  # …five minutes ago, never stamped since
+        row.heartbeat_at = row.created_at
     home = platform.settings.home
     ended = run(home, "recover").stdout
     assert "ended the build of WS-000001 v1" in ended and "bastide ws provision" in ended

@@ -12,6 +12,8 @@ from bastide.cli.common import actor, console, err, lazy_module, platform_sessio
 
 workspaces = lazy_module("bastide.workspaces.service")
 
+WAITING_SAID = 10  # seconds a job waits for a worker before the command says so
+
 app = typer.Typer(help="Secure processing environments: one workspace per project, built from its permit.",
                   no_args_is_help=True)
 
@@ -108,9 +110,14 @@ def run_job(
     job = _calling(lambda: post_json(f"{base}/api/workspaces/{workspace}/jobs",
                                      {"name": script.name, "kind": kind, "script": text}, token=token))
     console.print(f"{job['reference']} queued")
+    waited = 0
     while job["status"] in ("queued", "running"):
         time.sleep(1)
+        waited += 1
         job = _calling(lambda: get_json(f"{base}/api/workspaces/{workspace}/jobs/{job['id']}", token=token))
+        if job["status"] == "queued" and waited == WAITING_SAID:  # once: the platform's workers may be down
+            console.print(f"{job['reference']} still waiting for one of the platform's workers (Ctrl-C leaves it "
+                          "queued; its page shows whether a worker is running)")
     typer.echo(job["log"], nl=False)
     console.print(f"{job['reference']} {job['status']}" + (f" (exit {job['exit_code']})" if job["exit_code"] else ""))
     if job["status"] != "succeeded":
