@@ -145,11 +145,17 @@ def test_up_loads_a_sample_and_serves_the_catalogue(tmp_path):
             assert [s["ref"] for s in json.load(r)] == ["snds@sample"]
         workers = _until_said(home, "workers", "alive")  # a worker beside the server: builds and jobs are its
         assert "builds: 0 waiting" in workers and "jobs: 0 waiting" in workers
+        run(home, "users", "create-org", "HDH", "--sector", "public")
+        made = run(home, "users", "create", "ada@hdh.example", "--name", "Ada", "--org", "HDH",
+                   "--role", "administrator", "--until", "2030-12-31").stdout
+        assert f"http://localhost:{port}/activate/" in made  # where this server listens (issue 18, item 10)
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert f"http://localhost:{port}/" in out and "bastide users create" in out  # how to make the first account
     assert "alive" not in run(home, "workers").stdout  # stopped with the server, cleanly
+    again = run(home, "users", "activation", "ada@hdh.example").stdout
+    assert "http://localhost:8000/activate/" in again  # no server now: BASTIDE_PUBLIC_URL's default
 
 
 def _until_said(home: Path, command: str, words: str, seconds: float = 30) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ def platform_session(*, init: bool = False, empty: bool = False) -> Iterator[Pla
     `empty`: the command fills a deployment that holds nothing yet (a restore)."""
     platform = None
     try:
-        platform = Platform(load_settings())
+        platform = Platform(with_served_url(load_settings()))
         if init:
             platform.init(actor())
         elif not empty and not platform.db.is_migrated():
@@ -44,6 +45,35 @@ def platform_session(*, init: bool = False, empty: bool = False) -> Iterator[Pla
     finally:
         if platform is not None:
             platform.close()
+
+
+SERVED = "served.json"  # where `bastide up` records the address it serves this home at, while it runs
+
+
+def with_served_url(settings):
+    """Links a command prints (activation, resets) point where people reach the platform:
+    BASTIDE_PUBLIC_URL when set, else the address of the `bastide up` serving this home now (it
+    may listen on another port than the default's), else the default."""
+    if "public_url" in settings.model_fields_set:
+        return settings
+    try:
+        served = json.loads((Path(settings.home) / SERVED).read_text())
+        os.kill(int(served["pid"]), 0)  # still running (a server that crashed left the file)
+        settings.public_url = str(served["url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return settings
+
+
+@contextmanager
+def serving_at(settings, url: str) -> Iterator[None]:
+    """Record, while the server runs, the address it serves this home at (see with_served_url)."""
+    record = Path(settings.home) / SERVED
+    record.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+    try:
+        yield
+    finally:
+        record.unlink(missing_ok=True)
 
 
 def fail(exc: DomainError) -> None:

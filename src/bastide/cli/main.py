@@ -16,7 +16,7 @@ from bastide.backup.cli import app as backup_app
 from bastide.base.cli import base_app, synth_app
 from bastide.catalogue import service as catalogue
 from bastide.catalogue.cli import app as catalogue_app
-from bastide.cli.common import actor, console, platform_session
+from bastide.cli.common import actor, console, platform_session, serving_at
 from bastide.export.cli import app as export_app
 from bastide.governance.cli import app as permits_app
 from bastide.governance.cli import optout_app, register_app
@@ -109,7 +109,8 @@ def up(
             _load_sample(platform)
         _first_account_hint(platform)
         console.print(f"Bastide is up: {platform.settings.public_url}/  (API docs: {platform.settings.public_url}/docs)")
-        with _worker_beside(platform.settings.public_url) if worker else contextlib.nullcontext():
+        with serving_at(platform.settings, platform.settings.public_url), \
+                _worker_beside(platform.settings.public_url) if worker else contextlib.nullcontext():
             uvicorn.run(create_app(platform), host=host, port=port, log_level="warning")
 
 

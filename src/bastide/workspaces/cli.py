@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bastide.cli.common import actor, console, err, lazy_module, platform_session
+from bastide.cli.common import actor, console, err, lazy_module, platform_session, with_served_url
 
 workspaces = lazy_module("bastide.workspaces.service")
 
@@ -74,7 +74,7 @@ def _api(url: str | None, token: str | None) -> str:
         err.print("[red]error:[/] give your API token with --token or BASTIDE_TOKEN "
                   "(create one on the platform: POST /api/tokens with scope workspace:enter)")
         raise typer.Exit(2)
-    return (url or load_settings().public_url).rstrip("/")
+    return (url or with_served_url(load_settings()).public_url).rstrip("/")
 
 
 def _calling(request):
