@@ -3,6 +3,7 @@ calls for projects, languages, sign-in redirects, errors as pages."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -66,6 +67,28 @@ def test_pages_speak_french_and_english(site):
     assert "<h1>Public register</h1>" in english.text and english.cookies.get("lang") == "en"
     assert "<h1>Public register</h1>" in anonymous.get("/register").text  # the choice is remembered
     assert "Calls for projects" in client_for(app).get("/calls", headers={"Accept-Language": "en-GB"}).text
+
+
+def test_switching_language_keeps_the_page_even_after_a_form_was_posted(site):
+    """Issue 18, item 10: the switch was `?lang=` on the current address, a 405 (in JSON) when the
+    page was the answer to a POST. It now goes back to the page the form was posted from."""
+    app, _, _ = site
+    anonymous = client_for(app)
+    refused = anonymous.post("/login", data={"email": "a@b.example", "password": "x", "code": "1", "next": "/queue"},
+                             headers={"Referer": "https://testserver/login?next=/queue"})
+    switch = re.search(r'id="switch-language" href="([^"]+)"', refused.text).group(1)
+    assert switch == "/lang/en?next=/login%3Fnext%3D/queue"
+    back = anonymous.get(switch)
+    assert back.status_code == 303 and back.headers["location"] == "/login?next=/queue"
+    assert back.cookies.get("lang") == "en" and "Sign in" in anonymous.get(back.headers["location"]).text
+    page = anonymous.get("/register?lang=fr&x=1")  # a page asked for in a language: the switch drops that choice
+    assert 'href="/lang/en?next=/register%3Flang%3Dfr%26x%3D1"' in page.text
+    assert anonymous.get("/lang/en?next=/register%3Flang%3Dfr%26x%3D1").headers["location"] == "/register?x=1"
+    elsewhere = anonymous.post("/login", data={"email": "a@b.example", "password": "x", "code": "1"},
+                               headers={"Referer": "https://evil.example/phish"})
+    assert 'href="/lang/fr?next=/home"' in elsewhere.text  # (now in English) never back to another site
+    assert anonymous.get("/lang/en?next=//evil.example/").headers["location"] == "/home"
+    assert anonymous.get("/lang/xx").status_code == 422
 
 
 def test_signed_out_visits_go_to_the_sign_in_page_and_errors_are_pages(site):

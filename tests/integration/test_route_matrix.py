@@ -85,10 +85,10 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/airlock"): {O}, ("POST", "/workspaces/{ws_id}/imports"): {R},
     ("POST", "/imports/{import_id}/decide"): {R, O},
     # pages
-    ("GET", "/"): PUBLIC, ("GET", "/login"): PUBLIC, ("POST", "/login"): PUBLIC, ("POST", "/logout"): SIGNED,
+    ("GET", "/"): PUBLIC, ("GET", "/lang/{code}"): PUBLIC, ("GET", "/login"): PUBLIC, ("POST", "/login"): PUBLIC, ("POST", "/logout"): SIGNED,
     ("GET", "/activate/{secret}"): PUBLIC, ("POST", "/activate/{secret}"): PUBLIC,
     ("POST", "/activate/{secret}/confirm"): PUBLIC,
-    ("GET", "/terms"): SIGNED, ("POST", "/terms"): SIGNED,
+    ("GET", "/terms"): SIGNED, ("POST", "/terms"): SIGNED, ("GET", "/home"): SIGNED,
     ("GET", "/applications"): READERS, ("POST", "/applications"): {R},
     ("GET", "/applications/{app_id}"): READERS, ("POST", "/applications/{app_id}/form"): {R},
     ("POST", "/applications/{app_id}/act"): {R, I}, ("GET", "/queue"): {I},
@@ -137,7 +137,7 @@ def world(platform):
 
 def _path(template: str, app_id: int) -> str:
     values = {"app_id": str(app_id), "name": "snds", "release": "2024-12", "table": "IR_BEN_R", "action": "nope",
-              "permit_id": "999999", "token_id": "999999", "call_id": "999999", "email": "nobody@example.org", "ws_id": "999999", "job_id": "999999",
+              "permit_id": "999999", "token_id": "999999", "call_id": "999999", "email": "nobody@example.org", "ws_id": "999999", "job_id": "999999", "code": "en",
               "secret": "nope", "output_id": "999999", "request_id": "999999",
               "import_id": "999999"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)

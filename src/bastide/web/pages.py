@@ -6,10 +6,11 @@ services as the API, inside the same guards."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -36,6 +37,7 @@ from bastide.identity.models import User
 from bastide.identity.policy import has_permission
 from bastide.identity.roles import Permission as P
 from bastide.identity.roles import Role
+from bastide.inbox import service as inbox
 from bastide.identity.schemas import EnrolmentOut, UserOut
 from bastide.web import i18n
 from bastide.web.forms import fields_from_form, form_from_fields, form_id
@@ -72,10 +74,30 @@ def render(request: Request, template: str, context: dict, *, who: Principal | N
     who = who or getattr(request.state, "principal", None) or peek(request)
     response = TEMPLATES.TemplateResponse(request, template, {
         **context, "lang": lang, "t": i18n.translator(lang), "who": who, "csrf": who.csrf if who else None,
-        "can": (lambda p: who is not None and has_permission(who.actor, P(p))),
+        "can": (lambda p: who is not None and has_permission(who.actor, P(p))), "here": _here(request),
     }, status_code=status)
     if request.query_params.get("lang") in i18n.LANGUAGES:
         response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", secure=True, httponly=True)
+    return response
+
+
+def _here(request: Request) -> str:
+    """The page to come back to after switching language: this one if it can be asked for again
+    (a GET), else the page whose form was posted (switching after a POST was a 405 before)."""
+    if request.method == "GET":
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    same_site = referer.netloc in ("", request.url.netloc)
+    return _safe_next(referer.path + (f"?{referer.query}" if referer.query else "")) if same_site else "/home"
+
+
+@router.get("/lang/{code}", dependencies=[allows(Egress.NO_CONTENT)])
+def switch_language(request: Request, code: str, next: str = "/"):
+    """Keep the chosen language (a cookie) and go back to the page it was chosen on."""
+    if code not in i18n.LANGUAGES:
+        raise InvalidInput(f"the languages are {', '.join(i18n.LANGUAGES)}", details={"field": "code"})
+    response = see_other(_safe_next(re.sub(r"([?&])lang=[a-z]+&?", r"\1", next).rstrip("?&") or "/"))
+    response.set_cookie("lang", code, max_age=365 * 86400, samesite="lax", secure=True, httponly=True)
     return response
 
 
@@ -102,15 +124,31 @@ def home(request: Request):
     return render(request, "catalogue.html", {"datasets": datasets})
 
 
+@router.get("/home", response_class=HTMLResponse, dependencies=[allows(Egress.GOVERNANCE)])
+def home_page(request: Request, who: _who()):
+    """Where a person lands once signed in: what waits for them, for each role they hold (issue 18)."""
+    with gv._db(request) as session:
+        sections = inbox.for_person(session, actor=who.actor, user=identity.get_user(session, who.actor.id[5:]))
+    by_role = [(role, [s for s in sections if s.role == role]) for role in dict.fromkeys(s.role for s in sections)]
+    return render(request, "home.html", {"by_role": by_role, "link": _link}, who=who)
+
+
+def _link(item: inbox.Item) -> str | None:
+    """The page where the person acts on `item` (None: nothing to open)."""
+    pages = {"application": "/applications/{id}", "workspace": "/workspaces/{id}", "release": "/releases/{id}",
+             "import": "/airlock#imports", "account": "/admin/users", "snapshot": "/"}
+    return pages[item.kind].format(id=item.id) if item.kind in pages else None
+
+
 # -- sign-in, activation, terms ------------------------------------------------------------
 
 @router.get("/login", response_class=HTMLResponse, dependencies=[allows(Egress.PUBLIC)])
-def login_page(request: Request, next: str = "/applications"):
+def login_page(request: Request, next: str = "/home"):
     return render(request, "login.html", {"next": next, "activated": "activated" in request.query_params})
 
 
 def _safe_next(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else "/applications"
+    return target if target.startswith("/") and not target.startswith("//") else "/home"
 
 
 @router.post("/login", response_class=HTMLResponse, dependencies=[allows(Egress.ACCOUNT)])
@@ -119,9 +157,9 @@ async def login(request: Request, fields: Fields):
         user, secret = await sign_in(request, email=str(fields.get("email", "")), password=str(fields.get("password", "")),
                                code=str(fields.get("code", "")))
     except DomainError as exc:
-        return render(request, "login.html", {"next": fields.get("next", "/applications"), "error": exc},
+        return render(request, "login.html", {"next": fields.get("next", "/home"), "error": exc},
                       status=exc.http_status)
-    response = see_other(_safe_next(str(fields.get("next", "/applications"))))
+    response = see_other(_safe_next(str(fields.get("next", "/home"))))
     response.set_cookie(SESSION_COOKIE, secret, **cookie_options(request))
     return response
 
@@ -176,7 +214,7 @@ def confirm(request: Request, secret: str, fields: Fields):
 
 
 @router.get("/terms", response_class=HTMLResponse, dependencies=[allows(Egress.ACCOUNT)])
-def terms_page(request: Request, who: _who(terms=False), next: str = "/applications"):
+def terms_page(request: Request, who: _who(terms=False), next: str = "/home"):
     return render(request, "terms.html", {"version": request.app.state.platform.settings.terms_version,
                                           "next": next})
 
@@ -186,7 +224,7 @@ def accept_terms(request: Request, who: _who(terms=False), fields: Fields):
     with gv._db(request) as session:
         identity.accept_terms(session, user=session.get(User, who.user_id),
                               version=request.app.state.platform.settings.terms_version)
-    return see_other(_safe_next(str(fields.get("next", "/applications"))))
+    return see_other(_safe_next(str(fields.get("next", "/home"))))
 
 
 # -- applications --------------------------------------------------------------------------
