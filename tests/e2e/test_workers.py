@@ -1,7 +1,8 @@
-"""Issue 17 item 6 (RES-*): no single process whose loss stops the platform. `bastide worker`
-processes share the queue; one is killed (SIGKILL) mid-job and another mid-build, and the others
-end what the dead ones held, cleanly and saying why, then go on with the queue — each task run by
-exactly one worker — on SQLite + local files and on PostgreSQL + S3."""
+"""Issue 17 item 6 (RES-01, RES-03: no single process whose loss stops the platform). `bastide
+worker` processes share the queue, beside two API servers that only record jobs; one worker is
+killed (SIGKILL) mid-job and another mid-build, and the others end what the dead ones held,
+cleanly and saying why, then go on with the queue — each task run by exactly one worker — on
+SQLite + local files and on PostgreSQL + S3."""
 
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ from sqlalchemy import select
 from bastide.audit import service as audit
 from bastide.audit.models import AuditEvent
 from bastide.governance import permits
+from bastide.identity import credentials
+from bastide.identity import service as identity
 from bastide.platform import operator_actor
 from bastide.workspaces import jobs
 from bastide.workspaces import service as workspaces
+from bastide.workspaces.client import post_json
 from bastide.workspaces.models import Extract
-from tests.services import settings_env
+from tests.services import free_ports, settings_env, wait_port
 
 pytestmark = pytest.mark.slow
 BEATS = {"heartbeat_seconds": 1, "permit_check_seconds": 1, "worker_poll_seconds": 0.05}
@@ -33,14 +37,28 @@ class Workers:
     def __init__(self, platform, log_dir):
         self.platform, self.log_dir = platform, log_dir
         self.env = {**os.environ, **settings_env(platform.settings, **BEATS)}
-        self.processes: list[subprocess.Popen] = []
+        self.processes: list[subprocess.Popen] = []  # the workers
+        self.servers: list[subprocess.Popen] = []  # the API servers
 
     def start(self) -> subprocess.Popen:
-        with open(self.log_dir / f"worker-{len(self.processes)}.log", "w") as log:  # the child keeps its own copy
-            process = subprocess.Popen([sys.executable, "-m", "bastide.cli", "worker"], env=self.env, stdout=log,
-                                       stderr=subprocess.STDOUT)
+        process = self._bastide("worker")
         self.processes.append(process)
         return process
+
+    def apis(self, count: int) -> list[str]:
+        """API servers of their own (`bastide up --no-worker`), started together: they only record
+        jobs; their addresses."""
+        ports = free_ports(count)
+        started = [self._bastide("up", "--no-worker", "--no-sample", "--port", str(port)) for port in ports]
+        self.servers += started
+        for port, process in zip(ports, started, strict=True):
+            wait_port(port, timeout=60, alive=process)
+        return [f"http://127.0.0.1:{port}" for port in ports]
+
+    def _bastide(self, *args: str) -> subprocess.Popen:
+        with open(self.log_dir / f"{args[0]}-{len(self.processes) + len(self.servers)}.log", "w") as log:
+            return subprocess.Popen([sys.executable, "-m", "bastide.cli", *args], env=self.env, stdout=log,
+                                    stderr=subprocess.STDOUT)  # the child keeps its own copy of the log file
 
     def of(self, claimed_by: str) -> subprocess.Popen:
         """The process that claims as `claimed_by` (worker@host:PID:random)."""
@@ -48,10 +66,10 @@ class Workers:
         return next(p for p in self.processes if p.pid == pid)
 
     def stop(self) -> None:
-        for process in self.processes:
+        for process in self.processes + self.servers:
             if process.poll() is None:
                 process.terminate()
-        for process in self.processes:
+        for process in self.processes + self.servers:
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -105,8 +123,16 @@ def _killed_mid_job(platform, p, ws_id, workers) -> None:
 
 
 def _each_job_once(platform, p, ws_id, workers) -> None:
-    submitted = [jobs.submit(platform, actor=p["alice"], ws_id=ws_id, name=f"n{i}", kind="sql",
-                             script=f"SELECT {i} AS i, count(*) AS n FROM IR_BEN_R") for i in range(6)]
+    """Two API servers record six jobs (they run none); the two live workers run each once."""
+    with platform.db.unit_of_work() as s:
+        alice = identity.get_user(s, "alice@labo.example")
+        alice.mfa_confirmed = True
+        identity.accept_terms(s, user=alice, version=platform.settings.terms_version)
+        _, token = credentials.create_token(s, user=alice, name="jobs", scopes=["workspace:enter"], days=1)
+    apis = workers.apis(2)
+    submitted = [post_json(f"{apis[i % 2]}/api/workspaces/{ws_id}/jobs", {
+        "name": f"n{i}", "kind": "sql", "script": f"SELECT {i} AS i, count(*) AS n FROM IR_BEN_R"}, token=token)["id"]
+        for i in range(6)]
 
     def all_ended():
         now = [_job_of(platform, n) for n in submitted]
