@@ -129,3 +129,27 @@ def test_the_auditor_sees_how_much_of_the_trail_is_signed(gov_world):
     with platform.db.unit_of_work() as s:
         checkpoints.checkpoint(s, signer=platform.signer)
     assert _waiting(platform, users["auditor"].email)["audit_trail"][0][1] == "signed"
+
+
+def test_an_application_page_offers_each_person_only_what_they_may_do(gov_world):
+    """Issue 18, item 6: the applicant was offered `screen` (a 409), buttons showed raw identifiers."""
+    platform, p = gov_world
+    app_id = _new(platform, p["alice"], form=FULL)
+    app = create_app(platform)
+    with platform.db.unit_of_work() as s:
+        ids = {n: identity.get_user(s, f"{n}@{d}").id for n, d in (("alice", "labo.example"), ("bob", "labo.example"),
+                                                                 ("ines", "hdh.example"))}
+    alice, bob, ines = (session_client(app, platform, ids[n]) for n in ("alice", "bob", "ines"))
+
+    def offered(client) -> list[str]:
+        return re.findall(r'name="action" value="([a-z_]+)">([^<]+)<', client.get(f"/applications/{app_id}?lang=en").text)
+
+    assert offered(alice) == [("submit", "Submit"), ("withdraw", "Withdraw the application")]
+    assert offered(bob) == []  # another researcher: not his application (and he may not read it)
+    _do(platform, app_id, gov.act, actor=p["alice"], action="submit")
+    assert offered(alice) == [("withdraw", "Withdraw the application")]  # not `screen`: that is the instructor's
+    assert offered(ines) == [("screen", "Screen")]
+    with platform.db.unit_of_work() as s:
+        a = gov.get_application(s, app_id)
+        assert gov.can_act(p["ines"], a, "screen") and not gov.can_act(p["alice"], a, "screen")
+        assert not gov.can_act(p["bob"], a, "withdraw")  # the applicant's action, but not his application

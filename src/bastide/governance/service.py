@@ -16,7 +16,7 @@ from bastide import transitions
 from bastide.audit.service import record
 from bastide.catalogue import service as catalogue
 from bastide.db import utcnow
-from bastide.errors import Conflict, InvalidInput, NotFound
+from bastide.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
 from bastide.governance import deadlines
 from bastide.governance.form import Procedure, check_fields, check_submission, check_text
 from bastide.governance.models import Application, CallForProjects
@@ -117,13 +117,33 @@ def _check_applicant(actor: Actor, app: Application) -> None:
         raise Forbidden(f"only the applicant of {app.reference} may do this")
 
 
+def check_can_act(actor: Actor, app: Application, action: str) -> None:
+    """The transition table allows `action` from the application's state to one of `actor`'s
+    roles, and an applicant's action is the applicant's own (raises otherwise)."""
+    transition = APPLICATION_WORKFLOW.check(app.status, action, actor)
+    if transition.roles == APPLICANT:
+        _check_applicant(actor, app)
+
+
+def can_act(actor: Actor, app: Application, action: str) -> bool:
+    try:
+        check_can_act(actor, app, action)
+    except (TransitionNotAllowed, Forbidden):
+        return False
+    return True
+
+
+def actions_for(actor: Actor, app: Application) -> list[str]:
+    """What `actor` may do to the application now: the only actions its page offers them (an
+    applicant was offered `screen`, and got a 409)."""
+    return [action for action in APPLICATION_WORKFLOW.actions_from(app.status) if can_act(actor, app, action)]
+
+
 def act(session: Session, *, actor: Actor, app: Application, action: str, justification: str | None = None,
         now: datetime | None = None) -> Application:
     """Move an application along its transition table, with each step's conditions."""
     now = now or utcnow()
-    transition = APPLICATION_WORKFLOW.check(app.status, action, actor)
-    if transition.roles == APPLICANT:
-        _check_applicant(actor, app)
+    check_can_act(actor, app, action)
     STEPS.get(action, lambda *_: None)(session, app, now, justification)
     transitions.apply(session, APPLICATION_WORKFLOW, app, action=action, actor=actor, target=_target(app),
                       details={"justification": justification} if justification else None)

@@ -7,6 +7,15 @@ from __future__ import annotations
 LANGUAGES = ("fr", "en")
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    # an application's actions, by code (issue 18, item 4: no raw identifier on a button)
+    "act_submit": ("Soumettre", "Submit"),
+    "act_screen": ("Examiner la recevabilité", "Screen"),
+    "act_accept": ("Déclarer recevable", "Accept"),
+    "act_request_information": ("Demander des compléments", "Request information"),
+    "act_provide_information": ("Envoyer les compléments", "Provide the information"),
+    "act_grant": ("Accorder", "Grant"),
+    "act_refuse": ("Refuser", "Refuse"),
+    "act_withdraw": ("Retirer la demande", "Withdraw the application"),
     # the home page (issue 18, item 5): what waits for each role
     "home": ("Accueil", "Home"),
     "home_intro": ("Ce qui vous attend, rôle par rôle.", "What waits for you, role by role."),

@@ -254,6 +254,7 @@ def _application_page(request: Request, who: Principal, app_id: int, error: Doma
         context = {"app": ApplicationOut.build(app, utcnow()), "fields": fields_from_form(app.form),
                    "form_fields": i18n.FORM_FIELDS, "purposes": PURPOSES, "engines": ENGINES, "error": error,
                    "mine": who.actor.id == f"user:{app.applicant.email}", "editable": app.status in gov.EDITABLE,
+                   "actions": gov.actions_for(who.actor, app),
                    "permits": [(p.id, p.reference, p.status) for p in permits.of_application(session, app)],
                    "history": permits.history(session, app)}
     return render(request, "application.html", context, who=who, status=error.http_status if error else 200)
