@@ -158,6 +158,37 @@ def test_up_loads_a_sample_and_serves_the_catalogue(tmp_path):
     assert "http://localhost:8000/activate/" in again  # no server now: BASTIDE_PUBLIC_URL's default
 
 
+@pytest.mark.slow
+def test_the_worker_of_a_killed_server_does_not_outlive_it(tmp_path):
+    """`bastide up` SIGKILLed cannot stop its worker: the worker sees its parent gone and stops."""
+    from tests.services import free_port, wait_port
+
+    home, port = tmp_path / "home", free_port()
+    run(home, "init")
+    server = subprocess.Popen([*BASTIDE, "up", "--no-sample", "--port", str(port)], cwd=tmp_path,
+                              env={**os.environ, "BASTIDE_HOME": str(home)}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, timeout=60, alive=server)
+        listed = _until_said(home, "workers", "alive")
+        pid = int(re.search(r"worker@\S+?:(\d+):", listed).group(1))
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid):
+        time.sleep(0.2)
+    assert not Path(f"/proc/{pid}").exists() or "zombie" in _state(pid), "the worker outlived its server"
+    assert "alive" not in run(home, "workers").stdout  # and it stopped cleanly
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "zombie"  # gone meanwhile
+
+
 def _until_said(home: Path, command: str, words: str, seconds: float = 30) -> str:
     deadline = time.monotonic() + seconds
     while words not in (said := run(home, command).stdout) and time.monotonic() < deadline:

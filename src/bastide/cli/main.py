@@ -123,7 +123,7 @@ def _worker_beside(public_url: str):
     import sys
 
     env = {**os.environ, "BASTIDE_PUBLIC_URL": public_url}
-    process = subprocess.Popen([sys.executable, "-m", "bastide.cli", "worker"], env=env)
+    process = subprocess.Popen([sys.executable, "-m", "bastide.cli", "worker", "--parent", str(os.getpid())], env=env)
     # uvicorn raises the SIGTERM it caught again once it has shut down: as an exit, so that the
     # worker is stopped below instead of outliving the server
     previous = signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import threading
 from typing import Annotated
 
 import typer
@@ -19,6 +21,8 @@ def worker(
                                                "BASTIDE_WORKER_SLOTS).")] = None,
     once: Annotated[bool, typer.Option("--once", help="Run the scheduled checks and every build and job waiting "
                                        "now, then exit (for a platform run from cron).")] = False,
+    parent: Annotated[int | None, typer.Option(hidden=True, help="Stop when this process ends (`bastide up`'s "
+                                               "worker: it never outlives the server).")] = None,
 ) -> None:
     """Take provisioning builds and jobs from the queue and run the scheduled checks (expiry, locks,
     shredding, recovery), until stopped. Run as many as you like, on any nodes sharing the database
@@ -32,6 +36,8 @@ def worker(
             return
         running = service.Worker(platform, slots=slots or platform.settings.worker_slots)
         _stop_on_signals(running)
+        if parent is not None:
+            _stop_with(parent, running)
         console.print(f"worker {running.name}: {running.slots} slot(s), taking builds and jobs")
         running.run()
         console.print(f"worker {running.name} stopped")
@@ -46,6 +52,18 @@ def _stop_on_signals(running) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+
+
+def _stop_with(parent: int, running) -> None:
+    """A server killed without a chance to stop its worker (SIGKILL, a crash) leaves it orphaned:
+    it notices its parent is gone and stops as if asked."""
+    def watch() -> None:
+        while not running.stopping.wait(1):
+            if os.getppid() != parent:
+                err.print(f"the process that started this worker ({parent}) is gone: stopping")
+                running.stopping.set()
+
+    threading.Thread(target=watch, name="bastide-worker-parent", daemon=True).start()
 
 
 def workers() -> None:
