@@ -133,12 +133,13 @@ def test_jobs_through_the_api_and_the_pages(ready):
     assert drain(platform, checks_first=False) == Drained(builds=0, jobs=1)  # the API ran nothing: a worker does
     finished = alice.get(f"/api/workspaces/{ws_id}/jobs/{queued.json()['id']}").json()
     assert finished["status"] == "succeeded" and finished["log"].startswith("n\n")
+    assert finished["script"] == "SELECT count(*) AS n FROM IR_BEN_R"  # issue 18: the job's own script, shown
     assert [o["name"] for o in alice.get(f"/api/workspaces/{ws_id}/outputs").json()] == ["result.csv"]
     bad = alice.post(f"/api/workspaces/{ws_id}/jobs", json={"kind": "ruby", "script": "puts 1"})
     assert bad.status_code == 422
 
     page = alice.post(f"/workspaces/{ws_id}/jobs", data={"name": "py", "kind": "python",
-                                                         "script": "open('note.txt', 'w').write('bonjour')",
+                                                         "script": "open('note.txt', 'w').write('bon' + 'jour')",
                                                          "csrf_token": alice.headers["X-CSRF-Token"]})
     assert page.status_code == 303
     waiting = alice.get(page.headers["location"] + "?lang=en").text
@@ -146,6 +147,7 @@ def test_jobs_through_the_api_and_the_pages(ready):
     drain(platform, checks_first=False)
     job_page = alice.get(page.headers["location"])
     assert 'id="job-status">succeeded' in job_page.text and "bonjour" not in job_page.text  # outputs are not inlined
+    assert "open(&#39;note.txt&#39;, &#39;w&#39;)" in job_page.text  # the script it ran, shown (escaped)
     view = re.search(r'<a class="view" href="([^"]+)"', job_page.text).group(1)
     seen = alice.get(view)  # its first lines, a screen view
     assert seen.status_code == 200 and "bonjour" in seen.text and seen.headers["X-Egress-Rule"] == "screen-view"

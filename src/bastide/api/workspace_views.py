@@ -105,6 +105,8 @@ class JobOut(BaseModel):
     kind: str
     status: str
     submitted_by: str
+    script: str = Field(description="The script as submitted (the researcher's own code: shown on the job's page, "
+                        "and to checkers as a release's provenance).")
     script_sha256: str
     exit_code: int | None
     log: str
@@ -115,7 +117,8 @@ class JobOut(BaseModel):
     @classmethod
     def build(cls, job) -> JobOut:
         return cls(id=job.id, reference=job.reference, name=job.name, kind=job.kind, status=job.status,
-                   submitted_by=job.submitted_by, script_sha256=job.script_sha256, exit_code=job.exit_code,
+                   submitted_by=job.submitted_by, script=job.script, script_sha256=job.script_sha256,
+                   exit_code=job.exit_code,
                    log=job.log, created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at)
 
 

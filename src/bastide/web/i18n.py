@@ -8,6 +8,7 @@ LANGUAGES = ("fr", "en")
 
 MESSAGES: dict[str, tuple[str, str]] = {
     # an application's actions, by code (issue 18, item 4: no raw identifier on a button)
+    "not_recorded": ("pas encore enregistré", "not recorded yet"),
     "act_submit": ("Soumettre", "Submit"),
     "act_screen": ("Examiner la recevabilité", "Screen"),
     "act_accept": ("Déclarer recevable", "Accept"),
