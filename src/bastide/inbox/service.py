@@ -154,8 +154,3 @@ BY_ROLE = {Role.RESEARCHER: _researcher, Role.INSTRUCTOR: _instructor, Role.LEGA
            Role.OUTPUT_CHECKER: _output_checker, Role.DATA_STEWARD: _data_operator, Role.ADMINISTRATOR: _administrator,
            Role.AUDITOR: _auditor}
 
-
-def count(sections: list[Section]) -> int:
-    """Items that ask something of the person (not those where they only wait)."""
-    return sum(1 for s in sections for i in s.items if i.todo != "wait")
-

@@ -48,6 +48,7 @@ from bastide.workspaces import service as workspaces_service
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False, dependencies=[allows(Egress.GOVERNANCE)])
+HOME = "/home"  # where a signed-in person lands: what waits for them (issue 18)
 
 
 async def _form(request: Request) -> FormData:
@@ -77,8 +78,12 @@ def render(request: Request, template: str, context: dict, *, who: Principal | N
         "can": (lambda p: who is not None and has_permission(who.actor, P(p))), "here": _here(request),
     }, status_code=status)
     if request.query_params.get("lang") in i18n.LANGUAGES:
-        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", secure=True, httponly=True)
+        _keep_language(response, lang)
     return response
+
+
+def _keep_language(response: Response, lang: str) -> None:
+    response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", secure=True, httponly=True)
 
 
 def _here(request: Request) -> str:
@@ -88,7 +93,7 @@ def _here(request: Request) -> str:
         return request.url.path + (f"?{request.url.query}" if request.url.query else "")
     referer = urlsplit(request.headers.get("referer", ""))
     same_site = referer.netloc in ("", request.url.netloc)
-    return _safe_next(referer.path + (f"?{referer.query}" if referer.query else "")) if same_site else "/home"
+    return _safe_next(referer.path + (f"?{referer.query}" if referer.query else "")) if same_site else HOME
 
 
 @router.get("/lang/{code}", dependencies=[allows(Egress.NO_CONTENT)])
@@ -97,7 +102,7 @@ def switch_language(request: Request, code: str, next: str = "/"):
     if code not in i18n.LANGUAGES:
         raise InvalidInput(f"the languages are {', '.join(i18n.LANGUAGES)}", details={"field": "code"})
     response = see_other(_safe_next(re.sub(r"([?&])lang=[a-z]+&?", r"\1", next).rstrip("?&") or "/"))
-    response.set_cookie("lang", code, max_age=365 * 86400, samesite="lax", secure=True, httponly=True)
+    _keep_language(response, code)
     return response
 
 
@@ -124,7 +129,7 @@ def home(request: Request):
     return render(request, "catalogue.html", {"datasets": datasets})
 
 
-@router.get("/home", response_class=HTMLResponse, dependencies=[allows(Egress.GOVERNANCE)])
+@router.get(HOME, response_class=HTMLResponse, dependencies=[allows(Egress.GOVERNANCE)])
 def home_page(request: Request, who: _who()):
     """Where a person lands once signed in: what waits for them, for each role they hold (issue 18)."""
     with gv._db(request) as session:
@@ -143,12 +148,12 @@ def _link(item: inbox.Item) -> str | None:
 # -- sign-in, activation, terms ------------------------------------------------------------
 
 @router.get("/login", response_class=HTMLResponse, dependencies=[allows(Egress.PUBLIC)])
-def login_page(request: Request, next: str = "/home"):
+def login_page(request: Request, next: str = HOME):
     return render(request, "login.html", {"next": next, "activated": "activated" in request.query_params})
 
 
 def _safe_next(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else "/home"
+    return target if target.startswith("/") and not target.startswith("//") else HOME
 
 
 @router.post("/login", response_class=HTMLResponse, dependencies=[allows(Egress.ACCOUNT)])
@@ -157,9 +162,9 @@ async def login(request: Request, fields: Fields):
         user, secret = await sign_in(request, email=str(fields.get("email", "")), password=str(fields.get("password", "")),
                                code=str(fields.get("code", "")))
     except DomainError as exc:
-        return render(request, "login.html", {"next": fields.get("next", "/home"), "error": exc},
+        return render(request, "login.html", {"next": fields.get("next", HOME), "error": exc},
                       status=exc.http_status)
-    response = see_other(_safe_next(str(fields.get("next", "/home"))))
+    response = see_other(_safe_next(str(fields.get("next", HOME))))
     response.set_cookie(SESSION_COOKIE, secret, **cookie_options(request))
     return response
 
@@ -214,7 +219,7 @@ def confirm(request: Request, secret: str, fields: Fields):
 
 
 @router.get("/terms", response_class=HTMLResponse, dependencies=[allows(Egress.ACCOUNT)])
-def terms_page(request: Request, who: _who(terms=False), next: str = "/home"):
+def terms_page(request: Request, who: _who(terms=False), next: str = HOME):
     return render(request, "terms.html", {"version": request.app.state.platform.settings.terms_version,
                                           "next": next})
 
@@ -224,7 +229,7 @@ def accept_terms(request: Request, who: _who(terms=False), fields: Fields):
     with gv._db(request) as session:
         identity.accept_terms(session, user=session.get(User, who.user_id),
                               version=request.app.state.platform.settings.terms_version)
-    return see_other(_safe_next(str(fields.get("next", "/home"))))
+    return see_other(_safe_next(str(fields.get("next", HOME))))
 
 
 # -- applications --------------------------------------------------------------------------

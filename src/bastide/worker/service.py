@@ -87,10 +87,14 @@ class Worker:
         with self.platform.db.unit_of_work() as session:
             return lease.hold(session, name=lease.CHECKS, holder=self.name, seconds=seconds)
 
-    def take_build(self) -> bool:
+    def _claimed(self, claim) -> int | None:
+        """The id of the row `claim` took for this worker (committed), or None when none waits."""
         with self.platform.db.unit_of_work() as session:
-            row = workspaces.claim_build(session, by=self.name)
-            extract_id = row.id if row is not None else None
+            row = claim(session, by=self.name)
+            return row.id if row is not None else None
+
+    def take_build(self) -> bool:
+        extract_id = self._claimed(workspaces.claim_build)
         if extract_id is None:
             return False
         try:
@@ -102,9 +106,7 @@ class Worker:
         return True
 
     def take_job(self) -> bool:
-        with self.platform.db.unit_of_work() as session:
-            job = jobs.claim(session, by=self.name)
-            job_id = job.id if job is not None else None
+        job_id = self._claimed(jobs.claim)
         if job_id is None:
             return False
         jobs.execute(self.platform, job_id=job_id)  # its failures are its outcome, recorded on it

@@ -52,9 +52,10 @@ def _script_of(kind: str, script: str, engine: str) -> str:
     return "from bastide import workspace\n" + run + "print(open('/out/result.csv').read()[:2000])\n"
 
 
-def move(session: Session, *, job: Job, action: str, actor: Actor = SYSTEM) -> None:
+def move(session: Session, *, job: Job, action: str, actor: Actor = SYSTEM, details: dict | None = None) -> None:
+    details = {**({"exit_code": job.exit_code} if job.exit_code is not None else {}), **(details or {})}
     transitions.apply(session, JOB_WORKFLOW, job, action=action, actor=actor, target=f"job:{job.reference}",
-                      details={"exit_code": job.exit_code} if job.exit_code is not None else None)
+                      details=details or None)
 
 
 def get_job(session: Session, job_id: int) -> Job:
@@ -100,8 +101,7 @@ def claim(session: Session, *, by: str, job_id: int | None = None) -> Job | None
     job = queue.take(session, Job, waiting=(Job.status == "queued",), by=by, row_id=job_id)
     if job is not None:
         job.started_at = utcnow()
-        transitions.apply(session, JOB_WORKFLOW, job, action="start", actor=SYSTEM, target=f"job:{job.reference}",
-                          details={"worker": by})
+        move(session, job=job, action="start", details={"worker": by})
     return job
 
 
