@@ -137,7 +137,13 @@ def test_who_may_review_and_how_often(airlock_world):
         _do(platform, airlock.vote, req, actor=p["alice"], name="t.csv", decision="approve")
     with pytest.raises(TransitionNotAllowed, match="output_checker"):  # an instructor is not a checker
         _do(platform, airlock.vote, req, actor=p["ines"], name="t.csv", decision="approve")
+    with pytest.raises(Conflict, match="vote on t.csv first") as unseen:  # issue 18, item 6: review, then decide
+        _do(platform, airlock.decide, req, platform=platform, actor=p["olga"], action="reject", comment="no")
+    assert unseen.value.code == "vote_first"
     _do(platform, airlock.vote, req, actor=p["olga"], name="t.csv", decision="approve")
+    with platform.db.unit_of_work() as s:
+        request = airlock.get_request(s, req)
+        assert airlock.can_decide(p["olga"], request, "return") and not airlock.can_decide(p["oscar"], request, "return")
     with pytest.raises(Conflict, match="already voted"):
         _do(platform, airlock.vote, req, actor=p["olga"], name="t.csv", decision="approve")
     with pytest.raises(InvalidInput, match="say why"):

@@ -342,10 +342,30 @@ def visible_votes(actor: Actor, request: ReleaseRequest, file: ReleaseFile) -> l
     return [] if blind else votes
 
 
+def check_can_decide(actor: Actor, request: ReleaseRequest, action: str) -> None:
+    """A checker returns or rejects a request under review only once they have voted on each of its
+    files: their own review comes first, blind, then a decision on the whole (issue 18, item 6:
+    Reject was offered before anyone had looked). Raises otherwise."""
+    if action in ("return", "reject") and request.status in UNDER_REVIEW:
+        unseen = [f.name for f in request.files if not any(v.reviewer == actor.id for v in current_votes(f))]
+        if unseen:
+            raise Conflict(f"vote on {', '.join(unseen)} first: a checker decides on a request once they have "
+                           "reviewed each of its files", code="vote_first", details={"files": unseen})
+
+
+def can_decide(actor: Actor, request: ReleaseRequest, action: str) -> bool:
+    try:
+        check_can_decide(actor, request, action)
+    except Conflict:
+        return False
+    return True
+
+
 def decide(session: Session, *, platform: Platform, actor: Actor, request: ReleaseRequest, action: str,
            comment: str = "") -> Release | None:
     """A checker's decision on the whole request: approve (then it is released), return or reject."""
     require_independent(actor, request)
+    check_can_decide(actor, request, action)
     if action not in ("approve", "return", "reject"):
         raise InvalidInput("decide approve, return or reject", details={"field": "action"})
     if action != "approve" and not comment.strip():
