@@ -143,10 +143,10 @@ def test_jobs_through_the_api_and_the_pages(ready):
                                                          "csrf_token": alice.headers["X-CSRF-Token"]})
     assert page.status_code == 303
     waiting = alice.get(page.headers["location"] + "?lang=en").text
-    assert 'id="job-status">queued' in waiting and "it will not start until the operators" in waiting
+    assert 'id="job-status" data-state="queued"' in waiting and "it will not start until the operators" in waiting
     drain(platform, checks_first=False)
     job_page = alice.get(page.headers["location"])
-    assert 'id="job-status">succeeded' in job_page.text and "bonjour" not in job_page.text  # outputs are not inlined
+    assert 'id="job-status" data-state="succeeded"' in job_page.text and "bonjour" not in job_page.text  # outputs are not inlined
     assert "open(&#39;note.txt&#39;, &#39;w&#39;)" in job_page.text  # the script it ran, shown (escaped)
     view = re.search(r'<a class="view" href="([^"]+)"', job_page.text).group(1)
     seen = alice.get(view)  # its first lines, a screen view

@@ -103,3 +103,54 @@ def test_signed_out_visits_go_to_the_sign_in_page_and_errors_are_pages(site):
     assert no_csrf.status_code == 403 and no_csrf.headers["x-error-code"] == "csrf_failed"
     wrong = client_for(app).post("/login", data={"email": "alice@labo.example", "password": "nope", "code": "1"})
     assert wrong.status_code == 401 and "wrong" in wrong.text
+    assert "Vous n'avez pas ce droit" in forbidden.text  # the kind of error in words, then what happened
+
+
+def test_statuses_history_and_purposes_are_words_in_each_language(site):
+    """Issue 18, item 4: a status was shown as its code (`pre_screening`), the history as audit
+    actions (`application:create`), a purpose in English on the French page."""
+    _app, _ines, alice = site
+    new = _form(alice, "/applications", {"title": "Statines", "procedure": "standard"})
+    alice.patch(f"/api/applications/{new.headers['location'].rsplit('/', 1)[1]}", json={"changes": FULL})
+    french = alice.get(new.headers["location"])
+    assert 'id="status" data-state="draft">brouillon<' in french.text
+    assert '<td data-event="application:create">demande créée</td>' in french.text
+    assert "recherche scientifique liée à la santé ou aux soins" in french.text
+    assert "application:create" not in re.sub(r'data-[a-z]+="[^"]*"', "", french.text)
+    english = alice.get(new.headers["location"] + "?lang=en")
+    assert 'data-state="draft">draft<' in english.text and ">application created<" in english.text
+
+
+def test_a_decision_that_cannot_be_undone_is_asked_once_more(site):
+    """Issue 18, item 3: withdrawing (like granting or refusing) shows what follows and needs a
+    second, explicit post; the application is untouched until then."""
+    _app, _ines, alice = site
+    new = _form(alice, "/applications", {"title": "Statines", "procedure": "standard"})
+    app_id = new.headers["location"].rsplit("/", 1)[1]
+    alice.patch(f"/api/applications/{app_id}", json={"changes": FULL})
+    assert alice.post(f"/api/applications/{app_id}/actions/submit", json={}).status_code == 200
+    asked = _form(alice, f"/applications/{app_id}/act", {"action": "withdraw", "justification": "projet abandonné"})
+    assert asked.status_code == 200 and 'id="consequence"' in asked.text and "projet abandonné" in asked.text
+    assert '<input type="hidden" name="action" value="withdraw">' in asked.text
+    assert alice.get(f"/api/applications/{app_id}").json()["status"] == "submitted"  # nothing happened yet
+    done = _form(alice, f"/applications/{app_id}/act", {"action": "withdraw", "justification": "projet abandonné",
+                                                       "confirmed": "yes"})
+    assert done.status_code == 303 and alice.get(f"/api/applications/{app_id}").json()["status"] == "withdrawn"
+    refused = _form(alice, f"/applications/{app_id}/act", {"action": "withdraw"})  # not asked: it cannot be done
+    assert refused.status_code == 409 and 'id="consequence"' not in refused.text
+
+
+def test_the_style_sheet_is_a_file_and_nothing_else_is_served_beside_it(site):
+    """Issue 18, item 11: styles in a static file (the policy allows no inline style); only the
+    files of web/static are served, by exact name."""
+    app, _, _ = site
+    anonymous = client_for(app)
+    sheet = anonymous.get("/static/bastide.css")
+    assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/css")
+    assert sheet.headers["x-egress-rule"] == "public" and "@media" in sheet.text
+    page = anonymous.get("/register")
+    assert '<link rel="stylesheet" href="/static/bastide.css">' in page.text and "<style" not in page.text
+    policy = page.headers["content-security-policy"]
+    assert "style-src 'self';" in policy and "unsafe-inline" not in policy and "sha256-" not in policy
+    for name in ("nope.css", "..%2Fpages.py", "%2E%2E", "bastide.css%00"):
+        assert anonymous.get(f"/static/{name}").status_code == 404, name

@@ -4,7 +4,33 @@ from __future__ import annotations
 
 from bastide.errors import InvalidInput
 from bastide.ids import MAX_ID
-from bastide.web.i18n import FORM_FIELDS
+
+# The application form's fields as the page shows them, in order: (name, kind). Each one's label is
+# the message `field_<name>` of the catalogues (web/locale).
+FORM_FIELDS: list[tuple[str, str]] = [
+    ("persons", "lines"),
+    ("functions", "text"),
+    ("purpose", "purpose"),
+    ("use", "area"),
+    ("snapshot", "text"),
+    ("tables", "words"),
+    ("columns", "words"),
+    ("years", "years"),
+    ("icd10", "words"),
+    ("atc", "words"),
+    ("ccam", "words"),
+    ("identifiers", "words"),
+    ("pseudonymised", "bool"),
+    ("pseudonymisation_justification", "area"),
+    ("gdpr_compliance", "text"),
+    ("brought_datasets", "words"),
+    ("safeguards", "area"),
+    ("tools", "text"),
+    ("engine", "engine"),
+    ("ethics", "text"),
+    ("optout_exception", "text"),
+    ("duration_months", "int"),
+]
 
 DATA_KEYS = ("snapshot", "tables", "columns", "years", "identifiers")
 POPULATION_KEYS = ("icd10", "atc", "ccam")
@@ -34,7 +60,7 @@ def _parse(name: str, kind: str, raw: str):
 
 def form_from_fields(fields: dict[str, str]) -> dict:
     """Only the fields the page sent are changed (a partial draft stays partial)."""
-    flat = {name: _parse(name, kind, fields[name]) for name, _fr, _en, kind in FORM_FIELDS if name in fields}
+    flat = {name: _parse(name, kind, fields[name]) for name, kind in FORM_FIELDS if name in fields}
     form = {k: v for k, v in flat.items() if k not in DATA_KEYS and k not in POPULATION_KEYS}
     data = {k: flat[k] for k in DATA_KEYS if k in flat}
     population = {k: flat[k] for k in POPULATION_KEYS if flat.get(k)}
@@ -48,7 +74,7 @@ def fields_from_form(form: dict) -> dict[str, str]:
     data = form.get("data") or {}
     flat = {**form, **data, **(data.get("population") or {})}
     out = {}
-    for name, _fr, _en, kind in FORM_FIELDS:
+    for name, kind in FORM_FIELDS:
         value = flat.get(name)
         if value is None:
             out[name] = ""

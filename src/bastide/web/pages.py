@@ -13,8 +13,10 @@ from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup
 from starlette.datastructures import FormData
 
 from bastide.airlock import service as airlock
@@ -26,7 +28,7 @@ from bastide.api.egress import Egress, allows
 from bastide.api.auth import SESSION_COOKIE, Principal, TermsRequired, cookie_options, guard, peek
 from bastide.api.identity_views import activation_url, end_session, sign_in, with_link
 from bastide.db import utcnow
-from bastide.errors import Conflict, DomainError, InvalidInput, TransitionNotAllowed
+from bastide.errors import Conflict, DomainError, InvalidInput, NotFound, TransitionNotAllowed
 from bastide.governance import calls, permits, register
 from bastide.governance import service as gov
 from bastide.governance.form import ENGINES, PURPOSES, Procedure
@@ -40,13 +42,35 @@ from bastide.identity.roles import Role
 from bastide.inbox import service as inbox
 from bastide.identity.schemas import EnrolmentOut, UserOut
 from bastide.web import i18n
-from bastide.web.forms import fields_from_form, form_from_fields, form_id
+from bastide.web.forms import FORM_FIELDS, fields_from_form, form_from_fields, form_id
 from bastide.worker import service as workers
 from bastide.workspaces import jobs as jobs_service
 from bastide.workspaces import query
 from bastide.workspaces import service as workspaces_service
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+def _templates(lang: str) -> Jinja2Templates:
+    """The pages in one language: jinja2's i18n extension with that language's catalogue, so a
+    template's `_('code')` is its text (Babel extracts those calls; web/i18n.py)."""
+    env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True,
+                      extensions=["jinja2.ext.i18n"])
+    env.install_gettext_callables(i18n.gettext(lang), i18n.ngettext(lang), newstyle=True)
+    env.globals["state"] = _state_in(i18n.gettext(lang))
+    env.globals["error_kind"] = lambda exc: type(exc).code  # its class's code, titled in words (`error_<code>`)
+    return Jinja2Templates(env=env)
+
+
+def _state_in(words):
+    def state(code: str, family: str = "state", id: str | None = None) -> Markup:
+        """A status shown in words, its code kept in `data-state` for scripts and tests: what a
+        person reads is `en instruction`, never `processing`."""
+        attributes = Markup(' id="{}"').format(id) if id else Markup()
+        return Markup('<span class="state"{} data-state="{}">{}</span>').format(
+            attributes, code, words(f"{family}_{code}"))
+
+    return state
+
+
+TEMPLATES = {lang: _templates(lang) for lang in i18n.LANGUAGES}
 router = APIRouter(include_in_schema=False, dependencies=[allows(Egress.GOVERNANCE)])
 HOME = "/home"  # where a signed-in person lands: what waits for them (issue 18)
 
@@ -73,8 +97,8 @@ def render(request: Request, template: str, context: dict, *, who: Principal | N
            status: int = 200) -> HTMLResponse:
     lang = language(request)
     who = who or getattr(request.state, "principal", None) or peek(request)
-    response = TEMPLATES.TemplateResponse(request, template, {
-        **context, "lang": lang, "t": i18n.translator(lang), "who": who, "csrf": who.csrf if who else None,
+    response = TEMPLATES[lang].TemplateResponse(request, template, {
+        **context, "lang": lang, "who": who, "csrf": who.csrf if who else None,
         "can": (lambda p: who is not None and has_permission(who.actor, P(p))), "here": _here(request),
     }, status_code=status)
     if request.query_params.get("lang") in i18n.LANGUAGES:
@@ -94,6 +118,18 @@ def _here(request: Request) -> str:
     referer = urlsplit(request.headers.get("referer", ""))
     same_site = referer.netloc in ("", request.url.netloc)
     return _safe_next(referer.path + (f"?{referer.query}" if referer.query else "")) if same_site else HOME
+
+
+STATIC = Path(__file__).parent / "static"
+STATIC_FILES = frozenset(f.name for f in STATIC.iterdir() if f.is_file())  # served by name, nothing else
+
+
+@router.get("/static/{name}", dependencies=[allows(Egress.PUBLIC)])
+def static_file(name: str) -> FileResponse:
+    """The pages' style sheet: a file of web/static named exactly, nothing else (deny by default)."""
+    if name not in STATIC_FILES:
+        raise NotFound(f"no file {name} here")
+    return FileResponse(STATIC / name, headers={"Cache-Control": "public, max-age=3600"})
 
 
 @router.get("/lang/{code}", dependencies=[allows(Egress.NO_CONTENT)])
@@ -257,7 +293,7 @@ def _application_page(request: Request, who: Principal, app_id: int, error: Doma
     with gv._db(request) as session:
         app = gv._readable(session, who, app_id)
         context = {"app": ApplicationOut.build(app, utcnow()), "fields": fields_from_form(app.form),
-                   "form_fields": i18n.FORM_FIELDS, "purposes": PURPOSES, "engines": ENGINES, "error": error,
+                   "form_fields": FORM_FIELDS, "purposes": PURPOSES, "engines": ENGINES, "error": error,
                    "mine": who.actor.id == f"user:{app.applicant.email}", "editable": app.status in gov.EDITABLE,
                    "actions": gov.actions_for(who.actor, app),
                    "permits": [(p.id, p.reference, p.status) for p in permits.of_application(session, app)],
@@ -282,12 +318,33 @@ def update_form(request: Request, app_id: int, who: gv.Applicant, fields: Fields
     return see_other(f"/applications/{app_id}")
 
 
+# Decisions that cannot be taken back: the page asks once more, saying what follows (issue 18,
+# item 3), in a form of its own that works without JavaScript. The API takes them at once.
+IRREVERSIBLE = frozenset({"grant", "refuse", "withdraw"})
+
+
+def _unconfirmed(request: Request, fields: FormData, *, act: str, subject: str, back: str) -> HTMLResponse | None:
+    """The page asking to confirm `act`, or None once the person has confirmed it."""
+    if fields.get("confirmed") == "yes":
+        return None
+    hidden = [(k, str(v)) for k, v in fields.multi_items() if k not in ("csrf_token", "confirmed")]
+    return render(request, "confirm.html", {"act": act, "subject": subject, "hidden": hidden, "back": back,
+                                            "action_url": request.url.path,
+                                            "justification": str(fields.get("justification", "")).strip()})
+
+
 @router.post("/applications/{app_id}/act", response_class=HTMLResponse)
 def act(request: Request, app_id: int, who: gv.Mover, fields: Fields):
     action, justification = str(fields.get("action", "")), str(fields.get("justification", "")).strip() or None
     try:
         with gv._db(request) as session:
             app = gv._readable(session, who, app_id)
+            if action in IRREVERSIBLE:
+                gov.check_can_act(who.actor, app, action)  # never ask to confirm what cannot be done
+                asking = _unconfirmed(request, fields, act=action, subject=f"{app.reference} — {app.title}",
+                                      back=f"/applications/{app_id}")
+                if asking is not None:
+                    return asking
             if action == "grant":
                 permits.grant(session, actor=who.actor, app=app, signer=request.app.state.platform.signer)
             else:
@@ -342,7 +399,7 @@ def opinion(request: Request, app_id: int, who: gv.Recorder, fields: Fields):
 def permit(request: Request, permit_id: int, who: gv.PermitReader):
     with gv._db(request) as session:
         p = gv._permit(session, who, permit_id)
-        context = {"permit": gv.PermitOut.build(p), "purposes": PURPOSES}
+        context = {"permit": gv.PermitOut.build(p)}
     return render(request, "permit.html", context, who=who)
 
 
@@ -563,8 +620,17 @@ def _release_page(request: Request, who: Principal, request_id: int, *, error: D
     editable = mine and detail.status in ("draft", "returned") and _still_member(request, request_id, who)
     return render(request, "release.html", {"req": detail, "error": error, "mine": mine, "editable": editable,
                                             "outputs": wv.list_outputs(request, detail.workspace_id, who)
-                                            if editable else []},
+                                            if editable else [], "decisions": _decisions(request, request_id, who)},
                   who=who, status=error.http_status if error else 200)
+
+
+def _decisions(request: Request, request_id: int, who: Principal) -> list[str]:
+    """Return and reject, for a checker who has voted on each file (airlock.check_can_decide)."""
+    if not has_permission(who.actor, P.OUTPUT_REVIEW):
+        return []
+    with gv._db(request) as session:
+        req = airlock.get_request(session, request_id)
+        return [act for act in ("return", "reject") if airlock.can_decide(who.actor, req, act)]
 
 
 def _still_member(request: Request, request_id: int, who: Principal) -> bool:

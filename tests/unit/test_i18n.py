@@ -1,0 +1,140 @@
+"""The pages' catalogues (issue 18, item 4): French and English hold the same codes, each with a
+text; every code a template asks for, and every status, action, role, purpose, check result and
+history event a page shows by its code, is in both; a code a catalogue lacks is warned about (an error in tests)."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+
+from bastide.airlock import rules
+from bastide.audit.actions import AuditAction
+from bastide.airlock.workflow import IMPORT_WORKFLOW, RELEASE_WORKFLOW
+from bastide.catalogue.workflow import SNAPSHOT_WORKFLOW
+from bastide.errors import DomainError
+from bastide.governance.form import ENGINES, PURPOSES
+from bastide.governance.workflow import APPLICATION_WORKFLOW, PERMIT_WORKFLOW
+from bastide.identity.roles import Role
+from bastide.web import i18n, pages
+from bastide.web.forms import FORM_FIELDS
+from bastide.workspaces.workflow import JOB_WORKFLOW, WORKSPACE_WORKFLOW
+
+TEMPLATES = Path(i18n.__file__).parent / "templates"
+WORKFLOWS = (APPLICATION_WORKFLOW, PERMIT_WORKFLOW, WORKSPACE_WORKFLOW, JOB_WORKFLOW, RELEASE_WORKFLOW,
+             IMPORT_WORKFLOW, SNAPSHOT_WORKFLOW)
+
+
+def codes(lang: str) -> dict[str, str]:
+    return {m.id: m.string for m in i18n.catalogue(lang) if m.id}
+
+
+def asked_by_templates() -> set[str]:
+    """The constant codes templates pass to `_()`, as Babel extracts them for translators."""
+    found = extract_from_dir(str(TEMPLATES), method_map=[("**.html", "jinja2.ext:babel_extract")],
+                             options_map={"**.html": {"extensions": "jinja2.ext.i18n"}})
+    return {message for _file, _line, message, _comments, _context in found if isinstance(message, str)}
+
+
+def shown_by_code() -> set[str]:
+    """The codes a page builds from a value (`state_` + a status…): every value a page can meet."""
+    wanted = {f"state_{s}" for w in WORKFLOWS for s in w.states}
+    wanted |= {f"act_{t.action}" for t in APPLICATION_WORKFLOW.transitions}  # the application page's buttons
+    wanted |= {f"role_{r.value}" for r in Role}
+    wanted |= {f"purpose_{p}" for p in PURPOSES} | {f"engine_{e}" for e in ENGINES}
+    wanted |= {f"field_{name}" for name, _kind in FORM_FIELDS}
+    wanted |= {f"check_{s}" for s in (rules.BLOCKED, rules.REVIEW, rules.SUGGESTION, rules.INFO, "pass")}
+    wanted |= {f"account_{s}" for s in ("active", "disabled", "locked")}  # identity.service.account_state
+    wanted |= {f"decision_{d}" for d in ("granted", "refused")}  # governance.models.Application.decision
+    # an application's history: the events of the application and of its permits (permits.history)
+    wanted |= {"event_" + a.value.replace(":", "_") for a in AuditAction if a.value.split(":")[0] in ("application", "permit")}
+    wanted |= {f"rule_{r}" for r in finding_rules()}
+    wanted |= {f"error_{kind.code}" for kind in error_kinds()}
+    wanted |= {f"confirm_{act}" for act in pages.IRREVERSIBLE}  # what follows a decision, asked once more
+    return wanted
+
+
+def error_kinds() -> set[type]:
+    """Every kind of domain error a page can show (an error page titles it by its class's code)."""
+    import bastide.api.app  # noqa: F401 — defines the API's errors and imports every domain's
+    import bastide.cli.main  # noqa: F401 — and the commands', with every domain
+
+    def below(kind: type) -> set[type]:
+        return {kind} | {k for sub in kind.__subclasses__() for k in below(sub)}
+
+    kinds = below(DomainError)
+    assert len(kinds) > 20
+    return kinds
+
+
+def finding_rules() -> set[str]:
+    """Every rule a disclosure check's finding names: the table rules, and each code a finding is
+    made with anywhere in the airlock (read from its source, so a new rule cannot be missed)."""
+    source = "\n".join(f.read_text() for f in Path(rules.__file__).parent.glob("*.py"))
+    made = set(re.findall(r'(?:Finding|_finding)\("([a-z_0-9]+)"', source))
+    assert len(made) > 10
+    return made | set(rules.TABLE_RULES)
+
+
+def test_both_languages_hold_the_same_codes_each_with_a_text():
+    french, english = codes("fr"), codes("en")
+    assert set(french) == set(english), set(french) ^ set(english)
+    assert [k for k, v in {**french, **english}.items() if not v.strip()] == []
+    assert not any(m.fuzzy for lang in i18n.LANGUAGES for m in i18n.catalogue(lang) if m.id)
+
+
+def test_french_is_french():
+    """A text copied from English into the French catalogue is a translation left undone: only
+    these words are written alike in both languages."""
+    alike = {k for k, v in codes("fr").items() if v == codes("en")[k]}
+    assert alike == {"actions", "catalogue", "check_suggestion", "columns", "date", "description", "note", "script",
+                     "tables", "version"}
+
+
+def test_every_code_a_template_asks_for_is_in_both_catalogues():
+    asked = asked_by_templates()
+    assert len(asked) > 150  # the extraction found the templates' calls, not nothing
+    for lang in i18n.LANGUAGES:
+        assert sorted(asked - set(codes(lang))) == [], lang
+
+
+def test_every_status_action_role_purpose_and_check_result_has_its_words():
+    for lang in i18n.LANGUAGES:
+        assert sorted(shown_by_code() - set(codes(lang))) == [], lang
+
+
+def test_no_code_is_kept_that_nothing_asks_for():
+    """A code neither a template nor a family of values asks for is dead text translators keep
+    translating."""
+    built_in_pages = ("todo_", "section_", "state_", "cut_")  # home.html, output.html build these
+    set_by_pages = {"job_waiting", "no_worker"}  # web.pages.job_page
+    unused = {k for k in codes("en") if k not in asked_by_templates() | shown_by_code() | set_by_pages
+              and not k.startswith(built_in_pages)}
+    assert sorted(unused) == []
+
+
+def test_a_code_a_catalogue_lacks_is_warned_about_and_shown_as_itself():
+    gettext = i18n.gettext("fr")
+    assert gettext("state_processing") == "en instruction"
+    with pytest.warns(i18n.MissingTranslation, match="no text for 'state_nowhere'"):
+        assert gettext("state_nowhere") == "state_nowhere"
+
+
+def test_a_known_code_warns_nothing():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert i18n.gettext("en")("act_grant") == "Grant"
+
+
+@pytest.mark.parametrize(("query", "cookie", "accept", "lang"), [
+    ("en", "fr", "fr-FR", "en"),  # the link's choice first
+    (None, "en", "fr-FR", "en"),  # then the kept choice
+    (None, None, "en-GB,en;q=0.9", "en"),  # then the browser's
+    (None, None, "de-DE", "fr"),  # the platform's language otherwise
+    ("xx", None, None, "fr"),  # an unknown language is ignored, not an error
+])
+def test_the_language_comes_from_the_link_then_the_cookie_then_the_browser(query, cookie, accept, lang):
+    assert i18n.pick_language(query, cookie, accept) == lang
