@@ -321,3 +321,31 @@ class SoftHsm:
 
     def stop(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Relay:
+    """A real SMTP server on a free port, keeping what it receives."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.handlers import Message
+
+        self.received, self.port = [], free_port()
+        received = self.received
+
+        class Keep(Message):
+            def handle_message(self, message):
+                received.append(message)
+
+        self.controller = Controller(Keep(), hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def __enter__(self):
+        self.controller.start()
+        return self
+
+    def __exit__(self, *_exc):
+        self.controller.stop()

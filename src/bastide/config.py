@@ -119,8 +119,9 @@ class Settings(BaseSettings):
                                  "each), apart from those serving every other request: a storm of sign-ins queues "
                                  "for them and starves no one. Default: half the cores.")
     mail_url: str | None = Field(None, description="Mail relay for the messages people get (a reset of their "
-                                 "account): smtp://host:port, smtp+starttls://… or smtps://…, user and password in "
-                                 "the URL if needed; without it, messages are written to `home/outbox/`.")
+                                 "account; information requested, decisions, releases, mailed by the workers): "
+                                 "smtp://host:port, smtp+starttls://… or smtps://…, user and password in the URL if "
+                                 "needed; without it, messages are written to `home/outbox/`.")
     mail_from: str = Field("Bastide <no-reply@bastide.invalid>", description="Sender of the platform's messages.")
     max_request_size: str = Field("4MB", description="Largest request body the platform reads (checked before "
                                   "anything else, authentication included): a job's script of a million characters "

@@ -6,6 +6,7 @@ from bastide.catalogue.models import Dataset, Snapshot, SnapshotSource, Snapshot
 from bastide.governance.models import Application, CallForProjects, OptOut, Permit, Score
 from bastide.identity.models import ApiToken, Organisation, User, WebSession
 from bastide.keys.models import DataKey
+from bastide.notices.models import Notice
 from bastide.workspaces.models import Extract, Job, Output, Workspace
 from bastide.worker.models import Lease, WorkerProcess
 
@@ -13,5 +14,5 @@ __all__ = [
     "ApiToken", "Application", "AuditEvent", "AuditHead", "CallForProjects", "DataKey", "Dataset", "OptOut",
     "Organisation", "Permit", "Score", "Snapshot", "SnapshotSource", "SnapshotTable", "User", "Variable", "WebSession",
     "Extract", "Job", "Output", "Workspace", "Release", "ReleasedTable", "ReleaseFile", "ReleaseRequest",
-    "ReleaseVote", "ImportRequest", "Lease", "WorkerProcess",
+    "ReleaseVote", "ImportRequest", "Lease", "WorkerProcess", "Notice",
 ]

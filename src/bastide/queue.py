@@ -28,17 +28,19 @@ def process_name(kind: str = "process") -> str:
     return f"{kind}@{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-def take(session: Session, model, *, waiting: tuple, by: str, row_id: int | None = None):
+def take(session: Session, model, *, waiting: tuple, by: str, row_id: int | None = None, free=None):
     """Claim for `by` the oldest row of `model` matching `waiting` that nobody has claimed (that
     row only, with `row_id`); the row, or None when there is none left. In the caller's
-    transaction: what the caller records with the claim commits with it, or not at all."""
-    query = select(model.id).where(model.claimed_by.is_(None), *waiting).order_by(model.id).limit(CANDIDATES)
+    transaction: what the caller records with the claim commits with it, or not at all. `free`
+    replaces "nobody has claimed it" for work whose claim goes stale by itself (a notice)."""
+    free = model.claimed_by.is_(None) if free is None else free
+    query = select(model.id).where(free, *waiting).order_by(model.id).limit(CANDIDATES)
     if row_id is not None:
         query = query.where(model.id == row_id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     for candidate in session.execute(query).scalars().all():
-        taken = session.execute(update(model).where(model.id == candidate, model.claimed_by.is_(None), *waiting)
+        taken = session.execute(update(model).where(model.id == candidate, free, *waiting)
                                 .values(claimed_by=by, heartbeat_at=utcnow())
                                 .execution_options(synchronize_session=False)).rowcount
         if taken:  # read again: what the session had read of the row is older than the claim

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import Relay
+
 BASTIDE = [sys.executable, "-m", "bastide.cli"]
 
 
@@ -206,6 +208,13 @@ def test_users_commands(tmp_path):
     assert link.startswith("http://localhost:8000/activate/")  # BASTIDE_PUBLIC_URL's default
     again = run(home, "users", "activation", "alice@inserm.example").stdout.strip().splitlines()[-1]
     assert again != link and again.startswith("http://localhost:8000/activate/")
+    with Relay() as relay:  # with a mail relay the link goes to the person only (issue 18, item 9)
+        mailed = run(home, "users", "activation", "alice@inserm.example",
+                     env={"BASTIDE_MAIL_URL": relay.url, "BASTIDE_PUBLIC_URL": "https://donnees.example"}).stdout
+    assert "mailed to alice@inserm.example" in mailed and "/activate/" not in mailed
+    (message,) = relay.received
+    assert message["To"] == "alice@inserm.example"
+    assert "https://donnees.example/activate/" in message.get_payload(decode=True).decode()
     listed = run(home, "users", "list").stdout
     assert "alice@inserm.example" in listed and "researcher" in listed and "2030-12-31" in listed
     sod = run(home, "users", "create", "bob@inserm.example", "--name", "Bob", "--org", "INSERM",

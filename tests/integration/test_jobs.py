@@ -16,7 +16,7 @@ from bastide.governance import permits
 from bastide.identity import service as identity
 from bastide.identity.policy import Forbidden
 from bastide.statemachine import SYSTEM
-from bastide.worker.service import Drained, drain
+from bastide.worker.service import drain
 from bastide.workspaces import jobs
 from bastide.workspaces import service as workspaces
 from tests.portal import session_client
@@ -130,7 +130,7 @@ def test_jobs_through_the_api_and_the_pages(ready):
                                                                "script": "SELECT count(*) AS n FROM IR_BEN_R"})
     assert queued.status_code == 202 and queued.json()["status"] == "queued"
     assert alice.get(f"/api/workspaces/{ws_id}/jobs/{queued.json()['id']}").json()["status"] == "queued"
-    assert drain(platform, checks_first=False) == Drained(builds=0, jobs=1)  # the API ran nothing: a worker does
+    assert drain(platform, checks_first=False)[:2] == (0, 1)  # the API ran nothing: a worker does
     finished = alice.get(f"/api/workspaces/{ws_id}/jobs/{queued.json()['id']}").json()
     assert finished["status"] == "succeeded" and finished["log"].startswith("n\n")
     assert finished["script"] == "SELECT count(*) AS n FROM IR_BEN_R"  # issue 18: the job's own script, shown

@@ -19,6 +19,7 @@ from bastide.errors import DomainError
 from bastide.governance.form import ENGINES, PURPOSES
 from bastide.governance.workflow import APPLICATION_WORKFLOW, PERMIT_WORKFLOW
 from bastide.identity.roles import Role
+from bastide.notices import service as notices
 from bastide.web import i18n, pages
 from bastide.web.forms import FORM_FIELDS
 from bastide.workspaces.workflow import JOB_WORKFLOW, WORKSPACE_WORKFLOW
@@ -54,6 +55,8 @@ def shown_by_code() -> set[str]:
     wanted |= {f"rule_{r}" for r in finding_rules()}
     wanted |= {f"error_{kind.code}" for kind in error_kinds()}
     wanted |= {f"confirm_{act}" for act in pages.IRREVERSIBLE}  # what follows a decision, asked once more
+    mailed = {*notices.KINDS, "activation"}  # the notices, and the account link (identity.invitations)
+    wanted |= {f"mail_{kind}_{part}" for kind in mailed for part in ("subject", "body")}
     return wanted
 
 

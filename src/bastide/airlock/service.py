@@ -34,6 +34,7 @@ from bastide.errors import Conflict, IntegrityError, InvalidInput, NotFound
 from bastide.identity.policy import Forbidden, has_permission
 from bastide.identity.roles import Permission
 from bastide.keys.signing import document_file, sign_document
+from bastide.notices import service as notices
 from bastide.platform import Platform
 from bastide.statemachine import SYSTEM, Actor
 from bastide.workspaces.jobs import read_output
@@ -382,12 +383,20 @@ def decide(session: Session, *, platform: Platform, actor: Actor, request: Relea
                            code="not_approved", details={"files": refused})
     _move(session, actor=actor, request=request, action=action, details={"comment": comment.strip()} if comment else None)
     request.comment = comment.strip() or None
-    if action != "approve":
-        return None
-    release = _release(session, platform, request, approver=actor)
-    _move(session, actor=SYSTEM, request=request, action="release",
-          details={"release": release.reference, "record_sha256": release.record_sha256})
+    release = None
+    if action == "approve":
+        release = _release(session, platform, request, approver=actor)
+        _move(session, actor=SYSTEM, request=request, action="release",
+              details={"release": release.reference, "record_sha256": release.record_sha256})
+    _tell_requester(session, request)
     return release
+
+
+def _tell_requester(session: Session, request: ReleaseRequest) -> None:
+    """The researcher who asked learns the outcome by mail (issue 18, item 9)."""
+    notices.tell(session, to=request.requested_by.removeprefix("user:"), kind=f"release_{request.status}",
+                 path=f"/releases/{request.id}", reference=request.reference, title=request.title,
+                 comment=request.comment or "")
 
 
 def _release(session: Session, platform: Platform, request: ReleaseRequest, *, approver: Actor) -> Release:

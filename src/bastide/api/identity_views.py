@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from bastide.api.egress import Egress, allows
 from bastide.api.auth import SESSION_COOKIE, Principal, cookie_options, guard
 from bastide.errors import InvalidInput
-from bastide.identity import credentials, resets, throttle
+from bastide.identity import credentials, invitations, resets, throttle
 from bastide.identity import service as identity
 from bastide.identity.models import User
 from bastide.identity.roles import Permission
@@ -187,10 +187,6 @@ def list_users(request: Request, who: Admin):
         return [UserOut.build(u) for u in identity.list_users(session)]
 
 
-def activation_url(request: Request, secret: str) -> str:
-    return f"{platform_of(request).settings.public_url.rstrip('/')}/activate/{secret}"
-
-
 @router.post("/api/users", response_model=ActivationOut, status_code=201)
 def create_user(request: Request, body: UserIn, who: Admin):
     """Create a named account; the answer's link lets the person set a password and enrol MFA."""
@@ -198,8 +194,8 @@ def create_user(request: Request, body: UserIn, who: Admin):
         user = identity.create_user(session, actor=who.actor, email=body.email, name=body.name,
                                     organisation=identity.get_organisation(session, body.organisation),
                                     roles=set(body.roles), end_of_rights=body.end_of_rights)
-        secret = credentials.issue_activation(session, actor=who.actor, user=user)
-        return ActivationOut(email=user.email, activation_url=activation_url(request, secret))
+        sent = invitations.invite(session, settings=platform_of(request).settings, actor=who.actor, user=user)
+        return ActivationOut(email=user.email, activation_url=sent.link, sent_to=sent.sent_to.rsplit("/", 1)[-1])
 
 
 @router.post("/api/users/{email}/disable", response_model=UserOut)

@@ -10,6 +10,8 @@ class AuditAction(StrEnum):
     WORKER_START = "worker:start"  # a worker process began taking builds, jobs and checks
     WORKER_STOP = "worker:stop"  # it stopped cleanly (one that crashed is seen by its silence)
     WORKER_LEASE = "worker:lease"  # it took over work one process does at a time (the scheduled checks)
+    NOTICE_SEND = "notice:send"  # a person was mailed what happened (a decision, a release…)
+    NOTICE_GIVE_UP = "notice:give_up"  # a notice could not be mailed after every try: the operators see it
     KEY_CREATE = "key:create"
     KEY_DESTROY = "key:destroy"
     KEY_ROTATE = "key:rotate"  # the master key: every data key wrapped again under a new one

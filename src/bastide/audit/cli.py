@@ -73,11 +73,12 @@ def audit_checkpoints(out: Annotated[Path, typer.Option(help="Where to write the
 @app.command("list")
 def audit_list(
     target: Annotated[str | None, typer.Option(help="Only events about this target, e.g. snapshot:snds@2024-12.")] = None,
+    action: Annotated[str | None, typer.Option(help="Only events of this action, e.g. notice:give_up.")] = None,
     limit: Annotated[int, typer.Option(help="How many of the newest events.")] = 50,
 ) -> None:
     """Show the newest audit events."""
     with platform_session() as platform, platform.db.unit_of_work() as session:
         table = Table("#", "time (UTC)", "actor", "action", "target")
-        for e in list_events(session, target=target, limit=limit):
+        for e in list_events(session, target=target, action=action, limit=limit):
             table.add_row(str(e.id), f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.action, e.target)
         console.print(table)

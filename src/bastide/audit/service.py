@@ -105,10 +105,13 @@ def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
     return ChainReport(count)
 
 
-def list_events(session: Session, *, target: str | None = None, limit: int = 100) -> list[AuditEvent]:
+def list_events(session: Session, *, target: str | None = None, action: str | None = None,
+                limit: int = 100) -> list[AuditEvent]:
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
     if target:
         query = query.where(AuditEvent.target == target)
+    if action:
+        query = query.where(AuditEvent.action == action)
     return list(session.execute(query).scalars())
 
 

@@ -25,6 +25,7 @@ from bastide.identity.models import User
 from bastide.identity.service import actor_of
 from bastide.identity.policy import Forbidden, check_permission, has_permission
 from bastide.identity.roles import Permission
+from bastide.notices import service as notices
 from bastide.statemachine import Actor
 
 EDITABLE = {"draft", "awaiting_additional_information"}
@@ -147,7 +148,14 @@ def act(session: Session, *, actor: Actor, app: Application, action: str, justif
     STEPS.get(action, lambda *_: None)(session, app, now, justification)
     transitions.apply(session, APPLICATION_WORKFLOW, app, action=action, actor=actor, target=_target(app),
                       details={"justification": justification} if justification else None)
+    if action in TOLD:  # the applicant learns it by mail, sent once this transaction commits
+        notices.tell(session, to=app.applicant.email, kind=TOLD[action], path=f"/applications/{app.id}",
+                     reference=app.reference, title=app.title, justification=justification or "")
     return app
+
+
+# What the applicant is told by mail, by action (issue 18, item 9)
+TOLD = {"request_information": "information_requested", "grant": "decision_granted", "refuse": "decision_refused"}
 
 
 def _submit(session: Session, app: Application, now: datetime, _justification) -> None:

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from bastide.cli.common import actor, console, platform_session
-from bastide.identity import credentials
+from bastide.identity import credentials, invitations
 from bastide.identity import resets
 from bastide.identity import service as identity
 from bastide.identity.roles import Role
@@ -46,28 +46,30 @@ def create(
         organisation = identity.get_organisation(session, org)
         user = identity.create_user(session, actor=actor(), email=email, name=name, organisation=organisation,
                                     roles=set(role), end_of_rights=end)
-        link = _activation_link(platform, session, user)
+        sent = invitations.invite(session, settings=platform.settings, actor=actor(), user=user)
     console.print(f"user {email} created, rights until {end}")
-    _show_link(link)
+    _show(sent)
 
 
-def _activation_link(platform, session, user) -> str:
-    secret = credentials.issue_activation(session, actor=actor(), user=user)
-    return f"{platform.settings.public_url.rstrip('/')}/activate/{secret}"
-
-
-def _show_link(link: str) -> None:
+def _show(sent: invitations.Invitation) -> None:
+    """Where the link went; the link itself only when no mail relay carries it (a laptop)."""
+    if sent.link is None:
+        console.print(f"the activation link was mailed to {sent.email} (through {sent.sent_to}), valid "
+                      f"{credentials.ACTIVATION_TTL.days} days, once: nobody else sees it")
+        return
     console.print(f"give this activation link to the person (valid {credentials.ACTIVATION_TTL.days} days, once): "
-                  "they choose a password and enrol their authenticator app")
-    typer.echo(link)
+                  f"they choose a password and enrol their authenticator app (no mail relay: BASTIDE_MAIL_URL; "
+                  f"the message is in {sent.sent_to})")
+    typer.echo(sent.link)
 
 
 @app.command("activation")
 def activation(email: str) -> None:
     """Issue a new activation link (a lost or expired one); the earlier link stops working."""
     with platform_session() as platform, platform.db.unit_of_work() as session:
-        link = _activation_link(platform, session, identity.get_user(session, email))
-    _show_link(link)
+        sent = invitations.invite(session, settings=platform.settings, actor=actor(),
+                                  user=identity.get_user(session, email))
+    _show(sent)
 
 
 @app.command("list")

@@ -144,4 +144,6 @@ class UserOut(BaseModel):
 
 class ActivationOut(BaseModel):
     email: str
-    activation_url: str = Field(description="Give it to the person (once): it sets a password and enrols MFA.")
+    activation_url: str | None = Field(description="Only without a mail relay: give it to the person (once); it "
+                                                   "sets a password and enrols MFA. With one, it went to them only.")
+    sent_to: str = Field(description="Where the person's message went: the mail relay, or the outbox file.")

@@ -6,7 +6,7 @@ from bastide.errors import InvalidInput
 from bastide.ids import MAX_ID
 
 # The application form's fields as the page shows them, in order: (name, kind). Each one's label is
-# the message `field_<name>` of the catalogues (web/locale).
+# the message `field_<name>` of the catalogues (bastide/locale).
 FORM_FIELDS: list[tuple[str, str]] = [
     ("persons", "lines"),
     ("functions", "text"),

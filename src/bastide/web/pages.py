@@ -26,14 +26,14 @@ from bastide.api import workspace_views as wv
 from bastide.api.catalogue_views import datasets_payload
 from bastide.api.egress import Egress, allows
 from bastide.api.auth import SESSION_COOKIE, Principal, TermsRequired, cookie_options, guard, peek
-from bastide.api.identity_views import activation_url, end_session, sign_in, with_link
+from bastide.api.identity_views import end_session, sign_in, with_link
 from bastide.db import utcnow
 from bastide.errors import Conflict, DomainError, InvalidInput, NotFound, TransitionNotAllowed
 from bastide.governance import calls, permits, register
 from bastide.governance import service as gov
 from bastide.governance.form import ENGINES, PURPOSES, Procedure
 from bastide.governance.schemas import ApplicationOut
-from bastide.identity import credentials
+from bastide.identity import credentials, invitations
 from bastide.identity import service as identity
 from bastide.identity.models import User
 from bastide.identity.policy import has_permission
@@ -413,11 +413,11 @@ def register_page(request: Request):
 # -- administration ------------------------------------------------------------------------
 
 @router.get("/admin/users", response_class=HTMLResponse, dependencies=[allows(Egress.ACCOUNT)])
-def users_page(request: Request, who: _who(P.USER_MANAGE), link: str | None = None):
+def users_page(request: Request, who: _who(P.USER_MANAGE), sent: invitations.Invitation | None = None):
     with gv._db(request) as session:
         users = [UserOut.build(u) for u in identity.list_users(session)]
         organisations = [o.name for o in identity.list_organisations(session)]
-    return render(request, "users.html", {"users": users, "organisations": organisations, "link": link,
+    return render(request, "users.html", {"users": users, "organisations": organisations, "sent": sent,
                                           "roles": [r.value for r in Role],
                                           "default_until": date.today() + timedelta(days=365)}, who=who)
 
@@ -436,8 +436,8 @@ def create_user(request: Request, who: _who(P.USER_MANAGE), fields: Fields):
         user = identity.create_user(session, actor=who.actor, email=str(fields.get("email", "")),
                                     name=str(fields.get("name", "")), organisation=organisation,
                                     roles=set(fields.getlist("roles")), end_of_rights=until)
-        link = activation_url(request, credentials.issue_activation(session, actor=who.actor, user=user))
-    return users_page(request, who, link=link)
+        sent = invitations.invite(session, settings=request.app.state.platform.settings, actor=who.actor, user=user)
+    return users_page(request, who, sent=sent)
 
 
 # -- calls for projects ------------------------------------------------------------------------

@@ -32,7 +32,7 @@ def worker(
     with platform_session() as platform:
         if once:
             done = service.drain(platform)
-            console.print(f"ran {done.builds} build(s) and {done.jobs} job(s)")
+            console.print(f"ran {done.builds} build(s) and {done.jobs} job(s); mailed {done.notices} notice(s)")
             return
         running = service.Worker(platform, slots=slots or platform.settings.worker_slots)
         _stop_on_signals(running)
@@ -80,6 +80,10 @@ def workers() -> None:
         queue = service.queue_of(session)
     console.print(table)
     console.print(f"builds: {queue.builds_waiting} waiting, {queue.builds_running} running; "
-                  f"jobs: {queue.jobs_waiting} waiting, {queue.jobs_running} running")
-    if not alive and (queue.builds_waiting or queue.jobs_waiting):
+                  f"jobs: {queue.jobs_waiting} waiting, {queue.jobs_running} running; "
+                  f"mail: {queue.notices_waiting} waiting")
+    if queue.notices_given_up:
+        err.print(f"[red]{queue.notices_given_up} notice(s) could not be mailed after every try: check "
+                  "BASTIDE_MAIL_URL and the relay; `bastide audit list --action notice:give_up` names them[/]")
+    if not alive and (queue.builds_waiting or queue.jobs_waiting or queue.notices_waiting):
         err.print("[yellow]no worker is alive: nothing waiting will run. Start one: `bastide worker`[/]")

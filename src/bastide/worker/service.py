@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 
@@ -26,6 +27,7 @@ from bastide.errors import DomainError
 from bastide.liveness import STALE_BEATS
 from bastide.platform import Platform
 from bastide.statemachine import SYSTEM
+from bastide.notices import service as notices
 from bastide.worker import checks, lease
 from bastide.worker.models import WorkerProcess
 from bastide.workspaces import jobs
@@ -60,8 +62,16 @@ class Worker:
             self._unregister(row_id, cleanly=not any(t.is_alive() for t in threads))
 
     def work_once(self, *, builds: bool = True) -> bool:
-        """Take one build (if `builds`) or else one job and run it to its end; whether there was one."""
-        return (builds and self.take_build()) or self.take_job()
+        """Mail one notice due, or else take one build (if `builds`) or one job and run it to its end;
+        whether there was one. Notices first: a mail takes a moment, a job may take hours."""
+        return self.take_notice() or (builds and self.take_build()) or self.take_job()
+
+    def take_notice(self) -> bool:
+        notice_id = self._claimed(notices.claim)
+        if notice_id is None:
+            return False
+        notices.deliver(self.platform, notice_id)  # a failure is recorded on it and tried again later
+        return True
 
     def _slot(self, builds: bool) -> None:
         while not self.stopping.is_set():
@@ -134,10 +144,10 @@ class Worker:
             record(session, actor=SYSTEM, action=AuditAction.WORKER_STOP, target=f"worker:{self.name}")
 
 
-@dataclass(frozen=True)
-class Drained:
+class Drained(NamedTuple):
     builds: int
     jobs: int
+    notices: int = 0  # tried (sent, or put off after a failure)
 
 
 def drain(platform: Platform, *, checks_first: bool = True) -> Drained:
@@ -146,14 +156,16 @@ def drain(platform: Platform, *, checks_first: bool = True) -> Drained:
     worker = Worker(platform, slots=1)
     if checks_first:
         worker.checks_round()
-    builds = done_jobs = 0
+    builds = done_jobs = mailed = 0
     while worker.take_build():
         builds += 1
     while worker.take_job():
         done_jobs += 1
+    while worker.take_notice():  # a notice that fails waits for a later try: the loop ends
+        mailed += 1
     with platform.db.unit_of_work() as session:  # the workers that stay need not wait for it to expire
         lease.release(session, name=lease.CHECKS, holder=worker.name)
-    return Drained(builds, done_jobs)
+    return Drained(builds, done_jobs, mailed)
 
 
 @dataclass(frozen=True)
@@ -162,6 +174,8 @@ class Queue:
     builds_running: int
     jobs_waiting: int
     jobs_running: int
+    notices_waiting: int = 0
+    notices_given_up: int = 0
 
 
 def queue_of(session) -> Queue:
@@ -169,8 +183,9 @@ def queue_of(session) -> Queue:
         where = model.claimed_by.is_not(None) if claimed else model.claimed_by.is_(None)
         return session.execute(select(func.count()).select_from(model).where(model.status == status, where)).scalar_one()
 
+    mail = notices.counts(session)
     return Queue(count(Extract, "building", False), count(Extract, "building", True),
-                 count(Job, "queued", False), count(Job, "running", True))
+                 count(Job, "queued", False), count(Job, "running", True), mail["waiting"], mail["given_up"])
 
 
 def workers(session, *, alive_since=None) -> list[WorkerProcess]:
