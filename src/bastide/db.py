@@ -53,6 +53,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _lower(text):
+    return text.lower() if isinstance(text, str) else text
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -65,6 +69,9 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=10000")
             cur.close()
+            # SQLite's lower() folds ASCII only: "Évaluation" stayed "Évaluation" and a search of the
+            # data dictionary missed it where PostgreSQL found it. Python's folds every letter.
+            dbapi_conn.create_function("lower", 1, _lower, deterministic=True)
 
         return engine
     return create_engine(url, pool_pre_ping=True)

@@ -59,6 +59,10 @@ def test_catalogue_page_in_chromium(served, tmp_path, chromium):
     page.goto(served.url + "/?lang=en")
     assert page.locator("h1").inner_text() == "Data catalogue"
     page.screenshot(path=str(tmp_path / "catalogue.png"), full_page=True)
+    _fits(page)
+    for path in ("/dictionary?q=BEN_NAI", "/dictionary/snds@2024-12/ER_PRS_F", "/dictionary/nomenclatures/IR_CCAM_V63"):
+        assert page.goto(served.url + path).status == 200, path  # the data dictionary, issue 18 item 1
+        _fits(page)
     api = page.goto(served.url + "/api/catalogue/datasets/nope")
     assert api.status == 404 and '"code":"not_found"' in page.content().replace(" ", "")
 

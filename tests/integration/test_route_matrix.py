@@ -85,7 +85,9 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/airlock"): {O}, ("POST", "/workspaces/{ws_id}/imports"): {R},
     ("POST", "/imports/{import_id}/decide"): {R, O},
     # pages
-    ("GET", "/"): PUBLIC, ("GET", "/static/{name}"): PUBLIC, ("GET", "/lang/{code}"): PUBLIC, ("GET", "/login"): PUBLIC, ("POST", "/login"): PUBLIC, ("POST", "/logout"): SIGNED,
+    ("GET", "/"): PUBLIC, ("GET", "/static/{name}"): PUBLIC, ("GET", "/dictionary"): PUBLIC,
+    ("GET", "/dictionary/nomenclatures/{name}"): PUBLIC, ("GET", "/dictionary/{ref}"): PUBLIC,
+    ("GET", "/dictionary/{ref}/{table}"): PUBLIC, ("GET", "/lang/{code}"): PUBLIC, ("GET", "/login"): PUBLIC, ("POST", "/login"): PUBLIC, ("POST", "/logout"): SIGNED,
     ("GET", "/activate/{secret}"): PUBLIC, ("POST", "/activate/{secret}"): PUBLIC,
     ("POST", "/activate/{secret}/confirm"): PUBLIC,
     ("GET", "/terms"): SIGNED, ("POST", "/terms"): SIGNED, ("GET", "/home"): SIGNED,
