@@ -138,7 +138,7 @@ def world(platform):
 
 
 def _path(template: str, app_id: int) -> str:
-    values = {"app_id": str(app_id), "name": "snds", "release": "2024-12", "table": "IR_BEN_R", "action": "nope",
+    values = {"app_id": str(app_id), "name": "snds", "release": "2024-12", "ref": "snds@2024-12", "table": "IR_BEN_R", "action": "nope",
               "permit_id": "999999", "token_id": "999999", "call_id": "999999", "email": "nobody@example.org", "ws_id": "999999", "job_id": "999999", "code": "en",
               "secret": "nope", "output_id": "999999", "request_id": "999999",
               "import_id": "999999"}
