@@ -144,12 +144,21 @@ def test_jobs_through_the_api_and_the_pages(ready):
     assert page.status_code == 303
     waiting = alice.get(page.headers["location"] + "?lang=en").text
     assert 'id="job-status" data-state="queued"' in waiting and "it will not start until the operators" in waiting
+    assert '<meta http-equiv="refresh" content="3">' in waiting  # it reloads itself, no script (issue 18, item 8)
     drain(platform, checks_first=False)
     job_page = alice.get(page.headers["location"])
     assert 'id="job-status" data-state="succeeded"' in job_page.text and "bonjour" not in job_page.text  # outputs are not inlined
+    assert 'http-equiv="refresh"' not in job_page.text  # ended: nothing to wait for
     assert "open(&#39;note.txt&#39;, &#39;w&#39;)" in job_page.text  # the script it ran, shown (escaped)
     view = re.search(r'<a class="view" href="([^"]+)"', job_page.text).group(1)
     seen = alice.get(view)  # its first lines, a screen view
     assert seen.status_code == 200 and "bonjour" in seen.text and seen.headers["X-Egress-Rule"] == "screen-view"
+    with platform.db.unit_of_work() as s:  # a declaration the job wrote beside its table, for the checks
+        row = workspaces.current_extract(s, workspaces.get_workspace(s, ws_id))
+        jobs.register_output(s, platform, row=row, name="note.txt.sdc.json", content=b'{"counts": "n"}',
+                        origin={"job": "by hand"})
     home = alice.get(f"/workspaces/{ws_id}").text
+    outputs, evidence = (re.search(rf'<table id="{t}">(.*?)</table>', home, re.DOTALL).group(1)
+                         for t in ("outputs", "evidence"))
+    assert "note.txt.sdc.json" in evidence and "note.txt.sdc.json" not in outputs  # apart: never released itself
     assert "note.txt" in home and '<code id="engine">duckdb</code>' in home and "spark-hint" not in home

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from bastide.api.app import create_app
+from bastide.web.forms import fields_from_form
 from tests.portal import client_for, person
 from tests.unit.test_application_form import FULL
 
@@ -154,3 +155,39 @@ def test_the_style_sheet_is_a_file_and_nothing_else_is_served_beside_it(site):
     assert "style-src 'self';" in policy and "unsafe-inline" not in policy and "sha256-" not in policy
     for name in ("nope.css", "..%2Fpages.py", "%2E%2E", "bastide.css%00"):
         assert anonymous.get(f"/static/{name}").status_code == 404, name
+
+
+def test_nothing_typed_is_lost_and_each_error_shows_beside_its_field(site):
+    """Issue 18, item 3: an invalid value sent the person to an error page and every other field
+    was lost; "Submit" sat above the form and discarded what was not saved."""
+    _app, _ines, alice = site
+    new = _form(alice, "/applications", {"title": "Statines", "procedure": "standard"})
+    url = new.headers["location"]
+    page = alice.get(url).text
+    assert 'name="action" value="submit"' not in page  # not above the form any more…
+    assert 'name="then" value="submit"' in page  # …but at its end, saving first
+    refused = _form(alice, f"{url}/form", {"use": "étude de cohorte", "years": "deux mille", "tables": "IR_BEN_R"})
+    assert refused.status_code == 422
+    assert "étude de cohorte" in refused.text and 'value="IR_BEN_R"' in refused.text and 'value="deux mille"' in refused.text
+    assert re.search(r'id="f_years"[^>]*aria-invalid="true" aria-describedby="e_years"', refused.text)
+    assert '<p class="field-error" id="e_years">years are written as 2023 2024</p>' in refused.text
+    sent = _form(alice, f"{url}/form", {"use": "étude de cohorte", "tables": "IR_BEN_R", "then": "submit"})
+    assert sent.status_code == 422  # the application lacks most of its elements (GOV-01)…
+    assert 'id="e_persons"' in sent.text and 'id="e_use"' not in sent.text and "étude de cohorte" in sent.text
+    assert "étude de cohorte" in alice.get(url).text  # …and what was typed was saved before the refusal
+    done = _form(alice, f"{url}/form", {**fields_from_form(FULL), "then": "submit"})
+    assert done.status_code == 303, re.findall(r'class="field-error"[^>]*>([^<]*)', done.text)
+    assert 'data-state="submitted"' in alice.get(url).text
+
+
+def test_the_account_form_keeps_what_was_typed_when_a_role_pair_is_refused(site):
+    app, _ines, _alice = site
+    ada = person(app, app.state.platform, email="ada@hdh.example", org="HDH", sector="public",
+                 roles={"administrator"})
+    refused = _form(ada, "/admin/users", {"email": "bob@labo.example", "name": "Bob", "organisation": "Labo",
+                                          "sector": "private", "roles": ["researcher", "output_checker"],
+                                          "end_of_rights": "2030-12-31"})
+    assert refused.status_code == 422 and "separation of duties" in refused.text
+    assert 'value="bob@labo.example"' in refused.text and 'value="2030-12-31"' in refused.text
+    assert re.search(r'value="output_checker" checked', refused.text) and 'id="e_roles"' in refused.text
+    assert "Contrôleur des sorties" in refused.text  # roles in words, not `output_checker`

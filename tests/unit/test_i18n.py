@@ -55,6 +55,8 @@ def shown_by_code() -> set[str]:
     wanted |= {f"rule_{r}" for r in finding_rules()}
     wanted |= {f"error_{kind.code}" for kind in error_kinds()}
     wanted |= {f"confirm_{act}" for act in pages.IRREVERSIBLE}  # what follows a decision, asked once more
+    wanted |= {f"save_and_{act}" for act in pages.FORM_ACTIONS}  # the form's own sending buttons
+    wanted |= {f"sector_{s}" for s in ("private", "public")}  # identity.models.Organisation.sector
     mailed = {*notices.KINDS, "activation"}  # the notices, and the account link (identity.invitations)
     wanted |= {f"mail_{kind}_{part}" for kind in mailed for part in ("subject", "body")}
     return wanted
@@ -94,8 +96,8 @@ def test_french_is_french():
     these words are written alike in both languages."""
     alike = {k for k, v in codes("fr").items() if v == codes("en")[k]}
     assert alike == {"actions", "catalogue", "check_suggestion", "codes", "columns", "date", "description",
-                     "nomenclature", "nomenclatures", "note", "page", "script", "table", "tables", "type", "variable",
-                     "version"}
+                     "nomenclature", "nomenclatures", "note", "page", "script", "sector_public", "table", "tables", "type",
+                     "variable", "version"}
 
 
 def test_every_code_a_template_asks_for_is_in_both_catalogues():

@@ -34,6 +34,12 @@ TABLE_SUFFIXES = (".csv", ".parquet")
 # optionally its smallest contribution, how many are negative, how many rows had no value, and the
 # total when the table shows a mean instead (issue 14: negatives hidden below the two largest passed).
 DECLARATION, EVIDENCE = ".sdc.json", ".sdc.csv"
+
+
+def is_evidence(name: str) -> bool:
+    """A file a job writes beside an output for the checks (its declaration, its contributions):
+    read by the checks, never released itself."""
+    return name.endswith((DECLARATION, EVIDENCE))
 EVIDENCE_EXTRA = ("smallest", "negatives", "missing", "total")
 
 

@@ -87,7 +87,7 @@ def check_roles(roles: set[str]) -> set[Role]:
         if pair <= chosen:
             a, b = sorted(pair)
             raise InvalidInput(f"roles {a} and {b} may not be held by one person (separation of duties, IAM-07)",
-                               code="separation_of_duties")
+                               details={"field": "roles"}, code="separation_of_duties")
     return chosen
 
 

@@ -98,3 +98,13 @@ def form_id(fields, name: str) -> int | None:
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
         raise InvalidInput(f"{name} names nothing: choose it from the list", details={"field": name})
     return int(raw)
+
+
+def invalid_fields(error) -> dict[str, str]:
+    """The form's fields a domain error is about (name -> what to say beside it): the field it
+    names (`data.tables` is the page's `tables`), or each missing one (GOV-01)."""
+    if error is None:
+        return {}
+    details = getattr(error, "details", {}) or {}
+    named = {str(details["field"]).rsplit(".", 1)[-1]: error.message} if details.get("field") else {}
+    return {**{str(m).rsplit(".", 1)[-1]: "" for m in details.get("missing", [])}, **named}

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from starlette.datastructures import FormData
 
 from bastide.airlock import service as airlock
+from bastide.airlock.tables import is_evidence
 from bastide.api import airlock_views as av
 from bastide.api import governance_views as gv
 from bastide.api import workspace_views as wv
@@ -42,11 +43,9 @@ from bastide.identity.roles import Role
 from bastide.inbox import service as inbox
 from bastide.identity.schemas import EnrolmentOut, UserOut
 from bastide.web import i18n
-from bastide.web.forms import FORM_FIELDS, fields_from_form, form_from_fields, form_id
+from bastide.web.forms import FORM_FIELDS, fields_from_form, form_from_fields, form_id, invalid_fields
 from bastide.worker import service as workers
-from bastide.workspaces import jobs as jobs_service
 from bastide.workspaces import query
-from bastide.workspaces import service as workspaces_service
 
 def _templates(lang: str) -> Jinja2Templates:
     """The pages in one language: jinja2's i18n extension with that language's catalogue, so a
@@ -289,13 +288,24 @@ def create_application(request: Request, who: gv.Applicant, fields: Fields):
     return see_other(f"/applications/{app.id}")
 
 
-def _application_page(request: Request, who: Principal, app_id: int, error: DomainError | None = None) -> HTMLResponse:
+# The applicant's actions that send the form: offered at the end of the form, where saving comes
+# first, never above it where a click lost what was typed (issue 18, item 3)
+FORM_ACTIONS = ("submit", "provide_information")
+
+
+def _application_page(request: Request, who: Principal, app_id: int, error: DomainError | None = None,
+                      typed: dict[str, str] | None = None) -> HTMLResponse:
+    """The application; after a refused change, with what the person typed and the error beside
+    its field (nothing typed is lost)."""
     with gv._db(request) as session:
         app = gv._readable(session, who, app_id)
-        context = {"app": ApplicationOut.build(app, utcnow()), "fields": fields_from_form(app.form),
-                   "form_fields": FORM_FIELDS, "purposes": PURPOSES, "engines": ENGINES, "error": error,
-                   "mine": who.actor.id == f"user:{app.applicant.email}", "editable": app.status in gov.EDITABLE,
-                   "actions": gov.actions_for(who.actor, app),
+        mine, editable = who.actor.id == f"user:{app.applicant.email}", app.status in gov.EDITABLE
+        actions = gov.actions_for(who.actor, app)
+        sending = [a for a in actions if a in FORM_ACTIONS] if mine and editable else []
+        context = {"app": ApplicationOut.build(app, utcnow()), "form_fields": FORM_FIELDS, "purposes": PURPOSES,
+                   "fields": {**fields_from_form(app.form), **(typed or {})}, "invalid": invalid_fields(error),
+                   "engines": ENGINES, "error": error, "mine": mine, "editable": editable,
+                   "actions": [a for a in actions if a not in sending], "sending": sending,
                    "permits": [(p.id, p.reference, p.status) for p in permits.of_application(session, app)],
                    "history": permits.history(session, app)}
     return render(request, "application.html", context, who=who, status=error.http_status if error else 200)
@@ -308,13 +318,19 @@ def application(request: Request, app_id: int, who: gv.Reader):
 
 @router.post("/applications/{app_id}/form", response_class=HTMLResponse)
 def update_form(request: Request, app_id: int, who: gv.Applicant, fields: Fields):
-    fields = {k: str(v) for k, v in fields.items()}
+    """Save the form; then, if asked (`then`), submit it or send the information asked for. What
+    was typed is saved before anything can refuse the sending, and shown again if refused."""
+    typed = {k: str(v) for k, v in fields.items() if k not in ("csrf_token", "then")}
+    then = str(fields.get("then", ""))
     try:
         with gv._db(request) as session:
             gov.update_form(session, actor=who.actor, app=gov.get_application(session, app_id),
-                            changes=form_from_fields(fields))
+                            changes=form_from_fields(typed))
+        if then in FORM_ACTIONS:
+            with gv._db(request) as session:
+                gov.act(session, actor=who.actor, app=gov.get_application(session, app_id), action=then)
     except DomainError as exc:
-        return _application_page(request, who, app_id, exc)
+        return _application_page(request, who, app_id, exc, typed=typed)
     return see_other(f"/applications/{app_id}")
 
 
@@ -413,31 +429,46 @@ def register_page(request: Request):
 # -- administration ------------------------------------------------------------------------
 
 @router.get("/admin/users", response_class=HTMLResponse, dependencies=[allows(Egress.ACCOUNT)])
-def users_page(request: Request, who: _who(P.USER_MANAGE), sent: invitations.Invitation | None = None):
+def users_page(request: Request, who: _who(P.USER_MANAGE)):
+    return _users_page(request, who)
+
+
+def _users_page(request: Request, who: Principal, *, sent: invitations.Invitation | None = None,
+                error: DomainError | None = None, typed: FormData | None = None) -> HTMLResponse:
+    """The accounts, and the form for a new one (after a refusal: as typed, the error beside its field)."""
     with gv._db(request) as session:
         users = [UserOut.build(u) for u in identity.list_users(session)]
         organisations = [o.name for o in identity.list_organisations(session)]
+    typed_roles = typed.getlist("roles") if typed is not None else []
     return render(request, "users.html", {"users": users, "organisations": organisations, "sent": sent,
-                                          "roles": [r.value for r in Role],
-                                          "default_until": date.today() + timedelta(days=365)}, who=who)
+                                          "roles": [r.value for r in Role], "error": error,
+                                          "typed": {k: str(v) for k, v in (typed or {}).items() if k != "roles"},
+                                          "typed_roles": typed_roles, "invalid": invalid_fields(error),
+                                          "default_until": date.today() + timedelta(days=365)},
+                  who=who, status=error.http_status if error else 200)
 
 
 @router.post("/admin/users", response_class=HTMLResponse, dependencies=[allows(Egress.ACCOUNT)])
 def create_user(request: Request, who: _who(P.USER_MANAGE), fields: Fields):
-    """Register an organisation member (creating the organisation if new); show the activation link once."""
+    """Register an organisation member (creating the organisation if new); its link goes to the
+    person (or, without a mail relay, is shown once). A refusal keeps what was typed."""
     try:
-        until = date.fromisoformat(str(fields.get("end_of_rights", "")))
-    except ValueError:
-        raise InvalidInput("write the end-of-rights date as YYYY-MM-DD", details={"field": "end_of_rights"}) from None
-    with gv._db(request) as session:
-        name = str(fields.get("organisation", "")).strip()
-        organisation = identity.find_organisation(session, name) or identity.create_organisation(
-            session, actor=who.actor, name=name, sector=str(fields.get("sector", "")))
-        user = identity.create_user(session, actor=who.actor, email=str(fields.get("email", "")),
-                                    name=str(fields.get("name", "")), organisation=organisation,
-                                    roles=set(fields.getlist("roles")), end_of_rights=until)
-        sent = invitations.invite(session, settings=request.app.state.platform.settings, actor=who.actor, user=user)
-    return users_page(request, who, sent=sent)
+        try:
+            until = date.fromisoformat(str(fields.get("end_of_rights", "")))
+        except ValueError:
+            raise InvalidInput("write the end-of-rights date as YYYY-MM-DD", details={"field": "end_of_rights"}) from None
+        with gv._db(request) as session:
+            name = str(fields.get("organisation", "")).strip()
+            organisation = identity.find_organisation(session, name) or identity.create_organisation(
+                session, actor=who.actor, name=name, sector=str(fields.get("sector", "")))
+            user = identity.create_user(session, actor=who.actor, email=str(fields.get("email", "")),
+                                        name=str(fields.get("name", "")), organisation=organisation,
+                                        roles=set(fields.getlist("roles")), end_of_rights=until)
+            sent = invitations.invite(session, settings=request.app.state.platform.settings, actor=who.actor,
+                                      user=user)
+    except DomainError as exc:
+        return _users_page(request, who, error=exc, typed=fields)
+    return _users_page(request, who, sent=sent)
 
 
 # -- calls for projects ------------------------------------------------------------------------
@@ -542,9 +573,11 @@ def workspaces_page(request: Request, who: _who(P.WORKSPACE_ENTER, P.SNAPSHOT_IN
 def _workspace_page(request: Request, who: Principal, ws_id: int, *, sql: str = "", result=None, saved=None,
                     error: DomainError | None = None) -> HTMLResponse:
     home = wv.get_workspace(request, ws_id, who)
+    outputs = wv.list_outputs(request, ws_id, who)
     context = {"ws": home, "sql": sql, "result": result, "error": error, "saved": saved,
                "jobs": wv.list_jobs(request, ws_id, who),
-               "outputs": wv.list_outputs(request, ws_id, who),
+               "outputs": [o for o in outputs if not is_evidence(o.name)],
+               "evidence": [o for o in outputs if is_evidence(o.name)],
                "releases": av.list_requests(request, ws_id, who),
                "imports": av.list_imports(request, ws_id, who)}
     return render(request, "workspace.html", context, who=who, status=error.http_status if error else 200)
@@ -619,7 +652,8 @@ def _release_page(request: Request, who: Principal, request_id: int, *, error: D
     mine = detail.requested_by == who.actor.id
     editable = mine and detail.status in ("draft", "returned") and _still_member(request, request_id, who)
     return render(request, "release.html", {"req": detail, "error": error, "mine": mine, "editable": editable,
-                                            "outputs": wv.list_outputs(request, detail.workspace_id, who)
+                                            "outputs": [o for o in wv.list_outputs(request, detail.workspace_id, who)
+                                                        if not is_evidence(o.name)]
                                             if editable else [], "decisions": _decisions(request, request_id, who)},
                   who=who, status=error.http_status if error else 200)
 
