@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastide.audit.actions import AuditAction
 from bastide.audit.service import record
-from bastide.base.schema import TableSchema
 from bastide.catalogue.models import Dataset, Snapshot, SnapshotSource, SnapshotTable, Variable
 from bastide.catalogue.workflow import SNAPSHOT_WORKFLOW
 from bastide.db import utcnow
@@ -123,9 +123,29 @@ def stage_snapshot(session: Session, *, actor: Actor, keys: KeyManager, dataset:
     return snapshot
 
 
+class ColumnShape(Protocol):
+    name: str
+    type: str
+    length: str
+    description: str
+    nomenclature: str
+
+
+class TableShape(Protocol):
+    """What the catalogue records of a published table's schema: the base's TableSchema is one
+    (the base publishes into the catalogue; the catalogue does not import the base)."""
+    name: str
+    title: str
+    product: str
+    partitioning: str | None
+    primary_key: tuple[str, ...]
+    schema_hash: str
+    columns: tuple[ColumnShape, ...]
+
+
 @dataclass(frozen=True)
 class PublishedTable:
-    schema: TableSchema
+    schema: TableShape
     rows: int
     bytes: int
     files: int
