@@ -22,14 +22,10 @@ TableName = Annotated[str, Path(max_length=255, examples=["ER_PRS_F"])]
 router = APIRouter(prefix="/api/catalogue", tags=["catalogue"], dependencies=[allows(Egress.PUBLIC)])
 
 
-def datasets_payload(session) -> list[DatasetOut]:
-    return [DatasetOut.build(d, catalogue.list_snapshots(session, d)) for d in catalogue.list_datasets(session)]
-
-
 @router.get("/datasets", response_model=list[DatasetOut])
 def list_datasets(request: Request):
     with request.app.state.platform.db.unit_of_work() as session:
-        return datasets_payload(session)
+        return catalogue.public_datasets(session)
 
 
 @router.get("/datasets/{name}", response_model=DatasetOut)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bastide.audit.actions import AuditAction
 from bastide.audit.service import record
 from bastide.catalogue.models import Dataset, Snapshot, SnapshotSource, SnapshotTable, Variable
+from bastide.catalogue.schemas import DatasetOut
 from bastide.catalogue.workflow import SNAPSHOT_WORKFLOW
 from bastide.db import utcnow
 from bastide.errors import Conflict, InvalidInput, NotFound
@@ -79,6 +80,12 @@ def ensure_dataset(session: Session, *, actor: Actor, name: str, info: DatasetIn
     session.flush()
     record(session, actor=actor, action=AuditAction.DATASET_CREATE, target=f"dataset:{name}", details={"title": info.title})
     return dataset
+
+
+def public_datasets(session: Session) -> list[DatasetOut]:
+    """The public catalogue: each dataset with its published releases (the API's list and the
+    catalogue page show the same)."""
+    return [DatasetOut.build(d, list_snapshots(session, d)) for d in list_datasets(session)]
 
 
 def find_snapshot(session: Session, dataset: Dataset, release: str) -> Snapshot | None:

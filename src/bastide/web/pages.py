@@ -20,11 +20,11 @@ from markupsafe import Markup
 from starlette.datastructures import FormData
 
 from bastide.airlock import service as airlock
+from bastide.catalogue import service as catalogue
 from bastide.airlock.tables import is_evidence
 from bastide.api import airlock_views as av
 from bastide.api import governance_views as gv
 from bastide.api import workspace_views as wv
-from bastide.api.catalogue_views import datasets_payload
 from bastide.api.egress import Egress, allows
 from bastide.api.auth import SESSION_COOKIE, Principal, TermsRequired, cookie_options, guard, peek
 from bastide.api.identity_views import end_session, sign_in, with_link
@@ -160,7 +160,7 @@ def error_page(request: Request, exc: DomainError) -> Response:
 @router.get("/", response_class=HTMLResponse, dependencies=[allows(Egress.PUBLIC)])
 def home(request: Request):
     with gv._db(request) as session:
-        datasets = datasets_payload(session)
+        datasets = catalogue.public_datasets(session)
     return render(request, "catalogue.html", {"datasets": datasets})
 
 
