@@ -78,6 +78,9 @@ def test_an_application_waits_for_the_applicant_then_the_instructor_then_the_rec
     with platform.db.unit_of_work() as s:
         louis = session_client(create_app(platform), platform, identity.get_user(s, "louis@hdh.example").id)
     screen = louis.get(f"/applications/{app_id}/decision?lang=en").text  # an opinion was shown as a Python dict
+    application = re.search(r'<section id="the-application">(.*?)</section>', screen, re.DOTALL).group(1)
+    assert "cohort study" in application and "scientific research related to health or care" in application  # beside
+    assert re.search(r'<p id="deadline">Decision due on <strong>\d{4}-\d{2}-\d{2}</strong>', screen)  # issue 18, item 6
     row = re.search(r'<tr id="opinion-ethics">(.*?)</tr>', screen, re.DOTALL).group(1)
     assert f"favourable — <code>ethics-1</code>, {date.today().isoformat()}" in row and "{" not in row
 

@@ -381,7 +381,8 @@ def queue(request: Request, who: gv.Reviewer):
 def decision(request: Request, app_id: int, who: gv._who(P.APPLICATION_REVIEW, P.OPINION_RECORD)):
     with gv._db(request) as session:
         app = gv._readable(session, who, app_id)
-        context = {"app": ApplicationOut.build(app, utcnow()), "criteria": gov.CRITERIA}
+        context = {"app": ApplicationOut.build(app, utcnow()), "criteria": gov.CRITERIA,
+                   "fields": fields_from_form(app.form), "form_fields": FORM_FIELDS}
     return render(request, "decision.html", context, who=who)
 
 
