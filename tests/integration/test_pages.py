@@ -191,3 +191,31 @@ def test_the_account_form_keeps_what_was_typed_when_a_role_pair_is_refused(site)
     assert 'value="bob@labo.example"' in refused.text and 'value="2030-12-31"' in refused.text
     assert re.search(r'value="output_checker" checked', refused.text) and 'id="e_roles"' in refused.text
     assert "Contrôleur des sorties" in refused.text  # roles in words, not `output_checker`
+
+
+def test_an_administrator_manages_accounts_from_the_page(site):
+    """Issue 18, item 10: unlock, disable (asked once more), enable, a new link, a reset — under
+    the rules of the API (the last administrator stays enabled; a reset's link goes to the person)."""
+    app, _ines, alice = site
+    platform = app.state.platform
+    ada = person(app, platform, email="ada@hdh.example", org="HDH", sector="public", roles={"administrator"})
+    page = ada.get("/admin/users").text
+    assert 'action="/admin/users/alice%40labo.example/act"' in page and "Déverrouiller" in page
+    asked = _form(ada, "/admin/users/alice%40labo.example/act", {"action": "disable", "reason": "a quitté le labo"})
+    assert asked.status_code == 200 and 'id="consequence"' in asked.text and "a quitté le labo" in asked.text
+    disabled = _form(ada, "/admin/users/alice%40labo.example/act", {"action": "disable", "reason": "a quitté le labo",
+                                                                     "confirmed": "yes"})
+    assert 'id="account-done"' in disabled.text
+    row = re.search(r"<tr[^>]*><td>alice@labo.example</td>(.*?)</tr>", disabled.text, re.DOTALL).group(1)
+    assert 'data-state="disabled"' in row
+    assert alice.get("/home").status_code in (303, 401, 403)  # her session ended with her access
+    enabled = _form(ada, "/admin/users/alice%40labo.example/act", {"action": "enable"})
+    assert 'data-state="active"' in re.search(r"<tr[^>]*><td>alice@labo.example</td>(.*?)</tr>", enabled.text,
+                                              re.DOTALL).group(1)
+    last = _form(ada, "/admin/users/ada%40hdh.example/act", {"action": "disable", "confirmed": "yes"})
+    assert last.status_code == 409 and "last active administrator" in last.text
+    reset = _form(ada, "/admin/users/alice%40labo.example/act", {"action": "reset_mfa", "confirmed": "yes"})
+    assert 'id="account-done"' in reset.text and "/activate/" not in reset.text  # the link went to alice only
+    assert any("/activate/" in f.read_text() for f in (platform.settings.home / "outbox").glob("*.eml"))
+    unknown = _form(ada, "/admin/users/alice%40labo.example/act", {"action": "promote"})
+    assert unknown.status_code == 422

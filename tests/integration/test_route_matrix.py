@@ -97,7 +97,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/applications/{app_id}/decision"): {I, L}, ("POST", "/applications/{app_id}/assess"): {I},
     ("POST", "/applications/{app_id}/opinion"): {L},
     ("GET", "/permits/{permit_id}"): {R, I}, ("GET", "/calls"): PUBLIC, ("GET", "/register"): PUBLIC,
-    ("GET", "/admin/users"): {A}, ("POST", "/admin/users"): {A},
+    ("GET", "/admin/users"): {A}, ("POST", "/admin/users"): {A}, ("POST", "/admin/users/{email}/act"): {A},
     ("POST", "/calls"): {I}, ("GET", "/calls/{call_id}"): PUBLIC, ("POST", "/calls/{call_id}/scores"): {I},
     ("POST", "/calls/{call_id}/selection"): {I}, ("POST", "/permits/{permit_id}/extend"): {I},
     ("POST", "/permits/{permit_id}/revoke"): {I}, ("POST", "/applications/{app_id}/extension"): {I},

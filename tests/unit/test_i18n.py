@@ -18,6 +18,7 @@ from bastide.catalogue.workflow import SNAPSHOT_WORKFLOW
 from bastide.errors import DomainError
 from bastide.governance.form import ENGINES, PURPOSES
 from bastide.governance.workflow import APPLICATION_WORKFLOW, PERMIT_WORKFLOW
+from bastide.identity import admin
 from bastide.identity.roles import Role
 from bastide.notices import service as notices
 from bastide.web import i18n, pages
@@ -54,7 +55,8 @@ def shown_by_code() -> set[str]:
     wanted |= {"event_" + a.value.replace(":", "_") for a in AuditAction if a.value.split(":")[0] in ("application", "permit")}
     wanted |= {f"rule_{r}" for r in finding_rules()}
     wanted |= {f"error_{kind.code}" for kind in error_kinds()}
-    wanted |= {f"confirm_{act}" for act in pages.IRREVERSIBLE}  # what follows a decision, asked once more
+    wanted |= {f"confirm_{act}" for act in pages.IRREVERSIBLE | admin.CONFIRMED}  # what follows, asked once more
+    wanted |= {f"act_{act}" for act in admin.ACTIONS}  # what an administrator does to an account
     wanted |= {f"save_and_{act}" for act in pages.FORM_ACTIONS}  # the form's own sending buttons
     wanted |= {f"sector_{s}" for s in ("private", "public")}  # identity.models.Organisation.sector
     mailed = {*notices.KINDS, "activation"}  # the notices, and the account link (identity.invitations)

@@ -34,7 +34,7 @@ from bastide.governance import calls, permits, register
 from bastide.governance import service as gov
 from bastide.governance.form import ENGINES, PURPOSES, Procedure
 from bastide.governance.schemas import ApplicationOut
-from bastide.identity import credentials, invitations
+from bastide.identity import admin, credentials, invitations
 from bastide.identity import service as identity
 from bastide.identity.models import User
 from bastide.identity.policy import has_permission
@@ -346,7 +346,8 @@ def _unconfirmed(request: Request, fields: FormData, *, act: str, subject: str, 
     hidden = [(k, str(v)) for k, v in fields.multi_items() if k not in ("csrf_token", "confirmed")]
     return render(request, "confirm.html", {"act": act, "subject": subject, "hidden": hidden, "back": back,
                                             "action_url": request.url.path,
-                                            "justification": str(fields.get("justification", "")).strip()})
+                                            "justification": str(fields.get("justification") or fields.get("reason")
+                                                                 or "").strip()})
 
 
 @router.post("/applications/{app_id}/act", response_class=HTMLResponse)
@@ -435,7 +436,8 @@ def users_page(request: Request, who: _who(P.USER_MANAGE)):
 
 
 def _users_page(request: Request, who: Principal, *, sent: invitations.Invitation | None = None,
-                error: DomainError | None = None, typed: FormData | None = None) -> HTMLResponse:
+                error: DomainError | None = None, typed: FormData | None = None,
+                done: tuple[str, str] | None = None) -> HTMLResponse:
     """The accounts, and the form for a new one (after a refusal: as typed, the error beside its field)."""
     with gv._db(request) as session:
         users = [UserOut.build(u) for u in identity.list_users(session)]
@@ -445,6 +447,7 @@ def _users_page(request: Request, who: Principal, *, sent: invitations.Invitatio
                                           "roles": [r.value for r in Role], "error": error,
                                           "typed": {k: str(v) for k, v in (typed or {}).items() if k != "roles"},
                                           "typed_roles": typed_roles, "invalid": invalid_fields(error),
+                                          "done": done, "account_actions": list(admin.ACTIONS),
                                           "default_until": date.today() + timedelta(days=365)},
                   who=who, status=error.http_status if error else 200)
 
@@ -470,6 +473,24 @@ def create_user(request: Request, who: _who(P.USER_MANAGE), fields: Fields):
     except DomainError as exc:
         return _users_page(request, who, error=exc, typed=fields)
     return _users_page(request, who, sent=sent)
+
+
+@router.post("/admin/users/{email}/act", response_class=HTMLResponse, dependencies=[allows(Egress.ACCOUNT)])
+def account_act(request: Request, email: str, who: _who(P.USER_MANAGE), fields: Fields):
+    """Unlock, enable, disable, a new activation link, a reset (issue 18, item 10); what ends the
+    person's sessions is asked once more."""
+    action = str(fields.get("action", ""))
+    try:
+        if action in admin.CONFIRMED:
+            asking = _unconfirmed(request, fields, act=action, subject=email, back="/admin/users")
+            if asking is not None:
+                return asking
+        with gv._db(request) as session:
+            admin.act(session, settings=request.app.state.platform.settings, actor=who.actor,
+                      user=identity.get_user(session, email), action=action, reason=str(fields.get("reason", "")))
+    except DomainError as exc:
+        return _users_page(request, who, error=exc)
+    return _users_page(request, who, done=(action, email))
 
 
 # -- calls for projects ------------------------------------------------------------------------
