@@ -6,6 +6,7 @@ snapshot's files, the cohort in Python, pseudonyms with the Python reference."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import defaultdict
 from datetime import date, timedelta
@@ -366,6 +367,13 @@ def test_the_workspace_through_the_api_and_the_sql_console(ready):
     failed = alice.post(f"/workspaces/{ws_id}/query", data={"sql": "SELECT * FROM read_csv('/etc/passwd')",
                                                             "csrf_token": alice.headers["X-CSRF-Token"]})
     assert failed.status_code == 422 and "disabled" in failed.text
+    # issue 18, item 8: her own latest queries, newest first, each to run again; never another's
+    history = re.search(r'<details id="history"[^>]*>(.*?)</details>', alice.get(f"/workspaces/{ws_id}").text,
+                        re.DOTALL).group(1)
+    runs = re.findall(r"<pre>(.*?)</pre>", history, re.DOTALL)
+    assert runs[0] == "SELECT * FROM read_csv(&#39;/etc/passwd&#39;)" and "SELECT 1 AS one" in runs
+    assert "refused" in history or "refusée" in history  # the failed one says so
+    assert history.count('name="sql" value=') == len(runs) and "SELECT 1" not in bob.get(f"/workspaces/{ws_id}").text
 
 
 @SQLITE_ONLY

@@ -46,6 +46,7 @@ from bastide.web import i18n
 from bastide.web.forms import FORM_FIELDS, fields_from_form, form_from_fields, form_id, invalid_fields
 from bastide.worker import service as workers
 from bastide.workspaces import query
+from bastide.workspaces import service as workspaces_of
 
 def _templates(lang: str) -> Jinja2Templates:
     """The pages in one language: jinja2's i18n extension with that language's catalogue, so a
@@ -596,7 +597,9 @@ def _workspace_page(request: Request, who: Principal, ws_id: int, *, sql: str = 
                     error: DomainError | None = None) -> HTMLResponse:
     home = wv.get_workspace(request, ws_id, who)
     outputs = wv.list_outputs(request, ws_id, who)
-    context = {"ws": home, "sql": sql, "result": result, "error": error, "saved": saved,
+    with gv._db(request) as session:
+        history = query.recent_queries(session, actor=who.actor, ws=workspaces_of.get_workspace(session, ws_id))
+    context = {"ws": home, "sql": sql, "result": result, "error": error, "saved": saved, "history": history,
                "jobs": wv.list_jobs(request, ws_id, who),
                "outputs": [o for o in outputs if not is_evidence(o.name)],
                "evidence": [o for o in outputs if is_evidence(o.name)],

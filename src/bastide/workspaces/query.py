@@ -17,9 +17,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bastide.audit.actions import AuditAction
+from bastide.audit.models import AuditEvent
 from bastide.audit.service import record
 from bastide.config import bytes_of
 from bastide.errors import Conflict, DomainError, InvalidInput, LimitReached
@@ -163,6 +165,26 @@ def run_query(platform: Platform, *, actor: Actor, ws_id: int, sql: str) -> Quer
 def query_event(sql: str, *, began: float, rows: int, outcome: str) -> dict:
     """What the audit trail keeps of a workspace query, from the console or a job's gateway."""
     return {"sql": sql[:10_000], "seconds": round(time.monotonic() - began, 3), "rows": rows, "outcome": outcome}
+
+
+@dataclass(frozen=True)
+class PastQuery:
+    at: Any
+    sql: str
+    rows: int
+    outcome: str  # "ok", or the error's code
+    saved: str | None  # the output it was saved as
+
+
+def recent_queries(session: Session, *, actor: Actor, ws: Workspace, limit: int = 20) -> list[PastQuery]:
+    """The person's own latest queries in this workspace, newest first (issue 18, item 8: a history
+    to run again), from the audit trail that records each one anyway; never another person's."""
+    events = session.execute(
+        select(AuditEvent).where(AuditEvent.action == AuditAction.WORKSPACE_QUERY.value,
+                                 AuditEvent.actor == actor.id, AuditEvent.target == target(ws))
+        .order_by(AuditEvent.id.desc()).limit(limit)).scalars()
+    return [PastQuery(e.at, e.details.get("sql", ""), e.details.get("rows", 0), e.details.get("outcome", "ok"),
+                      e.details.get("saved")) for e in events if e.details.get("sql")]
 
 
 FORMATS = ("csv", "parquet")
