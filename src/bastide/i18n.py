@@ -68,12 +68,15 @@ def ngettext(lang: str) -> Callable[[str, str, int], str]:
     return translations(lang).ngettext
 
 
-def mail(kind: str, values: dict[str, str], link: str) -> tuple[str, str]:
+def mail(kind: str, values: dict[str, str], link: str = "", *, coded: dict[str, str] | None = None) -> tuple[str, str]:
     """A message's subject and body, French first (the platform's language) then English, from the
-    catalogues' `mail_<kind>_subject` and `mail_<kind>_body`, each language's text with the link."""
+    catalogues' `mail_<kind>_subject` and `mail_<kind>_body`, each language's text followed by the
+    link (if any). `coded` values are codes, given in each language's words."""
     subjects, bodies = [], []
     for lang in LANGUAGES:
         words = gettext(lang)
-        subjects.append(words(f"mail_{kind}_subject") % values)
-        bodies.append(f"{words(f'mail_{kind}_body') % values}\n\n{link}")
+        named = {**values, **{k: words(code) for k, code in (coded or {}).items()}}
+        subjects.append(words(f"mail_{kind}_subject") % named)
+        body = words(f"mail_{kind}_body") % named
+        bodies.append(f"{body}\n\n{link}" if link else body)
     return "[Bastide] " + " / ".join(subjects), "\n\n-- \n\n".join(bodies) + "\n"

@@ -43,7 +43,7 @@ def _link_in_last_mail(platform) -> tuple[str, str]:
     """The newest message in the outbox: its recipient and the link it carries."""
     newest = sorted((platform.settings.home / "outbox").glob("*.eml"))[-1]
     mail = message_from_bytes(newest.read_bytes())
-    found = re.search(r"/activate/(\S+)", mail.get_payload())
+    found = re.search(r"/activate/(\S+)", mail.get_payload(decode=True).decode())
     return mail["To"], found.group(1) if found else ""
 
 
@@ -180,7 +180,7 @@ def test_reset_mail_goes_through_a_real_smtp_relay(accounts):
     finally:
         relay.stop()
     assert len(received) == 1 and received[0]["To"] == "alice@labo.example"
-    assert "/activate/" in received[0].get_payload()
+    assert "/activate/" in received[0].get_payload(decode=True).decode()
     with socket.socket() as probe:  # the relay is gone: a reset then fails whole, nothing done untold
         assert probe.connect_ex(("127.0.0.1", port)) != 0
     failed = admin.post("/api/users/alice@labo.example/reset", json={"kind": "password"})

@@ -18,7 +18,7 @@ from bastide.catalogue.workflow import SNAPSHOT_WORKFLOW
 from bastide.errors import DomainError
 from bastide.governance.form import ENGINES, PURPOSES
 from bastide.governance.workflow import APPLICATION_WORKFLOW, PERMIT_WORKFLOW
-from bastide.identity import admin
+from bastide.identity import admin, resets
 from bastide.identity.roles import Role
 from bastide.notices import service as notices
 from bastide.web import i18n, pages
@@ -59,7 +59,8 @@ def shown_by_code() -> set[str]:
     wanted |= {f"act_{act}" for act in admin.ACTIONS}  # what an administrator does to an account
     wanted |= {f"save_and_{act}" for act in pages.FORM_ACTIONS}  # the form's own sending buttons
     wanted |= {f"sector_{s}" for s in ("private", "public")}  # identity.models.Organisation.sector
-    mailed = {*notices.KINDS, "activation"}  # the notices, and the account link (identity.invitations)
+    mailed = {*notices.KINDS, "activation", "reset_asked", "reset_done"}  # notices, account links, resets
+    wanted |= {f"reset_what_{kind}" for kind in resets.KINDS}  # what a reset message says was reset
     wanted |= {f"mail_{kind}_{part}" for kind in mailed for part in ("subject", "body")}
     return wanted
 

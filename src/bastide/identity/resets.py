@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from bastide.audit.actions import AuditAction
 from bastide.audit.service import record
+from bastide import i18n
 from bastide.db import utcnow
 from bastide.errors import Conflict, InvalidInput
 from bastide.identity import credentials
@@ -31,11 +32,7 @@ from bastide.identity.roles import Permission
 from bastide.notify import Mail, send
 from bastide.statemachine import Actor
 
-KINDS = {
-    "mfa": "your authenticator app (the link asks for your current password)",
-    "password": "your password (the link asks for a current code of your authenticator app)",
-    "full": "your password and your authenticator app",
-}
+KINDS = ("mfa", "password", "full")  # what is reset: its words are the catalogues' reset_what_<kind>
 APPROVAL_WINDOW = timedelta(days=2)
 
 
@@ -60,10 +57,7 @@ def reset(session: Session, *, settings, actor: Actor, user: User, kind: str) ->
         user.reset_requested_by, user.reset_requested_at = actor.id, utcnow()
         record(session, actor=actor, action=AuditAction.USER_RESET_REQUEST, target=_target(user),
                details={"kind": kind})
-        where = send(settings, Mail(user.email, "Bastide: a reset of your account was asked",
-                                    f"{actor.id} asked to reset {KINDS[kind]} on {utcnow():%Y-%m-%d %H:%M} UTC. "
-                                    "A second administrator must approve it; you will then get a link.\n\n"
-                                    "If you did not ask for it, tell your data protection officer."))
+        where = _tell(settings, user, "reset_asked", kind, by=actor.id)
         return Reset(user.email, kind, True, where)
     return _apply(session, settings=settings, actor=actor, user=user, kind=kind)
 
@@ -91,12 +85,17 @@ def _apply(session: Session, *, settings, actor: Actor, user: User, kind: str, a
     record(session, actor=actor, action=AuditAction.USER_RESET, target=_target(user),
            details={"kind": kind, "asked_by": asked_by or actor.id, "sessions_ended": ended[0], "tokens_revoked": ended[1]})
     link = f"{settings.public_url.rstrip('/')}/activate/{secret}"
-    by = f"{asked_by} and {actor.id}" if asked_by else actor.id
-    where = send(settings, Mail(user.email, "Bastide: your account was reset",
-                                f"{by} reset {KINDS[kind]} on {utcnow():%Y-%m-%d %H:%M} UTC. Your sessions and API "
-                                f"tokens were ended.\n\nSet it again within 7 days with this link (once):\n{link}\n\n"
-                                "If you did not ask for it, tell your data protection officer."))
+    by = f"{asked_by} + {actor.id}" if asked_by else actor.id
+    where = _tell(settings, user, "reset_done", kind, by=by, link=link)
     return Reset(user.email, kind, False, where)
+
+
+def _tell(settings, user: User, message: str, kind: str, *, by: str, link: str = "") -> str:
+    """The person's message, in French and English (the catalogues' mail_<message>_*)."""
+    subject, body = i18n.mail(message, {"by": by, "at": f"{utcnow():%Y-%m-%d %H:%M}",
+                                        "days": str(credentials.ACTIVATION_TTL.days)}, link,
+                              coded={"what": f"reset_what_{kind}"})
+    return send(settings, Mail(user.email, subject, body))
 
 
 def end_access(session: Session, user: User) -> tuple[int, int]:
