@@ -20,9 +20,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bastide import i18n
 from bastide.audit.actions import AuditAction
 from bastide.audit.service import record
-from bastide import i18n
 from bastide.db import utcnow
 from bastide.errors import Conflict, InvalidInput
 from bastide.identity import credentials
