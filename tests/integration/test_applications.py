@@ -133,3 +133,27 @@ def test_instructor_queue_lists_due_dates(gov_world):
         assert [(a.id, due is not None) for a, due in queue] == [(app_id, True)]
         with pytest.raises(Forbidden):
             gov.instructor_queue(s, actor=p["alice"])
+
+
+def test_the_variables_asked_for_must_fit_the_tables_asked_for(gov_world):
+    """Issue 18, item 2: an extract came back with a table reduced to its keys and a variable
+    silently dropped, its table not asked. schema-snds: PHA_ATC_C07 (the ATC class) is a column
+    of IR_PHA_R only; PHA_PRS_C13 of ER_PHA_F (and EB_/NS_PHA_F, not delivered here);
+    PRS_NAT_REF of ER_PRS_F."""
+    platform, p = gov_world
+
+    def submitted(tables, columns):
+        app_id = _new(platform, p["alice"], form={**FULL, "data": {**FULL["data"], "tables": tables,
+                                                                     "columns": columns}})
+        return _do(platform, app_id, gov.act, actor=p["alice"], action="submit")
+
+    with pytest.raises(InvalidInput, match="PHA_ATC_C07 is in IR_PHA_R — add their table") as stray:
+        submitted(["ER_PRS_F", "ER_PHA_F"], ["PHA_ATC_C07", "PHA_PRS_C13", "PRS_NAT_REF"])
+    assert stray.value.details == {"field": "data.columns", "variables": {"PHA_ATC_C07": ["IR_PHA_R"]}}
+    with pytest.raises(InvalidInput, match="no table of snds@2024-12"):
+        submitted(["ER_PRS_F"], ["PRS_NAT_REF", "NOT_A_VARIABLE"])
+    with pytest.raises(InvalidInput, match="none of the variables named is in ER_PHA_F") as bare:
+        submitted(["ER_PRS_F", "ER_PHA_F"], ["PRS_NAT_REF"])
+    assert bare.value.details["tables"] == ["ER_PHA_F"]
+    assert submitted(["ER_PHA_F", "IR_PHA_R"], ["PHA_ATC_C07", "PHA_PRS_C13"]).status == "submitted"
+    assert submitted(["ER_PHA_F", "IR_PHA_R"], []).status == "submitted"  # no list: every column of each

@@ -166,7 +166,31 @@ def _submit(session: Session, app: Application, now: datetime, _justification) -
     unknown = set(app.form["data"]["tables"]) - {t.name for t in snapshot.tables}
     if unknown:
         raise InvalidInput(f"{snapshot.ref} has no tables {sorted(unknown)}", details={"field": "data.tables"})
+    check_scope(snapshot, app.form["data"])
     app.submitted_at = now
+
+
+def check_scope(snapshot, data: dict) -> None:
+    """The variables asked for fit the tables asked for (issue 18, item 2): an extract once came
+    back with T_MCOaaD reduced to its keys, and PHA_ATC_C07 silently dropped, its table not asked.
+    Each variable named must be in a table asked for (the error says which tables hold it), and
+    each table asked for must keep one of the variables named (or name none: every column)."""
+    wanted = set(data.get("columns") or ())
+    if not wanted:
+        return
+    variables = {t.name: {v.name for v in t.variables} for t in snapshot.tables}
+    asked = {name: variables[name] for name in data["tables"]}
+    stray = sorted(wanted - set().union(*asked.values()))
+    if stray:
+        where = {v: sorted(t for t, names in variables.items() if v in names) for v in stray}
+        said = "; ".join(f"{v} is in {', '.join(t) or 'no table of ' + snapshot.ref}" for v, t in where.items())
+        raise InvalidInput(f"variables not in the tables asked for: {said} — add their table or remove them",
+                           details={"field": "data.columns", "variables": where})
+    bare = sorted(t for t, names in asked.items() if not names & wanted)
+    if bare:
+        raise InvalidInput(f"none of the variables named is in {', '.join(bare)}: the extract would hold only their "
+                           "keys — name some of their variables, or none at all to keep every column",
+                           details={"field": "data.columns", "tables": bare})
 
 
 def _ask(_session, app: Application, now: datetime, justification) -> None:
