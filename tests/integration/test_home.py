@@ -152,7 +152,8 @@ def test_an_application_page_offers_each_person_only_what_they_may_do(gov_world)
     def offered(client) -> list[str]:
         return re.findall(r'name="action" value="([a-z_]+)">([^<]+)<', client.get(f"/applications/{app_id}?lang=en").text)
 
-    assert offered(alice) == [("submit", "Submit"), ("withdraw", "Withdraw the application")]
+    assert offered(alice) == [("withdraw", "Withdraw the application")]
+    assert 'name="then" value="submit">Save and submit<' in alice.get(f"/applications/{app_id}?lang=en").text  # at the form's end
     assert offered(bob) == []  # another researcher: not his application (and he may not read it)
     _do(platform, app_id, gov.act, actor=p["alice"], action="submit")
     assert offered(alice) == [("withdraw", "Withdraw the application")]  # not `screen`: that is the instructor's
