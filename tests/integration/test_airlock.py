@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -413,3 +414,38 @@ def test_a_job_writes_a_table_with_its_evidence_for_the_airlock(airlock_world):
         report = airlock.check_output(s, platform, outputs["paid.csv"], Parameters())
     assert report["structure"]["kind"] == "magnitude" and report["structure"]["top"] == ["top1", "top2"]
     assert "evidence_inside" not in {f["rule"] for f in report["findings"]}
+
+
+def test_a_checker_reviews_a_table_in_place_with_the_problem_cells_marked(airlock_world):
+    """Issue 18, item 7: "View" downloaded the file; the checker now reads it on a page — the
+    cell the minimum-count rule blocks (sex 1, 65+, 7 persons) marked, the findings beside it,
+    the provenance — under the checker-review rule, audited, for an independent checker only."""
+    from bastide.web.review import _marked
+    from tests.portal import client_for, session_client
+
+    platform, p, ws_id = airlock_world
+    req = _request(platform, p, ws_id)
+    _do(platform, airlock.add_file, req, platform=platform, actor=p["alice"],
+        output_id=_output(platform, ws_id, "small.csv", SMALL), description="counts by sex and age",
+        exception="the 65+ cell is published by the national statistics office")
+    app = create_app(platform)
+    with platform.db.unit_of_work() as s:
+        olga = session_client(app, platform, identity.get_user(s, "olga@hdh.example").id)
+        alice = session_client(app, platform, identity.get_user(s, "alice@labo.example").id)
+    url = f"/releases/{req}/files/small.csv/review?lang=en"
+    assert olga.get(url).status_code == 409  # a draft is not under review: nothing to read yet
+    _do(platform, airlock.submit, req, platform=platform, actor=p["alice"])
+    page = olga.get(url)
+    assert page.status_code == 200 and page.headers["x-egress-rule"] == "checker-review"
+    row = re.search(r"<tr><td class=\"num\">2</td>(.*?)</tr>", page.text, re.DOTALL).group(1)
+    assert row == '<td>1</td><td>65+</td><td class="finding-cell blocked">7</td>'  # the 7 persons, marked
+    assert 'data-rule="min_count"' in page.text and "national statistics office" in page.text
+    assert re.search(r"<th>extract version</th><td><code>1</code>", page.text)
+    assert alice.get(url).status_code == 403 and client_for(app).get(url).status_code in (303, 401)
+    assert olga.get(f"/releases/{req}/files/nope.csv/review").status_code == 404
+    with platform.db.unit_of_work() as s:
+        reads = [e for e in audit.list_events(s, action="release:file-read", limit=10)]
+        assert reads and reads[0].actor == p["olga"].id and reads[0].details["file"] == "small.csv"
+    # a finding on a whole row or a whole column marks the row or the column
+    assert _marked({"findings": [{"row": 3, "outcome": "review"}, {"column": "n", "outcome": "info"}]},
+                   ["sex", "age", "n"]) == {"cells": {}, "rows": {3: "review"}, "columns": {2: "info"}}

@@ -80,6 +80,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/workspaces/{ws_id}/outputs/{output_id}/check"): {R}, ("GET", "/workspaces/{ws_id}/outputs/{output_id}"): {R},
     ("GET", "/api/workspaces/{ws_id}/outputs/{output_id}/view"): {R}, ("POST", "/workspaces/{ws_id}/releases"): {R},
     ("GET", "/releases/{request_id}"): {R, O}, ("POST", "/releases/{request_id}/files"): {R},
+    ("GET", "/releases/{request_id}/files/{name}/review"): {O},
     ("POST", "/releases/{request_id}/files/{name}/remove"): {R}, ("POST", "/releases/{request_id}/act"): {R, O},
     ("POST", "/releases/{request_id}/vote"): {O}, ("POST", "/releases/{request_id}/revoke"): {O},
     ("GET", "/airlock"): {O}, ("POST", "/workspaces/{ws_id}/imports"): {R},

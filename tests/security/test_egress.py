@@ -36,6 +36,7 @@ MICRODATA = {
     ("GET", "/workspaces/{ws_id}/jobs/{job_id}"): Egress.SCREEN_VIEW,
     ("GET", "/workspaces/{ws_id}/outputs/{output_id}"): Egress.SCREEN_VIEW,
     ("GET", "/api/releases/{request_id}/files/{name}"): Egress.REVIEW,
+    ("GET", "/releases/{request_id}/files/{name}/review"): Egress.REVIEW,  # the same, shown in place (issue 18)
     ("GET", "/api/releases/{request_id}/released/{name}"): Egress.RELEASED,
     ("GET", "/api/imports/{import_id}/content"): Egress.IMPORT_REVIEW,
 }

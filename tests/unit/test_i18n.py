@@ -57,6 +57,7 @@ def shown_by_code() -> set[str]:
     wanted |= {f"error_{kind.code}" for kind in error_kinds()}
     wanted |= {f"confirm_{act}" for act in pages.IRREVERSIBLE | admin.CONFIRMED}  # what follows, asked once more
     wanted |= {f"act_{act}" for act in admin.ACTIONS}  # what an administrator does to an account
+    wanted |= {f"provenance_{k}" for k in ("job", "engine", "snapshot", "extract", "permit", "query")}  # review.html
     wanted |= {f"save_and_{act}" for act in pages.FORM_ACTIONS}  # the form's own sending buttons
     wanted |= {f"sector_{s}" for s in ("private", "public")}  # identity.models.Organisation.sector
     mailed = {*notices.KINDS, "activation", "reset_asked", "reset_done"}  # notices, account links, resets
@@ -99,7 +100,7 @@ def test_french_is_french():
     these words are written alike in both languages."""
     alike = {k for k, v in codes("fr").items() if v == codes("en")[k]}
     assert alike == {"actions", "catalogue", "check_suggestion", "codes", "columns", "date", "description",
-                     "nomenclature", "nomenclatures", "note", "page", "script", "sector_public", "table", "tables", "type",
+                     "nomenclature", "nomenclatures", "note", "page", "provenance", "script", "sector_public", "table", "tables", "type",
                      "variable", "version"}
 
 

@@ -5,6 +5,8 @@ permit's persons download them, audited."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import hashlib
 import json
 import tempfile
@@ -38,7 +40,7 @@ from bastide.notices import service as notices
 from bastide.platform import Platform
 from bastide.statemachine import SYSTEM, Actor
 from bastide.workspaces.jobs import read_output
-from bastide.workspaces.models import Output, Workspace
+from bastide.workspaces.models import Job, Output, Workspace
 from bastide.workspaces.query import entry_refusal, members
 from bastide.workspaces.service import current_extract, ended_permit, why_ended
 
@@ -294,6 +296,26 @@ def may_read(actor: Actor, request: ReleaseRequest) -> None:
         require_independent(actor, request)
         return
     raise Forbidden(f"{actor.id} may not read {request.reference}", details={"request": request.reference})
+
+
+@dataclass(frozen=True)
+class UnderReview:
+    """What an independent checker reviews in place (issue 18, item 7): the file as submitted, its
+    findings, and where it comes from — the script or query that wrote it, on which extract."""
+    file: ReleaseFile
+    content: bytes
+    script: str | None  # the job's script, when a job wrote it
+    provenance: dict
+
+
+def under_review(session: Session, *, platform: Platform, actor: Actor, request: ReleaseRequest,
+                 name: str) -> UnderReview:
+    """The file for review in place: read under the same rule as `file_content` (audited)."""
+    content = file_content(session, platform=platform, actor=actor, request=request, name=name)
+    file = _file(request, name)
+    output = file.output
+    job = session.get(Job, output.job_id) if output.job_id else None
+    return UnderReview(file, content, job.script if job else None, dict(output.provenance or {}))
 
 
 def file_content(session: Session, *, platform: Platform, actor: Actor, request: ReleaseRequest, name: str) -> bytes:

@@ -18,7 +18,7 @@ from bastide import __version__, ids
 from bastide.api import (airlock_views, catalogue_views, egress, governance_views, hardening, identity_views,
                          workspace_views)
 from bastide.workspaces import engines
-from bastide.web import dictionary, pages
+from bastide.web import dictionary, pages, review
 from bastide.errors import DomainError, NotFound
 from bastide.platform import Platform
 
@@ -139,6 +139,7 @@ def create_app(platform: Platform) -> FastAPI:
         app.include_router(api.router, responses=ERRORS)
     app.include_router(pages.router)
     app.include_router(dictionary.router)
+    app.include_router(review.router)
     return app
 
 
