@@ -5,13 +5,12 @@ permit's persons download them, audited."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import hashlib
 import json
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import or_, select
