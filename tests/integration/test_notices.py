@@ -5,7 +5,10 @@ mailed by a worker, tried again while the relay is down, never sent twice by rac
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 from email.header import decode_header, make_header
@@ -26,7 +29,7 @@ from tests.integration.test_airlock import _do as _on_request
 from tests.integration.test_airlock import _drafted, airlock_world  # noqa: F401 - a fixture
 from tests.integration.test_applications import _do, _new
 from tests.portal import client_for, person
-from tests.services import Relay, free_port
+from tests.services import Relay, free_port, settings_env
 from tests.unit.test_application_form import FULL
 
 SQLITE_ONLY = pytest.mark.parametrize("deployment_kind", ["sqlite+local"], indirect=True)
@@ -133,6 +136,16 @@ def test_a_notice_is_given_up_after_every_try_and_the_operators_see_it(gov_world
         assert notices.counts(s) == {"waiting": 0, "given_up": 1}
         (given_up,) = list_events(s, action="notice:give_up", limit=5)
         assert given_up.target == f"notice:{notice.id}"
+    # the relay mended, the operator puts it back in the queue; a worker mails it
+    retried = subprocess.run([sys.executable, "-m", "bastide.cli", "notices", "retry"], capture_output=True, text=True,
+                             env={**os.environ, **settings_env(platform.settings)}, check=False)
+    assert retried.returncode == 0 and "1 notice(s) back in the queue" in retried.stdout, retried.stderr
+    with Relay() as relay:
+        _configure(platform, relay)
+        assert drain(platform, checks_first=False).notices == 1
+    assert len(relay.received) == 1 and _waiting(platform) == []
+    with platform.db.unit_of_work() as s:
+        assert notices.counts(s) == {"waiting": 0, "given_up": 0} and list_events(s, action="notice:retry", limit=5)
 
 
 def test_the_waits_between_tries_grow_and_stay_bounded():

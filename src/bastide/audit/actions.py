@@ -12,6 +12,7 @@ class AuditAction(StrEnum):
     WORKER_LEASE = "worker:lease"  # it took over work one process does at a time (the scheduled checks)
     NOTICE_SEND = "notice:send"  # a person was mailed what happened (a decision, a release…)
     NOTICE_GIVE_UP = "notice:give_up"  # a notice could not be mailed after every try: the operators see it
+    NOTICE_RETRY = "notice:retry"  # an operator put a given-up notice back in the queue (the relay mended)
     KEY_CREATE = "key:create"
     KEY_DESTROY = "key:destroy"
     KEY_ROTATE = "key:rotate"  # the master key: every data key wrapped again under a new one

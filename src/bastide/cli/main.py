@@ -23,6 +23,7 @@ from bastide.governance.cli import optout_app, register_app
 from bastide.identity.cli import app as users_app
 from bastide.keys.cli import app as keys_app
 from bastide.migration.cli import app as migrate_app
+from bastide.notices.cli import app as notices_app
 from bastide.sovereignty.cli import app as sovereignty_app
 from bastide.worker import cli as worker_cli
 from bastide.workspaces.cli import app as ws_app
@@ -44,6 +45,7 @@ app.add_typer(backup_app, name="backup")
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(sovereignty_app, name="sovereignty")
 app.add_typer(export_app, name="export")
+app.add_typer(notices_app, name="notices")
 app.command("worker")(worker_cli.worker)
 app.command("workers")(worker_cli.workers)
 

@@ -26,6 +26,8 @@ from bastide.audit.actions import AuditAction
 from bastide.audit.service import record
 from bastide.db import utcnow
 from bastide.errors import DomainError
+from bastide.identity.policy import check_permission
+from bastide.identity.roles import Permission
 from bastide.notices.models import Notice
 from bastide.notify import Mail, send
 from bastide.statemachine import SYSTEM
@@ -100,6 +102,20 @@ def _failed(platform, notice_id: int, why: str) -> None:
 def wait_after(attempts: int) -> timedelta:
     """How long a notice waits after its `attempts`-th failed try: 30 s, 1 min, 2 min… at most 1 h."""
     return min(FIRST_WAIT * 2 ** (attempts - 1), LONGEST_WAIT)
+
+
+def retry_given_up(session: Session, *, actor) -> int:
+    """Put every notice given up back in the queue, its tries counted afresh (once the relay is
+    mended); how many. Audited, one event per notice."""
+    check_permission(actor, Permission.USER_MANAGE)
+    given_up = session.execute(select(Notice).where(Notice.given_up_at.is_not(None),
+                                                    Notice.sent_at.is_(None))).scalars().all()
+    now = utcnow()
+    for notice in given_up:
+        notice.given_up_at, notice.attempts, notice.next_attempt_at, notice.claimed_by = None, 0, now, None
+        record(session, actor=actor, action=AuditAction.NOTICE_RETRY, target=f"notice:{notice.id}",
+               details={"kind": notice.kind, "to": notice.recipient, "last_error": notice.last_error})
+    return len(given_up)
 
 
 def counts(session: Session) -> dict[str, int]:

@@ -84,6 +84,7 @@ def workers() -> None:
                   f"mail: {queue.notices_waiting} waiting")
     if queue.notices_given_up:
         err.print(f"[red]{queue.notices_given_up} notice(s) could not be mailed after every try: check "
-                  "BASTIDE_MAIL_URL and the relay; `bastide audit list --action notice:give_up` names them[/]")
+                  "BASTIDE_MAIL_URL and the relay (`bastide audit list --action notice:give_up` names them), then "
+                  "`bastide notices retry`[/]")
     if not alive and (queue.builds_waiting or queue.jobs_waiting or queue.notices_waiting):
         err.print("[yellow]no worker is alive: nothing waiting will run. Start one: `bastide worker`[/]")
