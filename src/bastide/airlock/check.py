@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bastide.airlock import rules
 from bastide.airlock.rules import BLOCKED, REVIEW, Finding, Parameters
-from bastide.airlock.tables import DECLARATION, EVIDENCE, TABLE_SUFFIXES, UnreadableTable, read
+from bastide.airlock.tables import TABLE_SUFFIXES, UnreadableTable, is_evidence, read
 
 ALLOWED = (".csv", ".parquet", ".json", ".txt", ".md", ".png", ".jpg", ".jpeg", ".svg", ".html")
 TEXT = (".json", ".txt", ".md", ".html")
@@ -71,7 +71,7 @@ def _gate(path: Path, params: Parameters, root: Path | None) -> Finding | None:
             return refuse(f"{path} is not in the workspace's outputs")
     if not path.is_file():
         return refuse(f"{path} is not a file")
-    if path.name.endswith((DECLARATION, EVIDENCE)):
+    if is_evidence(path.name):
         return refuse(f"{path.name} is for the checks (a table's declaration or evidence): it stays in the workspace")
     if path.suffix.lower() not in ALLOWED:
         return refuse(f"{path.suffix or 'a file without extension'} cannot leave: allowed are "

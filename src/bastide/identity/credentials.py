@@ -68,6 +68,11 @@ def issue_activation(session: Session, *, actor: Actor, user: User, kind: str = 
     return secret
 
 
+def activation_link(settings, secret: str) -> str:
+    """Where the person opens a link `issue_activation` gave (a new account's or a reset's)."""
+    return f"{settings.public_url.rstrip('/')}/activate/{secret}"
+
+
 def _activating(session: Session, secret: str, now: datetime) -> User:
     user = session.execute(select(User).where(User.activation_hash == digest(secret))).scalar_one_or_none()
     if user is None or user.activation_expires_at < now or user.disabled_at is not None:

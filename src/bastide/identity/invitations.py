@@ -28,8 +28,7 @@ class Invitation:
 
 def invite(session: Session, *, settings, actor: Actor, user: User) -> Invitation:
     """Issue `user` a new activation link (an earlier one stops working) and send it to them."""
-    secret = credentials.issue_activation(session, actor=actor, user=user)
-    link = f"{settings.public_url.rstrip('/')}/activate/{secret}"
+    link = credentials.activation_link(settings, credentials.issue_activation(session, actor=actor, user=user))
     subject, body = i18n.mail("activation", {"name": user.name, "days": str(credentials.ACTIVATION_TTL.days)}, link)
     where = send(settings, Mail(user.email, subject, body))
     return Invitation(user.email, where, None if settings.mail_url else link)

@@ -84,7 +84,7 @@ def _apply(session: Session, *, settings, actor: Actor, user: User, kind: str, a
     secret = credentials.issue_activation(session, actor=actor, user=user, kind=kind)
     record(session, actor=actor, action=AuditAction.USER_RESET, target=_target(user),
            details={"kind": kind, "asked_by": asked_by or actor.id, "sessions_ended": ended[0], "tokens_revoked": ended[1]})
-    link = f"{settings.public_url.rstrip('/')}/activate/{secret}"
+    link = credentials.activation_link(settings, secret)
     by = f"{asked_by} + {actor.id}" if asked_by else actor.id
     where = _tell(settings, user, "reset_done", kind, by=by, link=link)
     return Reset(user.email, kind, False, where)

@@ -53,8 +53,9 @@ def _templates(lang: str) -> Jinja2Templates:
     template's `_('code')` is its text (Babel extracts those calls; web/i18n.py)."""
     env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True,
                       extensions=["jinja2.ext.i18n"])
-    env.install_gettext_callables(i18n.gettext(lang), i18n.ngettext(lang), newstyle=True)
-    env.globals["state"] = _state_in(i18n.gettext(lang))
+    words = i18n.gettext(lang)
+    env.install_gettext_callables(words, i18n.ngettext(lang), newstyle=True)
+    env.globals["state"] = _state_in(words)
     env.globals["error_kind"] = lambda exc: type(exc).code  # its class's code, titled in words (`error_<code>`)
     return Jinja2Templates(env=env)
 
