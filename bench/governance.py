@@ -26,7 +26,7 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from bastide.api.app import create_app
+from bastide.server import create_app
 from bastide.config import Settings
 from bastide.governance import register
 from bastide.governance import service as gov

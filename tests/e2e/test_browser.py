@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pyotp
 import pytest
 
-from bastide.api.app import create_app
+from bastide.server import create_app
 from bastide.base.ingest import IngestRequest, ingest
 from bastide.governance.permits import verify_file
 from bastide.identity import credentials

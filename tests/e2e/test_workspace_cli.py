@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bastide.api.app import create_app
+from bastide.server import create_app
 from bastide.identity import credentials
 from bastide.identity import service as identity
 from tests.e2e.test_cli import run

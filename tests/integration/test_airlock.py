@@ -13,7 +13,7 @@ import pytest
 from bastide.airlock import imports
 from bastide.airlock import service as airlock
 from bastide.airlock.rules import Parameters
-from bastide.api.app import create_app
+from bastide.server import create_app
 from bastide.airlock.verify import verify_release
 from bastide.audit import service as audit
 from bastide.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed

@@ -17,7 +17,7 @@ import pytest
 
 from bastide.analytics.pmsi import DUPLICATE_FINESS
 from bastide.analytics.views import workspace_views
-from bastide.api.app import create_app
+from bastide.server import create_app
 from bastide.audit import service as audit
 from bastide.identity import service as identity
 from bastide.workspaces import jobs, query

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from bastide.api.app import create_app
+from bastide.server import create_app
 from bastide.base.ingest import IngestRequest, ingest
 
 

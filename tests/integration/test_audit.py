@@ -169,7 +169,7 @@ def test_a_chain_cut_short_or_rewritten_fails_against_its_signed_checkpoints(tmp
 
 
 def test_the_workers_scheduled_check_signs_checkpoints_and_publishes_them(tmp_path):
-    from bastide.api.app import create_app
+    from bastide.server import create_app
     from bastide.audit import checkpoints as cp
     from bastide.worker.checks import scheduled
     from tests.portal import client_for

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
-from bastide.api.app import create_app
-from bastide.api.identity_views import password_pool
+from bastide.server import create_app
+from bastide.gate.signin import password_pool
 from bastide.audit.models import AuditEvent
 from bastide.audit.service import verify_chain
 from bastide.config import Settings

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from bastide.api.app import create_app
+from bastide.server import create_app
 from bastide.base import nomenclatures
 from bastide.catalogue import dictionary
 from bastide.errors import InvalidInput, NotFound

@@ -25,7 +25,7 @@ from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
                                                status_code_conformance)
 
-from bastide.api.app import create_app
+from bastide.server import create_app
 from bastide.governance import calls
 from bastide.governance import service as gov
 from bastide.identity import credentials

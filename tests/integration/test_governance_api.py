@@ -6,7 +6,7 @@ from __future__ import annotations
 import pyotp
 import pytest
 
-from bastide.api.app import create_app
+from bastide.server import create_app
 from bastide.governance.permits import verify_file
 from tests.conftest import _copied_world
 from tests.portal import PASSWORD, activate, client_for, operator_creates, person, sign_in

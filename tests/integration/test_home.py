@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 
 from bastide.airlock import service as airlock
-from bastide.api.app import create_app
+from bastide.server import create_app
 from bastide.audit.service import record
 from bastide.db import utcnow
 from bastide.governance import service as gov

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from bastide.api.app import create_app
+from bastide.server import create_app
 from bastide.audit import service as audit
 from bastide.governance import permits
 from bastide.identity import service as identity

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from bastide.airlock import service as airlock
-from bastide.api.app import create_app
+from bastide.server import create_app
 from bastide.audit.service import list_events
 from bastide.db import utcnow
 from bastide.errors import InvalidInput

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from bastide.api.app import create_app
+from bastide.server import create_app
 from bastide.web.forms import fields_from_form
 from tests.portal import client_for, person
 from tests.unit.test_application_form import FULL

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from bastide.api.app import create_app
+from bastide.server import create_app
 from bastide.audit import service as audit
 from bastide.db import utcnow
 from bastide.errors import Conflict, InvalidInput, TransitionNotAllowed

@@ -12,7 +12,7 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Route
 
-from bastide.api.app import create_app
+from bastide.server import create_app
 from bastide.governance import service as gov
 from bastide.identity import service as identity
 from bastide.identity.roles import Role

@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from bastide.airlock import service as airlock
-from bastide.api.app import create_app
-from bastide.api.workspace_views import WorkspaceOut
+from bastide.server import create_app
+from bastide.workspaces.schemas import WorkspaceOut
 from bastide.audit import service as audit
 from bastide.catalogue import service as catalogue
 from bastide.db import utcnow

@@ -16,7 +16,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from bastide.api.app import create_app
+from bastide.server import create_app
 from bastide.audit import service as audit
 from tests.portal import PASSWORD, activate, client_for, operator_creates, person, sign_in
 from tests.services import free_port

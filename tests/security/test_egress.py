@@ -11,9 +11,9 @@ from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 
 from bastide.airlock import service as airlock
-from bastide.api import egress
-from bastide.api.app import create_app
-from bastide.api.egress import Egress
+from bastide.gate import egress
+from bastide.server import create_app
+from bastide.gate.egress import Egress
 from bastide.audit import service as audit
 from bastide.errors import Conflict
 from bastide.identity import service as identity

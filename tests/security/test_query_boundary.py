@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bastide.api.app import create_app
+from bastide.server import create_app
 from bastide.audit import service as audit
 from bastide.identity import service as identity
 from bastide.platform import operator_actor

@@ -1,8 +1,8 @@
 """The layers hold (issue 18, item 12): import-linter checks the contracts of pyproject.toml
 ([tool.importlinter]) over the whole import graph, lazy imports included — domains never import
-the HTTP layers, the API never the pages, pages never the API's route modules (web/pages.py's
-known breaks are listed there, to remove), the catalogue never the base, workspaces never the
-airlock. A new break fails here."""
+the HTTP layers (api, web, gate, server), the API and the pages never import each other (both
+stand on bastide.gate; bastide.server mounts them), the catalogue never the base, workspaces never
+the airlock (its known break listed there, to remove). A new break fails here."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from bastide.governance.workflow import APPLICATION_WORKFLOW, PERMIT_WORKFLOW
 from bastide.identity import admin, resets
 from bastide.identity.roles import Role
 from bastide.notices import service as notices
-from bastide.web import i18n, pages
+from bastide.web import governance, i18n
 from bastide.web.forms import FORM_FIELDS
 from bastide.workspaces.workflow import JOB_WORKFLOW, WORKSPACE_WORKFLOW
 
@@ -55,10 +55,10 @@ def shown_by_code() -> set[str]:
     wanted |= {"event_" + a.value.replace(":", "_") for a in AuditAction if a.value.split(":")[0] in ("application", "permit")}
     wanted |= {f"rule_{r}" for r in finding_rules()}
     wanted |= {f"error_{kind.code}" for kind in error_kinds()}
-    wanted |= {f"confirm_{act}" for act in pages.IRREVERSIBLE | admin.CONFIRMED}  # what follows, asked once more
+    wanted |= {f"confirm_{act}" for act in governance.IRREVERSIBLE | admin.CONFIRMED}  # what follows, asked once more
     wanted |= {f"act_{act}" for act in admin.ACTIONS}  # what an administrator does to an account
     wanted |= {f"provenance_{k}" for k in ("job", "engine", "snapshot", "extract", "permit", "query")}  # review.html
-    wanted |= {f"save_and_{act}" for act in pages.FORM_ACTIONS}  # the form's own sending buttons
+    wanted |= {f"save_and_{act}" for act in governance.FORM_ACTIONS}  # the form's own sending buttons
     wanted |= {f"sector_{s}" for s in ("private", "public")}  # identity.models.Organisation.sector
     mailed = {*notices.KINDS, "activation", "reset_asked", "reset_done"}  # notices, account links, resets
     wanted |= {f"reset_what_{kind}" for kind in resets.KINDS}  # what a reset message says was reset
@@ -68,7 +68,7 @@ def shown_by_code() -> set[str]:
 
 def error_kinds() -> set[type]:
     """Every kind of domain error a page can show (an error page titles it by its class's code)."""
-    import bastide.api.app  # noqa: F401 — defines the API's errors and imports every domain's
+    import bastide.server  # noqa: F401 — defines the API's errors and imports every domain's
     import bastide.cli.main  # noqa: F401 — and the commands', with every domain
 
     def below(kind: type) -> set[type]:
@@ -120,7 +120,7 @@ def test_no_code_is_kept_that_nothing_asks_for():
     """A code neither a template nor a family of values asks for is dead text translators keep
     translating."""
     built_in_pages = ("todo_", "section_", "state_", "cut_")  # home.html, output.html build these
-    set_by_pages = {"job_waiting", "no_worker"}  # web.pages.job_page
+    set_by_pages = {"job_waiting", "no_worker"}  # web.workspace.job_page
     unused = {k for k in codes("en") if k not in asked_by_templates() | shown_by_code() | set_by_pages
               and not k.startswith(built_in_pages)}
     assert sorted(unused) == []

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from bastide.api.egress import Egress, allows
+from bastide.gate.egress import Egress, allows
 from bastide.catalogue import service as catalogue
 from bastide.catalogue.dcat import export
 from bastide.catalogue.schemas import DatasetOut, SnapshotDetail, SnapshotOut, TableDetail

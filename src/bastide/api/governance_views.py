@@ -7,20 +7,23 @@ import json
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from bastide.api.egress import Egress, allows
 from bastide.audit import checkpoints
-from bastide.api.auth import Principal, guard
 from bastide.audit import service as audit
 from bastide.db import utcnow
-from bastide.governance import calls, optout, permits, register
+from bastide.gate.egress import Egress, allows
+from bastide.gate.guards import Applicant, ApplicationReader as Reader, CallManager, Decider, Mover, PermitReader, Recorder, Reviewer
+from bastide.gate.request import platform_of as _platform
+from bastide.gate.request import unit_of_work as _db
+from bastide.gate.request import who as _who
+from bastide.governance import calls, optout, permits, register, usecases
 from bastide.governance import service as gov
-from bastide.governance.models import Application, Permit
-from bastide.governance.schemas import (ActionIn, ApplicationIn, ApplicationOut, AssessmentIn, EventOut, FormIn,
-                                        OpinionIn, PermitOut, ReasonIn)
+from bastide.governance.models import Application
+from bastide.governance.schemas import (ActionIn, ApplicationIn, ApplicationOut, AssessmentIn, CallOut, EventOut,
+                                        FormIn, OpinionIn, PermitOut, RankOut, ReasonIn)
 from bastide.identity.models import User
 from bastide.ids import Id
 from bastide.identity.policy import Forbidden, has_permission
@@ -29,26 +32,6 @@ from bastide.identity.roles import Permission as P
 router = APIRouter(tags=["governance"], dependencies=[allows(Egress.GOVERNANCE)])
 
 
-def _who(*permissions: P):
-    return Annotated[Principal, Depends(guard(*permissions))]
-
-
-Reader = _who(P.APPLICATION_CREATE, P.APPLICATION_REVIEW, P.OPINION_RECORD)
-Applicant = _who(P.APPLICATION_CREATE)
-Mover = _who(P.APPLICATION_CREATE, P.APPLICATION_REVIEW, P.APPLICATION_DECIDE)
-Reviewer = _who(P.APPLICATION_REVIEW)
-Decider = _who(P.APPLICATION_DECIDE)
-Recorder = _who(P.OPINION_RECORD)
-
-
-def _db(request: Request):
-    return request.app.state.platform.db.unit_of_work()
-
-
-def _readable(session, who: Principal, app_id: int) -> Application:
-    app = gov.get_application(session, app_id)
-    gov.check_can_read(who.actor, app)
-    return app
 
 
 def _out(app: Application) -> ApplicationOut:
@@ -73,7 +56,7 @@ def create_application(request: Request, body: ApplicationIn, who: Applicant):
 @router.get("/api/applications/{app_id}", response_model=ApplicationOut)
 def get_application(request: Request, app_id: int, who: Reader):
     with _db(request) as session:
-        return _out(_readable(session, who, app_id))
+        return _out(usecases.readable_application(session, who.actor, app_id))
 
 
 @router.patch("/api/applications/{app_id}", response_model=ApplicationOut)
@@ -87,11 +70,9 @@ def update_application(request: Request, app_id: int, body: FormIn, who: Applica
 def act(request: Request, app_id: int, action: str, body: ActionIn, who: Mover):
     """Move the application along the GOV-08 table (docs/workflows.md); `grant` also issues the permit."""
     with _db(request) as session:
-        app = _readable(session, who, app_id)
-        if action == "grant":
-            permits.grant(session, actor=who.actor, app=app, signer=request.app.state.platform.signer)
-        else:
-            gov.act(session, actor=who.actor, app=app, action=action, justification=body.justification)
+        app = usecases.readable_application(session, who.actor, app_id)
+        usecases.move(session, actor=who.actor, app=app, action=action, signer=_platform(request).signer,
+                      justification=body.justification)
         return _out(app)
 
 
@@ -137,16 +118,6 @@ def queue(request: Request, who: Reviewer):
 
 # -- permits ---------------------------------------------------------------------------------
 
-PermitReader = _who(P.APPLICATION_CREATE, P.APPLICATION_REVIEW)
-
-
-def _permit(session, who: Principal, permit_id: int) -> Permit:
-    permit = permits.get_permit(session, permit_id)
-    if not has_permission(who.actor, P.APPLICATION_REVIEW) and permit.application.applicant_id != who.user_id:
-        raise Forbidden(f"{permit.reference} is not yours to see")
-    return permit
-
-
 @router.get("/api/permits", response_model=list[PermitOut])
 def list_permits(request: Request, who: PermitReader):
     with _db(request) as session:
@@ -157,7 +128,7 @@ def list_permits(request: Request, who: PermitReader):
 @router.get("/api/permits/{permit_id}", response_model=PermitOut)
 def get_permit(request: Request, permit_id: int, who: PermitReader):
     with _db(request) as session:
-        return PermitOut.build(_permit(session, who, permit_id))
+        return PermitOut.build(usecases.readable_permit(session, who.actor, permit_id))
 
 
 @router.get("/api/permits/{permit_id}/file",
@@ -165,8 +136,8 @@ def get_permit(request: Request, permit_id: int, who: PermitReader):
 def permit_file(request: Request, permit_id: int, who: PermitReader):
     """The signed permit file; `bastide permits verify FILE --public-key …` checks it offline."""
     with _db(request) as session:
-        permit = _permit(session, who, permit_id)
-        text = permits.export(permit, request.app.state.platform.signer.public_pem())
+        permit = usecases.readable_permit(session, who.actor, permit_id)
+        text = permits.export(permit, _platform(request).signer.public_pem())
     return Response(text, media_type="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{permit.reference}.json"'})
 
@@ -185,7 +156,7 @@ class ExtendIn(BaseModel):
 def amend_permit(request: Request, permit_id: int, body: AmendIn, who: Decider):
     with _db(request) as session:
         return PermitOut.build(permits.amend(session, actor=who.actor, permit=permits.get_permit(session, permit_id),
-                                             signer=request.app.state.platform.signer, changes=body.changes,
+                                             signer=_platform(request).signer, changes=body.changes,
                                              reason=body.reason))
 
 
@@ -193,7 +164,7 @@ def amend_permit(request: Request, permit_id: int, body: AmendIn, who: Decider):
 def extend_permit(request: Request, permit_id: int, body: ExtendIn, who: Decider):
     with _db(request) as session:
         return PermitOut.build(permits.extend(session, actor=who.actor, permit=permits.get_permit(session, permit_id),
-                                              signer=request.app.state.platform.signer, months=body.months,
+                                              signer=_platform(request).signer, months=body.months,
                                               reason=body.reason))
 
 
@@ -235,38 +206,11 @@ class CallIn(BaseModel):
     criteria: list[dict[str, Any]]
 
 
-class CallOut(BaseModel):
-    id: int
-    title: str
-    theme: str
-    description: str
-    opens_on: date
-    closes_on: date
-    criteria: list[dict[str, Any]]
-    open: bool
-    selected: bool
-
-    @classmethod
-    def build(cls, c) -> CallOut:
-        return cls(id=c.id, title=c.title, theme=c.theme, description=c.description, opens_on=c.opens_on,
-                   closes_on=c.closes_on, criteria=c.criteria, open=gov.call_is_open(c, utcnow().date()),
-                   selected=c.selected_at is not None)
-
-
 class ScoreIn(BaseModel):
     application_id: Id
     criterion: str
     score: int
     note: str = ""
-
-
-class RankOut(BaseModel):
-    rank: int
-    application: str
-    application_id: int
-    title: str
-    total: float
-    reviewers: int
 
 
 class SelectionIn(BaseModel):
@@ -281,7 +225,7 @@ def list_calls(request: Request):
 
 
 @router.post("/api/calls", response_model=CallOut, status_code=201)
-def create_call(request: Request, body: CallIn, who: _who(P.CALL_MANAGE)):
+def create_call(request: Request, body: CallIn, who: CallManager):
     with _db(request) as session:
         return CallOut.build(calls.create_call(session, actor=who.actor, **body.model_dump()))
 
@@ -298,17 +242,11 @@ def score(request: Request, call_id: int, body: ScoreIn, who: Reviewer):
 @router.get("/api/calls/{call_id}/ranking", response_model=list[RankOut])
 def ranking(request: Request, call_id: int, who: Reviewer):
     with _db(request) as session:
-        return ranked(session, calls.get_call(session, call_id))
-
-
-def ranked(session, call) -> list[RankOut]:
-    return [RankOut(rank=i, application=r.application.reference, application_id=r.application.id,
-                    title=r.application.title, total=r.total, reviewers=r.reviewers)
-            for i, r in enumerate(calls.ranking(session, call=call), start=1)]
+        return RankOut.ranking(session, calls.get_call(session, call_id))
 
 
 @router.post("/api/calls/{call_id}/selection", response_model=list[ApplicationOut])
-def select(request: Request, call_id: int, body: SelectionIn, who: _who(P.CALL_MANAGE)):
+def select(request: Request, call_id: int, body: SelectionIn, who: CallManager):
     with _db(request) as session:
         chosen = calls.select_applications(session, actor=who.actor, call=calls.get_call(session, call_id),
                                            chosen=body.applications)
@@ -337,9 +275,8 @@ def register_csv(request: Request):
 def audit_checkpoints(request: Request) -> dict:
     """The audit chain's signed checkpoints and the key that signed them: a transparency log
     anyone may keep, and check the platform's chain against (`bastide audit verify --checkpoints`)."""
-    platform = request.app.state.platform
     with _db(request) as session:
-        return json.loads(checkpoints.export(checkpoints.published(session), platform.signer.public_pem()))
+        return json.loads(checkpoints.export(checkpoints.published(session), _platform(request).signer.public_pem()))
 
 
 @router.get("/api/audit/events", response_model=list[EventOut])

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Annotated
 
-import anyio
 from fastapi import APIRouter, Depends, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from bastide.api.egress import Egress, allows
-from bastide.api.auth import SESSION_COOKIE, Principal, cookie_options, guard
 from bastide.errors import InvalidInput
-from bastide.identity import credentials, invitations, resets, throttle
+from bastide.gate.auth import SESSION_COOKIE, Principal, cookie_options, guard
+from bastide.gate.egress import Egress, allows
+from bastide.gate.request import platform_of
+from bastide.gate.signin import end_session, sign_in, with_link
+from bastide.identity import credentials, invitations, resets
 from bastide.identity import service as identity
 from bastide.identity.models import User
 from bastide.identity.roles import Permission
@@ -25,40 +25,6 @@ Signed = Annotated[Principal, Depends(guard(terms=False))]
 SignedSession = Annotated[Principal, Depends(guard(terms=False, sessions_only=True))]
 Admin = Annotated[Principal, Depends(guard(Permission.USER_MANAGE))]
 Email = Annotated[str, Path(max_length=identity.EMAIL_MAX, pattern="@", examples=["alice@labo.example"])]  # as create_user
-
-
-def platform_of(request: Request):
-    return request.app.state.platform
-
-
-def password_pool(app) -> anyio.CapacityLimiter:
-    """The threads that check passwords. Argon2 costs tens of milliseconds of a core by design: in
-    the pool serving every request, 200 wrong-password clients held all its threads and /health
-    waited 25 s (issue 16). Here a storm queues for its own threads; the others stay free."""
-    pool = getattr(app.state, "password_pool", None)
-    if pool is None:  # made on first use, in the event loop (no await in between: one pool)
-        pool = app.state.password_pool = anyio.CapacityLimiter(app.state.platform.settings.sign_in_threads)
-    return pool
-
-
-async def sign_in(request: Request, *, email: str, password: str, code: str) -> tuple[User, str]:
-    """Check the three factors in the password pool; on success open a session."""
-    return await anyio.to_thread.run_sync(
-        functools.partial(_sign_in, request, email=email, password=password, code=code),
-        limiter=password_pool(request.app))
-
-
-def _sign_in(request: Request, *, email: str, password: str, code: str) -> tuple[User, str]:
-    """Failures are committed before the error is raised, so the back-off counters and the audit
-    trail keep them (IAM-04)."""
-    platform = platform_of(request)
-    with platform.db.unit_of_work() as session:
-        result = identity.authenticate(session, keys=platform.keys, email=email, password=password, code=code,
-                                       policy=throttle.policy_of(platform.settings), source=source_of(request))
-        secret = credentials.open_session(session, user=result.user) if result.user else None
-    if result.error is not None:
-        raise result.error
-    return result.user, secret
 
 
 @router.post("/api/auth/login", response_model=MeOut)
@@ -80,11 +46,6 @@ def logout(request: Request, response: Response, who: SignedSession):
     response.delete_cookie(SESSION_COOKIE, **cookie_options(request))
 
 
-def end_session(request: Request) -> None:
-    with platform_of(request).db.unit_of_work() as session:
-        credentials.close_session(session, web=credentials.resolve_session(session, request.cookies[SESSION_COOKIE]))
-
-
 @router.get("/api/auth/me", response_model=MeOut)
 def me(request: Request, who: Signed):
     with platform_of(request).db.unit_of_work() as session:
@@ -102,25 +63,6 @@ def accept_terms(request: Request, body: TermsIn, who: Signed):
         user = session.get(User, who.user_id)
         identity.accept_terms(session, user=user, version=current)
         return MeOut.build(user, current_terms=current, csrf=who.csrf)
-
-
-def source_of(request: Request) -> str | None:
-    """The caller's address (behind a TLS proxy, uvicorn --proxy-headers makes it the client's)."""
-    return request.client.host if request.client else None
-
-
-def with_link(request: Request, secret: str, step):
-    """Run one step of a link; a wrong password or code given with it is counted as a failed
-    sign-in of its account, in a transaction of its own, before the refusal is raised."""
-    platform = platform_of(request)
-    try:
-        with platform.db.unit_of_work() as session:
-            return step(session)
-    except identity.AuthenticationFailed as exc:
-        if exc.code == "link_secret_wrong":
-            with platform.db.unit_of_work() as session:
-                credentials.link_failed(session, secret=secret, policy=throttle.policy_of(platform.settings))
-        raise
 
 
 @router.post("/api/auth/activate", response_model=EnrolmentOut)

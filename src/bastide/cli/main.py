@@ -102,7 +102,7 @@ def up(
     worker process beside them."""
     import uvicorn
 
-    from bastide.api.app import create_app
+    from bastide.server import create_app
 
     with platform_session(init=True) as platform:
         if "public_url" not in platform.settings.model_fields_set:  # links point where this server listens

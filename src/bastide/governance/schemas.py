@@ -1,4 +1,4 @@
-"""What the governance API takes and returns."""
+"""What the governance faces (API and pages) take and return."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from bastide.audit.models import AuditEvent
-from bastide.governance import deadlines
+from bastide.db import utcnow
+from bastide.governance import calls, deadlines
+from bastide.governance.service import call_is_open
 from bastide.governance.models import Application, Permit
 from bastide.governance.workflow import APPLICATION_WORKFLOW
 from bastide.ids import Id
@@ -115,3 +117,37 @@ class EventOut(BaseModel):
     @classmethod
     def build(cls, e: AuditEvent) -> EventOut:
         return cls(id=e.id, at=e.at, actor=e.actor, action=e.action, target=e.target, details=e.details)
+
+
+class CallOut(BaseModel):
+    id: int
+    title: str
+    theme: str
+    description: str
+    opens_on: date
+    closes_on: date
+    criteria: list[dict[str, Any]]
+    open: bool
+    selected: bool
+
+    @classmethod
+    def build(cls, c) -> CallOut:
+        return cls(id=c.id, title=c.title, theme=c.theme, description=c.description, opens_on=c.opens_on,
+                   closes_on=c.closes_on, criteria=c.criteria, open=call_is_open(c, utcnow().date()),
+                   selected=c.selected_at is not None)
+
+
+class RankOut(BaseModel):
+    rank: int
+    application: str
+    application_id: int
+    title: str
+    total: float
+    reviewers: int
+
+    @classmethod
+    def ranking(cls, session, call) -> list[RankOut]:
+        """The call's applications, best total first (governance.calls.ranking)."""
+        return [cls(rank=i, application=r.application.reference, application_id=r.application.id,
+                    title=r.application.title, total=r.total, reviewers=r.reviewers)
+                for i, r in enumerate(calls.ranking(session, call=call), start=1)]

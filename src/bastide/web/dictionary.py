@@ -8,17 +8,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from bastide.api.egress import Egress, allows
+from bastide.gate.egress import Egress, allows
 from bastide.base import nomenclatures
 from bastide.catalogue import dictionary
 from bastide.errors import DomainError
-from bastide.web.pages import render
+from bastide.gate.request import unit_of_work as _db
+from bastide.web.render import render
 
 router = APIRouter(include_in_schema=False, dependencies=[allows(Egress.PUBLIC)])
-
-
-def _db(request: Request):
-    return request.app.state.platform.db.unit_of_work()
 
 
 @router.get("/dictionary", response_class=HTMLResponse)

@@ -9,19 +9,16 @@ from __future__ import annotations
 import base64
 import csv
 import io
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from bastide.airlock import service as airlock
-from bastide.api.auth import Principal, guard
-from bastide.api.egress import Egress, allows
-from bastide.identity.roles import Permission as P
-from bastide.web.pages import render
+from bastide.gate.egress import Egress, allows
+from bastide.gate.guards import Checker
+from bastide.web.render import render
 
 router = APIRouter(include_in_schema=False)
-Checker = Annotated[Principal, Depends(guard(P.OUTPUT_REVIEW))]
 ROWS, COLUMNS = 1000, 60  # a page shows at most this much of a table (the rest: say so)
 IMAGES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
 

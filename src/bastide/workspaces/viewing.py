@@ -36,7 +36,7 @@ class OutputView:
     quota_left: int | None = None
 
 
-def _output(session, ws_id: int, output_id: int) -> Output:
+def workspace_output(session, ws_id: int, output_id: int) -> Output:
     output = session.get(Output, output_id)
     if output is None or output.workspace_id != ws_id:
         raise NotFound(f"no output {output_id} in this workspace")
@@ -47,14 +47,14 @@ def view_output(platform: Platform, *, actor: Actor, ws_id: int, output_id: int)
     settings = platform.settings
     admit(platform, actor=actor, ws_id=ws_id)
     with platform.db.unit_of_work() as session:
-        output = _output(session, ws_id, output_id)
+        output = workspace_output(session, ws_id, output_id)
         if PurePosixPath(output.name).suffix.lower() not in TEXT:
             return OutputView(output.id, output.name, "", 0, None, False,
                               "only text outputs are shown in the workspace: this one leaves through the airlock")
     left = allowance(platform, actor, ws_id)
     cap, size = min(settings.workspace_query_rows, left), bytes_of(settings.workspace_query_size)
     with platform.db.unit_of_work() as session:
-        output = _output(session, ws_id, output_id)
+        output = workspace_output(session, ws_id, output_id)
         head = head_sealed(session, store=platform.store, keys=platform.keys, key_id=output.key_id,
                            where=output.key, limit=size + 1)
         text, lines, truncated = _first_lines(head, cap, size)

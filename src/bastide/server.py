@@ -1,65 +1,29 @@
-"""The HTTP API and pages: /health, the public catalogue, one JSON error envelope."""
+"""The platform's web server: the API (`api/`, JSON for programs) and the pages (`web/`, HTML for
+people) mounted side by side on one application, which neither face imports (issue 18, item 12);
+/health; the error handlers choosing the API's envelope or a page."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import uuid
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bastide import __version__, ids
-from bastide.api import (airlock_views, catalogue_views, egress, governance_views, hardening, identity_views,
-                         workspace_views)
-from bastide.workspaces import engines
-from bastide.web import dictionary, pages, review
+from bastide.api.envelope import ERRORS, envelope, internal_error, said
+from bastide.api.routes import ROUTERS as API
 from bastide.errors import DomainError, NotFound
+from bastide.gate import egress, hardening
 from bastide.platform import Platform
+from bastide.web.render import error_page
+from bastide.web.routes import ROUTERS as PAGES
+from bastide.workspaces import engines
 
 LOG = logging.getLogger(__name__)
-
-
-def envelope(request: Request, status: int, code: str, message: str, details: dict | None = None) -> JSONResponse:
-    request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
-    return JSONResponse(status_code=status, content={
-        "error": {"code": code, "message": message, "details": details or {}}, "request_id": request_id,
-    }, headers={"X-Request-ID": request_id, "X-Error-Code": code})
-
-
-def internal_error(request: Request) -> JSONResponse:
-    return envelope(request, 500, "internal_error", "an unexpected error occurred; it was logged")
-
-
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-    details: dict
-
-
-class ErrorOut(BaseModel):
-    """The one error envelope (every answer that is not a success)."""
-    error: ErrorBody
-    request_id: str
-
-
-# what any API route may answer besides its success, declared in the OpenAPI document
-ERRORS = {status: {"model": ErrorOut, "description": what} for status, what in (
-    (400, "the request cannot be carried out as it is"), (401, "not signed in, or the token is not valid"),
-    (403, "the account may not do this"), (404, "no such item"), (409, "the item's state does not allow it"),
-    (415, "the body is not JSON"), (422, "the request is not valid"), (429, "too many tries: wait (Retry-After)"))}
-
-
-def said(error: dict) -> dict:
-    """A validation error as the answer can carry it: where and what was wrong, never the value sent
-    (a password, or bytes the envelope cannot encode: a 500 before)."""
-    return {"loc": [p if isinstance(p, int) else str(p) for p in error.get("loc", ())],
-            "type": str(error.get("type", "")), "msg": str(error.get("msg", ""))}
 
 
 async def ids_in_range(request: Request) -> None:
@@ -100,11 +64,11 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.platform = platform
     app.add_middleware(hardening.Hardening, settings=platform.settings)  # before anything reads the body
 
-    app.add_middleware(egress.Guard, refusal=internal_error)  # deny by default (api/egress.py)
+    app.add_middleware(egress.Guard, refusal=internal_error)  # deny by default (gate/egress.py)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
-        response = pages.error_page(request, exc) if is_page(request) else \
+        response = error_page(request, exc) if is_page(request) else \
             envelope(request, exc.http_status, exc.code, exc.message, exc.details)
         if "retry_after" in exc.details:  # a back-off: when to try again (RFC 9110)
             response.headers["Retry-After"] = str(exc.details["retry_after"])
@@ -135,11 +99,10 @@ def create_app(platform: Platform) -> FastAPI:
         return {"status": "ok", "version": __version__, "database": platform.db.engine.dialect.name,
                 "store": platform.store.url.split("://")[0] if "://" in platform.store.url else "local"}
 
-    for api in (catalogue_views, identity_views, governance_views, workspace_views, airlock_views):
-        app.include_router(api.router, responses=ERRORS)
-    app.include_router(pages.router)
-    app.include_router(dictionary.router)
-    app.include_router(review.router)
+    for router in API:
+        app.include_router(router, responses=ERRORS)
+    for router in PAGES:
+        app.include_router(router)
     return app
 
 

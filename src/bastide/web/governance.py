@@ -1,0 +1,273 @@
+"""The governance pages: applications (form, status, history), the instructor's queue, the
+decision screen, opinions, permits, calls for projects and the public register."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from bastide.db import utcnow
+from bastide.errors import DomainError, InvalidInput
+from bastide.gate.auth import Principal, peek
+from bastide.gate.egress import Egress, allows
+from bastide.gate.guards import Applicant, ApplicationReader as Reader, CallManager, Decider, Mover, PermitReader, Recorder, Reviewer
+from bastide.gate.request import platform_of as _platform
+from bastide.gate.request import unit_of_work as _db
+from bastide.gate.request import who
+from bastide.governance import calls, permits, register, usecases
+from bastide.governance import service as gov
+from bastide.governance.form import ENGINES, PURPOSES, Procedure
+from bastide.governance.schemas import ApplicationOut, CallOut, PermitOut, RankOut
+from bastide.identity.models import User
+from bastide.identity.policy import has_permission
+from bastide.identity.roles import Permission as P
+from bastide.web.forms import FORM_FIELDS, fields_from_form, form_from_fields, form_id, invalid_fields
+from bastide.web.render import Fields, render, see_other, unconfirmed
+
+router = APIRouter(include_in_schema=False, dependencies=[allows(Egress.GOVERNANCE)])
+
+
+# -- applications --------------------------------------------------------------------------
+
+@router.get("/applications", response_class=HTMLResponse)
+def applications(request: Request, who: Reader):
+    with _db(request) as session:
+        rows = [ApplicationOut.build(a, utcnow()) for a in gov.visible_applications(session, actor=who.actor)]
+        open_calls = [c for c in calls.list_calls(session) if gov.call_is_open(c, utcnow().date())]
+    return render(request, "applications.html", {"applications": rows, "procedures": [p.value for p in Procedure],
+                                                 "calls": open_calls}, who=who)
+
+
+@router.post("/applications")
+def create_application(request: Request, who: Applicant, fields: Fields):
+    with _db(request) as session:
+        call_id = form_id(fields, "call_id")
+        app = gov.create_application(session, actor=who.actor, user=session.get(User, who.user_id),
+                                     title=str(fields.get("title", "")), procedure=str(fields.get("procedure", "")),
+                                     call=calls.get_call(session, call_id) if call_id else None)
+    return see_other(f"/applications/{app.id}")
+
+
+# The applicant's actions that send the form: offered at the end of the form, where saving comes
+# first, never above it where a click lost what was typed (issue 18, item 3)
+FORM_ACTIONS = ("submit", "provide_information")
+
+
+def _application_page(request: Request, who: Principal, app_id: int, error: DomainError | None = None,
+                      typed: dict[str, str] | None = None) -> HTMLResponse:
+    """The application; after a refused change, with what the person typed and the error beside
+    its field (nothing typed is lost)."""
+    with _db(request) as session:
+        app = usecases.readable_application(session, who.actor, app_id)
+        mine, editable = who.actor.id == f"user:{app.applicant.email}", app.status in gov.EDITABLE
+        actions = gov.actions_for(who.actor, app)
+        sending = [a for a in actions if a in FORM_ACTIONS] if mine and editable else []
+        context = {"app": ApplicationOut.build(app, utcnow()), "form_fields": FORM_FIELDS, "purposes": PURPOSES,
+                   "fields": {**fields_from_form(app.form), **(typed or {})}, "invalid": invalid_fields(error),
+                   "engines": ENGINES, "error": error, "mine": mine, "editable": editable,
+                   "actions": [a for a in actions if a not in sending], "sending": sending,
+                   "permits": [(p.id, p.reference, p.status) for p in permits.of_application(session, app)],
+                   "history": permits.history(session, app)}
+    return render(request, "application.html", context, who=who, status=error.http_status if error else 200)
+
+
+@router.get("/applications/{app_id}", response_class=HTMLResponse)
+def application(request: Request, app_id: int, who: Reader):
+    return _application_page(request, who, app_id)
+
+
+@router.post("/applications/{app_id}/form", response_class=HTMLResponse)
+def update_form(request: Request, app_id: int, who: Applicant, fields: Fields):
+    """Save the form; then, if asked (`then`), submit it or send the information asked for. What
+    was typed is saved before anything can refuse the sending, and shown again if refused."""
+    typed = {k: str(v) for k, v in fields.items() if k not in ("csrf_token", "then")}
+    then = str(fields.get("then", ""))
+    try:
+        with _db(request) as session:
+            gov.update_form(session, actor=who.actor, app=gov.get_application(session, app_id),
+                            changes=form_from_fields(typed))
+        if then in FORM_ACTIONS:
+            with _db(request) as session:
+                gov.act(session, actor=who.actor, app=gov.get_application(session, app_id), action=then)
+    except DomainError as exc:
+        return _application_page(request, who, app_id, exc, typed=typed)
+    return see_other(f"/applications/{app_id}")
+
+
+# Decisions that cannot be taken back: the page asks once more, saying what follows (issue 18,
+# item 3), in a form of its own that works without JavaScript. The API takes them at once.
+IRREVERSIBLE = frozenset({"grant", "refuse", "withdraw"})
+
+
+@router.post("/applications/{app_id}/act", response_class=HTMLResponse)
+def act(request: Request, app_id: int, who: Mover, fields: Fields):
+    action, justification = str(fields.get("action", "")), str(fields.get("justification", "")).strip() or None
+    try:
+        with _db(request) as session:
+            app = usecases.readable_application(session, who.actor, app_id)
+            if action in IRREVERSIBLE:
+                gov.check_can_act(who.actor, app, action)  # never ask to confirm what cannot be done
+                asking = unconfirmed(request, fields, act=action, subject=f"{app.reference} — {app.title}",
+                                      back=f"/applications/{app_id}")
+                if asking is not None:
+                    return asking
+            if action == "grant":
+                permits.grant(session, actor=who.actor, app=app, signer=_platform(request).signer)
+            else:
+                gov.act(session, actor=who.actor, app=app, action=action, justification=justification)
+    except DomainError as exc:
+        return _application_page(request, who, app_id, exc)
+    return see_other(f"/applications/{app_id}")
+
+
+@router.get("/queue", response_class=HTMLResponse)
+def queue(request: Request, who: Reviewer):
+    with _db(request) as session:
+        rows = [ApplicationOut.build(a, utcnow()) for a, _ in gov.instructor_queue(session, actor=who.actor)]
+    return render(request, "queue.html", {"applications": rows}, who=who)
+
+
+@router.get("/applications/{app_id}/decision", response_class=HTMLResponse)
+def decision(request: Request, app_id: int, who: who(P.APPLICATION_REVIEW, P.OPINION_RECORD)):
+    with _db(request) as session:
+        app = usecases.readable_application(session, who.actor, app_id)
+        context = {"app": ApplicationOut.build(app, utcnow()), "criteria": gov.CRITERIA,
+                   "fields": fields_from_form(app.form), "form_fields": FORM_FIELDS}
+    return render(request, "decision.html", context, who=who)
+
+
+@router.post("/applications/{app_id}/assess")
+def assess(request: Request, app_id: int, who: Reviewer, fields: Fields):
+    with _db(request) as session:
+        app = gov.get_application(session, app_id)
+        for criterion in gov.CRITERIA:
+            if f"met_{criterion}" in fields:
+                gov.assess(session, actor=who.actor, app=app, criterion=criterion,
+                           met=fields[f"met_{criterion}"] == "yes", note=str(fields.get(f"note_{criterion}", "")))
+    return see_other(f"/applications/{app_id}/decision")
+
+
+@router.post("/applications/{app_id}/opinion")
+def opinion(request: Request, app_id: int, who: Recorder, fields: Fields):
+    try:
+        on = date.fromisoformat(str(fields.get("date", "")))
+    except ValueError:
+        raise InvalidInput("write the date as YYYY-MM-DD", details={"field": "date"}) from None
+    with _db(request) as session:
+        gov.record_opinion(session, actor=who.actor, app=gov.get_application(session, app_id),
+                           kind=str(fields.get("kind", "")), reference=str(fields.get("reference", "")), on=on,
+                           outcome=str(fields.get("outcome", "")))
+    return see_other(f"/applications/{app_id}/decision")
+
+
+# -- permits, calls, register --------------------------------------------------------------
+
+@router.get("/permits/{permit_id}", response_class=HTMLResponse)
+def permit(request: Request, permit_id: int, who: PermitReader):
+    with _db(request) as session:
+        p = usecases.readable_permit(session, who.actor, permit_id)
+        context = {"permit": PermitOut.build(p)}
+    return render(request, "permit.html", context, who=who)
+
+
+@router.get("/register", response_class=HTMLResponse, dependencies=[allows(Egress.PUBLIC)])
+def register_page(request: Request):
+    with _db(request) as session:
+        rows = register.entries(session)
+    return render(request, "register.html", {"entries": rows})
+
+
+# -- calls for projects ------------------------------------------------------------------------
+
+@router.post("/permits/{permit_id}/extend")
+def extend_permit(request: Request, permit_id: int, who: Decider, fields: Fields):
+    months = str(fields.get("months", ""))
+    if not months.isdigit():
+        raise InvalidInput("the extension is a whole number of months", details={"field": "months"})
+    with _db(request) as session:
+        new = permits.extend(session, actor=who.actor, permit=permits.get_permit(session, permit_id),
+                             signer=_platform(request).signer, months=int(months),
+                             reason=str(fields.get("reason", "")))
+    return see_other(f"/permits/{new.id}")
+
+
+@router.post("/permits/{permit_id}/revoke")
+def revoke_permit(request: Request, permit_id: int, who: Decider, fields: Fields):
+    with _db(request) as session:
+        permits.revoke(session, actor=who.actor, permit=permits.get_permit(session, permit_id),
+                       reason=str(fields.get("reason", "")))
+    return see_other(f"/permits/{permit_id}")
+
+
+@router.post("/applications/{app_id}/extension")
+def extend_deadline(request: Request, app_id: int, who: Decider, fields: Fields):
+    with _db(request) as session:
+        gov.extend_deadline(session, actor=who.actor, app=gov.get_application(session, app_id),
+                            reason=str(fields.get("reason", "")))
+    return see_other(f"/applications/{app_id}/decision")
+
+
+@router.get("/calls", response_class=HTMLResponse, dependencies=[allows(Egress.PUBLIC)])
+def calls_page(request: Request):
+    with _db(request) as session:
+        rows = [CallOut.build(c) for c in calls.list_calls(session)]
+    return render(request, "calls.html", {"calls": rows, "today": date.today()})
+
+
+@router.post("/calls")
+def create_call(request: Request, who: CallManager, fields: Fields):
+    """Criteria are written one per line as `name` or `name: weight`."""
+    try:
+        opens, closes = (date.fromisoformat(str(fields.get(k, ""))) for k in ("opens_on", "closes_on"))
+        criteria = [_criterion(line) for line in str(fields.get("criteria", "")).splitlines() if line.strip()]
+    except ValueError:
+        raise InvalidInput("dates are YYYY-MM-DD and weights are numbers (`science: 2`)") from None
+    with _db(request) as session:
+        call = calls.create_call(session, actor=who.actor, title=str(fields.get("title", "")),
+                                 theme=str(fields.get("theme", "")), description=str(fields.get("description", "")),
+                                 opens_on=opens, closes_on=closes, criteria=criteria)
+    return see_other(f"/calls/{call.id}")
+
+
+def _criterion(line: str) -> dict:
+    name, _, weight = line.partition(":")
+    return {"name": name.strip(), "weight": float(weight) if weight.strip() else 1}
+
+
+@router.get("/calls/{call_id}", response_class=HTMLResponse)
+def call_page(request: Request, call_id: int):
+    """Public: the call and its criteria; reviewers also see the ranking, score, and select."""
+    who = peek(request)
+    with _db(request) as session:
+        call = calls.get_call(session, call_id)
+        reviewer = who is not None and has_permission(who.actor, P.APPLICATION_REVIEW)
+        ranking = RankOut.ranking(session, call) if reviewer else None
+        context = {"call": CallOut.build(call), "ranking": ranking}
+    return render(request, "call.html", context, who=who)
+
+
+@router.post("/calls/{call_id}/scores")
+def score_call(request: Request, call_id: int, who: Reviewer, fields: Fields):
+    with _db(request) as session:
+        call = calls.get_call(session, call_id)
+        candidates = {a.id: a for a in calls.applications_of(session, call)}
+        for key, value in fields.multi_items():
+            if not key.startswith("score:") or value == "":
+                continue
+            _, app_id, criterion = key.split(":", 2)
+            if not app_id.isdigit() or int(app_id) not in candidates or not str(value).isdigit():
+                raise InvalidInput(f"{key} is not a score of this call's applications", details={"field": key})
+            calls.score(session, actor=who.actor, app=candidates[int(app_id)], criterion=criterion, value=int(value))
+    return see_other(f"/calls/{call_id}")
+
+
+@router.post("/calls/{call_id}/selection")
+def select_call(request: Request, call_id: int, who: CallManager, fields: Fields):
+    chosen = [int(v) for v in fields.getlist("selected") if str(v).isdigit()]
+    with _db(request) as session:
+        calls.select_applications(session, actor=who.actor, call=calls.get_call(session, call_id), chosen=chosen)
+    return see_other(f"/calls/{call_id}")
+
+
