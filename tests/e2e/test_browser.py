@@ -147,8 +147,17 @@ def test_done_when_in_chromium(served, chromium, tmp_path):
     alice.fill("#title", "Statines et diabète de type 2")
     alice.select_option("#procedure", "standard")
     _go(alice, "form[action='/applications'] button[type=submit]")
+    # the release first: its tables and variables are then offered to tick (issue 18, item 2)
+    alice.select_option("#f_snapshot", "snds@2024-12")
+    _go(alice, "form[action$='/form'] button[type=submit]:not([name])")
+    for table in ("ER_PRS_F", "IR_BEN_R"):
+        alice.check(f"#t_{table}")
+    alice.click("#t_ER_PRS_F ~ details summary")  # a table's variables unfold without a script
+    for variable in ("PRS_NAT_REF", "EXE_SOI_DTD", "PRS_ACT_QTE"):
+        alice.check(f"#v_ER_PRS_F_{variable}")
+    _fits(alice)
     values = {"persons": "alice@labo.example", "functions": "épidémiologiste", "use": "étude de cohorte",
-              "snapshot": "snds@2024-12", "tables": "ER_PRS_F IR_BEN_R", "years": "2023 2024", "icd10": "E11",
+              "years": "2023 2024", "icd10": "E11",
               "pseudonymised": "oui", "pseudonymisation_justification": "suivi longitudinal",
               "gdpr_compliance": "art. 6(1)(e)", "safeguards": "espace projet", "tools": "Python",
               "ethics": "CESREES", "optout_exception": "none", "duration_months": "24"}
@@ -206,6 +215,7 @@ def test_done_when_in_chromium(served, chromium, tmp_path):
     signed = alice.request.get(url + alice.locator("#download").get_attribute("href"))
     document = verify_file(signed.text(), public_pem=platform.signer.public_pem())
     assert document["application"] == reference and document["data"]["population"] == {"icd10": ["E11"]}
+    assert document["data"]["columns"] == {"ER_PRS_F": ["EXE_SOI_DTD", "PRS_ACT_QTE", "PRS_NAT_REF"]}
     alice.screenshot(path=str(tmp_path / "permit.png"), full_page=True)
     _fits(alice)
     admin.goto(url + "/admin/users")

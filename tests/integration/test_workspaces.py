@@ -434,3 +434,23 @@ def test_the_workers_provision_newly_active_permits(world):
                                 changes={"tools": "R"}, reason="tools").id
     with platform.db.unit_of_work() as s:
         assert workspaces.pending_permits(s) == [amended]
+
+
+def test_each_table_keeps_its_own_variables_and_the_keys_that_join_it(world):
+    """Issue 18, item 2: variables are chosen per table. ER_PRS_F keeps the two asked, the 9 DCIR
+    join keys (fiches/prestation.md) and its person (BEN_NIR_PSA, as the project's pseudonym);
+    ER_PHA_F the CIP13 asked and the same 9 keys; IR_BEN_R, given no variable, keeps every column
+    but those PSE-05 drops (birth month, commune of residence)."""
+    platform, p = world
+    dcir_keys = {"DCT_ORD_NUM", "FLX_DIS_DTD", "FLX_EMT_NUM", "FLX_EMT_ORD", "FLX_EMT_TYP", "FLX_TRT_DTD", "ORG_CLE_NUM",
+                 "PRS_ORD_NUM", "REM_TYP_AFF"}
+    data = {"snapshot": "snds@2024-12", "tables": ["ER_PRS_F", "ER_PHA_F", "IR_PHA_R", "IR_BEN_R"], "years": [2023],
+            "population": {"sex": [2]},
+            "columns": {"ER_PRS_F": ["PRS_NAT_REF", "EXE_SOI_DTD"], "ER_PHA_F": ["PHA_PRS_C13"]}}
+    done = workspaces.provision(platform, actor=operator_actor(), permit_id=_granted(platform, p, {**FULL, "data": data}))
+    prs = _extract_table(platform, done.workspace, "ER_PRS_F")
+    assert set(prs.column_names) == {"PRS_NAT_REF", "EXE_SOI_DTD", "BEN_NIR_PSA"} | dcir_keys and prs.num_rows > 0
+    assert set(_extract_table(platform, done.workspace, "ER_PHA_F").column_names) == {"PHA_PRS_C13"} | dcir_keys
+    ben = _snapshot_table(platform, "IR_BEN_R")
+    assert set(_extract_table(platform, done.workspace, "IR_BEN_R").column_names) == \
+        set(ben.column_names) - {"BEN_NAI_MOI", "BEN_RES_COM"}

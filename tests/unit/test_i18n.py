@@ -16,13 +16,14 @@ from bastide.audit.actions import AuditAction
 from bastide.airlock.workflow import IMPORT_WORKFLOW, RELEASE_WORKFLOW
 from bastide.catalogue.workflow import SNAPSHOT_WORKFLOW
 from bastide.errors import DomainError
+from bastide.governance import scope
 from bastide.governance.form import ENGINES, PURPOSES
 from bastide.governance.workflow import APPLICATION_WORKFLOW, PERMIT_WORKFLOW
 from bastide.identity import admin, resets
 from bastide.identity.roles import Role
 from bastide.notices import service as notices
 from bastide.web import governance, i18n
-from bastide.web.forms import FORM_FIELDS
+from bastide.web.forms import COMBINE, FORM_FIELDS, SEXES
 from bastide.workspaces.workflow import JOB_WORKFLOW, WORKSPACE_WORKFLOW
 
 TEMPLATES = Path(i18n.__file__).parent / "templates"
@@ -60,6 +61,8 @@ def shown_by_code() -> set[str]:
     wanted |= {f"provenance_{k}" for k in ("job", "engine", "snapshot", "extract", "permit", "query")}  # review.html
     wanted |= {f"save_and_{act}" for act in governance.FORM_ACTIONS}  # the form's own sending buttons
     wanted |= {f"sector_{s}" for s in ("private", "public")}  # identity.models.Organisation.sector
+    wanted |= {f"scope_{code}" for code in scope.ENGLISH}  # the scope builder's problems (governance.scope)
+    wanted |= {f"sex_{s}" for s in (*SEXES, "both")} | {f"combine_{c}" for c in COMBINE}  # the population's choices
     mailed = {*notices.KINDS, "activation", "reset_asked", "reset_done"}  # notices, account links, resets
     wanted |= {f"reset_what_{kind}" for kind in resets.KINDS}  # what a reset message says was reset
     wanted |= {f"mail_{kind}_{part}" for kind in mailed for part in ("subject", "body")}
@@ -100,7 +103,7 @@ def test_french_is_french():
     these words are written alike in both languages."""
     alike = {k for k, v in codes("fr").items() if v == codes("en")[k]}
     assert alike == {"actions", "catalogue", "check_suggestion", "codes", "columns", "date", "description",
-                     "nomenclature", "nomenclatures", "note", "page", "provenance", "script", "sector_public", "table", "tables", "type",
+                     "nomenclature", "nomenclatures", "note", "page", "provenance", "script", "sector_public", "table", "tables", "total", "type",
                      "variable", "version"}
 
 

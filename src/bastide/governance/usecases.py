@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from bastide.errors import InvalidInput, NotFound
 from bastide.governance import permits
 from bastide.governance import service as gov
 from bastide.governance.models import Application, Permit
@@ -36,3 +37,27 @@ def readable_permit(session: Session, actor: Actor, permit_id: int) -> Permit:
         raise Forbidden(f"{permit.reference} is not yours to see")
     return permit
 
+
+def add_to_scope(session: Session, *, actor: Actor, app: Application, snapshot, table: str,
+                 variables: list[str]) -> Application:
+    """The dictionary's "add to my application" (issue 18, item 1): `table`, with the variables
+    ticked, joins the application's data scope; the release is set if the application names none
+    yet. One list of variables for every table (the older form) becomes each table's own."""
+    data = dict(app.form.get("data") or {})
+    ref = data.get("snapshot") or snapshot.ref
+    if ref != snapshot.ref:
+        raise InvalidInput(f"{app.reference} asks for {ref} and {table} is a table of {snapshot.ref}: an application "
+                           "asks for one release", details={"field": "data.snapshot"})
+    names = {t.name: {v.name for v in t.variables} for t in snapshot.tables}
+    if table not in names:
+        raise NotFound(f"{snapshot.ref} has no table {table}")
+    unknown = sorted(set(variables) - names[table])
+    if unknown:
+        raise InvalidInput(f"{table} has no variable {', '.join(unknown)}", details={"field": "data.columns"})
+    columns = data.get("columns") or {}
+    if not isinstance(columns, dict):
+        columns = {t: sorted(set(columns) & names.get(t, set())) for t in data.get("tables") or ()}
+    columns = {**columns, table: sorted(set(columns.get(table) or ()) | set(variables))}
+    data.update(snapshot=ref, tables=list(dict.fromkeys([*(data.get("tables") or ()), table])),
+                columns={t: v for t, v in columns.items() if v})
+    return gov.update_form(session, actor=actor, app=app, changes={"data": data})

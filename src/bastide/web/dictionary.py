@@ -12,6 +12,8 @@ from bastide.gate.egress import Egress, allows
 from bastide.base import nomenclatures
 from bastide.catalogue import dictionary
 from bastide.errors import DomainError
+from bastide.gate.auth import peek
+from bastide.governance import service as gov
 from bastide.gate.request import unit_of_work as _db
 from bastide.web.render import render
 
@@ -52,10 +54,12 @@ def release(request: Request, ref: str):
 
 @router.get("/dictionary/{ref}/{table}", response_class=HTMLResponse)
 def table(request: Request, ref: str, table: str):
+    who = peek(request)
     with _db(request) as session:
         found = dictionary.table(session, ref, table)
         variables = [(v.position, v.name, v.type, v.length, v.description, v.nomenclature) for v in found.variables]
         shown = {"name": found.name, "title": found.title, "product": found.product, "rows": found.rows,
                  "primary_key": found.primary_key, "partitioning": found.partitioning}
+        drafts = [(a.id, a.reference, a.title) for a in gov.drafts_of(session, actor=who.actor)] if who else []
     return render(request, "dictionary_table.html", {"ref": ref, "table": shown, "variables": variables,
-                                                     "shipped": nomenclatures.shipped()})
+                                                     "shipped": nomenclatures.shipped(), "drafts": drafts}, who=who)

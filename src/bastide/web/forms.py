@@ -12,13 +12,17 @@ FORM_FIELDS: list[tuple[str, str]] = [
     ("functions", "text"),
     ("purpose", "purpose"),
     ("use", "area"),
-    ("snapshot", "text"),
+    ("snapshot", "snapshot"),
     ("tables", "words"),
-    ("columns", "words"),
+    ("columns", "columns"),
     ("years", "years"),
     ("icd10", "words"),
     ("atc", "words"),
     ("ccam", "words"),
+    ("sex", "sex"),
+    ("age_min", "int"),
+    ("age_max", "int"),
+    ("combine", "combine"),
     ("identifiers", "words"),
     ("pseudonymised", "bool"),
     ("pseudonymisation_justification", "area"),
@@ -33,14 +37,16 @@ FORM_FIELDS: list[tuple[str, str]] = [
 ]
 
 DATA_KEYS = ("snapshot", "tables", "columns", "years", "identifiers")
-POPULATION_KEYS = ("icd10", "atc", "ccam")
+POPULATION_KEYS = ("icd10", "atc", "ccam", "sex", "age_min", "age_max", "combine")
+SEXES = ("1", "2")  # IR_SEX_V: 1 male, 2 female
+COMBINE = ("all", "any")
 
 
 def _parse(name: str, kind: str, raw: str):
     raw = raw.strip()
     if kind == "lines":
         return [line.strip() for line in raw.splitlines() if line.strip()]
-    if kind == "words":
+    if kind in ("words", "columns"):
         return raw.replace(",", " ").split()
     if kind == "years":
         try:
@@ -53,6 +59,12 @@ def _parse(name: str, kind: str, raw: str):
         if not raw.isdigit():
             raise InvalidInput(f"{name} is a whole number", details={"field": name})
         return int(raw)
+    if kind == "sex":  # one sex, or both (no criterion)
+        if raw and raw not in SEXES:
+            raise InvalidInput("sex is 1 (male) or 2 (female), or empty for both", details={"field": name})
+        return [int(raw)] if raw else []
+    if kind == "combine":  # "all" is the default: kept only when it is not
+        return "any" if raw == "any" else None
     if kind == "bool":
         return {"oui": True, "yes": True, "non": False, "no": False}.get(raw.lower())
     return raw
@@ -63,7 +75,7 @@ def form_from_fields(fields: dict[str, str]) -> dict:
     flat = {name: _parse(name, kind, fields[name]) for name, kind in FORM_FIELDS if name in fields}
     form = {k: v for k, v in flat.items() if k not in DATA_KEYS and k not in POPULATION_KEYS}
     data = {k: flat[k] for k in DATA_KEYS if k in flat}
-    population = {k: flat[k] for k in POPULATION_KEYS if flat.get(k)}
+    population = {k: flat[k] for k in POPULATION_KEYS if flat.get(k) not in (None, "", [])}
     if data or population:
         form["data"] = {**data, "population": population}
     return form
@@ -80,6 +92,10 @@ def fields_from_form(form: dict) -> dict[str, str]:
             out[name] = ""
         elif kind == "lines":
             out[name] = "\n".join(value)
+        elif isinstance(value, dict):  # each table's own variables (the scope builder's)
+            out[name] = " · ".join(f"{table}: {' '.join(names)}" for table, names in value.items())
+        elif kind == "sex":
+            out[name] = str(value[0]) if isinstance(value, list) and len(value) == 1 else ""
         elif isinstance(value, list):
             out[name] = " ".join(str(v) for v in value)
         elif kind == "bool":
@@ -87,6 +103,20 @@ def fields_from_form(form: dict) -> dict[str, str]:
         else:
             out[name] = str(value)
     return out
+
+
+SCOPE = "scope"  # sent by the scope builder: its tables and variables replace the typed ones
+
+
+def scope_from_form(fields) -> dict | None:
+    """The tables and each table's variables ticked in the scope builder (issue 18, item 2), or
+    None when the page had no builder (no release chosen yet): a table with no variable ticked
+    keeps every column."""
+    if fields.get(SCOPE) != "1":
+        return None
+    tables = list(dict.fromkeys(str(t) for t in fields.getlist("scope_table")))
+    columns = {t: sorted({str(v) for v in fields.getlist(f"scope_var:{t}")}) for t in tables}
+    return {"tables": tables, "columns": {t: names for t, names in columns.items() if names}}
 
 
 def form_id(fields, name: str) -> int | None:

@@ -9,21 +9,24 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from bastide.db import utcnow
-from bastide.errors import DomainError, InvalidInput
+from bastide.errors import DomainError, InvalidInput, NotFound
 from bastide.gate.auth import Principal, peek
 from bastide.gate.egress import Egress, allows
 from bastide.gate.guards import Applicant, ApplicationReader as Reader, CallManager, Decider, Mover, PermitReader, Recorder, Reviewer
 from bastide.gate.request import platform_of as _platform
 from bastide.gate.request import unit_of_work as _db
 from bastide.gate.request import who
-from bastide.governance import calls, permits, register, usecases
+from bastide.catalogue import dictionary
+from bastide.catalogue import service as catalogue
+from bastide.governance import calls, permits, register, scope, usecases
 from bastide.governance import service as gov
 from bastide.governance.form import ENGINES, PURPOSES, Procedure
 from bastide.governance.schemas import ApplicationOut, CallOut, PermitOut, RankOut
 from bastide.identity.models import User
 from bastide.identity.policy import has_permission
 from bastide.identity.roles import Permission as P
-from bastide.web.forms import FORM_FIELDS, fields_from_form, form_from_fields, form_id, invalid_fields
+from bastide.web.forms import (FORM_FIELDS, SCOPE, fields_from_form, form_from_fields, form_id, invalid_fields,
+                               scope_from_form)
 from bastide.web.render import Fields, render, see_other, unconfirmed
 
 router = APIRouter(include_in_schema=False, dependencies=[allows(Egress.GOVERNANCE)])
@@ -56,7 +59,7 @@ FORM_ACTIONS = ("submit", "provide_information")
 
 
 def _application_page(request: Request, who: Principal, app_id: int, error: DomainError | None = None,
-                      typed: dict[str, str] | None = None) -> HTMLResponse:
+                      typed: dict[str, str] | None = None, typed_scope: dict | None = None) -> HTMLResponse:
     """The application; after a refused change, with what the person typed and the error beside
     its field (nothing typed is lost)."""
     with _db(request) as session:
@@ -64,13 +67,47 @@ def _application_page(request: Request, who: Principal, app_id: int, error: Doma
         mine, editable = who.actor.id == f"user:{app.applicant.email}", app.status in gov.EDITABLE
         actions = gov.actions_for(who.actor, app)
         sending = [a for a in actions if a in FORM_ACTIONS] if mine and editable else []
+        data = _data_shown(app.form, typed, typed_scope)
         context = {"app": ApplicationOut.build(app, utcnow()), "form_fields": FORM_FIELDS, "purposes": PURPOSES,
                    "fields": {**fields_from_form(app.form), **(typed or {})}, "invalid": invalid_fields(error),
                    "engines": ENGINES, "error": error, "mine": mine, "editable": editable,
                    "actions": [a for a in actions if a not in sending], "sending": sending,
                    "permits": [(p.id, p.reference, p.status) for p in permits.of_application(session, app)],
-                   "history": permits.history(session, app)}
+                   "history": permits.history(session, app),
+                   **_scope_context(session, data, builder=mine and editable)}
     return render(request, "application.html", context, who=who, status=error.http_status if error else 200)
+
+
+def _data_shown(form: dict, typed: dict[str, str] | None, typed_scope: dict | None) -> dict:
+    """The data scope the page shows: as saved, or as typed when a change was refused."""
+    data = dict(form.get("data") or {})
+    if typed:
+        try:
+            data.update(form_from_fields(typed).get("data") or {})
+        except DomainError:
+            pass  # the very value refused: the page shows it typed, the scope as saved
+    return {**data, **(typed_scope or {})}
+
+
+def _scope_context(session, data: dict, *, builder: bool) -> dict:
+    """The release's tables and variables to tick (`builder`), what is wrong or doubtful in the
+    scope (issue 18, item 2), the extract's shape from the catalogue's counts, the codes' labels."""
+    release = _release(session, data.get("snapshot"))
+    found = scope.problems(release, data) if release else []
+    return {"releases": [s.ref for s in dictionary.published(session)], "release": release,
+            "builder": scope.choices(release, data) if release and builder else None,
+            "problems": {f: [p for p in found if p.field == f] for f in {p.field for p in found}},
+            "shape": scope.shape(release, data) if release else [],
+            "labels": scope.labels(data.get("population") or {}), "code_lists": scope.CODES}
+
+
+def _release(session, ref) -> object | None:
+    if not ref or not isinstance(ref, str):
+        return None
+    try:
+        return catalogue.get_snapshot(session, ref)
+    except (NotFound, InvalidInput):
+        return None
 
 
 @router.get("/applications/{app_id}", response_class=HTMLResponse)
@@ -82,18 +119,35 @@ def application(request: Request, app_id: int, who: Reader):
 def update_form(request: Request, app_id: int, who: Applicant, fields: Fields):
     """Save the form; then, if asked (`then`), submit it or send the information asked for. What
     was typed is saved before anything can refuse the sending, and shown again if refused."""
-    typed = {k: str(v) for k, v in fields.items() if k not in ("csrf_token", "then")}
-    then = str(fields.get("then", ""))
+    typed = {k: str(v) for k, v in fields.items() if k not in ("csrf_token", "then", SCOPE)
+             and not k.startswith("scope_")}
+    ticked, then = scope_from_form(fields), str(fields.get("then", ""))
     try:
         with _db(request) as session:
-            gov.update_form(session, actor=who.actor, app=gov.get_application(session, app_id),
-                            changes=form_from_fields(typed))
+            changes = form_from_fields(typed)
+            if ticked is not None:
+                changes["data"] = {**changes.get("data", {}), **ticked}
+            gov.update_form(session, actor=who.actor, app=gov.get_application(session, app_id), changes=changes)
         if then in FORM_ACTIONS:
             with _db(request) as session:
                 gov.act(session, actor=who.actor, app=gov.get_application(session, app_id), action=then)
     except DomainError as exc:
-        return _application_page(request, who, app_id, exc, typed=typed)
+        return _application_page(request, who, app_id, exc, typed=typed, typed_scope=ticked)
     return see_other(f"/applications/{app_id}")
+
+
+@router.post("/applications/scope")
+def add_to_scope(request: Request, who: Applicant, fields: Fields):
+    """The dictionary's "add to my application" (issue 18, item 1): a table, with the variables
+    ticked, joins the scope of the application chosen; the applicant lands on it to go on."""
+    ref, table, app_id = str(fields.get("release", "")), str(fields.get("table", "")), form_id(fields, "application")
+    if app_id is None:
+        raise InvalidInput("choose the application to add the table to", details={"field": "application"})
+    with _db(request) as session:
+        usecases.add_to_scope(session, actor=who.actor, app=gov.get_application(session, app_id),
+                              snapshot=catalogue.get_snapshot(session, ref), table=table,
+                              variables=[str(v) for v in fields.getlist("variable")])
+    return see_other(f"/applications/{app_id}#scope")
 
 
 # Decisions that cannot be taken back: the page asks once more, saying what follows (issue 18,

@@ -373,7 +373,7 @@ def table_plan(table: str, schema: pa.Schema, spec: ExtractSpec, key: bytes, dia
                present: frozenset[str] | None = None, pseudonymise: bool = True) -> TablePlan:
     """How one table is extracted; `present`: the tables the extract registered (None: all it may
     link through); `pseudonymise=False`: identifiers as they are, for bench/extract.py's baseline."""
-    wanted = set(spec.columns)
+    wanted = spec.wanted_in(table)
     columns = _Columns(table, frozenset(schema.names), spec, key, dialect, None, plain=not pseudonymise)
     link, source = _link(table, schema.names, columns.source(), present)
     if link == "person" and pseudonymise:

@@ -64,7 +64,9 @@ class ExtractSpec:
     merkle_root: str
     tables: tuple[str, ...]
     years: tuple[int, ...]
-    columns: tuple[str, ...] = ()  # empty: every column of each table
+    # the variables asked: `NAME` for every table (the older form), `TABLE.NAME` for one table's
+    # own; a table with none of either keeps every column (issue 18, item 2)
+    columns: tuple[str, ...] = ()
     population: Population = field(default_factory=Population)
     allowed_identifiers: tuple[str, ...] = ()
     optout_as_of: str = ""
@@ -78,7 +80,7 @@ class ExtractSpec:
         data = document["data"]
         return cls(permit=document["permit"], snapshot=data["snapshot"], merkle_root=data["merkle_root"],
                    tables=tuple(sorted(data["tables"])), years=tuple(sorted(int(y) for y in data["years"])),
-                   columns=tuple(sorted(data.get("columns") or ())),
+                   columns=_columns(data.get("columns")),
                    population=_population(data.get("population") or {}, data),
                    allowed_identifiers=tuple(sorted(data.get("identifiers") or ())),
                    optout_as_of=document.get("optout_as_of", document["issued_at"]),
@@ -90,6 +92,11 @@ class ExtractSpec:
     @property
     def digest(self) -> str:
         return hashlib.sha256(self.canonical()).hexdigest()
+
+    def wanted_in(self, table: str) -> frozenset[str]:
+        """The variables asked of `table` (empty: every column), with the extract's keys kept besides."""
+        prefix = f"{table}."
+        return frozenset(c.removeprefix(prefix) for c in self.columns if "." not in c or c.startswith(prefix))
 
     def allows(self, identifier: str) -> bool:
         return identifier in self.allowed_identifiers
@@ -105,6 +112,14 @@ class ExtractSpec:
         if self.population.age_on:
             return date.fromisoformat(self.population.age_on)
         return date(self.years[0], 1, 1)
+
+
+def _columns(columns) -> tuple[str, ...]:
+    """One list for every table, or each table's own (`{table: [names]}`) written `TABLE.NAME`:
+    a permit of the older form keeps its canonical form, hence its digest."""
+    if isinstance(columns, dict):
+        return tuple(sorted(f"{table}.{name}" for table, names in columns.items() for name in names or ()))
+    return tuple(sorted(columns or ()))
 
 
 def _lag(value) -> int:
