@@ -197,7 +197,8 @@ def test_the_researcher_is_told_when_the_release_is_out_or_returned(airlock_worl
         drain(platform, checks_first=False)
     mails = [_text(m) for m in relay.received]
     (to, subject, body), = [m for m in mails if "REQ-" in m[1]]
-    assert to == "alice@labo.example" and "renvoyée" in subject and "label the age groups" in body
+    assert to == "alice@labo.example" and "renvoyée" in subject
+    assert "label the age groups" not in body and "ages?" not in body  # checkers' words may quote an output
     assert f"{PUBLIC}/releases/{returned}" in body
     with platform.db.unit_of_work() as s:
         assert {n.kind for n in s.execute(select(Notice)).scalars()} >= {"release_returned"}

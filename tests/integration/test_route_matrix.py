@@ -70,6 +70,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("PUT", "/api/releases/{request_id}/files"): {R}, ("DELETE", "/api/releases/{request_id}/files/{name}"): {R},
     ("GET", "/api/releases/{request_id}/files/{name}"): {O}, ("POST", "/api/releases/{request_id}/actions"): {R, O},
     ("POST", "/api/releases/{request_id}/votes"): {O}, ("POST", "/api/releases/{request_id}/revoke"): {O},
+    ("POST", "/api/releases/{request_id}/comments"): {R, O},
     ("GET", "/api/releases/{request_id}/released/{name}"): {R},
     ("PUT", "/api/workspaces/{ws_id}/imports/{name}"): {R}, ("GET", "/api/workspaces/{ws_id}/imports"): {R},
     ("GET", "/api/airlock/imports"): {O}, ("GET", "/api/imports/{import_id}/content"): {O},
@@ -83,6 +84,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/releases/{request_id}/files/{name}/review"): {O},
     ("POST", "/releases/{request_id}/files/{name}/remove"): {R}, ("POST", "/releases/{request_id}/act"): {R, O},
     ("POST", "/releases/{request_id}/vote"): {O}, ("POST", "/releases/{request_id}/revoke"): {O},
+    ("POST", "/releases/{request_id}/comment"): {R, O},
     ("GET", "/airlock"): {O}, ("POST", "/workspaces/{ws_id}/imports"): {R},
     ("POST", "/imports/{import_id}/decide"): {R, O},
     # pages
@@ -94,6 +96,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/terms"): SIGNED, ("POST", "/terms"): SIGNED, ("GET", "/home"): SIGNED,
     ("GET", "/applications"): READERS, ("POST", "/applications"): {R},
     ("GET", "/applications/{app_id}"): READERS, ("POST", "/applications/{app_id}/form"): {R},
+    ("POST", "/applications/scope"): {R},
     ("POST", "/applications/{app_id}/act"): {R, I}, ("GET", "/queue"): {I},
     ("GET", "/applications/{app_id}/decision"): {I, L}, ("POST", "/applications/{app_id}/assess"): {I},
     ("POST", "/applications/{app_id}/opinion"): {L},

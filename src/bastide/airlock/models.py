@@ -27,10 +27,25 @@ class ReleaseRequest(Base):
     workspace: Mapped[Workspace] = relationship()
     files: Mapped[list[ReleaseFile]] = relationship(back_populates="request", order_by="ReleaseFile.id",
                                                     cascade="all, delete-orphan")
+    comments: Mapped[list[ReleaseComment]] = relationship(order_by="ReleaseComment.id", cascade="all, delete-orphan")
 
     @property
     def reference(self) -> str:
         return f"REQ-{self.id:06d}"
+
+
+class ReleaseComment(Base):
+    """What the project's persons and the checkers say to each other about a request or one of its
+    files (issue 18, item 7), kept with the round it was said in; never edited."""
+    __tablename__ = "release_comment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("release_request.id"), nullable=False, index=True)
+    author: Mapped[str] = mapped_column(String(200), nullable=False)
+    file: Mapped[str | None] = mapped_column(String(255))  # the file it is about, or None: the request
+    round: Mapped[int] = mapped_column(Integer, nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at = mapped_column(UTCDateTime(), nullable=False)
 
 
 class ReleaseFile(Base):

@@ -31,6 +31,19 @@ class FileOut(BaseModel):
     votes: list[VoteOut] = Field(description="This round's votes; hidden from a checker until they vote (blind).")
 
 
+class CommentOut(BaseModel):
+    author: str
+    file: str | None = Field(description="The file it is about, or null: the whole request.")
+    round: int
+    body: str
+    created_at: datetime
+
+
+class CommentIn(BaseModel):
+    body: str = Field(description="What to say (at most 4,000 characters).")
+    file: str | None = Field(None, description="The file it is about, if one.")
+
+
 class ReleaseOut(BaseModel):
     id: int
     reference: str
@@ -52,6 +65,7 @@ class RequestOut(BaseModel):
     parameters: dict[str, Any]
     comment: str | None
     files: list[FileOut]
+    comments: list[CommentOut] = Field(description="Between the project's persons and the checkers, oldest first.")
     release: ReleaseOut | None
     created_at: datetime
     updated_at: datetime
@@ -72,6 +86,8 @@ class RequestOut(BaseModel):
                    workspace_id=request.workspace_id, title=request.title, status=request.status,
                    requested_by=request.requested_by, approvals_required=request.approvals_required,
                    parameters=request.parameters, comment=request.comment, files=files, release=release,
+                   comments=[CommentOut(author=c.author, file=c.file, round=c.round, body=c.body,
+                                        created_at=c.created_at) for c in request.comments],
                    created_at=request.created_at, updated_at=request.updated_at)
 
 

@@ -414,10 +414,10 @@ def decide(session: Session, *, platform: Platform, actor: Actor, request: Relea
 
 
 def _tell_requester(session: Session, request: ReleaseRequest) -> None:
-    """The researcher who asked learns the outcome by mail (issue 18, item 9)."""
+    """The researcher who asked learns the outcome by mail (issue 18, item 9), without the checkers'
+    words: they may quote an output, and mail leaves the platform; they are on the request's page."""
     notices.tell(session, to=request.requested_by.removeprefix("user:"), kind=f"release_{request.status}",
-                 path=f"/releases/{request.id}", reference=request.reference, title=request.title,
-                 comment=request.comment or "")
+                 path=f"/releases/{request.id}", reference=request.reference, title=request.title)
 
 
 def _release(session: Session, platform: Platform, request: ReleaseRequest, *, approver: Actor) -> Release:

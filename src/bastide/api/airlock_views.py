@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from bastide.airlock import imports, usecases
+from bastide.airlock import comments, imports, usecases
 from bastide.airlock import service as airlock
-from bastide.airlock.schemas import ActionIn, FileIn, ImportOut, RequestIn, RequestOut, RevokeIn, VoteIn
+from bastide.airlock.schemas import ActionIn, CommentIn, FileIn, ImportOut, RequestIn, RequestOut, RevokeIn, VoteIn
 from bastide.airlock.service import RECORD
 from bastide.errors import InvalidInput
 from bastide.gate.egress import Egress, allows
@@ -94,6 +94,15 @@ def act(request: Request, request_id: int, body: ActionIn, who: Reader):
         release_request = airlock.get_request(session, request_id)
         usecases.act(session, platform=_platform(request), actor=who.actor, request=release_request,
                      action=body.action, comment=body.comment)
+        return RequestOut.build(session, release_request, who.actor)
+
+
+@router.post("/api/releases/{request_id}/comments", response_model=RequestOut, status_code=201)
+def add_comment(request: Request, request_id: int, body: CommentIn, who: Reader):
+    """A word between the project's persons and the checkers, about the request or one file."""
+    with _db(request) as session:
+        release_request = airlock.get_request(session, request_id)
+        comments.comment(session, actor=who.actor, request=release_request, body=body.body, file=body.file)
         return RequestOut.build(session, release_request, who.actor)
 
 

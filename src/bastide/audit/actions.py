@@ -96,6 +96,7 @@ class AuditAction(StrEnum):
     RELEASE_REVOKE = "release:revoke"
     RELEASE_DOWNLOAD = "release:download"
     RELEASE_FILE_READ = "release:file-read"  # an output under review read by a checker
+    RELEASE_COMMENT = "release:comment"  # a word between the researchers and the checkers (issue 18, item 7)
     IMPORT_SUBMIT = "import:submit"
     IMPORT_APPROVE = "import:approve"
     IMPORT_REJECT = "import:reject"

@@ -35,7 +35,7 @@ from bastide.statemachine import SYSTEM
 LOG = logging.getLogger(__name__)
 
 KINDS = frozenset({"information_requested", "decision_granted", "decision_refused", "release_released",
-                   "release_returned", "release_rejected"})
+                   "release_returned", "release_rejected", "release_comment"})
 MAX_ATTEMPTS = 8
 FIRST_WAIT = timedelta(seconds=30)  # then doubled at each failure, up to LONGEST_WAIT
 LONGEST_WAIT = timedelta(hours=1)

@@ -5,12 +5,13 @@ and the import lane."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from bastide.airlock import imports, usecases
+from bastide.airlock import comments, imports, usecases
 from bastide.airlock import service as airlock
 from bastide.airlock.schemas import ImportOut, RequestOut
 from bastide.errors import Conflict, DomainError, InvalidInput, TransitionNotAllowed
@@ -58,7 +59,7 @@ def _release_page(request: Request, who: Principal, request_id: int, *, error: D
             if has_permission(who.actor, P.OUTPUT_REVIEW) else []
         context = {"req": RequestOut.build(session, req, who.actor), "error": error, "mine": mine,
                    "editable": editable, "outputs": outputs_of(session, req.workspace)[0] if editable else [],
-                   "decisions": decisions}
+                   "decisions": decisions, "commenting": comments.can_comment(who.actor, req)}
     return render(request, "release.html", context, who=who, status=error.http_status if error else 200)
 
 
@@ -107,6 +108,17 @@ def vote_on_release(request: Request, request_id: int, who: Checker, fields: Fie
     return _on_release(request, who, request_id, lambda session, req: airlock.vote(
         session, actor=who.actor, request=req, name=str(fields.get("file", "")),
         decision=str(fields.get("decision", "")), comment=str(fields.get("comment", ""))))
+
+
+@router.post("/releases/{request_id}/comment")
+def comment_on_release(request: Request, request_id: int, who: Reader, fields: Fields):
+    """A word between the project's persons and the checkers; back to where it was written."""
+    about = str(fields.get("file") or "") or None
+    response = _on_release(request, who, request_id, lambda session, req: comments.comment(
+        session, actor=who.actor, request=req, body=str(fields.get("body", "")), file=about))
+    if response.status_code == 303 and fields.get("back") == "review" and about:
+        return see_other(f"/releases/{request_id}/files/{quote(about)}/review#comments")
+    return response
 
 
 @router.post("/releases/{request_id}/revoke")

@@ -13,6 +13,7 @@ import io
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from bastide.airlock import comments
 from bastide.airlock import service as airlock
 from bastide.gate.egress import Egress, allows
 from bastide.gate.guards import Checker
@@ -34,7 +35,9 @@ def review(request: Request, request_id: int, name: str, who: Checker):
                            "title": release_request.title},
                    "file": {"name": seen.file.name, "sha256": seen.file.sha256, "description": seen.file.description,
                             "exception": seen.file.exception, "report": seen.file.report},
-                   "script": seen.script, "provenance": seen.provenance, **_shown(name, seen.content, seen.file.report)}
+                   "script": seen.script, "provenance": seen.provenance, **_shown(name, seen.content, seen.file.report),
+                   "comments": [c for c in release_request.comments if c.file == name],
+                   "commenting": comments.can_comment(who.actor, release_request)}
     return render(request, "review.html", context, who=who)
 
 
