@@ -77,6 +77,9 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/imports/{import_id}/decision"): {R, O},
     ("GET", "/workspaces"): {R, "data_operator"}, ("GET", "/workspaces/{ws_id}"): {R},
     ("POST", "/workspaces/{ws_id}/query"): {R}, ("POST", "/workspaces/{ws_id}/jobs"): {R},
+    ("GET", "/api/workspaces/{ws_id}/schema"): {R}, ("GET", "/api/workspaces/{ws_id}/kept-queries"): {R},
+    ("POST", "/api/workspaces/{ws_id}/kept-queries"): {R}, ("DELETE", "/api/workspaces/{ws_id}/kept-queries/{query_id}"): {R},
+    ("POST", "/workspaces/{ws_id}/queries/keep"): {R}, ("POST", "/workspaces/{ws_id}/queries/{query_id}/forget"): {R},
     ("GET", "/workspaces/{ws_id}/jobs/{job_id}"): {R},
     ("GET", "/workspaces/{ws_id}/outputs/{output_id}/check"): {R}, ("GET", "/workspaces/{ws_id}/outputs/{output_id}"): {R},
     ("GET", "/api/workspaces/{ws_id}/outputs/{output_id}/view"): {R}, ("POST", "/workspaces/{ws_id}/releases"): {R},
@@ -145,7 +148,7 @@ def _path(template: str, app_id: int) -> str:
     values = {"app_id": str(app_id), "name": "snds", "release": "2024-12", "ref": "snds@2024-12", "table": "IR_BEN_R", "action": "nope",
               "permit_id": "999999", "token_id": "999999", "call_id": "999999", "email": "nobody@example.org", "ws_id": "999999", "job_id": "999999", "code": "en",
               "secret": "nope", "output_id": "999999", "request_id": "999999",
-              "import_id": "999999"}
+              "import_id": "999999", "query_id": "999999"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
 
 

@@ -8,10 +8,10 @@ from bastide.gate.egress import Egress, allows
 from bastide.gate.guards import Member, WorkspaceViewer as Viewer
 from bastide.gate.request import platform_of as _platform
 from bastide.gate.request import unit_of_work as _db
-from bastide.workspaces import jobs, query, usecases, viewing
+from bastide.workspaces import jobs, query, saved, usecases, viewing
 from bastide.workspaces import service as workspaces
-from bastide.workspaces.schemas import (JobIn, JobOut, OutputOut, OutputViewOut, QueryIn, QueryOut, SavedOut, SaveIn,
-                                        WorkspaceOut)
+from bastide.workspaces.schemas import (ExtractTableOut, JobIn, JobOut, KeptQueryIn, KeptQueryOut, OutputOut,
+                                        OutputViewOut, QueryIn, QueryOut, SavedOut, SaveIn, WorkspaceOut)
 
 router = APIRouter(tags=["workspaces"], dependencies=[allows(Egress.WORKSPACE)])
 
@@ -81,3 +81,34 @@ def view_output(request: Request, ws_id: int, output_id: int, who: Member):
     """An output's first lines, for the permit's persons: the whole file leaves only through the airlock."""
     seen = viewing.view_output(_platform(request), actor=who.actor, ws_id=ws_id, output_id=output_id)
     return OutputViewOut(**seen.__dict__)
+
+
+@router.get("/api/workspaces/{ws_id}/schema", response_model=list[ExtractTableOut])
+def schema(request: Request, ws_id: int, who: Member):
+    """The extract's tables and columns, described by the release's dictionary (no data)."""
+    query.admit(_platform(request), actor=who.actor, ws_id=ws_id)
+    with _db(request) as session:
+        return [ExtractTableOut.build(t) for t in usecases.schema_of(session, workspaces.get_workspace(session, ws_id))]
+
+
+@router.get("/api/workspaces/{ws_id}/kept-queries", response_model=list[KeptQueryOut])
+def kept_queries(request: Request, ws_id: int, who: Member):
+    query.admit(_platform(request), actor=who.actor, ws_id=ws_id)
+    with _db(request) as session:
+        return [KeptQueryOut.build(q) for q in saved.list_saved(session, workspaces.get_workspace(session, ws_id))]
+
+
+@router.post("/api/workspaces/{ws_id}/kept-queries", response_model=KeptQueryOut, status_code=201)
+def keep_query(request: Request, ws_id: int, body: KeptQueryIn, who: Member):
+    """Keep a query by name for the project's persons (the same name replaces your own)."""
+    query.admit(_platform(request), actor=who.actor, ws_id=ws_id)
+    with _db(request) as session:
+        return KeptQueryOut.build(saved.keep(session, actor=who.actor, ws=workspaces.get_workspace(session, ws_id),
+                                             name=body.name, sql=body.sql))
+
+
+@router.delete("/api/workspaces/{ws_id}/kept-queries/{query_id}", status_code=204)
+def forget_query(request: Request, ws_id: int, query_id: int, who: Member):
+    query.admit(_platform(request), actor=who.actor, ws_id=ws_id)
+    with _db(request) as session:
+        saved.forget(session, actor=who.actor, ws=workspaces.get_workspace(session, ws_id), query_id=query_id)

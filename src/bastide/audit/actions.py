@@ -75,6 +75,8 @@ class AuditAction(StrEnum):
     WORKSPACE_LOCK = "workspace:lock"
     WORKSPACE_SHRED = "workspace:shred"
     WORKSPACE_QUERY = "workspace:query"
+    QUERY_KEEP = "query:keep"  # a query kept by name in a workspace (its text, never its result)
+    QUERY_FORGET = "query:forget"
     WORKSPACE_REFUSED = "workspace:refused"
     JOB_SUBMIT = "job:submit"
     JOB_START = "job:start"

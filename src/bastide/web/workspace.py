@@ -12,15 +12,18 @@ from bastide.airlock import imports
 from bastide.airlock import service as airlock
 from bastide.airlock.schemas import ImportOut, RequestOut
 from bastide.airlock.tables import is_evidence
-from bastide.errors import DomainError
+from bastide.errors import Conflict, DomainError, InvalidInput
 from bastide.gate.auth import Principal
 from bastide.gate.egress import Egress, allows
 from bastide.gate.guards import Member, WorkspaceViewer
 from bastide.gate.request import platform_of as _platform
 from bastide.gate.request import unit_of_work as _db
+from bastide.web import chart
+from bastide.web.forms import invalid_fields
 from bastide.web.render import Fields, render, see_other
 from bastide.worker import service as workers
 from bastide.workspaces import jobs, query, usecases, viewing
+from bastide.workspaces import saved as saved_queries
 from bastide.workspaces import service as workspaces
 from bastide.workspaces.schemas import JobOut, OutputOut, QueryOut, SavedOut, WorkspaceOut
 
@@ -42,13 +45,17 @@ def outputs_of(session, ws) -> tuple[list[OutputOut], list[OutputOut]]:
 
 
 def _workspace_page(request: Request, who: Principal, ws_id: int, *, sql: str = "", result=None, saved=None,
-                    error: DomainError | None = None) -> HTMLResponse:
+                    error: DomainError | None = None, kept_now: str | None = None,
+                    query_name: str = "") -> HTMLResponse:
     query.admit(_platform(request), actor=who.actor, ws_id=ws_id)
     with _db(request) as session:
         ws = workspaces.get_workspace(session, ws_id)
         outputs, evidence = outputs_of(session, ws)
         context = {"ws": WorkspaceOut.build(session, ws, _platform(request).settings), "sql": sql, "result": result,
                    "error": error, "saved": saved, "outputs": outputs, "evidence": evidence,
+                   "chart": chart.bars(result.columns, result.rows) if result else None,
+                   "schema": usecases.schema_of(session, ws), "kept": saved_queries.list_saved(session, ws),
+                   "kept_now": kept_now, "query_name": query_name, "invalid": invalid_fields(error),
                    "history": query.recent_queries(session, actor=who.actor, ws=ws),
                    "jobs": [JobOut.build(j) for j in jobs.list_jobs(session, ws)],
                    "releases": [RequestOut.build(session, r, who.actor) for r in airlock.list_requests(session, ws=ws)],
@@ -57,8 +64,36 @@ def _workspace_page(request: Request, who: Principal, ws_id: int, *, sql: str = 
 
 
 @router.get("/workspaces/{ws_id}", response_class=HTMLResponse)
-def workspace_page(request: Request, ws_id: int, who: Member):
-    return _workspace_page(request, who, ws_id)
+def workspace_page(request: Request, ws_id: int, who: Member, query_id: int | None = None):
+    """The workspace; with `query_id`, a kept query opened in the console (not run)."""
+    sql = ""
+    if query_id is not None:
+        query.admit(_platform(request), actor=who.actor, ws_id=ws_id)
+        with _db(request) as session:
+            sql = next((q.sql for q in saved_queries.list_saved(session, workspaces.get_workspace(session, ws_id))
+                        if q.id == query_id), "")
+    return _workspace_page(request, who, ws_id, sql=sql)
+
+
+@router.post("/workspaces/{ws_id}/queries/keep", response_class=HTMLResponse)
+def keep_query(request: Request, ws_id: int, who: Member, fields: Fields):
+    """Keep the console's query by name, for the project's persons (its text, not its result)."""
+    sql, name = str(fields.get("sql", "")), str(fields.get("query_name", ""))
+    query.admit(_platform(request), actor=who.actor, ws_id=ws_id)
+    try:
+        with _db(request) as session:
+            saved_queries.keep(session, actor=who.actor, ws=workspaces.get_workspace(session, ws_id), name=name, sql=sql)
+    except (InvalidInput, Conflict) as exc:
+        return _workspace_page(request, who, ws_id, sql=sql, error=exc, query_name=name)
+    return _workspace_page(request, who, ws_id, sql=sql, kept_now=name.strip())
+
+
+@router.post("/workspaces/{ws_id}/queries/{query_id}/forget")
+def forget_query(request: Request, ws_id: int, query_id: int, who: Member):
+    query.admit(_platform(request), actor=who.actor, ws_id=ws_id)
+    with _db(request) as session:
+        saved_queries.forget(session, actor=who.actor, ws=workspaces.get_workspace(session, ws_id), query_id=query_id)
+    return see_other(f"/workspaces/{ws_id}#kept")
 
 
 @router.post("/workspaces/{ws_id}/query", response_class=HTMLResponse, dependencies=[allows(Egress.SCREEN_VIEW)])

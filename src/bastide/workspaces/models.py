@@ -125,3 +125,19 @@ class ScreenView(Base):
     person: Mapped[str] = mapped_column(String(320), nullable=False)  # the actor id
     day = mapped_column(Date, nullable=False)
     rows: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class SavedQuery(Base):
+    """A query kept by name in a workspace (issue 18, item 8): the project's persons see each
+    other's, each changes or forgets only their own. Text only: its results are run again."""
+
+    __tablename__ = "saved_query"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id"), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    author: Mapped[str] = mapped_column(String(200), nullable=False)
+    sql: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at = mapped_column(UTCDateTime(), nullable=False)
+    updated_at = mapped_column(UTCDateTime(), nullable=False)

@@ -122,3 +122,40 @@ class OutputViewOut(BaseModel):
     truncated_by: str | None = Field(None, description="rows, bytes or quota: the file has more than is shown.")
     reason: str | None = Field(None, description="Why nothing is shown (not a text output).")
     quota_left: int | None = None
+
+
+class KeptQueryIn(BaseModel):
+    name: str = Field(description="1 to 100 letters, digits, spaces or . - ( ) _; the same name replaces your own.")
+    sql: str
+
+
+class KeptQueryOut(BaseModel):
+    """A query kept by name in the workspace (its text; running it is a query like any other)."""
+    id: int
+    name: str
+    author: str
+    sql: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def build(cls, q) -> KeptQueryOut:
+        return cls(id=q.id, name=q.name, author=q.author, sql=q.sql, created_at=q.created_at, updated_at=q.updated_at)
+
+
+class ColumnOut(BaseModel):
+    name: str
+    type: str
+    description: str
+    nomenclature: str
+
+
+class ExtractTableOut(BaseModel):
+    name: str
+    rows: int
+    link: str = Field(description="How the table meets the cohort (person, dcir_keys, stay_keys, visit_keys, idt, none).")
+    columns: list[ColumnOut]
+
+    @classmethod
+    def build(cls, t) -> ExtractTableOut:
+        return cls(name=t.name, rows=t.rows, link=t.link, columns=[ColumnOut(**c.__dict__) for c in t.columns])
