@@ -220,6 +220,13 @@ def test_the_api_from_check_to_signed_download(airlock_world):
     small = _output(platform, ws_id, "small.csv", SMALL)
     checked = alice.post(f"/api/workspaces/{ws_id}/outputs/{small}/check").json()
     assert checked["status"] == "blocked" and checked["findings"][0]["cell"] == "sex=1, age=65+"
+    assert checked["findings"][0]["message"] == ("the cell (sex=1, age=65+) counts 7, fewer than 10: suppress it or "
+                                                 "group categories")
+    assert (checked["findings"][0]["said"], checked["findings"][0]["values"]) == (
+        "small_count", {"cell": "sex=1, age=65+", "count": "7", "threshold": "10"})
+    page = alice.get(f"/workspaces/{ws_id}/outputs/{small}/check")  # issue 18, item 4: said in the page's language
+    assert "la cellule (sex=1, age=65+) compte 7, moins que 10 : masquez-la ou regroupez des catégories" in page.text
+    assert "counts 7, fewer than 10: suppress it" in alice.get(f"/workspaces/{ws_id}/outputs/{small}/check?lang=en").text
     assert bob.post(f"/api/workspaces/{ws_id}/outputs/{small}/check").status_code == 403
 
     req = alice.post(f"/api/workspaces/{ws_id}/releases", json={"title": "Prevalence"}).json()

@@ -16,6 +16,7 @@ from bastide.audit.actions import AuditAction
 from bastide.airlock.workflow import IMPORT_WORKFLOW, RELEASE_WORKFLOW
 from bastide.catalogue.workflow import SNAPSHOT_WORKFLOW
 from bastide.errors import DomainError
+from bastide.airlock import said
 from bastide.governance import scope
 from bastide.governance.form import ENGINES, PURPOSES
 from bastide.governance.workflow import APPLICATION_WORKFLOW, PERMIT_WORKFLOW
@@ -61,7 +62,8 @@ def shown_by_code() -> set[str]:
     wanted |= {f"provenance_{k}" for k in ("job", "engine", "snapshot", "extract", "permit", "query")}  # review.html
     wanted |= {f"save_and_{act}" for act in governance.FORM_ACTIONS}  # the form's own sending buttons
     wanted |= {f"sector_{s}" for s in ("private", "public")}  # identity.models.Organisation.sector
-    wanted |= {f"scope_{code}" for code in scope.ENGLISH}  # the scope builder's problems (governance.scope)
+    wanted |= {f"scope_{code}" for code in scope.ENGLISH}
+    wanted |= {f"finding_{code}" for code in said.ENGLISH}  # what a disclosure check says (airlock/said.py)  # the scope builder's problems (governance.scope)
     wanted |= {f"sex_{s}" for s in (*SEXES, "both")} | {f"combine_{c}" for c in COMBINE}  # the population's choices
     mailed = {*notices.KINDS, "activation", "reset_asked", "reset_done"}  # notices, account links, resets
     wanted |= {f"reset_what_{kind}" for kind in resets.KINDS}  # what a reset message says was reset
@@ -151,3 +153,14 @@ def test_a_known_code_warns_nothing():
 ])
 def test_the_language_comes_from_the_link_then_the_cookie_then_the_browser(query, cookie, accept, lang):
     assert i18n.pick_language(query, cookie, accept) == lang
+
+
+def test_the_english_catalogue_says_what_a_finding_says():
+    """A finding's English catalogue text is its domain text (airlock/said.py) with the same values:
+    the page and the API's report say the same thing."""
+    from bastide.airlock.said import Said
+
+    english = codes("en")
+    for code, text in said.ENGLISH.items():
+        values = {name: f"<{name}>" for name in re.findall(r"\{(\w+)\}", text)}
+        assert english[f"finding_{code}"] % values == str(Said(code, **values)), code

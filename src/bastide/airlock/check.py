@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bastide.airlock import rules
+from bastide.airlock.said import Said
 from bastide.airlock.rules import BLOCKED, REVIEW, Finding, Parameters
 from bastide.airlock.tables import TABLE_SUFFIXES, UnreadableTable, is_evidence, read
 
@@ -44,17 +45,15 @@ def check_file(path: Path, *, params: Parameters = Parameters(), root: Path | No
         except UnreadableTable as exc:
             return _report(path.name, [Finding("readable", BLOCKED, exc.message, path.name, {})])
         if len(table.cells) and max(c.row for c in table.cells) > params.max_rows:
-            return _report(path.name, [Finding("gate", BLOCKED, f"{path.name} has more than {params.max_rows} rows: "
-                                               "release aggregates, not record-level data", path.name,
+            return _report(path.name, [Finding("gate", BLOCKED, Said("too_many_rows", file=path.name,
+                                                                     max_rows=params.max_rows), path.name,
                                                {"max_rows": params.max_rows})])
         found = [f for rule in (*rules.TABLE_RULES.values(), *extra) for f in rule(table, params)]
         return _report(path.name, found, table.structure.to_dict())
     text = path.read_text(encoding="utf-8", errors="replace") if suffix in TEXT else ""
     found = list(rules.degrees_of_freedom(path.name, text, params))
-    kind = "an image" if suffix in IMAGES else "free text"
-    found.append(Finding("human_review", REVIEW, f"{path.name} is {kind}: no automatic rule covers it, a checker "
-                         "reads it (small counts in labels, outliers in plots, identifying details in text)",
-                         path.name, {}))
+    said = Said("human_review_image" if suffix in IMAGES else "human_review_text", file=path.name)
+    found.append(Finding("human_review", REVIEW, said, path.name, {}))
     return _report(path.name, found)
 
 

@@ -16,6 +16,7 @@ from bastide import transitions
 from bastide.airlock.check import check_file
 from bastide.airlock.models import ImportRequest
 from bastide.airlock.rules import BLOCKED, Finding, Parameters
+from bastide.airlock.said import Said
 from bastide.airlock.service import newest_first, require_independent, require_member
 from bastide.airlock.tables import TABLE_SUFFIXES
 from bastide.airlock.workflow import IMPORT_WORKFLOW
@@ -52,8 +53,7 @@ def scan(name: str, content: bytes) -> dict:
         text = content.decode("utf-8", errors="replace")
         for line_number, line in enumerate(text.splitlines(), start=1):
             if PSEUDONYM_OR_NIR.search(line):
-                findings.append(Finding("identifiers", BLOCKED, f"line {line_number} holds what looks like a "
-                                        "pseudonym or a NIR: personal data cannot be brought in", name, {},
+                findings.append(Finding("identifiers", BLOCKED, Said("import_identifier", line=line_number), name, {},
                                         row=line_number))
                 break
     return {"status": BLOCKED if findings else "pass", "findings": [f.to_dict() for f in findings]}

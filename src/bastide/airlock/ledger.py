@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bastide.airlock.rules import BLOCKED, Finding, Parameters
+from bastide.airlock.said import Said
 from bastide.airlock.tables import OutputTable
 
 
@@ -87,8 +88,8 @@ def differencing(table: OutputTable, released: list[Released], p: Parameters) ->
         if gap is not None:
             where, size = gap
             yield Finding("differencing", BLOCKED,
-                          f"compared with {other.file} of {other.release}, {where} differs by {size} "
-                          f"(fewer than {p.threshold}): subtracting one table from the other isolates them",
+                          Said("differencing", other=other.file, release=other.release, where=where, size=size,
+                               threshold=p.threshold),
                           table.name, {"threshold": p.threshold, "released": other.release, "file": other.file},
                           value=size)
 

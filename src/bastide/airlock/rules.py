@@ -15,6 +15,7 @@ from typing import Any
 
 
 from bastide.airlock import identifiers as ids
+from bastide.airlock.said import Said
 from bastide.airlock.tables import COUNT_NAMES, EVIDENCE, TOP, Cell, OutputTable
 
 BLOCKED, REVIEW, SUGGESTION, INFO = "blocked", "review", "suggestion", "info"
@@ -48,7 +49,12 @@ class Finding:
     value: Any = None
 
     def to_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        """As kept in reports: with the message's code and values when it has them (`Said`)."""
+        out = {k: v for k, v in asdict(self).items() if v is not None}
+        out["message"] = str(self.message)
+        if isinstance(self.message, Said):
+            out.update(said=self.message.code, values=self.message.values)
+        return out
 
 
 Rule = Callable[[OutputTable, Parameters], Iterator[Finding]]
@@ -72,13 +78,12 @@ def _primary(table: OutputTable, p: Parameters) -> set[int]:
 def min_count(table: OutputTable, p: Parameters) -> Iterator[Finding]:
     params = {"threshold": p.threshold}
     if table.structure.count is None and table.structure.layout != "wide":
-        yield _finding("min_count", REVIEW, "no column of counts was found or declared, so cell sizes cannot be "
-                       "checked: add one (n) or declare it in the file's .sdc.json", table, params)
+        yield _finding("min_count", REVIEW, Said("no_counts"), table, params)
         return
     for cell in table.cells:
         if cell.count is not None and 0 < cell.count < p.threshold:
-            yield _finding("min_count", BLOCKED, f"the cell ({cell.label(table.structure.cell_dimensions)}) counts "
-                           f"{cell.count}, fewer than {p.threshold}: suppress it or group categories",
+            yield _finding("min_count", BLOCKED, Said("small_count", cell=cell.label(table.structure.cell_dimensions),
+                                                      count=cell.count, threshold=p.threshold),
                            table, params, cell, cell.count)
 
 
@@ -89,11 +94,9 @@ def zeros(table: OutputTable, p: Parameters) -> Iterator[Finding]:
             continue
         label = cell.label(table.structure.cell_dimensions)
         if cell.key in structural:
-            yield _finding("zeros", INFO, f"({label}) is a declared structural zero", table, {}, cell, 0)
+            yield _finding("zeros", INFO, Said("structural_zero", cell=label), table, {}, cell, 0)
         else:
-            yield _finding("zeros", BLOCKED if p.zeros_disclosive else REVIEW,
-                           f"the cell ({label}) is zero: it tells that nobody in the group has the attribute; "
-                           "suppress it, or declare it a structural zero if it is zero by construction",
+            yield _finding("zeros", BLOCKED if p.zeros_disclosive else REVIEW, Said("zero", cell=label),
                            table, {"zeros_disclosive": p.zeros_disclosive}, cell, 0)
 
 
@@ -103,15 +106,15 @@ def missing(table: OutputTable, p: Parameters) -> Iterator[Finding]:
     s = table.structure
     for cell in table.cells:
         if cell.count and cell.missing and not cell.suppressed and cell.count - cell.missing < p.threshold:
-            yield _finding("missing", REVIEW, f"({cell.label(s.cell_dimensions)}) counts {cell.count} but "
-                           f"{cell.missing} of them have no value: its total rests on "
-                           f"{max(cell.count - cell.missing, 0)}, fewer than {p.threshold}",
+            yield _finding("missing", REVIEW, Said("missing_values", cell=cell.label(s.cell_dimensions), count=cell.count,
+                                                   missing=cell.missing, rest=max(cell.count - cell.missing, 0),
+                                                   threshold=p.threshold),
                            table, {"threshold": p.threshold}, cell, cell.count - cell.missing)
         gaps = ([s.count] if s.count and cell.count is None and not cell.suppressed else []) + \
                ([s.total] if s.total and cell.total is None and not cell.suppressed else [])
         for column in gaps:
-            yield _finding("missing", REVIEW, f"({cell.label(s.cell_dimensions)}) has no value in {column}: say in "
-                           "the description how missing values were handled", table, {}, cell)
+            yield _finding("missing", REVIEW, Said("missing_column", cell=cell.label(s.cell_dimensions), column=column),
+                           table, {}, cell)
 
 
 def secondary_suppression(table: OutputTable, p: Parameters) -> Iterator[Finding]:
@@ -124,16 +127,14 @@ def secondary_suppression(table: OutputTable, p: Parameters) -> Iterator[Finding
     for group, alone in _lonely(table, groups, hidden):
         cell = table.cells[alone]
         yield _finding("secondary_suppression", BLOCKED,
-                       f"({cell.label(table.structure.cell_dimensions)}) is the only suppressed cell of its group "
-                       f"({group}): the margin gives it back; suppress another cell of that group too",
+                       Said("lone_suppressed", cell=cell.label(table.structure.cell_dimensions), group=group),
                        table, params, cell)
     primary = _primary(table, p)
     if primary:
         for extra in sorted(_complements(table, groups, hidden | primary) - hidden - primary):
             cell = table.cells[extra]
             yield _finding("secondary_suppression", SUGGESTION,
-                           f"suppress ({cell.label(table.structure.cell_dimensions)}) too, so that the cells "
-                           "suppressed for the threshold cannot be recomputed from the margins",
+                           Said("suppress_too", cell=cell.label(table.structure.cell_dimensions)),
                            table, params, cell, cell.count)
 
 
@@ -199,37 +200,36 @@ def dominance(table: OutputTable, p: Parameters) -> Iterator[Finding]:
     params = {"p_ratio": p.p_ratio, "nk_n": p.nk_n, "nk_k": p.nk_k}
     width = max(2, p.nk_n)
     if s.total is None or len(s.top) < width:
-        yield _finding("dominance", REVIEW, f"a magnitude table needs each cell's total and its {width} "
-                       "largest contributions (columns top1, top2…) to be checked for dominance", table, params)
+        yield _finding("dominance", REVIEW, Said("no_evidence_columns", width=width), table, params)
         return
     for cell in table.cells:
         if cell.suppressed or cell.count == 0:  # not shown, or empty: the threshold rules judge it
             continue
         verdict = _dominance_of(cell, p, width)
         if verdict:
-            outcome, message = verdict
-            yield _finding("dominance", outcome, f"({cell.label(s.cell_dimensions)}){message}", table, params, cell,
-                           cell.total)
+            outcome, code, values = verdict
+            yield _finding("dominance", outcome, Said(code, cell=cell.label(s.cell_dimensions), **values), table,
+                           params, cell, cell.total)
 
 
-def _dominance_of(cell: Cell, p: Parameters, width: int) -> tuple[str, str] | None:
+def _dominance_of(cell: Cell, p: Parameters, width: int) -> tuple[str, str, dict] | None:
+    """The outcome, and what is said of it (a code of airlock/said.py and its values)."""
     top = cell.top[:width]
     if cell.total is None or any(t is None for t in top):
-        return REVIEW, (" is shown without the evidence to judge dominance (its total and largest contributions "
-                        f"in {EVIDENCE}): a person must judge it")
+        return REVIEW, "dominance_unjudged", {"evidence": EVIDENCE}
     if cell.total < 0 or (cell.negatives or 0) > 0 or any(t < 0 for t in top) or \
             (cell.smallest is not None and cell.smallest < 0):
-        return REVIEW, " has negative contributions: dominance is not defined, a person must judge it"
+        return REVIEW, "dominance_negative", {}
     if cell.count is not None and cell.missing is not None and cell.count <= cell.missing:
         return None  # no value at all: nothing to dominate (the missing rule sends it to a person)
     top1, top2 = top[0], top[1]
     if cell.total == 0:  # every contribution is zero: each contributor's value is known
-        return BLOCKED, ": every contribution is zero, so each contributor's value is known (p% rule)"
+        return BLOCKED, "dominance_zero", {}
     if top1 > 0 and (cell.total - top1 - top2) / top1 < p.p_ratio:
-        return BLOCKED, f": the second largest contributor could estimate the largest within {p.p_ratio:.0%} (p% rule)"
+        return BLOCKED, "dominance_p", {"ratio": f"{p.p_ratio:.0%}"}
     if sum(top[:p.nk_n]) >= p.nk_k * cell.total:
-        return BLOCKED, (f": the {p.nk_n} largest contributors make {sum(top[:p.nk_n]) / cell.total:.0%} of the "
-                         f"total, at least {p.nk_k:.0%} ((n, k) rule)")
+        return BLOCKED, "dominance_nk", {"n": p.nk_n, "share": f"{sum(top[:p.nk_n]) / cell.total:.0%}",
+                                         "k": f"{p.nk_k:.0%}"}
     return None
 
 
@@ -242,8 +242,8 @@ def same_values(table: OutputTable, p: Parameters) -> Iterator[Finding]:
             continue
         top1, top2 = cell.top[0], cell.top[1]
         if top1 is not None and top1 != 0 and top1 == top2 == cell.smallest:
-            yield _finding("same_values", REVIEW, f"({cell.label(s.cell_dimensions)}): every contribution is "
-                           f"{top1:g}, so the cell tells each contributor's value", table, {}, cell, top1)
+            yield _finding("same_values", REVIEW, Said("same_values", cell=cell.label(s.cell_dimensions),
+                                                       value=f"{top1:g}"), table, {}, cell, top1)
 
 
 IDENTIFIER_NAMES = re.compile(
@@ -257,12 +257,12 @@ def identifiers(table: OutputTable, p: Parameters) -> Iterator[Finding]:
     measures = {table.structure.count, table.structure.total} - {None}
     for column in table.columns:
         if IDENTIFIER_NAMES.match(column):
-            yield Finding("identifiers", BLOCKED, f"column {column} is named as a person or professional "
-                          "identifier: remove it", table.name, {}, column=column)
+            yield Finding("identifiers", BLOCKED, Said("identifier_name", column=column), table.name, {},
+                          column=column)
             continue
         hit = ids.first(_texts(table, column), lambda v, c=column: ids.shaped(v, c, measure=c in measures))
         if hit is not None:
-            yield Finding("identifiers", BLOCKED, f"column {column} holds {hit[1]} (row {hit[0]}): remove it",
+            yield Finding("identifiers", BLOCKED, Said("identifier_value", column=column, what=hit[1], row=hit[0]),
                           table.name, {}, row=hit[0], column=column)
 
 
@@ -275,7 +275,7 @@ def project_identifiers(known: ids.Known) -> Rule:
         for column in table.columns:
             hit = ids.first(_texts(table, column), lambda v: ids.ours(v, known))
             if hit is not None:
-                yield Finding("identifiers", BLOCKED, f"column {column} holds {hit[1]} (row {hit[0]}): remove it",
+                yield Finding("identifiers", BLOCKED, Said("identifier_value", column=column, what=hit[1], row=hit[0]),
                               table.name, {}, row=hit[0], column=column)
 
     return rule
@@ -285,9 +285,9 @@ def evidence_kept_inside(table: OutputTable, p: Parameters) -> Iterator[Finding]
     """Each cell's largest contributions are evidence for the checks, never part of an output."""
     inside = [c for c in table.columns if TOP.match(c) or c.lower() == "smallest"]
     if inside:
-        yield Finding("evidence_inside", BLOCKED, f"the table carries its cells' largest contributions "
-                      f"({', '.join(inside)}): move them to {table.name}{EVIDENCE}, which the checks read and "
-                      "which never leaves", table.name, {}, column=inside[0])
+        yield Finding("evidence_inside", BLOCKED, Said("evidence_inside", columns=", ".join(inside),
+                                                       evidence=f"{table.name}{EVIDENCE}"),
+                      table.name, {}, column=inside[0])
 
 
 # what a table of groups looks like (issue 14 "Why" 2: counts of 1 declared a "dimension" in the
@@ -306,16 +306,15 @@ def structure_from_content(table: OutputTable, p: Parameters) -> Iterator[Findin
         if name.lower() in COUNT_NAMES and name != s.count:
             small = [(i + 1, v) for i, v in enumerate(values) if v.isdigit() and 0 < int(v) < p.threshold]
             for row, value in small[:50]:
-                yield Finding("counts_as_dimension", BLOCKED, f"{name} is named as counts but declared a dimension: "
-                              f"row {row} counts {value}, fewer than {p.threshold}", table.name,
+                yield Finding("counts_as_dimension", BLOCKED, Said("counts_as_dimension", column=name, row=row,
+                                                                   count=value, threshold=p.threshold), table.name,
                               {"threshold": p.threshold}, row=row, column=name, value=int(value))
         if rows >= 2 and values and set(values) == {"1"}:
-            yield Finding("one_record_per_row", BLOCKED, f"{name} is 1 on every row: each row is one record, "
-                          "not a group", table.name, {}, column=name)
+            yield Finding("one_record_per_row", BLOCKED, Said("one_record_per_row", column=name), table.name, {},
+                          column=name)
         if len(s.dimensions) > 1 and rows >= RECORDS_FROM and len(set(values)) >= 0.9 * rows:
-            yield Finding("row_identifier", BLOCKED, f"{name} has a different value on {len(set(values))} of {rows} "
-                          "rows: it identifies rows, record-level data; group it into categories", table.name,
-                          {"rows": rows}, column=name)
+            yield Finding("row_identifier", BLOCKED, Said("row_identifier", column=name, distinct=len(set(values)),
+                                                          rows=rows), table.name, {"rows": rows}, column=name)
 
 
 def _texts(table: OutputTable, name: str) -> list[str]:
@@ -330,8 +329,8 @@ def microdata(persons: int | None) -> Rule:
     def rule(table: OutputTable, p: Parameters) -> Iterator[Finding]:
         rows = max((c.row for c in table.cells), default=0)
         if persons and rows >= RECORDS_FROM and rows >= persons / 2:
-            yield Finding("microdata", BLOCKED, f"{table.name} has {rows} rows for the project's {persons} persons: "
-                          "record-level data, not aggregates", table.name, {"persons": persons, "rows": rows})
+            yield Finding("microdata", BLOCKED, Said("microdata", file=table.name, rows=rows, persons=persons),
+                          table.name, {"persons": persons, "rows": rows})
 
     return rule
 
@@ -356,6 +355,5 @@ def degrees_of_freedom(name: str, text: str, p: Parameters) -> Iterator[Finding]
     for match in DOF.finditer(text):
         dof = int(match.group(1))
         if dof < p.min_dof:
-            yield Finding("degrees_of_freedom", BLOCKED, f"the model has {dof} residual degrees of freedom, fewer "
-                          f"than {p.min_dof}: it may reveal individual values", name, {"min_dof": p.min_dof},
-                          value=dof)
+            yield Finding("degrees_of_freedom", BLOCKED, Said("few_dof", dof=dof, min_dof=p.min_dof), name,
+                          {"min_dof": p.min_dof}, value=dof)
