@@ -85,8 +85,8 @@ def _activate(browser, url: str, link: str) -> str:
     return secret
 
 
-def _sign_in(browser, url: str, email: str, secret: str):
-    context = browser.new_context(java_script_enabled=False, locale="fr-FR")
+def _sign_in(browser, url: str, email: str, secret: str, locale: str = "fr-FR"):
+    context = browser.new_context(java_script_enabled=False, locale=locale)
     page = context.new_page()
     page.goto(url + "/applications")  # not signed in: sent to the sign-in page, then back
     page.fill("#email", email)
@@ -126,13 +126,23 @@ def _fits(page) -> None:
         page.set_viewport_size(DESKTOP)
 
 
+# What the journey reads on its pages, in each language (issue 18: the whole journey in both)
+WORDS = {"fr-FR": {"submitted": "soumise", "register": "registre public", "revoked": "révoquée",
+                   "permit": "Permis d'accès"},
+         "en-GB": {"submitted": "submitted", "register": "public register", "revoked": "revoked",
+                   "permit": "Data permit"}}
+
+
 @pytest.mark.slow
-def test_done_when_in_chromium(served, chromium, tmp_path):
-    """Issue 3's done-when, in the browser: register a member, enrol MFA, apply, see the register,
-    instruct to a granted permit, download it and verify it offline."""
-    url, platform = served.url, served.platform
+@pytest.mark.parametrize("locale", list(WORDS))
+def test_done_when_in_chromium(served, chromium, tmp_path, locale):
+    """Issue 3's done-when, in the browser, JavaScript off, in French and in English (the browser's
+    language): register a member, enrol MFA, apply with the scope ticked from the release, see the
+    register, instruct to a granted permit, download it and verify it offline; every page checked
+    at 390 and 1280 px (issue 18)."""
+    url, platform, words = served.url, served.platform, WORDS[locale]
     admin = _sign_in(chromium, url, "ada@hdh.example", _activate(chromium, url, url + "/activate/" + operator_creates(
-        platform, email="ada@hdh.example", org="HDH", sector="public", roles={"administrator"})))
+        platform, email="ada@hdh.example", org="HDH", sector="public", roles={"administrator"})), locale)
     admin.goto(url + "/admin/users")
     admin.fill("#email", "alice@labo.example")
     admin.fill("#name", "Alice Martin")
@@ -142,7 +152,7 @@ def test_done_when_in_chromium(served, chromium, tmp_path):
     link = admin.locator("#activation-link").inner_text()
     assert admin.locator("td", has_text="alice@labo.example").count() == 1
 
-    alice = _sign_in(chromium, url, "alice@labo.example", _activate(chromium, url, link))
+    alice = _sign_in(chromium, url, "alice@labo.example", _activate(chromium, url, link), locale)
     assert alice.url.endswith("/applications")
     alice.fill("#title", "Statines et diabète de type 2")
     alice.select_option("#procedure", "standard")
@@ -166,7 +176,7 @@ def test_done_when_in_chromium(served, chromium, tmp_path):
     alice.select_option("#f_purpose", "e")
     _go(alice, "button[name=then][value=submit]")  # saved, then submitted: at the form's end (issue 18, item 3)
     assert alice.locator("#status").get_attribute("data-state") == "submitted", alice.locator(".error").all_inner_texts()
-    assert alice.locator("#status").inner_text() == "soumise"  # in words, in the person's language
+    assert alice.locator("#status").inner_text() == words["submitted"]  # in words, in the person's language
     _fits(alice)
     reference = alice.locator("h1").inner_text().split(" ")[0]
 
@@ -178,13 +188,15 @@ def test_done_when_in_chromium(served, chromium, tmp_path):
 
     link = url + "/activate/" + operator_creates(platform, email="ines@hdh.example", org="HDH", sector="public",
                                                  roles={"instructor"})
-    ines = _sign_in(chromium, url, "ines@hdh.example", _activate(chromium, url, link))
+    ines = _sign_in(chromium, url, "ines@hdh.example", _activate(chromium, url, link), locale)
     ines.goto(url + "/queue")
+    _fits(ines)
     _go(ines, f"a:has-text('{reference}')")
     _act(ines, "screen")
     _act(ines, "accept")
     _act(ines, "refuse")  # asked once more, saying what follows (issue 18, item 3)
-    assert "registre public" in ines.locator("#consequence").inner_text()
+    assert words["register"] in ines.locator("#consequence").inner_text()
+    _fits(ines)
     _go(ines, "#confirm button[type=submit]")  # a refusal without its justification is refused, and says so (GOV-12)
     assert ines.locator(".error").count() == 1 and ines.locator("#status").get_attribute("data-state") == "processing"
     _go(ines, "a[href$='/decision']")
@@ -195,7 +207,7 @@ def test_done_when_in_chromium(served, chromium, tmp_path):
 
     link = url + "/activate/" + operator_creates(platform, email="louis@hdh.example", org="HDH", sector="public",
                                                  roles={"legal_recorder"})
-    louis = _sign_in(chromium, url, "louis@hdh.example", _activate(chromium, url, link))
+    louis = _sign_in(chromium, url, "louis@hdh.example", _activate(chromium, url, link), locale)
     louis.goto(ines.url)
     for kind, reference_no in (("ethics", "CESREES-2026-77"), ("cnil", "DR-2026-310")):
         louis.select_option("#kind", kind)
@@ -204,6 +216,7 @@ def test_done_when_in_chromium(served, chromium, tmp_path):
         louis.fill("#outcome", "favourable")
         _go(louis, "form[action$='/opinion'] button[type=submit]")
     assert "DR-2026-310" in louis.content()
+    _fits(louis)
 
     ines.goto(ines.url.removesuffix("/decision"))
     _act(ines, "grant")
@@ -211,7 +224,7 @@ def test_done_when_in_chromium(served, chromium, tmp_path):
     assert ines.locator("#status").get_attribute("data-state") == "decision_issued"
     alice.reload()
     _go(alice, "a[href^='/permits/']")
-    assert alice.locator("h1").inner_text().startswith(("Permis d'accès", "Data permit"))
+    assert alice.locator("h1").inner_text().startswith(words["permit"])
     signed = alice.request.get(url + alice.locator("#download").get_attribute("href"))
     document = verify_file(signed.text(), public_pem=platform.signer.public_pem())
     assert document["application"] == reference and document["data"]["population"] == {"icd10": ["E11"]}
@@ -228,7 +241,7 @@ def test_done_when_in_chromium(served, chromium, tmp_path):
     assert "v2" in ines.locator("h1").inner_text() and ines.locator("#months").count() == 0  # extended once only
     ines.fill("#revoke_reason", "manquement aux conditions du permis")
     _go(ines, "form[action$='/revoke'] button[type=submit]")
-    assert ines.locator(".state[data-state=revoked]").inner_text() == "révoquée" and "manquement" in ines.content()
+    assert ines.locator(".state[data-state=revoked]").inner_text() == words["revoked"] and "manquement" in ines.content()
 
 
 @pytest.mark.slow
@@ -244,11 +257,11 @@ def test_workspace_in_chromium(ready, chromium):
         _go(alice, f"a:has-text('{done.workspace}')")
         assert alice.locator("#tables tr", has_text="IR_BEN_R").count() == 1
         alice.fill("#sql", "SELECT BEN_SEX_COD, count(*) AS n FROM IR_BEN_R GROUP BY 1 ORDER BY 1")
-        _go(alice, "form[action$='/query'] button[type=submit]")
+        _go(alice, "#console button[type=submit]")
         assert alice.locator("#result th").all_inner_texts() == ["BEN_SEX_COD", "n"]
         _fits(alice)
         alice.fill("#sql", "SELECT * FROM read_csv('/etc/passwd')")
-        _go(alice, "form[action$='/query'] button[type=submit]")
+        _go(alice, "#console button[type=submit]")
         assert "disabled" in alice.locator(".error").inner_text()
         alice.fill("#script", "from bastide import workspace\n"
                               "workspace.table('IR_BEN_R').to_pandas().describe().to_csv('summary.csv')\n")
@@ -315,6 +328,9 @@ def test_airlock_in_chromium(ready, chromium):
                 back = page.url
                 _go(page, "a.review")
                 assert page.locator("#review-table tbody tr").count() == 4 and page.locator("#provenance").count() == 1
+                page.fill("#comment-body", "Are the 65+ ages grouped with 18-64 anywhere else?")  # issue 18, item 7
+                _go(page, "#comment-form button[type=submit]")
+                assert "grouped with 18-64" in page.locator("#comments").inner_text()
                 _fits(page)
                 page.goto(back)
             _go(page, "form.vote button[type=submit]")  # approve is the first choice
@@ -326,6 +342,7 @@ def test_airlock_in_chromium(ready, chromium):
 
         alice.goto(request_url)
         assert alice.locator("#released li").count() == 2
+        assert "grouped with 18-64" in alice.locator("#comments").inner_text()  # the checker's word, on the page
         record = alice.request.get(f"{request_url.replace('/releases/', '/api/releases/')}/released/RELEASE.json")
         document = verify_document(record.text(), public_pem=platform.signer.public_pem(), format=FORMAT)
         assert [f["name"] for f in document["files"]] == ["suppressed.csv"]
