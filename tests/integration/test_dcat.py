@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
+import pyshacl
 import pytest
-from rdflib import Graph, Namespace
+from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
-from rdflib.namespace import DCAT, DCTERMS, RDF
+from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF
 
 from bastide.base.ingest import IngestRequest, ingest
+from bastide.catalogue import dcat
 from bastide.catalogue import service as catalogue
 from bastide.catalogue.dcat import CSVW, CV, DCATAP, NON_PUBLIC, VCARD, export
 from tests.conftest import make_platform
@@ -58,7 +63,8 @@ def test_distributions_and_variables(exported):  # CAT-05, CAT-06
     assert len(columns) > 300
     for col in columns:
         assert len(list(g.objects(col, CSVW.name))) == 1 and len(list(g.objects(col, CSVW.datatype))) == 1
-        assert g.value(col, DCTERMS.description) and g.value(col, CSVW.title)
+        assert g.value(col, DCTERMS.description) and g.value(col, CSVW.titles)  # CSVW's term is `titles`
+        assert isinstance(g.value(col, CSVW.datatype), Literal)  # a built-in datatype's name, not an IRI
 
 
 # rdflib's own JSON-LD parser still builds a ConjunctiveGraph internally (its warning, not ours).
@@ -67,3 +73,64 @@ def test_jsonld_and_turtle_say_the_same(exported):  # CAT-09
     texts, _ = exported
     assert isomorphic(Graph().parse(data=texts["turtle"], format="turtle"),
                       Graph().parse(data=texts["jsonld"], format="json-ld"))
+
+
+SHAPES = Path(dcat.__file__).parent / "shapes" / "dcat-ap-3.0.0-SHACL.ttl"
+
+
+def _validate(graph: Graph) -> tuple[bool, list[str]]:
+    """The official DCAT-AP 3.0.0 shapes, with RDFS entailment (their `sh:class rdfs:Resource`
+    holds of every IRI only under it)."""
+    conforms, report, _ = pyshacl.validate(graph, shacl_graph=Graph().parse(SHAPES), inference="rdfs")
+    SH = Namespace("http://www.w3.org/ns/shacl#")
+    return conforms, sorted(f"{report.value(r, SH.resultPath)}: {report.value(r, SH.resultMessage)}"
+                            for r in report.subjects(RDF.type, SH.ValidationResult))
+
+
+def test_the_shapes_are_the_official_ones_as_published():
+    """catalogue/shapes/SOURCE.md: SEMICeu/DCAT-AP releases/3.0.0/shacl/dcat-ap-SHACL.ttl, unchanged."""
+    assert hashlib.sha256(SHAPES.read_bytes()).hexdigest() == \
+        "05af11c73bce3270cd75f81d651af281109ff8179d320f2114a98d6280b3e45e"
+
+
+def test_the_export_conforms_to_the_dcat_ap_3_shapes(exported):  # issue 18, item 13
+    texts, _ = exported
+    conforms, problems = _validate(Graph().parse(data=texts["turtle"], format="turtle"))
+    assert conforms, problems
+
+
+@pytest.mark.parametrize("removed", [
+    (DCAT.Catalog, DCTERMS.title),  # the catalogue's mandatory title
+    (DCAT.Dataset, DCTERMS.description),  # the dataset's mandatory description
+    (FOAF.Agent, FOAF.name),  # the publisher's mandatory name
+])
+def test_the_shapes_catch_a_mandatory_property_left_out(exported, removed):
+    """The validation can fail: without one mandatory property, the export no longer conforms."""
+    texts, _ = exported
+    g = Graph().parse(data=texts["turtle"], format="turtle")
+    kind, prop = removed
+    for subject in g.subjects(RDF.type, kind):
+        g.remove((subject, prop, None))
+    conforms, problems = _validate(g)
+    assert not conforms and any(str(prop) in p for p in problems), problems
+
+
+def test_catalogue_agents_coverage_and_distributions(exported):
+    """What the HealthDCAT-AP validator reported missing (issue 18, item 13): a catalogue holding
+    the dataset; the publisher (the access body) an agent with a type and a vCard contact point;
+    the dataset's country and years (the small delivery's T_MCO23* and T_MCO24* folders: 2023–2024); each
+    distribution's licence, description and availability."""
+    texts, HD = exported
+    g = Graph().parse(data=texts["turtle"], format="turtle")
+    (ds,) = list(g.subjects(RDF.type, DCAT.Dataset))
+    (cat,) = list(g.subjects(RDF.type, DCAT.Catalog))
+    assert list(g.objects(cat, DCAT.dataset)) == [ds] and g.value(cat, DCTERMS.publisher) == g.value(ds, HD.hdab)
+    agent = g.value(ds, DCTERMS.publisher)
+    assert g.value(agent, DCTERMS.type) == URIRef("http://purl.org/adms/publishertype/NationalAuthority")
+    assert (g.value(agent, DCAT.contactPoint), RDF.type, VCARD.Kind) in g
+    assert g.value(ds, DCTERMS.spatial) == URIRef("http://publications.europa.eu/resource/authority/country/FRA")
+    period = g.value(ds, DCTERMS.temporal)
+    assert (str(g.value(period, DCAT.startDate)), str(g.value(period, DCAT.endDate))) == ("2023-01-01", "2024-12-31")
+    for dist in g.objects(ds, DCAT.distribution):
+        assert (g.value(dist, DCTERMS.license), RDF.type, DCTERMS.LicenseDocument) in g
+        assert g.value(dist, DCTERMS.description) and g.value(dist, DCATAP.availability)

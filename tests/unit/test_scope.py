@@ -132,3 +132,4 @@ def test_asked_columns_reads_both_shapes():
     assert scope.asked_columns({"columns": {"A": ["x"]}}, "B") == frozenset()
     assert scope.asked_columns({"columns": ["x", "y"]}, "B") == {"x", "y"}
     assert scope.asked_columns({}, "B") == frozenset()
+
