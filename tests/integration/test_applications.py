@@ -149,7 +149,8 @@ def test_the_variables_asked_for_must_fit_the_tables_asked_for(gov_world):
 
     with pytest.raises(InvalidInput, match="PHA_ATC_C07 is in IR_PHA_R — add their table") as stray:
         submitted(["ER_PRS_F", "ER_PHA_F"], ["PHA_ATC_C07", "PHA_PRS_C13", "PRS_NAT_REF"])
-    assert stray.value.details == {"field": "data.columns", "variables": {"PHA_ATC_C07": ["IR_PHA_R"]}}
+    assert stray.value.details == {"field": "data.columns", "rule": "stray_variable",
+                                   "variables": {"PHA_ATC_C07": ["IR_PHA_R"]}}
     with pytest.raises(InvalidInput, match="no table of snds@2024-12"):
         submitted(["ER_PRS_F"], ["PRS_NAT_REF", "NOT_A_VARIABLE"])
     with pytest.raises(InvalidInput, match="none of the variables named is in ER_PHA_F") as bare:

@@ -48,6 +48,7 @@ class Problem:
     field: str  # the form's field it is beside (tables, columns, icd10, atc, ccam)
     values: dict[str, str] = field(default_factory=dict)
     blocking: bool = True
+    data: dict = field(default_factory=dict)  # the same, structured, for the API's error details
 
     @property
     def message(self) -> str:
@@ -85,7 +86,7 @@ def problems(snapshot, data: dict) -> list[Problem]:
     tables = [t for t in data.get("tables") or ()]
     found = [
         *_tables(snapshot.ref, variables, tables),
-        *_columns(variables, [t for t in tables if t in variables], data.get("columns")),
+        *_columns(snapshot.ref, variables, [t for t in tables if t in variables], data.get("columns")),
         *_codes(data.get("population") or {}),
         *_links(variables, tables),
     ]
@@ -99,7 +100,7 @@ def check(snapshot, data: dict) -> None:
     for problem in problems(snapshot, data):
         if problem.blocking:
             raise InvalidInput(problem.message, details={"field": f"data.{problem.field}", "rule": problem.code,
-                                                         **problem.values})
+                                                         **problem.values, **problem.data})
 
 
 def _tables(release: str, variables: dict, tables: list[str]) -> list[Problem]:
@@ -107,7 +108,7 @@ def _tables(release: str, variables: dict, tables: list[str]) -> list[Problem]:
     return [Problem("unknown_table", "tables", {"release": release, "tables": ", ".join(unknown)})] if unknown else []
 
 
-def _columns(variables: dict[str, set[str]], tables: list[str], columns) -> list[Problem]:
+def _columns(release: str, variables: dict[str, set[str]], tables: list[str], columns) -> list[Problem]:
     if not columns:
         return []
     if isinstance(columns, dict):
@@ -120,11 +121,11 @@ def _columns(variables: dict[str, set[str]], tables: list[str], columns) -> list
     wanted, asked = set(columns), {t: variables[t] for t in tables}
     stray = sorted(wanted - set().union(*asked.values())) if asked else sorted(wanted)
     if stray:
-        where = "; ".join(f"{v} is in {', '.join(sorted(t for t, names in variables.items() if v in names)) or 'no table'}"
-                          for v in stray)
-        return [Problem("stray_variable", "columns", {"variables": where})]
+        where = {v: sorted(t for t, names in variables.items() if v in names) for v in stray}
+        said = "; ".join(f"{v} is in {', '.join(t) or 'no table of ' + release}" for v, t in where.items())
+        return [Problem("stray_variable", "columns", {"variables": said}, data={"variables": where})]
     bare = sorted(t for t, names in asked.items() if not names & wanted)
-    return [Problem("keys_only", "columns", {"tables": ", ".join(bare)})] if bare else []
+    return [Problem("keys_only", "columns", {"tables": ", ".join(bare)}, data={"tables": bare})] if bare else []
 
 
 def _criteria(population: dict) -> bool:
