@@ -9,6 +9,8 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from alembic import command
+from sqlalchemy import select
 
 from bastide.airlock import imports
 from bastide.airlock import service as airlock
@@ -22,7 +24,9 @@ from bastide.identity import service as identity
 from bastide.identity.policy import Forbidden
 from bastide.platform import operator_actor
 from bastide.workspaces import service as workspaces
-from bastide.workspaces import jobs
+from bastide.workspaces import brought, jobs
+from bastide.workspaces.models import BroughtFile
+from bastide.db import _alembic_config
 from bastide.workspaces.jobs import register_output
 from tests.integration.test_permit_lifecycle import _granted
 from tests.portal import session_client
@@ -328,6 +332,28 @@ def test_an_approved_import_is_read_by_the_workspace_jobs(airlock_world):
     job = jobs.run(platform, job_id=jobs.submit(platform, actor=p["alice"], ws_id=ws_id, name="codes", kind="python",
                    script="from bastide import workspace\nprint(workspace.imported('codelist.csv').read_text())\n"))
     assert job.status == "succeeded" and "type 2 diabetes" in job.log, job.log
+    with platform.db.unit_of_work() as s:  # handed over to the workspace, which never reads the airlock's rows
+        assert [(b.name, b.source, b.sha256) for b in s.execute(select(BroughtFile)).scalars()] == [
+            ("codelist.csv", f"IMP-{imp:06d}", hashlib.sha256(codes).hexdigest())]
+
+
+@SQLITE_ONLY
+def test_imports_approved_before_the_hand_over_are_handed_over_by_the_migration(airlock_world):
+    """Migration 0021: the files approved before it are the workspace's afterwards (the same
+    sealed objects), in the order they were asked for; a rejected one is not."""
+    platform, p, ws_id = airlock_world
+    first = _import(platform, p, ws_id, "codes.csv", b"code\nE10\n")
+    _decide_import(platform, p["olga"], first, "approve")
+    second = _import(platform, p, ws_id, "codes.csv", b"code\nE11\n")  # the same name, newer: it wins
+    _decide_import(platform, p["olga"], second, "approve")
+    refused = _import(platform, p, ws_id, "other.csv", b"x\n1\n")
+    _decide_import(platform, p["olga"], refused, "reject", comment="not needed")
+    command.downgrade(_alembic_config(platform.db.url), "0020")  # as it was before: no hand-over table
+    platform.db.migrate("head")
+    with platform.db.unit_of_work() as s:
+        handed = [(b.name, b.source) for b in s.execute(select(BroughtFile).order_by(BroughtFile.id)).scalars()]
+        assert handed == [("codes.csv", f"IMP-{first:06d}"), ("codes.csv", f"IMP-{second:06d}")]
+        assert brought.files(s, platform=platform, ws_id=ws_id) == {"codes.csv": b"code\nE11\n"}
 
 
 BAD_IMPORTS = [("../escape.py", b"print(1)", "no folder"), (".bashrc", b"x", "no folder"),

@@ -27,6 +27,7 @@ from bastide.errors import Conflict, InvalidInput, NotFound
 from bastide.keys.sealed import get_sealed, put_sealed
 from bastide.platform import Platform
 from bastide.statemachine import Actor
+from bastide.workspaces import brought
 from bastide.workspaces.models import Workspace
 
 ALLOWED = (".py", ".sql", ".r", ".csv", ".tsv", ".parquet", ".json", ".txt", ".md", ".yaml", ".yml")
@@ -111,6 +112,9 @@ def decide(session: Session, *, actor: Actor, imp: ImportRequest, action: str, c
                       details={"comment": comment.strip()} if comment.strip() else None)
     imp.reviewer = actor.id if action != "withdraw" else imp.reviewer
     imp.comment, imp.decided_at = comment.strip() or None, utcnow()
+    if action == "approve":  # the workspace now holds it: its jobs find it at /data/imports
+        brought.hand_over(session, ws=imp.workspace, name=imp.name, key=imp.key, key_id=imp.key_id, sha256=imp.sha256,
+                          size=imp.size, source=imp.reference)
 
 
 def content(session: Session, *, platform: Platform, imp: ImportRequest) -> bytes:
@@ -126,11 +130,3 @@ def read_for_review(session: Session, *, platform: Platform, actor: Actor, imp: 
     record(session, actor=actor, action=AuditAction.IMPORT_READ, target=target(imp),
            details={"sha256": imp.sha256, "size": len(data), "egress": "import-review"})
     return data
-
-
-def approved(session: Session, *, platform: Platform, ws_id: int) -> dict[str, bytes]:
-    """The workspace's approved imports by name (the newest of a name wins), for its jobs."""
-    files: dict[str, bytes] = {}
-    for imp in reversed(list_imports(session, ws=session.get(Workspace, ws_id), status=("approved",))):
-        files[imp.name] = content(session, platform=platform, imp=imp)
-    return files

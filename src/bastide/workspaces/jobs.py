@@ -29,7 +29,7 @@ from bastide.keys import service as key_service
 from bastide.keys.sealed import get_sealed, put_sealed, put_sealed_file
 from bastide.platform import Platform
 from bastide.statemachine import SYSTEM, Actor
-from bastide.workspaces import job_sandbox, running
+from bastide.workspaces import brought, job_sandbox, running
 from bastide.workspaces.sandbox import Limits, host_uid, own
 from bastide.workspaces.models import Extract, Job, Output, Workspace
 from bastide.workspaces.engines import ExtractFiles, engines, extract_folder, sandbox_tables
@@ -261,11 +261,9 @@ def _gateway(platform: Platform, job: Job, ws: Workspace, files: ExtractFiles, u
 
 
 def _write_imports(session: Session, platform: Platform, ws_id: int, folder: Path) -> None:
-    """The approved imports (SPE-09), read-only beside the extract at /data/imports."""
-    from bastide.airlock import imports  # the airlock builds on workspaces: imported here, not at the top
-
+    """The files the airlock handed over (SPE-09), read-only beside the extract at /data/imports."""
     folder.mkdir(parents=True)
-    for name, content in imports.approved(session, platform=platform, ws_id=ws_id).items():
+    for name, content in brought.files(session, platform=platform, ws_id=ws_id).items():
         (folder / name).write_bytes(content)
 
 

@@ -141,3 +141,21 @@ class SavedQuery(Base):
     sql: Mapped[str] = mapped_column(Text, nullable=False)
     created_at = mapped_column(UTCDateTime(), nullable=False)
     updated_at = mapped_column(UTCDateTime(), nullable=False)
+
+
+class BroughtFile(Base):
+    """A file brought into the workspace (SPE-09): the airlock hands it over once a checker has
+    approved it; the workspace keeps where it lies sealed and its hash, and jobs find it read-only.
+    How it was checked is the airlock's business (issue 18, item 12: workspaces never import it)."""
+
+    __tablename__ = "brought_file"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id"), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(300), nullable=False)
+    key: Mapped[str] = mapped_column(String(500), nullable=False)  # in the store, AES-GCM sealed
+    key_id: Mapped[str] = mapped_column(ForeignKey("data_key.id"), nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    source: Mapped[str] = mapped_column(String(50), nullable=False)  # what handed it over (IMP-000012)
+    created_at = mapped_column(UTCDateTime(), nullable=False)
