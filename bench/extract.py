@@ -39,9 +39,9 @@ from bastide.identity import service as identity
 from bastide.platform import Platform, operator_actor
 from bastide.workspaces import extract
 from bastide.workspaces.compile import CLAIMS, COHORT, OPTOUT, claims_sql, cohort_sql, table_plan
-from bastide.workspaces.engine import DuckDBEngine
+from bastide.query.engine import DuckDBEngine
 from bastide.workspaces.identities import IDENTITIES, identities_sql
-from bastide.workspaces.source import open_table, snapshot_files
+from bastide.query.source import open_table, snapshot_files
 from bastide.workspaces.spec import ExtractSpec, Population
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -25,8 +25,8 @@ from pathlib import Path
 from bastide.analytics.flatten import flatten_dcir, months_of, snapshot_months
 from bastide.analytics.views import workspace_views
 from bastide.catalogue import service as catalogue
-from bastide.workspaces.engine import DuckDBEngine
-from bastide.workspaces.source import open_table, snapshot_files
+from bastide.query.engine import DuckDBEngine
+from bastide.query.source import open_table, snapshot_files
 from bastide.workspaces.spec import Population
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -18,7 +18,7 @@ from bastide.base.synth import generate
 from bastide.identity import service as identity
 from bastide.config import Settings
 from bastide.platform import Platform, operator_actor
-from bastide.workspaces.engine import DuckDBEngine
+from bastide.query.engine import DuckDBEngine
 from tests.services import S3_ACCESS, S3_SECRET, Postgres, SeaweedS3, SecondS3, SoftHsm
 
 pytest_plugins = ["tests.workspace_fixtures"]  # the `ready` workspace, for the workspace and job tests

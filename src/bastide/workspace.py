@@ -93,7 +93,7 @@ def duckdb():
     import duckdb as _duckdb
 
     from bastide.analytics.views import workspace_views
-    from bastide.workspaces.dialect import DUCKDB
+    from bastide.query.dialect import DUCKDB
 
     con = _duckdb.connect()
     for name, dataset in _datasets().items():

@@ -22,7 +22,7 @@ from bastide.audit import service as audit
 from bastide.identity import service as identity
 from bastide.workspaces import jobs, query
 from bastide.workspaces import service as workspaces
-from bastide.workspaces.engine import DuckDBEngine
+from bastide.query.engine import DuckDBEngine
 from bastide.workspaces.models import Extract
 from tests.integration.test_spark import pyspark  # noqa: F401 (pyspark is installed by the test set-up)
 from tests.portal import session_client

@@ -35,7 +35,7 @@ from bastide.base.synth.writer import DeliveryWriter
 from bastide.catalogue import service as catalogue
 from bastide.platform import operator_actor
 from bastide.workspaces import extract
-from bastide.workspaces.engine import DuckDBEngine
+from bastide.query.engine import DuckDBEngine
 from bastide.workspaces.pseudonym import pseudonym
 from bastide.workspaces.spark.engine import SparkEngine
 from bastide.workspaces.spec import ExtractSpec, Population

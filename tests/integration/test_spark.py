@@ -21,7 +21,7 @@ from bastide.keys.parquet import decryption_properties, encryption_properties
 from bastide.platform import operator_actor
 from bastide.workspaces import extract
 from bastide.workspaces import service as workspaces
-from bastide.workspaces.engine import DuckDBEngine
+from bastide.query.engine import DuckDBEngine
 from bastide.workspaces.models import Extract
 from bastide.workspaces.pseudonym import pseudonym
 from bastide.workspaces.spark.engine import SparkEngine
@@ -156,7 +156,7 @@ def test_the_dcir_flattening_gives_the_same_rows_on_both_engines(spark_world, tm
     from datetime import date
 
     from bastide.analytics.flatten import flatten_dcir, snapshot_months
-    from bastide.workspaces.source import snapshot_files
+    from bastide.query.source import snapshot_files
 
     platform, _p = spark_world
     months = [date(2023, 3, 1), date(2023, 4, 1)]

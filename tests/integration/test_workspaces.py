@@ -35,7 +35,7 @@ from bastide.workspaces.jobs import read_output, register_output
 from bastide.worker.service import drain
 from bastide.workspaces.models import Extract, Output
 from bastide.workspaces.pseudonym import number, pseudonym, surrogate
-from bastide.workspaces.source import open_table, snapshot_files
+from bastide.query.source import open_table, snapshot_files
 from tests.integration.test_permit_lifecycle import _granted
 from tests.portal import session_client
 from tests.services import working

@@ -12,7 +12,7 @@ import pytest
 from bastide.analytics import dcir, events, pmsi
 from bastide.analytics.views import used_by, workspace_views
 from bastide.workspaces.compile import DCIR_KEYS
-from bastide.workspaces.dialect import DUCKDB
+from bastide.query.dialect import DUCKDB
 
 
 def _keys(n: int, flux: date = date(2023, 1, 1)) -> dict:

@@ -11,7 +11,7 @@ from bastide.errors import InvalidInput
 from bastide.governance import deadlines
 from bastide.governance.form import check_fields, check_submission, missing_fields
 from bastide.web.forms import form_id
-from bastide.workspaces.engine import EngineUnavailable, configured_engine
+from bastide.workspaces.engine_choice import EngineUnavailable, configured_engine
 
 FULL = {
     "persons": ["alice@inserm.example"], "functions": "epidemiologist", "purpose": "e", "use": "cohort study",

@@ -5,7 +5,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from bastide.workspaces.engine import SealedDatabase
+from bastide.query.engine import SealedDatabase
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from bastide.config import Settings
 from bastide.keys.parquet import decryption_properties
 from bastide.storage import open_store
-from bastide.workspaces.engine import DuckDBEngine
+from bastide.query.engine import DuckDBEngine
 from bastide.workspaces.extract import Target, _write
 
 KEY = secrets.token_bytes(32)

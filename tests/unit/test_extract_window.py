@@ -16,7 +16,7 @@ import pytest
 from bastide.base.manifest import FileEntry
 from bastide.errors import InvalidInput
 from bastide.workspaces.compile import COHORT, claims_sql, cohort_sql, table_plan
-from bastide.workspaces.source import SnapshotFiles
+from bastide.query.source import SnapshotFiles
 from bastide.workspaces.spec import ExtractSpec, Population
 from tests.extract_sql import as_sources, persons_table
 from tests.unit.test_analytics import _prs, _rows, _table

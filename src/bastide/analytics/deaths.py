@@ -16,7 +16,7 @@ exact dates: two sources can then fall in adjacent months and disagree."""
 from __future__ import annotations
 
 from bastide.analytics.sql import Columns, q, real_date
-from bastide.workspaces.dialect import Dialect
+from bastide.query.dialect import Dialect
 
 SOURCES = ("referential", "cepidc", "hospital")  # in order of precedence
 DEATH_DISCHARGE = "9"  # MS_SOR_V.SOR_MOD_COD: Décès

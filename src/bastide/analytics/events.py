@@ -31,7 +31,7 @@ from bastide.analytics.dcir import signed
 from bastide.analytics.deaths import linked_to_persons
 from bastide.analytics.pmsi import SESSIONS, STAY, VISIT, YEAR, same_stay
 from bastide.analytics.sql import q, text
-from bastide.workspaces.dialect import Dialect
+from bastide.query.dialect import Dialect
 
 PMSI_YEARS = "pmsi_years"  # in `tables`: the extract's PMSI tables carry their year (analytics.views)
 DECOMPTE = ("FLX_DIS_DTD", "FLX_TRT_DTD", "FLX_EMT_TYP", "FLX_EMT_NUM", "FLX_EMT_ORD", "ORG_CLE_NUM", "DCT_ORD_NUM")

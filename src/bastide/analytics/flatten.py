@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from bastide.analytics.dcir import DETAIL_TABLES, DcirFilters, flat_dcir_sql
 from bastide.keys.base import KeyManager
 from bastide.storage import ObjectStore
-from bastide.workspaces.engine import QueryEngine
-from bastide.workspaces.parts import Written
-from bastide.workspaces.source import ParquetSource, SnapshotFiles, open_table
+from bastide.query.engine import QueryEngine
+from bastide.query.parts import Written
+from bastide.query.source import ParquetSource, SnapshotFiles, open_table
 
 TABLES = ("ER_PRS_F", *DETAIL_TABLES)
 

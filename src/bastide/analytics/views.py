@@ -12,7 +12,7 @@ from bastide.analytics.deaths import deaths_sql
 from bastide.analytics.events import PMSI_YEARS, drug_dispensations_sql, events_sql
 from bastide.analytics.persons import persons_sql
 from bastide.analytics.pmsi import flat_mco_sql, stays_sql, visits_sql, yearly
-from bastide.workspaces.dialect import Dialect
+from bastide.query.dialect import Dialect
 
 VIEWS = ("persons", "dcir_flat", "dcir_care_year", "drug_dispensations", "mco_stays", "mco_flat", "mco_visits", "deaths",
          "events")

@@ -11,8 +11,8 @@ import pyarrow as pa
 
 from bastide.analytics.views import used_by, workspace_views
 from bastide.errors import InvalidInput
-from bastide.workspaces.engine import QueryEngine
-from bastide.workspaces.source import ParquetSource
+from bastide.query.engine import QueryEngine
+from bastide.query.source import ParquetSource
 
 
 class QueryFailed(InvalidInput):

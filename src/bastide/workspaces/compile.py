@@ -22,7 +22,7 @@ from bastide.analytics.pmsi import STAY, VISIT, YEAR, McoFilters, same_stay, sql
 from bastide.analytics.sql import listed
 from bastide.base.schema import NOMENCLATURE, snds_registry
 from bastide.errors import InvalidInput
-from bastide.workspaces.dialect import DUCKDB, Dialect
+from bastide.query.dialect import DUCKDB, Dialect
 from bastide.workspaces.identities import IDENTITIES, nir_column, person_of, same_person
 from bastide.workspaces.pseudonym import sql_number, sql_pseudonym, sql_surrogate
 from bastide.workspaces.spec import (

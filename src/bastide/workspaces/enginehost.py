@@ -28,8 +28,8 @@ from bastide.errors import DomainError
 from bastide.keys.parquet import decryption_properties
 from bastide.workspaces import answer
 from bastide.workspaces.answer import QueryFailed, Scope
-from bastide.workspaces.engine import SealedDatabase
-from bastide.workspaces.source import ParquetSource
+from bastide.query.engine import SealedDatabase
+from bastide.query.source import ParquetSource
 
 SOCKET = "/run/bastide/engine.sock"
 EXTRACT = "/extract"

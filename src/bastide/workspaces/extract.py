@@ -25,9 +25,9 @@ from bastide.keys.base import KeyManager
 from bastide.storage import ObjectStore
 from bastide.workspaces.compile import (CLAIMS, COHORT, OPTOUT, PROFESSIONALS, VISITS, claims_sql, cohort_sql,
                                        professionals_sql, table_plan)
-from bastide.workspaces.engine import QueryEngine
+from bastide.query.engine import QueryEngine
 from bastide.workspaces.identities import IDENTITIES, identities_sql
-from bastide.workspaces.source import SnapshotFiles, open_table, snapshot_files
+from bastide.query.source import SnapshotFiles, open_table, snapshot_files
 from bastide.workspaces.spec import ExtractSpec
 
 FORMAT = "bastide-extract/1"

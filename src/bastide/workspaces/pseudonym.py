@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from bastide.workspaces.dialect import DUCKDB, Dialect
+from bastide.query.dialect import DUCKDB, Dialect
 
 BLOCK = 64  # SHA-256's block size
 

@@ -35,7 +35,7 @@ from bastide.workspaces.answer import QueryFailed  # noqa: F401 - where callers 
 from bastide.workspaces.engines import ExtractFiles, engines
 from bastide.workspaces.models import Extract, Workspace
 from bastide.workspaces.service import current_extract, ended_permit, engine_of, get_workspace, target, why_ended
-from bastide.workspaces.source import ParquetSource, parquet_source
+from bastide.query.source import ParquetSource, parquet_source
 
 
 def members(ws: Workspace) -> set[str]:

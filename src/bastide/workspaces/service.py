@@ -28,7 +28,7 @@ from bastide.platform import Platform
 from bastide.statemachine import SYSTEM, Actor
 from bastide import queue
 from bastide.workspaces import extract, running
-from bastide.workspaces.engine import configured_engine
+from bastide.workspaces.engine_choice import configured_engine
 from bastide.workspaces.models import Extract, Workspace
 from bastide.workspaces.spec import ExtractSpec
 from bastide.workspaces.workflow import WORKSPACE_WORKFLOW

@@ -14,9 +14,9 @@ import pyarrow.parquet as pq
 from bastide.config import Settings
 from bastide.keys.broker import broker
 from bastide.keys.parquet import decryption_properties
-from bastide.workspaces.dialect import SPARK
-from bastide.workspaces.parts import Written
-from bastide.workspaces.source import ParquetSource, file_uri
+from bastide.query.dialect import SPARK
+from bastide.query.parts import Written
+from bastide.query.source import ParquetSource, file_uri
 from bastide.workspaces.spark import plans
 from bastide.workspaces.spark.session import root_session
 

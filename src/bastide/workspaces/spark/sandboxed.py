@@ -14,7 +14,7 @@ from pathlib import Path
 from bastide.config import Settings
 from bastide.workspaces.answer import Scope
 from bastide.workspaces.enginehost import Config, Connections
-from bastide.workspaces.source import ParquetSource
+from bastide.query.source import ParquetSource
 from bastide.workspaces.spark.engine import SparkEngine
 
 

@@ -1,6 +1,7 @@
 """The query engine behind extracts and workspace queries, as a protocol: DuckDB here (embedded),
-Spark in spark/engine.py (a cluster). Extract SQL keeps to what both speak (compile.py), the
-few functions they spell differently come from the engine's `dialect`."""
+Spark in workspaces/spark/engine.py (a cluster; chosen in workspaces/engine_choice.py). Extract
+SQL keeps to what both speak (workspaces/compile.py); the few functions they spell differently
+come from the engine's `dialect`."""
 
 from __future__ import annotations
 
@@ -11,10 +12,9 @@ from typing import Protocol
 import duckdb
 import pyarrow as pa
 
-from bastide.errors import Unavailable
-from bastide.workspaces.dialect import DUCKDB, Dialect
-from bastide.workspaces.parts import Written, write_parts
-from bastide.workspaces.source import ParquetSource
+from bastide.query.dialect import DUCKDB, Dialect
+from bastide.query.parts import Written, write_parts
+from bastide.query.source import ParquetSource
 
 
 class QueryEngine(Protocol):
@@ -138,19 +138,3 @@ class SealedDatabase:
 
     def close(self) -> None:
         self._root.close()
-
-
-class EngineUnavailable(Unavailable):
-    code = "engine_unavailable"
-
-
-def configured_engine(settings, name: str | None = None) -> QueryEngine:
-    """The engine `name` (a permit's choice) or else the one the settings name (BASTIDE_ENGINE)."""
-    if (name or settings.engine) == "spark":
-        try:
-            from bastide.workspaces.spark.engine import SparkEngine  # pyspark only where Spark is used
-        except ImportError:
-            raise EngineUnavailable("this work runs on Spark and this platform has no Spark: install "
-                                    "bastide[spark] and a JDK, and set BASTIDE_SPARK_MASTER (docs/scale.md)") from None
-        return SparkEngine(settings)
-    return DuckDBEngine(memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads)
