@@ -3,7 +3,8 @@ review conversation): about the request or one of its files, kept with the round
 in, audited, never edited. Who may say something: the project's persons, and the independent
 checkers of a request they may read, while it is under review or returned. A checker's word is
 notified to the requester by mail, without its text: a comment may quote an output, and mail
-leaves the platform (only released files leave — docs/security.md)."""
+leaves the platform (only released files leave — docs/security.md); the project's answer is
+notified, the same way, to the checkers already on the request (who voted or wrote)."""
 
 from __future__ import annotations
 
@@ -53,10 +54,20 @@ def comment(session: Session, *, actor: Actor, request: ReleaseRequest, body: st
     request.comments.append(said)
     record(session, actor=actor, action=AuditAction.RELEASE_COMMENT, target=airlock.target(request),
            details={"file": file, "round": said.round, "characters": len(text)})
-    if _is_checker(actor, request):
-        notices.tell(session, to=request.requested_by.removeprefix("user:"), kind="release_comment",
-                     path=f"/releases/{request.id}", reference=request.reference, title=request.title)
+    for person in _to_tell(actor, request):
+        notices.tell(session, to=person.removeprefix("user:"), kind="release_comment", path=f"/releases/{request.id}",
+                     reference=request.reference, title=request.title)
     return said
+
+
+def _to_tell(actor: Actor, request: ReleaseRequest) -> list[str]:
+    """Who learns of a new word by mail: the requester, of a checker's; the checkers already on the
+    request (who voted or wrote), of the project's."""
+    if _is_checker(actor, request):
+        return [request.requested_by]
+    checkers = {v.reviewer for f in request.files for v in f.votes} | \
+        {c.author for c in request.comments if _is_checker_id(c.author, request)}
+    return sorted(checkers - {actor.id})
 
 
 def _round(request: ReleaseRequest) -> int:
@@ -64,4 +75,8 @@ def _round(request: ReleaseRequest) -> int:
 
 
 def _is_checker(actor: Actor, request: ReleaseRequest) -> bool:
-    return actor.id.removeprefix("user:") not in members(request.workspace)
+    return _is_checker_id(actor.id, request)
+
+
+def _is_checker_id(person: str, request: ReleaseRequest) -> bool:
+    return person.removeprefix("user:") not in members(request.workspace)
