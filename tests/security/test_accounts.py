@@ -19,7 +19,7 @@ import pytest
 from bastide.server import create_app
 from bastide.audit import service as audit
 from tests.portal import PASSWORD, activate, client_for, operator_creates, person, sign_in
-from tests.services import free_port
+from tests.services import Relay
 
 OTHER = "another password, long enough"
 
@@ -161,24 +161,11 @@ def test_a_huge_body_is_refused_before_anything_reads_it(accounts):
 
 
 def test_reset_mail_goes_through_a_real_smtp_relay(accounts):
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Message
-
-    received = []
-
-    class Keep(Message):
-        def handle_message(self, message):
-            received.append(message)
-
-    port = free_port()
-    relay = Controller(Keep(), hostname="127.0.0.1", port=port)
-    relay.start()
-    try:
+    with Relay() as relay:
         platform, _app, (admin, _second), _alice, _totp, _token = accounts
-        platform.settings.mail_url = f"smtp://127.0.0.1:{port}"
+        platform.settings.mail_url = relay.url
         assert admin.post("/api/users/alice@labo.example/reset", json={"kind": "mfa"}).json()["sent_to"] == "127.0.0.1"
-    finally:
-        relay.stop()
+    received, port = relay.received, relay.port
     assert len(received) == 1 and received[0]["To"] == "alice@labo.example"
     assert "/activate/" in received[0].get_payload(decode=True).decode()
     with socket.socket() as probe:  # the relay is gone: a reset then fails whole, nothing done untold
