@@ -145,6 +145,7 @@ class _Run:
         self.snapshot_id, self.prefix, self.key_id, self.work, self.progress = snapshot_id, prefix, key_id, work, progress
         self.report = Report(limit=platform.settings.max_reported_errors)
         self.reused: dict[str, list[manifest.FileEntry]] = {}
+        self.nulls: dict[str, dict[str, int] | None] = {}  # folder -> empty values per column (None: unknown)
         self.digests: dict[str, str] = {}
         self.publication: dict = {}
 
@@ -179,8 +180,9 @@ class _Run:
             found = catalogue.find_reusable_source(session, dataset=dataset, digest=self.digests[folder.name])
             if found is None:
                 return False
-            old, _source = found
+            old, source = found
             old_prefix, old_key = old.prefix, unwrap_key(session, keys=self.p.keys, key_id=old.key_id)
+            self.nulls[folder.name] = source.nulls  # the same content: the same empty values
         _body, entries = manifest.parse(self.p.store.get_bytes(f"{old_prefix}/{manifest.MANIFEST}"))
         entries = [e for e in entries if e.folder == folder.name]
         if not entries:  # delivered empty then: no file to reuse, and staging it again costs nothing
@@ -235,7 +237,10 @@ class _Run:
                 files += self.reused[folder.name]
                 continue
             self.progress("write", {"folder": folder.name, "rows": stage.count(folder.name)})
-            files += write_folder(stage.con, folder, target, lambda e: self.progress("file", {"size": e.size, "rows": e.rows}))
+            written, nulls = write_folder(stage.con, folder, target,
+                                          lambda e: self.progress("file", {"size": e.size, "rows": e.rows}))
+            files += written
+            self.nulls[folder.name] = dict(nulls)
         return self._seal(files)
 
     def _seal(self, files: list[manifest.FileEntry]) -> IngestResult:
@@ -256,7 +261,8 @@ class _Run:
         self.p.store.put_bytes(f"{self.prefix}/{manifest.MANIFEST}", raw)  # written last: the commit marker
         self.publication = {
             "tables": [catalogue.PublishedTable(schemas[n], t["rows"], t["bytes"], t["files"]) for n, t in tables.items()],
-            "sources": [catalogue.PublishedSource(n, s["table"], s["digest"], s["rows"]) for n, s in sources.items()],
+            "sources": [catalogue.PublishedSource(n, s["table"], s["digest"], s["rows"], self.nulls.get(n))
+                        for n, s in sources.items()],
             "merkle_root": body["merkle_root"],
             "manifest_sha256": hashlib.sha256(raw).hexdigest(),
             "quarantined": sum(self.report.quarantined.values()),

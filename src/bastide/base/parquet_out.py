@@ -3,6 +3,8 @@ architecture says (DCIR by flux month, PMSI by year), each file hashed and read 
 
 from __future__ import annotations
 
+from collections import Counter
+
 import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -52,24 +54,30 @@ def _partitions(con: duckdb.DuckDBPyConnection, folder: DeliveredFolder) -> list
 
 
 def write_folder(con: duckdb.DuckDBPyConnection, folder: DeliveredFolder, target: OutputTarget,
-                 on_file: Callable[[FileEntry], None]) -> list[FileEntry]:
-    """Write every partition; two at a time, so DuckDB's scan overlaps pyarrow's encoding."""
+                 on_file: Callable[[FileEntry], None]) -> tuple[list[FileEntry], Counter]:
+    """Write every partition; two at a time, so DuckDB's scan overlaps pyarrow's encoding. Also
+    the empty values of each column as written (the dictionary's completeness): each batch
+    knows its null count, so this costs no scan."""
     entries: list[FileEntry] = []
+    nulls: Counter = Counter()
     with ThreadPoolExecutor(max_workers=target.workers) as pool:
         futures = [pool.submit(_write_partition, con.cursor(), folder, target, directory, where)
                    for directory, where in _partitions(con, folder)]
         for future in futures:
-            for entry in future.result():
+            written, empty = future.result()
+            nulls.update(empty)
+            for entry in written:
                 on_file(entry)
                 entries.append(entry)
-    return entries
+    return entries, nulls
 
 
 def _write_partition(cursor: duckdb.DuckDBPyConnection, folder: DeliveredFolder, target: OutputTarget,
-                     directory: str | None, where: str) -> list[FileEntry]:
+                     directory: str | None, where: str) -> tuple[list[FileEntry], Counter]:
     schema = folder.table.schema
     base = f"{schema.name}/{directory}" if directory else schema.name
     entries: list[FileEntry] = []
+    nulls: Counter = Counter()
     part, writer, rows, local = 0, None, 0, None
     try:
         reader = cursor.sql(f"SELECT {select_list(schema)} FROM {q(folder.name)} WHERE {where}").to_arrow_reader(
@@ -82,6 +90,8 @@ def _write_partition(cursor: duckdb.DuckDBPyConnection, folder: DeliveredFolder,
                 writer = pq.ParquetWriter(local, batch.schema, compression="zstd",
                                           encryption_properties=encryption_properties(target.key_id, target.key))
             writer.write_batch(batch)
+            nulls.update({name: column.null_count for name, column in zip(batch.schema.names, batch.columns,
+                                                                          strict=True) if column.null_count})
             rows += batch.num_rows
             if rows >= target.file_rows:
                 writer.close()
@@ -92,7 +102,7 @@ def _write_partition(cursor: duckdb.DuckDBPyConnection, folder: DeliveredFolder,
             entries.append(_publish(target, local, f"{base}/part-{part}.parquet", rows, schema.name, folder, directory))
     finally:
         cursor.close()
-    return entries
+    return entries, nulls
 
 
 def _publish(target: OutputTarget, local: Path, relative: str, rows: int, table: str,

@@ -27,6 +27,12 @@ class Hit:
     description: str
 
 
+def completeness(filled: int | None, rows: int) -> float | None:
+    """The share of a table's rows that give the variable a value (None: not known, or no row).
+    A count over the whole table: an aggregate no person can be told from."""
+    return filled / rows if filled is not None and rows else None
+
+
 def published(session: Session) -> list[Snapshot]:
     """Every published release, newest first within each dataset."""
     return list(session.execute(

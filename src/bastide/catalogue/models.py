@@ -98,6 +98,7 @@ class Variable(Base):
     length: Mapped[str] = mapped_column(String(20), nullable=False, default="")
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     nomenclature: Mapped[str] = mapped_column(String(100), nullable=False, default="")
+    filled: Mapped[int | None] = mapped_column(BigInteger)  # rows with a value (completeness); None: not known
 
     table: Mapped[SnapshotTable] = relationship(back_populates="variables")
 
@@ -114,3 +115,4 @@ class SnapshotSource(Base):
     table_name: Mapped[str] = mapped_column(String(100), nullable=False)
     digest: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     rows: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    nulls: Mapped[dict | None] = mapped_column(JSON)  # empty values per column as written (reused with the folder)

@@ -164,6 +164,7 @@ class PublishedSource:
     table: str
     digest: str
     rows: int
+    nulls: dict[str, int] | None = None  # empty values per column as written (None: not known)
 
 
 def publish_snapshot(
@@ -177,24 +178,29 @@ def publish_snapshot(
     snapshot.sources.clear()
     session.flush()
     for item in tables:
-        snapshot.tables.append(_table_row(item))
+        snapshot.tables.append(_table_row(item, [s for s in sources if s.table == item.schema.name]))
     for src in sources:
-        snapshot.sources.append(SnapshotSource(folder=src.folder, table_name=src.table, digest=src.digest, rows=src.rows))
+        snapshot.sources.append(SnapshotSource(folder=src.folder, table_name=src.table, digest=src.digest, rows=src.rows,
+                                               nulls=src.nulls))
     snapshot.rows, snapshot.files, snapshot.bytes = rows, files, sum(t.bytes for t in tables)
     snapshot.merkle_root, snapshot.manifest_sha256 = merkle_root, manifest_sha256
     snapshot.quarantined_rows, snapshot.published_at = quarantined, utcnow()
     return snapshot
 
 
-def _table_row(item: PublishedTable) -> SnapshotTable:
+def _table_row(item: PublishedTable, sources: list[PublishedSource]) -> SnapshotTable:
+    """The table and its variables, each with how many rows fill it (completeness), known when
+    every folder of the table says so."""
     schema = item.schema
+    known = bool(sources) and all(s.nulls is not None for s in sources)
+    empty = {c.name: sum((s.nulls or {}).get(c.name, 0) for s in sources) for c in schema.columns}
     return SnapshotTable(
         name=schema.name, title=schema.title, product=schema.product, partitioning=schema.partitioning,
         primary_key=list(schema.primary_key), schema_hash=schema.schema_hash,
         rows=item.rows, bytes=item.bytes, files=item.files,
         variables=[
             Variable(position=i, name=c.name, type=c.type, length=c.length, description=c.description,
-                     nomenclature=c.nomenclature)
+                     nomenclature=c.nomenclature, filled=item.rows - empty[c.name] if known else None)
             for i, c in enumerate(schema.columns, start=1)
         ],
     )

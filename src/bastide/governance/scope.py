@@ -23,6 +23,7 @@ from functools import cache
 from bastide.analytics.dcir import DCIR_KEYS
 from bastide.analytics.pmsi import STAY, VISIT
 from bastide.base import nomenclatures
+from bastide.catalogue.dictionary import completeness
 from bastide.errors import InvalidInput, NotFound
 
 PRESTATIONS = "ER_PRS_F"  # the DCIR's central table: the person of each claim (fiches/prestation.md)
@@ -221,6 +222,7 @@ class VariableChoice:
     description: str
     nomenclature: str
     chosen: bool
+    completeness: float | None = None  # the share of the table's rows that fill it
 
 
 @dataclass(frozen=True)
@@ -244,8 +246,8 @@ def choices(snapshot, data: dict) -> list[tuple[str, list[TableChoice]]]:
     per_table = isinstance(data.get("columns"), dict)
     for table in sorted(snapshot.tables, key=lambda t: (t.product, t.name)):
         wanted = asked_columns(data, table.name) if per_table or table.name in asked else frozenset()
-        variables = [VariableChoice(v.name, v.type, v.description, v.nomenclature, v.name in wanted)
-                     for v in table.variables]
+        variables = [VariableChoice(v.name, v.type, v.description, v.nomenclature, v.name in wanted,
+                                    completeness(v.filled, table.rows)) for v in table.variables]
         by_product.setdefault(table.product or "-", []).append(
             TableChoice(table.name, table.title, table.product, table.rows, table.name in asked, variables))
     return list(by_product.items())

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from bastide.gate.egress import Egress, allows
 from bastide.base import nomenclatures
 from bastide.catalogue import dictionary
+from bastide.catalogue.dictionary import completeness
 from bastide.errors import DomainError
 from bastide.gate.auth import peek
 from bastide.governance import service as gov
@@ -57,7 +58,8 @@ def table(request: Request, ref: str, table: str):
     who = peek(request)
     with _db(request) as session:
         found = dictionary.table(session, ref, table)
-        variables = [(v.position, v.name, v.type, v.length, v.description, v.nomenclature) for v in found.variables]
+        variables = [(v.position, v.name, v.type, v.length, v.description, v.nomenclature,
+                      completeness(v.filled, found.rows)) for v in found.variables]
         shown = {"name": found.name, "title": found.title, "product": found.product, "rows": found.rows,
                  "primary_key": found.primary_key, "partitioning": found.partitioning}
         drafts = [(a.id, a.reference, a.title) for a in gov.drafts_of(session, actor=who.actor)] if who else []
