@@ -38,3 +38,36 @@ def test_a_stored_form_fills_the_page_and_comes_back_the_same():
     assert again["data"]["tables"] == FULL["data"]["tables"] and fields_from_form({})["persons"] == ""
     assert form_from_fields(fields_from_form({**FULL, "engine": "spark"}))["engine"] == "spark"  # the page's select
     assert fields_from_form(FULL)["engine"] == ""  # none named: the platform's
+
+
+def test_a_pages_form_is_read_as_its_model_and_a_refused_value_names_its_field():
+    """Issue 18, item 12: page forms are read as pydantic models; what a model refuses is a
+    domain error naming the field (shown beside it), never FastAPI's JSON 422."""
+    from datetime import date
+
+    import pytest
+    from starlette.datastructures import FormData
+
+    from bastide.errors import InvalidInput
+    from bastide.web.admin import MemberForm
+    from bastide.web.forms import read_form
+    from bastide.web.governance import CallForm, ExtensionForm
+
+    member = read_form(MemberForm, FormData([("csrf_token", "x"), ("email", "a@b.example"), ("organisation", " Labo "),
+                                             ("roles", "researcher"), ("roles", "auditor"),
+                                             ("end_of_rights", "2027-06-30")]))
+    assert (member.organisation, member.roles, member.end_of_rights) == ("Labo", ["researcher", "auditor"],
+                                                                         date(2027, 6, 30))
+    for model, fields, said in (
+            (MemberForm, [("end_of_rights", "30/06/2027")], "write end_of_rights as YYYY-MM-DD"),
+            (ExtensionForm, [("months", "six")], "months is a whole number"),
+            (CallForm, [("opens_on", "2027-01-01")], "closes_on is missing")):
+        with pytest.raises(InvalidInput) as refused:
+            read_form(model, FormData(fields))
+        assert refused.value.message == said and refused.value.details["field"] == said.split()[1 if said.startswith("write") else 0]
+    call = read_form(CallForm, FormData([("opens_on", "2027-01-01"), ("closes_on", "2027-02-01"),
+                                         ("criteria", "science: 2\nimpact\n\n")]))
+    assert call.weighted_criteria() == [{"name": "science", "weight": 2.0}, {"name": "impact", "weight": 1}]
+    with pytest.raises(InvalidInput, match="a criterion's weight is a number"):
+        read_form(CallForm, FormData([("opens_on", "2027-01-01"), ("closes_on", "2027-02-01"),
+                                      ("criteria", "science: a lot")])).weighted_criteria()

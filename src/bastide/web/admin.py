@@ -7,9 +7,10 @@ from datetime import date, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, field_validator
 from starlette.datastructures import FormData
 
-from bastide.errors import DomainError, InvalidInput
+from bastide.errors import DomainError
 from bastide.gate.auth import Principal
 from bastide.gate.egress import Egress, allows
 from bastide.gate.guards import Administrator
@@ -19,10 +20,25 @@ from bastide.identity import admin, invitations
 from bastide.identity import service as identity
 from bastide.identity.roles import Role
 from bastide.identity.schemas import UserOut
-from bastide.web.forms import invalid_fields
+from bastide.web.forms import invalid_fields, read_form
 from bastide.web.render import Fields, render, unconfirmed
 
 router = APIRouter(include_in_schema=False, dependencies=[allows(Egress.ACCOUNT)])
+
+
+class MemberForm(BaseModel):
+    """A new organisation member, as the accounts page's form sends it."""
+    email: str = ""
+    name: str = ""
+    organisation: str = ""
+    sector: str = ""
+    roles: list[str] = []
+    end_of_rights: date
+
+    @field_validator("organisation")
+    @classmethod
+    def _trimmed(cls, value: str) -> str:
+        return value.strip()
 
 
 @router.get("/admin/users", response_class=HTMLResponse, dependencies=[allows(Egress.ACCOUNT)])
@@ -52,17 +68,12 @@ def create_user(request: Request, who: Administrator, fields: Fields):
     """Register an organisation member (creating the organisation if new); its link goes to the
     person (or, without a mail relay, is shown once). A refusal keeps what was typed."""
     try:
-        try:
-            until = date.fromisoformat(str(fields.get("end_of_rights", "")))
-        except ValueError:
-            raise InvalidInput("write the end-of-rights date as YYYY-MM-DD", details={"field": "end_of_rights"}) from None
+        said = read_form(MemberForm, fields)
         with _db(request) as session:
-            name = str(fields.get("organisation", "")).strip()
-            organisation = identity.find_organisation(session, name) or identity.create_organisation(
-                session, actor=who.actor, name=name, sector=str(fields.get("sector", "")))
-            user = identity.create_user(session, actor=who.actor, email=str(fields.get("email", "")),
-                                        name=str(fields.get("name", "")), organisation=organisation,
-                                        roles=set(fields.getlist("roles")), end_of_rights=until)
+            organisation = identity.find_organisation(session, said.organisation) or identity.create_organisation(
+                session, actor=who.actor, name=said.organisation, sector=said.sector)
+            user = identity.create_user(session, actor=who.actor, email=said.email, name=said.name,
+                                        organisation=organisation, roles=set(said.roles), end_of_rights=said.end_of_rights)
             sent = invitations.invite(session, settings=_platform(request).settings, actor=who.actor,
                                       user=user)
     except DomainError as exc:

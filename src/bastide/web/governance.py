@@ -7,6 +7,7 @@ from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
 
 from bastide.db import utcnow
 from bastide.errors import DomainError, InvalidInput, NotFound
@@ -26,7 +27,7 @@ from bastide.identity.models import User
 from bastide.identity.policy import has_permission
 from bastide.identity.roles import Permission as P
 from bastide.web.forms import (FORM_FIELDS, SCOPE, fields_from_form, form_from_fields, form_id, invalid_fields,
-                               scope_from_form)
+                               read_form, scope_from_form)
 from bastide.web.render import Fields, render, see_other, unconfirmed
 
 router = APIRouter(include_in_schema=False, dependencies=[allows(Egress.GOVERNANCE)])
@@ -205,14 +206,10 @@ def assess(request: Request, app_id: int, who: Reviewer, fields: Fields):
 
 @router.post("/applications/{app_id}/opinion")
 def opinion(request: Request, app_id: int, who: Recorder, fields: Fields):
-    try:
-        on = date.fromisoformat(str(fields.get("date", "")))
-    except ValueError:
-        raise InvalidInput("write the date as YYYY-MM-DD", details={"field": "date"}) from None
+    said = read_form(OpinionForm, fields)
     with _db(request) as session:
-        gov.record_opinion(session, actor=who.actor, app=gov.get_application(session, app_id),
-                           kind=str(fields.get("kind", "")), reference=str(fields.get("reference", "")), on=on,
-                           outcome=str(fields.get("outcome", "")))
+        gov.record_opinion(session, actor=who.actor, app=gov.get_application(session, app_id), kind=said.kind,
+                           reference=said.reference, on=said.date, outcome=said.outcome)
     return see_other(f"/applications/{app_id}/decision")
 
 
@@ -237,13 +234,10 @@ def register_page(request: Request):
 
 @router.post("/permits/{permit_id}/extend")
 def extend_permit(request: Request, permit_id: int, who: Decider, fields: Fields):
-    months = str(fields.get("months", ""))
-    if not months.isdigit():
-        raise InvalidInput("the extension is a whole number of months", details={"field": "months"})
+    said = read_form(ExtensionForm, fields)
     with _db(request) as session:
         new = permits.extend(session, actor=who.actor, permit=permits.get_permit(session, permit_id),
-                             signer=_platform(request).signer, months=int(months),
-                             reason=str(fields.get("reason", "")))
+                             signer=_platform(request).signer, months=said.months, reason=said.reason)
     return see_other(f"/permits/{new.id}")
 
 
@@ -273,21 +267,46 @@ def calls_page(request: Request):
 @router.post("/calls")
 def create_call(request: Request, who: CallManager, fields: Fields):
     """Criteria are written one per line as `name` or `name: weight`."""
-    try:
-        opens, closes = (date.fromisoformat(str(fields.get(k, ""))) for k in ("opens_on", "closes_on"))
-        criteria = [_criterion(line) for line in str(fields.get("criteria", "")).splitlines() if line.strip()]
-    except ValueError:
-        raise InvalidInput("dates are YYYY-MM-DD and weights are numbers (`science: 2`)") from None
+    said = read_form(CallForm, fields)
     with _db(request) as session:
-        call = calls.create_call(session, actor=who.actor, title=str(fields.get("title", "")),
-                                 theme=str(fields.get("theme", "")), description=str(fields.get("description", "")),
-                                 opens_on=opens, closes_on=closes, criteria=criteria)
+        call = calls.create_call(session, actor=who.actor, title=said.title, theme=said.theme,
+                                 description=said.description, opens_on=said.opens_on, closes_on=said.closes_on,
+                                 criteria=said.weighted_criteria())
     return see_other(f"/calls/{call.id}")
+
+
+class OpinionForm(BaseModel):
+    """GOV-22: the CESREES opinion or the CNIL decision, as the decision screen's form sends it."""
+    kind: str = ""
+    reference: str = ""
+    date: date
+    outcome: str = ""
+
+
+class ExtensionForm(BaseModel):
+    months: int
+    reason: str = ""
+
+
+class CallForm(BaseModel):
+    title: str = ""
+    theme: str = ""
+    description: str = ""
+    opens_on: date
+    closes_on: date
+    criteria: str = Field("", description="One per line: `name` or `name: weight`.")
+
+    def weighted_criteria(self) -> list[dict]:
+        return [_criterion(line) for line in self.criteria.splitlines() if line.strip()]
 
 
 def _criterion(line: str) -> dict:
     name, _, weight = line.partition(":")
-    return {"name": name.strip(), "weight": float(weight) if weight.strip() else 1}
+    try:
+        return {"name": name.strip(), "weight": float(weight) if weight.strip() else 1}
+    except ValueError:
+        raise InvalidInput(f"{line.strip()!r}: a criterion's weight is a number (`science: 2`)",
+                           details={"field": "criteria"}) from None
 
 
 @router.get("/calls/{call_id}", response_class=HTMLResponse)
