@@ -99,7 +99,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/terms"): SIGNED, ("POST", "/terms"): SIGNED, ("GET", "/home"): SIGNED,
     ("GET", "/applications"): READERS, ("POST", "/applications"): {R},
     ("GET", "/applications/{app_id}"): READERS, ("POST", "/applications/{app_id}/form"): {R},
-    ("POST", "/applications/scope"): {R},
+    ("POST", "/applications/scope"): {R}, ("POST", "/applications/codes"): {R},
     ("POST", "/applications/{app_id}/act"): {R, I}, ("GET", "/queue"): {I},
     ("GET", "/applications/{app_id}/decision"): {I, L}, ("POST", "/applications/{app_id}/assess"): {I},
     ("POST", "/applications/{app_id}/opinion"): {L},

@@ -150,3 +150,24 @@ def test_the_dictionary_adds_a_table_and_its_ticked_variables_to_an_application(
                                                   "table": "ER_PHA_F", "variable": ["NOPE"]})
     assert unknown.status_code == 422 and "ER_PHA_F has no variable NOPE" in unknown.text
     assert _form_of(platform, url)["data"]["tables"] == ["ER_PHA_F", "ER_PRS_F"]  # nothing half-written
+
+
+def test_codes_are_picked_in_the_nomenclature_and_join_the_criterion(site):
+    """A code picker without script: the ICD-10 list (IR_CIM_V) searched for diabetes offers its
+    codes to tick (E11, type 2 diabetes, among them) and adds them to the application's ICD-10
+    criterion, after those already there; the ATC classes of IR_CIP_V are not offered (its codes
+    are CIP codes)."""
+    app, _ines, alice = site
+    platform = app.state.platform
+    url = _draft(alice)
+    _post(alice, f"{url}/form", {"icd10": "I10"})
+    page = alice.get("/dictionary/nomenclatures/IR_CIM_V?q=diab%C3%A8te%20sucr%C3%A9%20de%20type%202").text
+    assert 'id="picker"' in page and 'form="picker" name="code" value="E11"' in page
+    assert 'id="picker"' not in alice.get("/dictionary/nomenclatures/IR_CIP_V").text
+    assert 'id="picker"' not in client_for(app).get("/dictionary/nomenclatures/IR_CIM_V").text
+    added = _post(alice, "/applications/codes", {"application": url.rsplit("/", 1)[1], "criterion": "icd10",
+                                                 "code": ["E11", "E11.9", "I10"]})
+    assert added.status_code == 303 and added.headers["location"] == f"{url}#f_icd10"
+    assert _form_of(platform, url)["data"]["population"]["icd10"] == ["I10", "E11", "E119"]
+    assert _post(alice, "/applications/codes", {"application": url.rsplit("/", 1)[1], "criterion": "atc",
+                                                "code": ["A10"]}).status_code == 422

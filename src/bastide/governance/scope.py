@@ -40,6 +40,9 @@ CODES = {"icd10": "IR_CIM_V", "ccam": "IR_CCAM_V63", "atc": "IR_CIP_V"}
 # of the CCAM, and IR_CIP_V's classes (93) miss some ATC classes (A08, P03): an unknown code of
 # those is a warning, not a refusal
 COMPLETE = frozenset({"icd10"})
+# the criteria whose codes the nomenclature browser offers to tick: its code column is the
+# criterion's code (IR_CIP_V's codes are CIP, not the ATC classes a criterion names)
+PICKED = {"icd10": "IR_CIM_V", "ccam": "IR_CCAM_V63"}
 
 
 @dataclass(frozen=True)

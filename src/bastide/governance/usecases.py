@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bastide.errors import InvalidInput, NotFound
-from bastide.governance import permits
+from bastide.governance import permits, scope
 from bastide.governance import service as gov
 from bastide.governance.models import Application, Permit
 from bastide.identity.policy import Forbidden, has_permission
@@ -60,4 +60,19 @@ def add_to_scope(session: Session, *, actor: Actor, app: Application, snapshot, 
     columns = {**columns, table: sorted(set(columns.get(table) or ()) | set(variables))}
     data.update(snapshot=ref, tables=list(dict.fromkeys([*(data.get("tables") or ()), table])),
                 columns={t: v for t, v in columns.items() if v})
+    return gov.update_form(session, actor=actor, app=app, changes={"data": data})
+
+
+def add_codes(session: Session, *, actor: Actor, app: Application, criterion: str, codes: list[str]) -> Application:
+    """The nomenclature browser's "add to my application": codes ticked there join one of the
+    population's criteria (ICD-10 diagnoses, CCAM acts), after those already asked."""
+    if criterion not in scope.PICKED:
+        raise InvalidInput(f"codes are added to {' or '.join(scope.PICKED)}", details={"field": "criterion"})
+    wanted = [c.strip().upper().replace(".", "") for c in codes if c.strip()]
+    if not wanted:
+        raise InvalidInput("tick the codes to add", details={"field": "code"})
+    data = dict(app.form.get("data") or {})
+    population = dict(data.get("population") or {})
+    population[criterion] = list(dict.fromkeys([*(population.get(criterion) or []), *wanted]))
+    data["population"] = population
     return gov.update_form(session, actor=actor, app=app, changes={"data": data})

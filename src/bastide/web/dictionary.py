@@ -14,6 +14,7 @@ from bastide.catalogue import dictionary
 from bastide.catalogue.dictionary import completeness
 from bastide.errors import DomainError
 from bastide.gate.auth import peek
+from bastide.governance import scope
 from bastide.governance import service as gov
 from bastide.gate.request import unit_of_work as _db
 from bastide.web.render import render
@@ -40,8 +41,17 @@ def index(request: Request, q: str = ""):
 
 @router.get("/dictionary/nomenclatures/{name}", response_class=HTMLResponse)
 def nomenclature(request: Request, name: str, q: str = "", page: int = 1):
+    """A shipped nomenclature, searched and paged; to an applicant with an application under way,
+    the codes of a criterion's list to tick and add to it (a code picker without script)."""
     shown = nomenclatures.browse(name, q, page)
-    return render(request, "nomenclature.html", {"shown": shown, "q": q})
+    who, criterion = peek(request), next((c for c, n in scope.PICKED.items() if n == name), None)
+    drafts = []
+    if who is not None and criterion is not None:
+        with _db(request) as session:
+            drafts = [(a.id, a.reference, a.title) for a in gov.drafts_of(session, actor=who.actor)]
+    code = shown.nomenclature.columns.index(shown.nomenclature.code)
+    return render(request, "nomenclature.html", {"shown": shown, "q": q, "drafts": drafts, "criterion": criterion,
+                                                 "code_at": code}, who=who)
 
 
 @router.get("/dictionary/{ref}", response_class=HTMLResponse)

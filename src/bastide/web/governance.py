@@ -137,6 +137,20 @@ def update_form(request: Request, app_id: int, who: Applicant, fields: Fields):
     return see_other(f"/applications/{app_id}")
 
 
+@router.post("/applications/codes")
+def add_codes(request: Request, who: Applicant, fields: Fields):
+    """The nomenclature browser's "add to my application": the codes ticked join a criterion of
+    the application chosen; the applicant lands on its criteria."""
+    app_id = form_id(fields, "application")
+    if app_id is None:
+        raise InvalidInput("choose the application to add the codes to", details={"field": "application"})
+    criterion = str(fields.get("criterion", ""))
+    with _db(request) as session:
+        usecases.add_codes(session, actor=who.actor, app=gov.get_application(session, app_id), criterion=criterion,
+                           codes=[str(c) for c in fields.getlist("code")])
+    return see_other(f"/applications/{app_id}#f_{criterion}")
+
+
 @router.post("/applications/scope")
 def add_to_scope(request: Request, who: Applicant, fields: Fields):
     """The dictionary's "add to my application" (issue 18, item 1): a table, with the variables
