@@ -71,6 +71,8 @@ def add_codes(session: Session, *, actor: Actor, app: Application, criterion: st
     wanted = [c.strip().upper().replace(".", "") for c in codes if c.strip()]
     if not wanted:
         raise InvalidInput("tick the codes to add", details={"field": "code"})
+    if any(not c.isascii() or not c.isalnum() or len(c) > 16 for c in wanted):  # they become SQL literals
+        raise InvalidInput("a code is letters and digits (E11, AHQP001)", details={"field": "code"})
     data = dict(app.form.get("data") or {})
     population = dict(data.get("population") or {})
     population[criterion] = list(dict.fromkeys([*(population.get(criterion) or []), *wanted]))
