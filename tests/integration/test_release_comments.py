@@ -100,3 +100,28 @@ def test_the_conversation_on_the_request_and_review_pages(airlock_world):  # noq
         "Merge the 85+ group?", "Done: 80+ now."]
     english = alice.get(f"/releases/{req}?lang=en").text
     assert "<h2>Conversation</h2>" in english
+
+
+@SQLITE_ONLY
+def test_the_home_pages_say_when_there_is_a_word_to_read(airlock_world):  # noqa: F811
+    """Issue 18, item 5's notifications: the researcher's home says a checker wrote; once the
+    researcher answers, the home of the checker who voted says so (not another checker's)."""
+    from bastide.inbox import service as inbox
+
+    platform, p, ws_id = airlock_world
+    req = _drafted(platform, p, ws_id)
+    _do(platform, airlock.submit, req, platform=platform, actor=p["alice"])
+
+    def todo(name: str) -> str | None:
+        email = f"{name}@{'labo' if name == 'alice' else 'hdh'}.example"
+        with platform.db.unit_of_work() as s:
+            items = [i for section in inbox.for_person(s, actor=p[name], user=identity.get_user(s, email))
+                     for i in section.items if i.kind == "release" and i.id == req]
+        return items[0].todo if items else None
+
+    _do(platform, airlock.vote, req, actor=p["olga"], name="t.csv", decision="approve")
+    _said(platform, req, p["olga"], "Why 5-year groups?", file="t.csv")
+    assert todo("alice") == "read_comment"
+    _said(platform, req, p["alice"], "The registry publishes them so.")
+    assert todo("alice") == "wait" and todo("olga") == "read_answer"
+    assert todo("oscar") == "vote"  # oscar has not voted: his work comes first, the answer was not to him

@@ -80,3 +80,17 @@ def _is_checker(actor: Actor, request: ReleaseRequest) -> bool:
 
 def _is_checker_id(person: str, request: ReleaseRequest) -> bool:
     return person.removeprefix("user:") not in members(request.workspace)
+
+
+def checkers_spoke_last(request: ReleaseRequest) -> bool:
+    """The request's latest word is a checker's: the project has something to read (home page)."""
+    return bool(request.comments) and _is_checker_id(request.comments[-1].author, request)
+
+
+def answered(request: ReleaseRequest, checker: Actor) -> bool:
+    """The project answered since `checker` last spoke or voted on the request (home page)."""
+    if not request.comments or _is_checker_id(request.comments[-1].author, request):
+        return False
+    on_it = any(v.reviewer == checker.id for f in request.files for v in f.votes) or \
+        any(c.author == checker.id for c in request.comments)
+    return on_it

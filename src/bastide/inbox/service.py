@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bastide.airlock import imports
+from bastide.airlock import comments, imports
 from bastide.airlock import service as airlock
 from bastide.airlock.workflow import UNDER_REVIEW
 from bastide.audit import checkpoints
@@ -72,7 +72,8 @@ def _researcher(session: Session, actor: Actor, user: User, now: datetime) -> li
     workspaces = [Item("workspace", ws.id, ws.reference, ws.application.title, ws.status,
                        "work" if ws.status == "ready" else "wait") for ws in spaces]
     requests = [Item("release", r.id, r.reference, r.title, r.status, "complete_and_submit" if r.status == "draft"
-                     else "answer" if r.status == "returned" else "wait")
+                     else "answer" if r.status == "returned" else "read_comment" if comments.checkers_spoke_last(r)
+                     else "wait")
                 for ws in spaces for r in airlock.list_requests(session, ws=ws,
                                                                  status=("draft", "returned", *UNDER_REVIEW))]
     return [Section("researcher", "my_applications", applications), Section("researcher", "my_workspaces", workspaces),
@@ -110,6 +111,8 @@ def _output_checker(session: Session, actor: Actor, _user: User, _now: datetime)
         if unvoted or r.status == "reviewed":
             reviews.append(Item("release", r.id, r.reference, r.title, r.status,
                                 "vote" if unvoted else "decide"))
+        elif comments.answered(r, actor):  # the project answered what this checker asked
+            reviews.append(Item("release", r.id, r.reference, r.title, r.status, "read_answer"))
     asked_in = [Item("import", i.id, i.reference, i.name, i.status, "decide")
                 for i in reversed(imports.list_imports(session, status=("submitted",))) if airlock.independent(actor, i)]
     return [Section("output_checker", "outputs_to_review", reviews), Section("output_checker", "imports_to_review", asked_in)]
