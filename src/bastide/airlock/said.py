@@ -5,6 +5,8 @@ before these codes, keeps its English message."""
 
 from __future__ import annotations
 
+from typing import Self
+
 ENGLISH = {
     "no_counts": "no column of counts was found or declared, so cell sizes cannot be checked: add one (n) or "
                  "declare it in the file's .sdc.json",
@@ -56,7 +58,7 @@ class Said(str):
     code: str
     values: dict[str, str]
 
-    def __new__(cls, code: str, **values) -> Said:
+    def __new__(cls, code: str, **values) -> Self:
         text = super().__new__(cls, ENGLISH[code].format(**values))
         text.code, text.values = code, {k: str(v) for k, v in values.items()}
         return text
