@@ -45,16 +45,18 @@ def outputs_of(session, ws) -> tuple[list[OutputOut], list[OutputOut]]:
 
 
 def _workspace_page(request: Request, who: Principal, ws_id: int, *, sql: str = "", result=None, saved=None,
-                    error: DomainError | None = None, kept_now: str | None = None,
-                    query_name: str = "") -> HTMLResponse:
+                    error: DomainError | None = None, kept_now: str | None = None, query_name: str = "",
+                    opened: int | None = None) -> HTMLResponse:
     query.admit(_platform(request), actor=who.actor, ws_id=ws_id)
     with _db(request) as session:
         ws = workspaces.get_workspace(session, ws_id)
         outputs, evidence = outputs_of(session, ws)
+        kept = saved_queries.list_saved(session, ws)
+        sql = next((q.sql for q in kept if q.id == opened), sql)  # a kept query opened in the console
         context = {"ws": WorkspaceOut.build(session, ws, _platform(request).settings), "sql": sql, "result": result,
                    "error": error, "saved": saved, "outputs": outputs, "evidence": evidence,
                    "chart": chart.bars(result.columns, result.rows) if result else None,
-                   "schema": usecases.schema_of(session, ws), "kept": saved_queries.list_saved(session, ws),
+                   "schema": usecases.schema_of(session, ws), "kept": kept,
                    "kept_now": kept_now, "query_name": query_name, "invalid": invalid_fields(error),
                    "history": query.recent_queries(session, actor=who.actor, ws=ws),
                    "jobs": [JobOut.build(j) for j in jobs.list_jobs(session, ws)],
@@ -66,13 +68,7 @@ def _workspace_page(request: Request, who: Principal, ws_id: int, *, sql: str = 
 @router.get("/workspaces/{ws_id}", response_class=HTMLResponse)
 def workspace_page(request: Request, ws_id: int, who: Member, query_id: int | None = None):
     """The workspace; with `query_id`, a kept query opened in the console (not run)."""
-    sql = ""
-    if query_id is not None:
-        query.admit(_platform(request), actor=who.actor, ws_id=ws_id)
-        with _db(request) as session:
-            sql = next((q.sql for q in saved_queries.list_saved(session, workspaces.get_workspace(session, ws_id))
-                        if q.id == query_id), "")
-    return _workspace_page(request, who, ws_id, sql=sql)
+    return _workspace_page(request, who, ws_id, opened=query_id)
 
 
 @router.post("/workspaces/{ws_id}/queries/keep", response_class=HTMLResponse)
