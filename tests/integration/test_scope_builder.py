@@ -23,6 +23,12 @@ def _draft(client, title="Diabète et statines") -> str:
     return _post(client, "/applications", {"title": title, "procedure": "standard"}).headers["location"]
 
 
+def _full(icd10: str, table: str, variable: str) -> dict:
+    """The whole application form as the page sends it, with its scope ticked in the builder."""
+    fields = {k: v for k, v in fields_from_form(FULL).items() if k not in ("tables", "columns")}
+    return {**fields, "icd10": icd10, "scope": "1", "scope_table": [table], f"scope_var:{table}": [variable]}
+
+
 def _form_of(platform, url) -> dict:
     with platform.db.unit_of_work() as session:
         return gov.get_application(session, int(url.rsplit("/", 1)[1])).form
@@ -86,11 +92,8 @@ def test_an_unknown_code_or_variable_stops_the_submission_and_is_said_beside_its
     app, _ines, alice = site
     platform = app.state.platform
     url = _draft(alice)
-    fields = {**fields_from_form(FULL), "icd10": "E11 U99"}
-    fields.pop("tables")
-    fields.pop("columns")
-    sent = _post(alice, f"{url}/form", {**fields, "scope": "1", "scope_table": ["ER_PRS_F"],
-                                        "scope_var:ER_PRS_F": ["PRS_NAT_REF"], "then": "submit"})
+    fields = _full("E11 U99", "ER_PRS_F", "PRS_NAT_REF")
+    sent = _post(alice, f"{url}/form", {**fields, "then": "submit"})
     assert sent.status_code == 422
     assert re.search(r'id="f_icd10"[^>]*aria-invalid="true"', sent.text)
     assert "Aucun code de IR_CIM_V ne commence par U99." in html.unescape(sent.text)
@@ -104,8 +107,7 @@ def test_an_unknown_code_or_variable_stops_the_submission_and_is_said_beside_its
     assert refused.status_code == 422 and refused.json()["error"]["details"]["rule"] == "unknown_variable"
     assert refused.json()["error"]["message"] == "ER_PRS_F has no variable PHA_ATC_C07"
 
-    fixed = _post(alice, f"{url}/form", {**fields, "icd10": "E11", "scope": "1", "scope_table": ["ER_PRS_F"],
-                                         "scope_var:ER_PRS_F": ["PRS_NAT_REF"], "then": "submit"})
+    fixed = _post(alice, f"{url}/form", {**fields, "icd10": "E11", "then": "submit"})
     assert fixed.status_code == 303
     assert 'data-state="submitted"' in alice.get(url).text
 
@@ -171,3 +173,15 @@ def test_codes_are_picked_in_the_nomenclature_and_join_the_criterion(site):
     assert _form_of(platform, url)["data"]["population"]["icd10"] == ["I10", "E11", "E119"]
     assert _post(alice, "/applications/codes", {"application": url.rsplit("/", 1)[1], "criterion": "atc",
                                                 "code": ["A10"]}).status_code == 422
+
+
+def test_the_decision_screen_shows_the_scope_doubts_and_the_extracts_shape(site):
+    """The instructor judges minimisation with what the applicant saw: the extract's shape from
+    the catalogue's counts and the scope's warnings (ER_PHA_F asked without ER_PRS_F)."""
+    app, ines, alice = site
+    url = _draft(alice)
+    sent = _post(alice, f"{url}/form", {**_full("E11", "ER_PHA_F", "PHA_PRS_C13"), "then": "submit"})
+    assert sent.status_code == 303
+    page = ines.get(f"{url}/decision").text
+    assert 'id="scope-problems"' in page and 'data-rule="unlinked"' in page
+    assert 'id="shape"' in page and "<td><code>ER_PHA_F</code></td>" in page

@@ -203,7 +203,8 @@ def decision(request: Request, app_id: int, who: who(P.APPLICATION_REVIEW, P.OPI
     with _db(request) as session:
         app = usecases.readable_application(session, who.actor, app_id)
         context = {"app": ApplicationOut.build(app, utcnow()), "criteria": gov.CRITERIA,
-                   "fields": fields_from_form(app.form), "form_fields": FORM_FIELDS}
+                   "fields": fields_from_form(app.form), "form_fields": FORM_FIELDS,
+                   **_scope_context(session, dict(app.form.get("data") or {}), builder=False)}
     return render(request, "decision.html", context, who=who)
 
 
