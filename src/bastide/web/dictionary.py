@@ -48,7 +48,7 @@ def nomenclature(request: Request, name: str, q: str = "", page: int = 1):
     drafts = []
     if who is not None and criterion is not None:
         with _db(request) as session:
-            drafts = [(a.id, a.reference, a.title) for a in gov.drafts_of(session, actor=who.actor)]
+            drafts = _drafts(session, who)
     code = shown.nomenclature.columns.index(shown.nomenclature.code)
     return render(request, "nomenclature.html", {"shown": shown, "q": q, "drafts": drafts, "criterion": criterion,
                                                  "code_at": code}, who=who)
@@ -72,6 +72,11 @@ def table(request: Request, ref: str, table: str):
                       completeness(v.filled, found.rows)) for v in found.variables]
         shown = {"name": found.name, "title": found.title, "product": found.product, "rows": found.rows,
                  "primary_key": found.primary_key, "partitioning": found.partitioning}
-        drafts = [(a.id, a.reference, a.title) for a in gov.drafts_of(session, actor=who.actor)] if who else []
+        drafts = _drafts(session, who)
     return render(request, "dictionary_table.html", {"ref": ref, "table": shown, "variables": variables,
                                                      "shipped": nomenclatures.shipped(), "drafts": drafts}, who=who)
+
+
+def _drafts(session, who) -> list[tuple[int, str, str]]:
+    """The applications the signed-in person may still add to (none when nobody is signed in)."""
+    return [(a.id, a.reference, a.title) for a in gov.drafts_of(session, actor=who.actor)] if who else []

@@ -91,11 +91,12 @@ def _data_shown(form: dict, typed: dict[str, str] | None, typed_scope: dict | No
 
 
 def _scope_context(session, data: dict, *, builder: bool) -> dict:
-    """The release's tables and variables to tick (`builder`), what is wrong or doubtful in the
-    scope (issue 18, item 2), the extract's shape from the catalogue's counts, the codes' labels."""
+    """The releases to choose from and the release's tables and variables to tick (`builder`: the
+    applicant's editable form only), what is wrong or doubtful in the scope (issue 18, item 2), the
+    extract's shape from the catalogue's counts, the codes' labels."""
     release = _release(session, data.get("snapshot"))
     found = scope.problems(release, data) if release else []
-    return {"releases": [s.ref for s in dictionary.published(session)], "release": release,
+    return {"releases": [s.ref for s in dictionary.published(session)] if builder else [], "release": release,
             "builder": scope.choices(release, data) if release and builder else None,
             "problems": {f: [p for p in found if p.field == f] for f in {p.field for p in found}},
             "shape": scope.shape(release, data) if release else [],
