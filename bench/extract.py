@@ -33,7 +33,7 @@ import pyarrow as pa
 from bastide.base.ingest import IngestRequest, ingest
 from bastide.catalogue import service as catalogue
 from bastide.config import Settings
-from bastide.governance import permits
+from bastide.governance import criteria, permits
 from bastide.governance import service as gov
 from bastide.identity import service as identity
 from bastide.platform import Platform, operator_actor
@@ -151,7 +151,7 @@ def granted_permit(platform: Platform, scope: dict, **form) -> tuple[int, object
                                      procedure="MR-004", form=form)
         for who, action in (("researcher", "submit"), ("instructor", "screen"), ("instructor", "accept")):
             gov.act(s, actor=actors[who], app=app, action=action)
-        for criterion in "abcdefgh":
+        for criterion in criteria.ITEMS:
             gov.assess(s, actor=actors["instructor"], app=app, criterion=criterion, met=True, note="")
         gov.record_opinion(s, actor=actors["legal_recorder"], app=app, kind="cnil", reference="MR", on=date.today(),
                            outcome="declared")

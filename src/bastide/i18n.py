@@ -64,6 +64,22 @@ def gettext(lang: str) -> Callable[[str], str]:
     return get
 
 
+def said(lang: str, code: str, values: dict, fallback: str) -> str:
+    """What an error with this code says in `lang` (`said_<code>`, its %(names)s taken from the
+    error's details, a list as "a, b"), or `fallback` (its English message) when no catalogue
+    text was written for the code. A text asking for a value the error lacks is warned about."""
+    key = f"said_{code}"
+    if key not in _known(lang):
+        return fallback
+    shown = {k: ", ".join(map(str, v)) if isinstance(v, list | tuple) else str(v) for k, v in values.items()}
+    try:
+        return translations(lang).gettext(key) % shown
+    except (KeyError, TypeError, ValueError):
+        warnings.warn(f"{key} asks for a value its error does not carry (it has {sorted(shown)})",
+                      MissingTranslation, stacklevel=2)
+        return fallback
+
+
 def ngettext(lang: str) -> Callable[[str, str, int], str]:
     return translations(lang).ngettext
 

@@ -168,12 +168,13 @@ def test_done_when_in_chromium(served, chromium, tmp_path, locale):
     _fits(alice)
     values = {"persons": "alice@labo.example", "functions": "épidémiologiste", "use": "étude de cohorte",
               "years": "2023 2024", "icd10": "E11",
-              "pseudonymised": "oui", "pseudonymisation_justification": "suivi longitudinal",
+              "pseudonymisation_justification": "suivi longitudinal",
               "gdpr_compliance": "art. 6(1)(e)", "safeguards": "espace projet", "tools": "Python",
               "ethics": "CESREES", "optout_exception": "none", "duration_months": "24"}
     for name, value in values.items():
         alice.fill(f"#f_{name}", value)
     alice.select_option("#f_purpose", "e")
+    alice.select_option("#f_pseudonymised", "yes")
     _go(alice, "button[name=then][value=submit]")  # saved, then submitted: at the form's end (issue 18, item 3)
     assert alice.locator("#status").get_attribute("data-state") == "submitted", alice.locator(".error").all_inner_texts()
     assert alice.locator("#status").inner_text() == words["submitted"]  # in words, in the person's language
@@ -201,7 +202,7 @@ def test_done_when_in_chromium(served, chromium, tmp_path, locale):
     assert ines.locator(".error").count() == 1 and ines.locator("#status").get_attribute("data-state") == "processing"
     _go(ines, "a[href$='/decision']")
     _fits(ines)
-    for criterion in "abcdefgh":
+    for criterion in (*"abcdefgh", "risk_a", "risk_b"):  # Art. 68(1) criteria, Art. 68(2) risks
         ines.check(f"input[name=met_{criterion}][value=yes]")
     _go(ines, "form[action$='/assess'] button[type=submit]")
 

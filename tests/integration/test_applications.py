@@ -43,8 +43,13 @@ def test_from_draft_to_granted(gov_world):
     _do(platform, app_id, gov.act, actor=p["alice"], action="provide_information")
     with pytest.raises(InvalidInput, match="criteria"):  # GOV-06
         _do(platform, app_id, gov.act, actor=p["ines"], action="grant")
-    for criterion in "abcdefgh":
+    for criterion in (*"abcdefgh", "risk_a", "risk_b"):  # Art. 68(1) criteria, Art. 68(2) risks
         _do(platform, app_id, gov.assess, actor=p["ines"], criterion=criterion, met=True, note="ok")
+    _do(platform, app_id, gov.assess, actor=p["ines"], criterion="risk_b", met=False, note="base ANSM")
+    with pytest.raises(InvalidInput, match="risk_b recorded as not met") as exc:  # Art. 68(3): refused, not granted
+        _do(platform, app_id, gov.act, actor=p["ines"], action="grant")
+    assert exc.value.code == "assessment_unfavourable"
+    _do(platform, app_id, gov.assess, actor=p["ines"], criterion="risk_b", met=True, note="hors périmètre")
     with pytest.raises(InvalidInput, match="CESREES"):  # GOV-22
         _do(platform, app_id, gov.act, actor=p["ines"], action="grant")
     with pytest.raises(Forbidden):

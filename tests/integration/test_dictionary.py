@@ -116,3 +116,40 @@ def test_each_variable_says_how_full_it_is_as_the_written_files_count(site):
     share = 100 * (ben.num_rows - ben[partly].null_count) / ben.num_rows
     row = re.search(rf'<tr id="{partly}">(.*?)</tr>', anonymous.get(f"/dictionary/{REF}/IR_BEN_R").text, re.DOTALL)
     assert f"{share:.1f} %" in row.group(1)
+
+
+def test_each_variable_says_which_codes_and_which_dates_it_holds_as_the_written_files_count(site):
+    """The values' aggregates (issue 18, item 1), against the stored files read by pyarrow: the
+    codes of IR_SEX_V that BEN_SEX_COD uses (IR_SEX_V has four: 0, 1, 2, 9), BEN_DCD_DTE's span
+    to the month with its « no date » rows (1600-01-01 for the living: base/deviations.py) apart;
+    an identifier says nothing of its values."""
+    from datetime import date
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from tests.integration.test_workspaces import _snapshot_table
+
+    platform, anonymous = site
+    ben = _snapshot_table(platform, "IR_BEN_R")
+    with platform.db.unit_of_work() as session:
+        said = {v.name: v.values() for v in dictionary.table(session, REF, "IR_BEN_R").variables}
+    sexes = {str(v) for v in pc.unique(ben["BEN_SEX_COD"]).to_pylist() if v is not None}
+    assert sexes <= {"0", "1", "2", "9"} and said["BEN_SEX_COD"] == {"codes": len(sexes), "capped": False}
+    deaths = [d for d in ben["BEN_DCD_DTE"].to_pylist() if d is not None]
+    assert said["BEN_DCD_DTE"]["placeholders"] == sum(not date(1800, 1, 1) <= d <= date(2500, 12, 31) for d in deaths)
+    assert said["BEN_DCD_DTE"]["placeholders"] >= sum(d == date(1600, 1, 1) for d in deaths) > 0  # the living
+    dated = next(c for c in ben.column_names if pa.types.is_date(ben[c].type) and c != "BEN_DCD_DTE"
+                 and ben[c].null_count < ben.num_rows)
+    days = sorted(d for d in ben[dated].to_pylist() if d is not None and date(1800, 1, 1) <= d <= date(2500, 12, 31))
+    assert said[dated]["first"] == days[0].isoformat()[:7] and said[dated]["last"] == days[-1].isoformat()[:7]
+    assert said["BEN_NIR_PSA"] == {}  # no nomenclature: its values are a person's, never counted
+    page = anonymous.get(f"/dictionary/{REF}/IR_BEN_R").text
+    row = re.search(rf'<tr id="{dated}">(.*?)</tr>', page, re.DOTALL).group(1)
+    assert f"de {days[0].isoformat()[:7]} à {days[-1].isoformat()[:7]}" in row
+    row = re.search(r'<tr id="BEN_DCD_DTE">(.*?)</tr>', page, re.DOTALL).group(1)
+    assert f"{said['BEN_DCD_DTE']['placeholders']} lignes « sans date »" in row
+    assert f"{len(sexes)} codes de la nomenclature" in re.search(r'<tr id="BEN_SEX_COD">(.*?)</tr>', page,
+                                                                  re.DOTALL).group(1)
+    api = anonymous.get("/api/catalogue/datasets/snds/snapshots/2024-12/tables/IR_BEN_R").json()
+    assert next(v for v in api["variables"] if v["name"] == "BEN_SEX_COD")["values"]["codes"] == len(sexes)

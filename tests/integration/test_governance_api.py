@@ -65,7 +65,7 @@ def test_done_when_an_application_becomes_a_signed_permit(portal):
         assert ines.post(f"/api/applications/{app_id}/actions/{action}", json={}).status_code == 200
     wrong = ines.post(f"/api/applications/{app_id}/actions/submit", json={})
     assert wrong.status_code == 409 and "grant" in wrong.json()["error"]["details"]["allowed"]
-    for criterion in "abcdefgh":
+    for criterion in (*"abcdefgh", "risk_a", "risk_b"):  # Art. 68(1) criteria, Art. 68(2) risks
         ines.post(f"/api/applications/{app_id}/assessment", json={"criterion": criterion, "met": True})
     for kind in ("ethics", "cnil"):
         recorded = louis.post(f"/api/applications/{app_id}/opinions",

@@ -86,10 +86,11 @@ def test_unchanged_tables_are_reused_by_the_next_release(platform, delivery, act
     assert all(o.key.endswith(("MANIFEST.json", "MANIFEST.json.sig")) for o in platform.store.list("base/snds/r3"))
     assert verify_snapshot(platform, actor=actor, ref="snds@r3").ok
     assert first.files > third.files
-    with platform.db.unit_of_work() as session:  # a reused folder keeps its completeness (issue 18, item 1)
-        filled = [{v.name: v.filled for v in dictionary.table(session, ref, "IR_BEN_R").variables}
+    with platform.db.unit_of_work() as session:  # a reused folder keeps its completeness and values (issue 18, item 1)
+        filled = [{v.name: (v.filled, v.values()) for v in dictionary.table(session, ref, "IR_BEN_R").variables}
                   for ref in ("snds@r2", "snds@r3")]
-    assert filled[0] == filled[1] and None not in filled[1].values()
+    assert filled[0] == filled[1] and None not in {f for f, _ in filled[1].values()}
+    assert filled[1]["BEN_SEX_COD"][1]["codes"] > 0 and "placeholders" in filled[1]["BEN_DCD_DTE"][1]
 
 
 @pytest.mark.parametrize("deployment_kind", ["sqlite+local"], indirect=True)

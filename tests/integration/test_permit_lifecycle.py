@@ -27,7 +27,7 @@ def _granted(platform, p, form=FULL) -> int:
     app_id = _new(platform, p["alice"], form=form)
     for who, action in (("alice", "submit"), ("ines", "screen"), ("ines", "accept")):
         _do(platform, app_id, gov.act, actor=p[who], action=action)
-    for criterion in "abcdefgh":
+    for criterion in (*"abcdefgh", "risk_a", "risk_b"):  # Art. 68(1) criteria, Art. 68(2) risks
         _do(platform, app_id, gov.assess, actor=p["ines"], criterion=criterion, met=True, note="")
     for kind in ("ethics", "cnil"):
         _do(platform, app_id, gov.record_opinion, actor=p["louis"], kind=kind, reference=f"{kind}-1",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -17,14 +18,15 @@ from bastide.airlock.workflow import IMPORT_WORKFLOW, RELEASE_WORKFLOW
 from bastide.catalogue.workflow import SNAPSHOT_WORKFLOW
 from bastide.errors import DomainError
 from bastide.airlock import said
-from bastide.governance import scope
+from bastide.governance import criteria, scope
 from bastide.governance.form import ENGINES, PURPOSES
 from bastide.governance.workflow import APPLICATION_WORKFLOW, PERMIT_WORKFLOW
 from bastide.identity import admin, resets
 from bastide.identity.roles import Role
 from bastide.notices import service as notices
+from bastide import i18n as i18n_platform
 from bastide.web import governance, i18n
-from bastide.web.forms import COMBINE, FORM_FIELDS, SEXES
+from bastide.web.forms import COMBINE, FORM_FIELDS, REFUSED, SEXES
 from bastide.workspaces.workflow import JOB_WORKFLOW, WORKSPACE_WORKFLOW
 
 TEMPLATES = Path(i18n.__file__).parent / "templates"
@@ -36,6 +38,7 @@ def codes(lang: str) -> dict[str, str]:
     return {m.id: m.string for m in i18n.catalogue(lang) if m.id}
 
 
+@cache
 def asked_by_templates() -> set[str]:
     """The constant codes templates pass to `_()`, as Babel extracts them for translators."""
     found = extract_from_dir(str(TEMPLATES), method_map=[("**.html", "jinja2.ext:babel_extract")],
@@ -43,6 +46,7 @@ def asked_by_templates() -> set[str]:
     return {message for _file, _line, message, _comments, _context in found if isinstance(message, str)}
 
 
+@cache
 def shown_by_code() -> set[str]:
     """The codes a page builds from a value (`state_` + a status…): every value a page can meet."""
     wanted = {f"state_{s}" for w in WORKFLOWS for s in w.states}
@@ -64,13 +68,17 @@ def shown_by_code() -> set[str]:
     wanted |= {f"sector_{s}" for s in ("private", "public")}  # identity.models.Organisation.sector
     wanted |= {f"scope_{code}" for code in scope.ENGLISH}
     wanted |= {f"finding_{code}" for code in said.ENGLISH}  # what a disclosure check says (airlock/said.py)  # the scope builder's problems (governance.scope)
+    wanted |= {f"criterion_{item}" for item in criteria.ITEMS}  # the decision screen's Art. 68(1)–(2) items
+    wanted |= {f"bool_{answer}" for answer in ("yes", "no")}  # a yes/no field (web.forms)
     wanted |= {f"sex_{s}" for s in (*SEXES, "both")} | {f"combine_{c}" for c in COMBINE}  # the population's choices
+    wanted |= {f"said_{code}" for code in coded_errors()}  # what an error says, by its code
     mailed = {*notices.KINDS, "activation", "reset_asked", "reset_done"}  # notices, account links, resets
     wanted |= {f"reset_what_{kind}" for kind in resets.KINDS}  # what a reset message says was reset
     wanted |= {f"mail_{kind}_{part}" for kind in mailed for part in ("subject", "body")}
     return wanted
 
 
+@cache
 def error_kinds() -> set[type]:
     """Every kind of domain error a page can show (an error page titles it by its class's code)."""
     import bastide.server  # noqa: F401 — defines the API's errors and imports every domain's
@@ -84,6 +92,24 @@ def error_kinds() -> set[type]:
     return kinds
 
 
+# the operators' domains: their errors reach a terminal (the CLI prints the message), not a page
+OPERATORS = ("backup", "migration", "export", "cli", "storage", "base", "catalogue")
+
+
+@cache
+def coded_errors() -> set[str]:
+    """Every code an error is raised with in the domains pages reach (read from the source, so a
+    new one cannot be missed), less the codes of the error classes themselves, which title the
+    error (`error_<code>`) and say nothing of their own."""
+    root = Path(rules.__file__).parents[1]
+    files = [f for f in root.rglob("*.py") if f.relative_to(root).parts[0] not in OPERATORS]
+    found = {code for f in files for code in re.findall(r'\bcode="([a-z_]+)"', f.read_text())}
+    found |= {code for code, _english in REFUSED.values()} | {"form_refused"}  # a page form's refused values
+    assert len(found) > 40
+    return found - {kind.code for kind in error_kinds()}
+
+
+@cache
 def finding_rules() -> set[str]:
     """Every rule a disclosure check's finding names: the table rules, and each code a finding is
     made with anywhere in the airlock (read from its source, so a new rule cannot be missed)."""
@@ -153,6 +179,24 @@ def test_a_known_code_warns_nothing():
 ])
 def test_the_language_comes_from_the_link_then_the_cookie_then_the_browser(query, cookie, accept, lang):
     assert i18n.pick_language(query, cookie, accept) == lang
+
+
+def test_an_errors_words_ask_for_the_same_values_in_both_languages():
+    """`said_<code>` is formatted with the error's details: a value named in one language only
+    would be missing from the other's page."""
+    named = {lang: {k: sorted(re.findall(r"%\((\w+)\)s", v)) for k, v in codes(lang).items() if k.startswith("said_")}
+             for lang in i18n.LANGUAGES}
+    assert named["fr"] == named["en"] and len(named["fr"]) > 40
+
+
+def test_an_error_is_said_by_its_code_with_its_details_or_by_its_message():
+    said = i18n_platform.said
+    assert said("fr", "assessment_unfavourable", {"against": ["c", "risk_a"]}, "x").startswith("c, risk_a : non rempli")
+    assert said("en", "call_closed", {"opens_on": "2027-01-01", "closes_on": "2027-02-01"}, "x") == \
+        "The call is open from 2027-01-01 to 2027-02-01."
+    assert said("fr", "a_code_without_words", {}, "the English message") == "the English message"
+    with pytest.warns(i18n.MissingTranslation, match="said_call_closed asks for a value"):
+        assert said("fr", "call_closed", {}, "the English message") == "the English message"
 
 
 def test_the_english_catalogue_says_what_a_finding_says():

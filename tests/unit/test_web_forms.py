@@ -31,7 +31,7 @@ def test_bad_numbers_name_their_field(field, value):
 
 def test_a_stored_form_fills_the_page_and_comes_back_the_same():
     fields = fields_from_form(FULL)
-    assert fields["persons"] == "alice@inserm.example" and fields["years"] == "2023" and fields["pseudonymised"] == "oui"
+    assert fields["persons"] == "alice@inserm.example" and fields["years"] == "2023" and fields["pseudonymised"] == "yes"
     again = form_from_fields(fields)
     assert {k: again[k] for k in ("persons", "purpose", "duration_months", "pseudonymised")} == \
         {k: FULL[k] for k in ("persons", "purpose", "duration_months", "pseudonymised")}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bastide.base.deviations import FIRST_REAL_DATE, LAST_REAL_DATE
+
 Columns = dict[str, list[str]]  # the tables at hand and their columns
 
 
@@ -22,10 +24,6 @@ def ok_code(expression: str) -> str:
     return f"({expression} IS NULL OR {text(expression)} IN ('0', 'false'))"
 
 
-# The SNDS writes a missing date as a date: IR_BEN_R.BEN_DCD_DTE is 1600-01-01 for the living and
-# for deaths whose scheme does not send the date (guide_cepidc, 2-Chap2CausesDeces.md: « elle est
-# forcée au 1er janvier 1600 »); 0001-01-01 and 2600-01-01 fill other tables' empty dates.
-FIRST_REAL_DATE, LAST_REAL_DATE = "1800-01-01", "2500-12-31"
 
 
 def real_date(expression: str) -> str:

@@ -47,6 +47,11 @@ UNLINKED_VALUES = {"NIR_ANO_17": PLACEHOLDER_NIR}  # values of a foreign key col
 NOMENCLATURES = {"PHA_PRS_IDE": "IR_PHA_R:PHA_PRS_IDE", "PHA_ACT_QSN": "", "PHA_CPA_PCP": "", "PHA_DEC_QSU": "",
                  "PHA_DEC_PRU": ""}  # a column's nomenclature, in every table: "" for none
 
+# The SNDS writes a missing date as a date: IR_BEN_R.BEN_DCD_DTE is 1600-01-01 for the living and
+# for deaths whose scheme does not send the date (guide_cepidc, 2-Chap2CausesDeces.md: « elle est
+# forcée au 1er janvier 1600 »); 0001-01-01 and 2600-01-01 fill other tables' empty dates.
+FIRST_REAL_DATE, LAST_REAL_DATE = "1800-01-01", "2500-12-31"
+
 
 def _column(table: str, column):
     dropped = DROPPED.get((table, column.name))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 
-from bastide.base import manifest
+from bastide.base import manifest, profile
 from bastide.base.delivery import (
     DeliveredFolder,
     delimiter_name,
@@ -145,7 +145,7 @@ class _Run:
         self.snapshot_id, self.prefix, self.key_id, self.work, self.progress = snapshot_id, prefix, key_id, work, progress
         self.report = Report(limit=platform.settings.max_reported_errors)
         self.reused: dict[str, list[manifest.FileEntry]] = {}
-        self.nulls: dict[str, dict[str, int] | None] = {}  # folder -> empty values per column (None: unknown)
+        self.profiles: dict[str, profile.Profile | None] = {}  # folder -> its columns' profile (None: unknown)
         self.digests: dict[str, str] = {}
         self.publication: dict = {}
 
@@ -182,7 +182,7 @@ class _Run:
                 return False
             old, source = found
             old_prefix, old_key = old.prefix, unwrap_key(session, keys=self.p.keys, key_id=old.key_id)
-            self.nulls[folder.name] = source.nulls  # the same content: the same empty values
+            self.profiles[folder.name] = profile.Profile.kept(source.nulls, source.profile)  # the same content
         _body, entries = manifest.parse(self.p.store.get_bytes(f"{old_prefix}/{manifest.MANIFEST}"))
         entries = [e for e in entries if e.folder == folder.name]
         if not entries:  # delivered empty then: no file to reuse, and staging it again costs nothing
@@ -237,11 +237,19 @@ class _Run:
                 files += self.reused[folder.name]
                 continue
             self.progress("write", {"folder": folder.name, "rows": stage.count(folder.name)})
-            written, nulls = write_folder(stage.con, folder, target,
-                                          lambda e: self.progress("file", {"size": e.size, "rows": e.rows}))
+            written, seen = write_folder(stage.con, folder, target,
+                                         lambda e: self.progress("file", {"size": e.size, "rows": e.rows}))
             files += written
-            self.nulls[folder.name] = dict(nulls)
+            self.profiles[folder.name] = seen
         return self._seal(files)
+
+    def _kept(self, folder: str) -> tuple[dict | None, dict | None]:
+        seen = self.profiles.get(folder)
+        return (None, None) if seen is None else (dict(seen.nulls), seen.values())
+
+    def _summary(self, table: str) -> dict | None:
+        of_table = profile.of_table([self.profiles.get(f.name) for f in self.folders if f.table.schema.name == table])
+        return None if of_table is None else of_table.summary()
 
     def _seal(self, files: list[manifest.FileEntry]) -> IngestResult:
         schemas = {f.table.schema.name: f.table.schema for f in self.folders}
@@ -260,8 +268,9 @@ class _Run:
         self.p.store.put_bytes(f"{self.prefix}/{manifest.SIGNATURE}", self.p.signer.sign(raw))
         self.p.store.put_bytes(f"{self.prefix}/{manifest.MANIFEST}", raw)  # written last: the commit marker
         self.publication = {
-            "tables": [catalogue.PublishedTable(schemas[n], t["rows"], t["bytes"], t["files"]) for n, t in tables.items()],
-            "sources": [catalogue.PublishedSource(n, s["table"], s["digest"], s["rows"], self.nulls.get(n))
+            "tables": [catalogue.PublishedTable(schemas[n], t["rows"], t["bytes"], t["files"], self._summary(n))
+                       for n, t in tables.items()],
+            "sources": [catalogue.PublishedSource(n, s["table"], s["digest"], s["rows"], *self._kept(n))
                         for n, s in sources.items()],
             "merkle_root": body["merkle_root"],
             "manifest_sha256": hashlib.sha256(raw).hexdigest(),

@@ -3,8 +3,6 @@ architecture says (DCIR by flux month, PMSI by year), each file hashed and read 
 
 from __future__ import annotations
 
-from collections import Counter
-
 import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +15,7 @@ import pyarrow.parquet as pq
 from bastide.base.checks import q, select_list
 from bastide.base.delivery import DeliveredFolder
 from bastide.base.manifest import FileEntry
+from bastide.base.profile import Profile
 from bastide.errors import IntegrityError
 from bastide.keys.parquet import encryption_properties
 from bastide.storage import ObjectStore
@@ -54,30 +53,30 @@ def _partitions(con: duckdb.DuckDBPyConnection, folder: DeliveredFolder) -> list
 
 
 def write_folder(con: duckdb.DuckDBPyConnection, folder: DeliveredFolder, target: OutputTarget,
-                 on_file: Callable[[FileEntry], None]) -> tuple[list[FileEntry], Counter]:
+                 on_file: Callable[[FileEntry], None]) -> tuple[list[FileEntry], Profile]:
     """Write every partition; two at a time, so DuckDB's scan overlaps pyarrow's encoding. Also
-    the empty values of each column as written (the dictionary's completeness): each batch
-    knows its null count, so this costs no scan."""
+    each column's profile as written (the dictionary's completeness, dates' spans, codes used:
+    base/profile.py), from the batches in memory, so this costs no scan."""
     entries: list[FileEntry] = []
-    nulls: Counter = Counter()
+    profile = Profile()
     with ThreadPoolExecutor(max_workers=target.workers) as pool:
         futures = [pool.submit(_write_partition, con.cursor(), folder, target, directory, where)
                    for directory, where in _partitions(con, folder)]
         for future in futures:
-            written, empty = future.result()
-            nulls.update(empty)
+            written, seen = future.result()
+            profile.merge(seen)
             for entry in written:
                 on_file(entry)
                 entries.append(entry)
-    return entries, nulls
+    return entries, profile
 
 
 def _write_partition(cursor: duckdb.DuckDBPyConnection, folder: DeliveredFolder, target: OutputTarget,
-                     directory: str | None, where: str) -> tuple[list[FileEntry], Counter]:
+                     directory: str | None, where: str) -> tuple[list[FileEntry], Profile]:
     schema = folder.table.schema
     base = f"{schema.name}/{directory}" if directory else schema.name
     entries: list[FileEntry] = []
-    nulls: Counter = Counter()
+    profile = Profile()
     part, writer, rows, local = 0, None, 0, None
     try:
         reader = cursor.sql(f"SELECT {select_list(schema)} FROM {q(folder.name)} WHERE {where}").to_arrow_reader(
@@ -90,8 +89,7 @@ def _write_partition(cursor: duckdb.DuckDBPyConnection, folder: DeliveredFolder,
                 writer = pq.ParquetWriter(local, batch.schema, compression="zstd",
                                           encryption_properties=encryption_properties(target.key_id, target.key))
             writer.write_batch(batch)
-            nulls.update({name: column.null_count for name, column in zip(batch.schema.names, batch.columns,
-                                                                          strict=True) if column.null_count})
+            profile.add(batch, schema)
             rows += batch.num_rows
             if rows >= target.file_rows:
                 writer.close()
@@ -102,7 +100,7 @@ def _write_partition(cursor: duckdb.DuckDBPyConnection, folder: DeliveredFolder,
             entries.append(_publish(target, local, f"{base}/part-{part}.parquet", rows, schema.name, folder, directory))
     finally:
         cursor.close()
-    return entries, nulls
+    return entries, profile
 
 
 def _publish(target: OutputTarget, local: Path, relative: str, rows: int, table: str,

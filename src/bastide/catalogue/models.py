@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from bastide.db import Base, UTCDateTime
@@ -99,8 +99,26 @@ class Variable(Base):
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     nomenclature: Mapped[str] = mapped_column(String(100), nullable=False, default="")
     filled: Mapped[int | None] = mapped_column(BigInteger)  # rows with a value (completeness); None: not known
+    # aggregates only (issue 18, item 1; base/profile.py): the codes of its nomenclature it uses, more than
+    # counted when capped; a date's real values' span to the month, and the rows holding a « no date » placeholder
+    codes_used: Mapped[int | None] = mapped_column(Integer)
+    codes_capped: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    first_month: Mapped[str | None] = mapped_column(String(7))
+    last_month: Mapped[str | None] = mapped_column(String(7))
+    placeholder_dates: Mapped[int | None] = mapped_column(BigInteger)
 
     table: Mapped[SnapshotTable] = relationship(back_populates="variables")
+
+    def values(self) -> dict:
+        """What the dictionary says of its values, aggregates only (the base counted them:
+        base/profile.py): the codes of its nomenclature it uses, a date's span to the month and how
+        many rows hold a « no date » placeholder. Empty: not known (a release published before)."""
+        shown = {}
+        if self.codes_used is not None:
+            shown |= {"codes": self.codes_used, "capped": self.codes_capped}
+        if self.placeholder_dates is not None:
+            shown |= {"first": self.first_month, "last": self.last_month, "placeholders": self.placeholder_dates}
+        return shown
 
 
 class SnapshotSource(Base):
@@ -116,3 +134,4 @@ class SnapshotSource(Base):
     digest: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     rows: Mapped[int] = mapped_column(BigInteger, nullable=False)
     nulls: Mapped[dict | None] = mapped_column(JSON)  # empty values per column as written (reused with the folder)
+    profile: Mapped[dict | None] = mapped_column(JSON)  # dates' spans and codes used, as written (base/profile.py)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class SnapshotOut(BaseModel):
@@ -65,6 +65,10 @@ class VariableOut(BaseModel):
     length: str
     nomenclature: str
     description: str
+    filled: int | None = Field(None, description="Rows that give it a value (None: not known).")
+    values: dict = Field(default_factory=dict, description="Aggregates only: `codes` of its nomenclature used "
+                         "(`capped`: more than that), a date's `first` and `last` month and its « no date » "
+                         "`placeholders`; empty when not known.")
 
 
 class TableDetail(TableOut):
@@ -75,4 +79,5 @@ class TableDetail(TableOut):
         return cls(name=t.name, title=t.title, product=t.product, partitioning=t.partitioning, primary_key=t.primary_key,
                    rows=t.rows, bytes=t.bytes, files=t.files,
                    variables=[VariableOut(position=v.position, name=v.name, type=v.type, length=v.length,
-                                          nomenclature=v.nomenclature, description=v.description) for v in t.variables])
+                                          nomenclature=v.nomenclature, description=v.description, filled=v.filled,
+                                          values=v.values()) for v in t.variables])

@@ -156,6 +156,7 @@ class PublishedTable:
     rows: int
     bytes: int
     files: int
+    values: dict[str, dict] | None = None  # per column: dates' span and placeholders, codes used (None: not known)
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ class PublishedSource:
     digest: str
     rows: int
     nulls: dict[str, int] | None = None  # empty values per column as written (None: not known)
+    profile: dict | None = None  # its dates' spans and codes used, kept for a release that reuses the folder
 
 
 def publish_snapshot(
@@ -181,7 +183,7 @@ def publish_snapshot(
         snapshot.tables.append(_table_row(item, [s for s in sources if s.table == item.schema.name]))
     for src in sources:
         snapshot.sources.append(SnapshotSource(folder=src.folder, table_name=src.table, digest=src.digest, rows=src.rows,
-                                               nulls=src.nulls))
+                                               nulls=src.nulls, profile=src.profile))
     snapshot.rows, snapshot.files, snapshot.bytes = rows, files, sum(t.bytes for t in tables)
     snapshot.merkle_root, snapshot.manifest_sha256 = merkle_root, manifest_sha256
     snapshot.quarantined_rows, snapshot.published_at = quarantined, utcnow()
@@ -200,7 +202,8 @@ def _table_row(item: PublishedTable, sources: list[PublishedSource]) -> Snapshot
         rows=item.rows, bytes=item.bytes, files=item.files,
         variables=[
             Variable(position=i, name=c.name, type=c.type, length=c.length, description=c.description,
-                     nomenclature=c.nomenclature, filled=item.rows - empty[c.name] if known else None)
+                     nomenclature=c.nomenclature, filled=item.rows - empty[c.name] if known else None,
+                     **_values(item.values, c.name))
             for i, c in enumerate(schema.columns, start=1)
         ],
     )
@@ -229,3 +232,11 @@ def get_table(snapshot: Snapshot, name: str) -> SnapshotTable:
         if table.name == name:
             return table
     raise NotFound(f"snapshot {snapshot.ref} has no table {name}", details={"table": name})
+
+
+def _values(values: dict[str, dict] | None, column: str) -> dict:
+    """A variable's published aggregates (the base counted them: base/profile.py)."""
+    seen = (values or {}).get(column) or {}
+    return {"codes_used": seen.get("codes"), "codes_capped": bool(seen.get("capped")),
+            "first_month": seen.get("first"), "last_month": seen.get("last"),
+            "placeholder_dates": seen.get("placeholders")}

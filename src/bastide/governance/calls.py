@@ -30,15 +30,15 @@ def create_call(session: Session, *, actor: Actor, title: str, theme: str, descr
                 closes_on: date, criteria: list[dict]) -> CallForProjects:
     check_permission(actor, Permission.CALL_MANAGE)
     if not title.strip() or not theme.strip():
-        raise InvalidInput("a call needs a title and a theme")
+        raise InvalidInput("a call needs a title and a theme", details={"field": "title"}, code="call_incomplete")
     if closes_on < opens_on:
-        raise InvalidInput("a call closes after it opens", details={"field": "closes_on"})
+        raise InvalidInput("a call closes after it opens", details={"field": "closes_on"}, code="call_dates")
     names = [str(c.get("name", "")).strip() for c in criteria]
     weights = [c.get("weight", 1) for c in criteria]
     if not criteria or "" in names or len(set(names)) != len(names) or \
             not all(isinstance(w, int | float) and w > 0 for w in weights):
         raise InvalidInput("list the criteria, each with a distinct name and a positive weight",
-                           details={"field": "criteria"})
+                           details={"field": "criteria"}, code="call_criteria")
     call = CallForProjects(title=title.strip(), theme=theme.strip(), description=description, opens_on=opens_on,
                            closes_on=closes_on, created_at=utcnow(),
                            criteria=[{"name": n, "weight": w} for n, w in zip(names, weights, strict=True)])

@@ -74,7 +74,7 @@ def check_fields(form: dict) -> None:
 def check_text(field: str, value) -> None:
     if not _typed_text(value):
         raise InvalidInput(f"{field} holds a character no one types (a control character or a lone surrogate)",
-                           details={"field": field})
+                           details={"field": field}, code="untyped_character")
 
 
 def _typed_text(value) -> bool:
@@ -110,18 +110,18 @@ def check_submission(form: dict, *, sector: str) -> None:
     purpose = str(form["purpose"]).lower()
     if purpose not in PURPOSES:
         raise InvalidInput(f"purpose must be one of Art. 53(1) (a)–(f), not {form['purpose']!r}",
-                           details={"field": "purpose"})
+                           details={"field": "purpose"}, code="purpose_unknown")
     if purpose in PUBLIC_ONLY and sector != "public":
         raise InvalidInput(f"purpose ({purpose}) is open to public-sector bodies only (EHDS Art. 53(2))",
                            details={"field": "purpose"}, code="purpose_not_allowed")
     months = form.get("duration_months")
     if months is not None and not (isinstance(months, int) and 1 <= months <= 120):
         raise InvalidInput("duration_months must be a whole number of months from 1 to 120 (10 years)",
-                           details={"field": "duration_months"})
+                           details={"field": "duration_months"}, code="duration_range")
     check_engine(form)
 
 
 def check_engine(form: dict) -> None:
     if form.get("engine") not in (None, "", *ENGINES):
         raise InvalidInput(f"engine is one of {', '.join(ENGINES)} (or empty for the platform's), "
-                           f"not {form['engine']!r}", details={"field": "engine"})
+                           f"not {form['engine']!r}", details={"field": "engine"}, code="engine_unknown")

@@ -167,7 +167,8 @@ def extend(session: Session, *, actor: Actor, permit: Permit, signer: Signer, mo
                            code="already_extended")
     if permit.valid_until - now < timedelta(days=EXTENSION_NOTICE_DAYS):
         raise InvalidInput(f"an extension is asked for at least {EXTENSION_NOTICE_DAYS} days before the permit ends "
-                           f"({permit.valid_until.date()})", code="extension_too_late")
+                           f"({permit.valid_until.date()})", code="extension_too_late",
+                           details={"days": EXTENSION_NOTICE_DAYS, "until": str(permit.valid_until.date())})
     first = _first_version(session, permit)
     # months are checked before the date is computed: a huge number overflowed the calendar (a 500)
     until = add_months(permit.valid_until, months) if 1 <= months <= MAX_MONTHS else None

@@ -40,7 +40,8 @@ class OpinionIn(BaseModel):
 
 
 class AssessmentIn(BaseModel):
-    criterion: str = Field(description="Art. 68(1) letter a–h.")
+    criterion: str = Field(description="Art. 68(1) letter a–h, or risk_a / risk_b for the Art. 68(2) risks "
+                                       "(met: mitigated or absent).")
     met: bool
     note: str = ""
 

@@ -17,7 +17,7 @@ from bastide.audit.service import record
 from bastide.catalogue import service as catalogue
 from bastide.db import utcnow
 from bastide.errors import Conflict, InvalidInput, NotFound, TransitionNotAllowed
-from bastide.governance import deadlines, scope
+from bastide.governance import criteria, deadlines, scope
 from bastide.governance.form import Procedure, check_fields, check_submission, check_text
 from bastide.governance.models import Application, CallForProjects
 from bastide.governance.workflow import APPLICANT, APPLICATION_WORKFLOW, UNDER_INSTRUCTION
@@ -29,7 +29,6 @@ from bastide.notices import service as notices
 from bastide.statemachine import Actor
 
 EDITABLE = {"draft", "awaiting_additional_information"}
-CRITERIA = tuple("abcdefgh")  # Art. 68(1)(a)–(h), each recorded before a decision (GOV-06)
 NEEDS_ETHICS = {Procedure.STANDARD}  # CESREES opinion; MR-00x files declare conformity instead (GOV-22)
 
 
@@ -47,9 +46,10 @@ def create_application(session: Session, *, actor: Actor, user: User, title: str
     try:
         procedure = Procedure(procedure).value
     except ValueError:
-        raise InvalidInput(f"procedure must be one of {', '.join(p.value for p in Procedure)}") from None
+        raise InvalidInput(f"procedure must be one of {', '.join(p.value for p in Procedure)}",
+                           details={"field": "procedure"}, code="procedure_unknown") from None
     if not title.strip():
-        raise InvalidInput("an application needs a title", details={"field": "title"})
+        raise InvalidInput("an application needs a title", details={"field": "title"}, code="title_required")
     check_text("title", title)
     check_fields(form or {})
     app = Application(status=APPLICATION_WORKFLOW.initial, applicant=user, organisation=user.organisation,
@@ -70,7 +70,8 @@ def call_is_open(call: CallForProjects, today: date) -> bool:
 def check_call_open(call: CallForProjects, now: datetime) -> None:
     """An application answers a call only while it is open (checked on create and on submit)."""
     if not call_is_open(call, now.date()):
-        raise Conflict(f"the call {call.title!r} is open from {call.opens_on} to {call.closes_on}", code="call_closed")
+        raise Conflict(f"the call {call.title!r} is open from {call.opens_on} to {call.closes_on}", code="call_closed",
+                       details={"opens_on": str(call.opens_on), "closes_on": str(call.closes_on)})
 
 
 def get_application(session: Session, app_id: int) -> Application:
@@ -116,7 +117,7 @@ def update_form(session: Session, *, actor: Actor, app: Application, changes: di
     _check_applicant(actor, app)
     if app.status not in EDITABLE:
         raise Conflict(f"{app.reference} is {app.status}: it can be edited only as a draft or when information "
-                       "was asked for")
+                       "was asked for", code="not_editable")
     check_fields(changes)
     app.form = {**app.form, **changes}
     record(session, actor=actor, action=AuditAction.APPLICATION_UPDATE, target=_target(app),
@@ -179,7 +180,8 @@ def _submit(session: Session, app: Application, now: datetime, _justification) -
 
 def _ask(_session, app: Application, now: datetime, justification) -> None:
     if not justification:
-        raise InvalidInput("say what information is missing", details={"field": "justification"})
+        raise InvalidInput("say what information is missing", details={"field": "justification"},
+                           code="information_unsaid")
     app.paused_at = now  # the decision clock stops while the applicant completes the file
 
 
@@ -189,14 +191,13 @@ def _answer(_session, app: Application, now: datetime, _justification) -> None:
 
 
 def _grant(_session, app: Application, now: datetime, _justification) -> None:
-    missing = [c for c in CRITERIA if c not in app.assessment]
-    if missing:
-        raise InvalidInput(f"record the Art. 68(1) criteria {', '.join(missing)} before deciding (GOV-06)",
-                           details={"missing": missing})
+    criteria.check_decidable(app.assessment)
     if Procedure(app.procedure) in NEEDS_ETHICS and not app.ethics_opinion:
-        raise InvalidInput("a standard authorisation needs the CESREES opinion recorded (GOV-22)")
+        raise InvalidInput("a standard authorisation needs the CESREES opinion recorded (GOV-22)",
+                           code="ethics_opinion_missing")
     if not app.cnil_decision:
-        raise InvalidInput("record the CNIL authorisation or the reference-methodology declaration (GOV-22)")
+        raise InvalidInput("record the CNIL authorisation or the reference-methodology declaration (GOV-22)",
+                           code="cnil_decision_missing")
     app.decision, app.decided_at = "granted", now
 
 
@@ -218,7 +219,8 @@ def record_opinion(session: Session, *, actor: Actor, app: Application, kind: st
     if app.status != "processing":
         raise Conflict(f"{app.reference} is {app.status}: opinions are recorded while it is processing")
     if kind not in ("ethics", "cnil") or not reference.strip():
-        raise InvalidInput("kind is ethics or cnil, and the reference is mandatory")
+        raise InvalidInput("kind is ethics or cnil, and the reference is mandatory", details={"field": "reference"},
+                           code="opinion_incomplete")
     entry = {"reference": reference.strip(), "date": on.isoformat(), "outcome": outcome}
     if kind == "ethics":
         app.ethics_opinion = entry
@@ -231,8 +233,7 @@ def record_opinion(session: Session, *, actor: Actor, app: Application, kind: st
 
 def assess(session: Session, *, actor: Actor, app: Application, criterion: str, met: bool, note: str) -> Application:
     check_permission(actor, Permission.APPLICATION_REVIEW)
-    if criterion not in CRITERIA:
-        raise InvalidInput(f"criterion must be one of Art. 68(1) {', '.join(CRITERIA)}")
+    criteria.check_item(criterion)
     app.assessment = {**app.assessment, criterion: {"met": met, "note": note}}
     record(session, actor=actor, action=AuditAction.APPLICATION_UPDATE, target=_target(app),
            details={"criterion": criterion, "met": met})
@@ -242,9 +243,9 @@ def assess(session: Session, *, actor: Actor, app: Application, criterion: str, 
 def extend_deadline(session: Session, *, actor: Actor, app: Application, reason: str) -> Application:
     check_permission(actor, Permission.APPLICATION_DECIDE)
     if app.extended:
-        raise Conflict(f"the deadline of {app.reference} was already extended once")
+        raise Conflict(f"the deadline of {app.reference} was already extended once", code="deadline_extended")
     if not reason.strip():
-        raise InvalidInput("an extension needs its reason (GOV-09)", details={"field": "reason"})
+        raise InvalidInput("an extension needs its reason (GOV-09)", details={"field": "reason"}, code="reason_required")
     app.extended, app.extension_reason = True, reason.strip()
     record(session, actor=actor, action=AuditAction.APPLICATION_EXTEND, target=_target(app), details={"reason": reason})
     return app

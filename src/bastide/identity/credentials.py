@@ -95,7 +95,7 @@ def activate(session: Session, *, keys: KeyManager, secret: str, password: str =
     kind = user.activation_kind or "account"
     if kind == "password":
         raise InvalidInput("this link sets a new password: give a current code of your authenticator app "
-                           "(POST /api/auth/reset-password)", code="wrong_link")
+                           "(POST /api/auth/reset-password)", code="password_link")
     if kind == "mfa":
         if not identity.password_ok(user, current_password):
             raise _wrong_secret(session, user, now, "the current password is wrong")

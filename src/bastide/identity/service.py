@@ -79,15 +79,17 @@ def get_organisation(session: Session, name: str) -> Organisation:
 
 def check_roles(roles: set[str]) -> set[Role]:
     unknown = roles - set(Role._value2member_map_)
-    if unknown or not roles:
-        raise InvalidInput(f"unknown roles {sorted(unknown)}: choose among {', '.join(r.value for r in Role)}"
-                           if unknown else "a user needs at least one role")
+    if unknown:
+        raise InvalidInput(f"unknown roles {sorted(unknown)}: choose among {', '.join(r.value for r in Role)}",
+                           details={"field": "roles"}, code="roles_unknown")
+    if not roles:
+        raise InvalidInput("a user needs at least one role", details={"field": "roles"}, code="role_required")
     chosen = {Role(r) for r in roles}
     for pair in INCOMPATIBLE:
         if pair <= chosen:
             a, b = sorted(pair)
             raise InvalidInput(f"roles {a} and {b} may not be held by one person (separation of duties, IAM-07)",
-                               details={"field": "roles"}, code="separation_of_duties")
+                               details={"field": "roles", "pair": [a.value, b.value]}, code="separation_of_duties")
     return chosen
 
 
@@ -269,7 +271,8 @@ def refusal_of(user: User, now: datetime) -> DomainError | None:
         return AuthenticationFailed("this account is locked: ask an administrator to unlock it "
                                     "(`bastide users unlock`)", code="account_locked")
     if now.date() > user.end_of_rights:
-        return AuthenticationFailed(f"this account's rights ended on {user.end_of_rights}", code="account_expired")
+        return AuthenticationFailed(f"this account's rights ended on {user.end_of_rights}", code="account_expired",
+                                    details={"until": str(user.end_of_rights)})
     if not user.mfa_confirmed:
         return AuthenticationFailed("this account has no confirmed second factor: enrol MFA first (IAM-02)",
                                     code="mfa_not_enrolled")

@@ -83,7 +83,7 @@ def put_release_file(request: Request, request_id: int, who: Member, fields: Fie
     def put(session, release_request) -> None:  # inside the change: a wrong choice is shown on the page, not a 500
         output_id = form_id(fields, "output_id")
         if output_id is None:
-            raise InvalidInput("choose the output to add", details={"field": "output_id"})
+            raise InvalidInput("choose the output to add", details={"field": "output_id"}, code="choose_output")
         airlock.add_file(session, platform=_platform(request), actor=who.actor, request=release_request,
                          output_id=output_id, description=str(fields.get("description", "")),
                          exception=str(fields.get("exception", "")) or None)
@@ -140,7 +140,7 @@ def bring_in_page(request: Request, ws_id: int, who: Member, fields: Fields):
     """The import form (multipart): the file and what it is for."""
     upload = fields.get("file")
     if upload is None or isinstance(upload, str):
-        raise InvalidInput("choose a file to bring in", details={"field": "file"})
+        raise InvalidInput("choose a file to bring in", details={"field": "file"}, code="choose_file")
     with upload.file as spooled:  # the form's temporary file, closed once read
         content = spooled.read()
     with _db(request) as session:

@@ -69,7 +69,7 @@ def table(request: Request, ref: str, table: str):
     with _db(request) as session:
         found = dictionary.table(session, ref, table)
         variables = [(v.position, v.name, v.type, v.length, v.description, v.nomenclature,
-                      completeness(v.filled, found.rows)) for v in found.variables]
+                      completeness(v.filled, found.rows), v.values()) for v in found.variables]
         shown = {"name": found.name, "title": found.title, "product": found.product, "rows": found.rows,
                  "primary_key": found.primary_key, "partitioning": found.partitioning}
         drafts = _drafts(session, who)

@@ -7,7 +7,7 @@ from typing import TypeVar, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from bastide.errors import InvalidInput
+from bastide.errors import DomainError, InvalidInput
 from bastide.ids import MAX_ID
 
 M = TypeVar("M", bound=BaseModel)
@@ -59,16 +59,16 @@ def _parse(name: str, kind: str, raw: str):
         try:
             return [int(y) for y in raw.replace(",", " ").split()]
         except ValueError:
-            raise InvalidInput("years are written as 2023 2024", details={"field": name}) from None
+            raise InvalidInput("years are written as 2023 2024", details={"field": name}, code="years_format") from None
     if kind == "int":
         if not raw:
             return None
         if not raw.isdigit():
-            raise InvalidInput(f"{name} is a whole number", details={"field": name})
+            raise InvalidInput(f"{name} is a whole number", details={"field": name}, code="whole_number")
         return int(raw)
     if kind == "sex":  # one sex, or both (no criterion)
         if raw and raw not in SEXES:
-            raise InvalidInput("sex is 1 (male) or 2 (female), or empty for both", details={"field": name})
+            raise InvalidInput("sex is 1 (male) or 2 (female), or empty for both", details={"field": name}, code="sex_value")
         return [int(raw)] if raw else []
     if kind == "combine":  # "all" is the default: kept only when it is not
         return "any" if raw == "any" else None
@@ -86,6 +86,15 @@ def form_from_fields(fields: dict[str, str]) -> dict:
     if data or population:
         form["data"] = {**data, "population": population}
     return form
+
+
+def on_page(evidence: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
+    """Each item's fields of the stored form as the page names them: `data` is the page's scope
+    fields; a field the page does not show (a public body's access period) is left out."""
+    shown = dict(FORM_FIELDS)
+    scope = [*DATA_KEYS, *POPULATION_KEYS]
+    return {item: [n for name in names for n in (scope if name == "data" else [name]) if n in shown]
+            for item, names in evidence.items()}
 
 
 def fields_from_form(form: dict) -> dict[str, str]:
@@ -106,7 +115,7 @@ def fields_from_form(form: dict) -> dict[str, str]:
         elif isinstance(value, list):
             out[name] = " ".join(str(v) for v in value)
         elif kind == "bool":
-            out[name] = "oui" if value else "non"
+            out[name] = "yes" if value else "no"
         else:
             out[name] = str(value)
     return out
@@ -133,26 +142,31 @@ def form_id(fields, name: str) -> int | None:
     if not raw:
         return None
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
-        raise InvalidInput(f"{name} names nothing: choose it from the list", details={"field": name})
+        raise InvalidInput(f"{name} names nothing: choose it from the list", details={"field": name},
+                           code="choose_from_list")
     return int(raw)
 
 
-def invalid_fields(error) -> dict[str, str]:
-    """The form's fields a domain error is about (name -> what to say beside it): the field it
-    names (`data.tables` is the page's `tables`), or each missing one (GOV-01)."""
+def invalid_fields(error) -> dict[str, DomainError | None]:
+    """The form's fields a domain error is about (name -> the error the page words beside it): the
+    field it names (`data.tables` is the page's `tables`), or each missing one (None: GOV-01)."""
     if error is None:
         return {}
     details = getattr(error, "details", {}) or {}
-    named = {str(details["field"]).rsplit(".", 1)[-1]: error.message} if details.get("field") else {}
-    return {**{str(m).rsplit(".", 1)[-1]: "" for m in details.get("missing", [])}, **named}
+    named = {str(details["field"]).rsplit(".", 1)[-1]: error} if details.get("field") else {}
+    return {**{str(m).rsplit(".", 1)[-1]: None for m in details.get("missing", [])}, **named}
 
 
-# what a page says of a value its form's model refuses, by pydantic's error type
-REFUSED = {"date_from_datetime_parsing": "write {field} as YYYY-MM-DD", "date_parsing": "write {field} as YYYY-MM-DD",
-           "date_type": "write {field} as YYYY-MM-DD", "int_parsing": "{field} is a whole number",
-           "int_from_float": "{field} is a whole number", "float_parsing": "{field} is a number",
-           "greater_than_equal": "{field} is too small", "less_than_equal": "{field} is too large",
-           "missing": "{field} is missing", "string_too_long": "{field} is too long"}
+# what a page says of a value its form's model refuses, by pydantic's error type: (code, English)
+REFUSED = {"date_from_datetime_parsing": ("form_date", "write {field} as YYYY-MM-DD"),
+           "date_parsing": ("form_date", "write {field} as YYYY-MM-DD"),
+           "date_type": ("form_date", "write {field} as YYYY-MM-DD"),
+           "int_parsing": ("whole_number", "{field} is a whole number"),
+           "int_from_float": ("whole_number", "{field} is a whole number"),
+           "float_parsing": ("form_number", "{field} is a number"),
+           "greater_than_equal": ("form_too_small", "{field} is too small"),
+           "less_than_equal": ("form_too_large", "{field} is too large"),
+           "missing": ("form_missing", "{field} is missing"), "string_too_long": ("form_too_long", "{field} is too long")}
 
 
 def read_form(model: type[M], fields) -> M:
@@ -167,5 +181,5 @@ def read_form(model: type[M], fields) -> M:
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(p) for p in error["loc"]) or "form"
-        said = REFUSED.get(error["type"], "{field}: " + error["msg"]).format(field=field)
-        raise InvalidInput(said, details={"field": field}) from None
+        code, said = REFUSED.get(error["type"], ("form_refused", "{field}: " + error["msg"]))
+        raise InvalidInput(said.format(field=field), details={"field": field}, code=code) from None

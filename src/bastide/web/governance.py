@@ -19,7 +19,7 @@ from bastide.gate.request import unit_of_work as _db
 from bastide.gate.request import who
 from bastide.catalogue import dictionary
 from bastide.catalogue import service as catalogue
-from bastide.governance import calls, permits, register, scope, usecases
+from bastide.governance import calls, criteria, permits, register, scope, usecases
 from bastide.governance import service as gov
 from bastide.governance.form import ENGINES, PURPOSES, Procedure
 from bastide.governance.schemas import ApplicationOut, CallOut, PermitOut, RankOut
@@ -27,7 +27,7 @@ from bastide.identity.models import User
 from bastide.identity.policy import has_permission
 from bastide.identity.roles import Permission as P
 from bastide.web.forms import (FORM_FIELDS, SCOPE, fields_from_form, form_from_fields, form_id, invalid_fields,
-                               read_form, scope_from_form)
+                               on_page, read_form, scope_from_form)
 from bastide.web.render import Fields, render, see_other, unconfirmed
 
 router = APIRouter(include_in_schema=False, dependencies=[allows(Egress.GOVERNANCE)])
@@ -144,7 +144,8 @@ def add_codes(request: Request, who: Applicant, fields: Fields):
     the application chosen; the applicant lands on its criteria."""
     app_id = form_id(fields, "application")
     if app_id is None:
-        raise InvalidInput("choose the application to add the codes to", details={"field": "application"})
+        raise InvalidInput("choose the application to add the codes to", details={"field": "application"},
+                           code="choose_application")
     criterion = str(fields.get("criterion", ""))
     with _db(request) as session:
         usecases.add_codes(session, actor=who.actor, app=gov.get_application(session, app_id), criterion=criterion,
@@ -158,7 +159,8 @@ def add_to_scope(request: Request, who: Applicant, fields: Fields):
     ticked, joins the scope of the application chosen; the applicant lands on it to go on."""
     ref, table, app_id = str(fields.get("release", "")), str(fields.get("table", "")), form_id(fields, "application")
     if app_id is None:
-        raise InvalidInput("choose the application to add the table to", details={"field": "application"})
+        raise InvalidInput("choose the application to add the table to", details={"field": "application"},
+                           code="choose_application")
     with _db(request) as session:
         usecases.add_to_scope(session, actor=who.actor, app=gov.get_application(session, app_id),
                               snapshot=catalogue.get_snapshot(session, ref), table=table,
@@ -203,7 +205,8 @@ def queue(request: Request, who: Reviewer):
 def decision(request: Request, app_id: int, who: who(P.APPLICATION_REVIEW, P.OPINION_RECORD)):
     with _db(request) as session:
         app = usecases.readable_application(session, who.actor, app_id)
-        context = {"app": ApplicationOut.build(app, utcnow()), "criteria": gov.CRITERIA,
+        context = {"app": ApplicationOut.build(app, utcnow()), "criteria": on_page(criteria.CRITERIA),
+                   "risks": on_page(criteria.RISKS), "legal_text": criteria.LEGAL_TEXT, "kinds": dict(FORM_FIELDS),
                    "fields": fields_from_form(app.form), "form_fields": FORM_FIELDS,
                    **_scope_context(session, dict(app.form.get("data") or {}), builder=False)}
     return render(request, "decision.html", context, who=who)
@@ -213,7 +216,7 @@ def decision(request: Request, app_id: int, who: who(P.APPLICATION_REVIEW, P.OPI
 def assess(request: Request, app_id: int, who: Reviewer, fields: Fields):
     with _db(request) as session:
         app = gov.get_application(session, app_id)
-        for criterion in gov.CRITERIA:
+        for criterion in criteria.ITEMS:
             if f"met_{criterion}" in fields:
                 gov.assess(session, actor=who.actor, app=app, criterion=criterion,
                            met=fields[f"met_{criterion}"] == "yes", note=str(fields.get(f"note_{criterion}", "")))

@@ -3,9 +3,10 @@ texts themselves are the platform's catalogues (bastide.i18n), which mail uses t
 
 from __future__ import annotations
 
-from bastide.i18n import LANGUAGES, MissingTranslation, catalogue, catalogue_path, gettext, ngettext
+from bastide.i18n import LANGUAGES, MissingTranslation, catalogue, catalogue_path, gettext, ngettext, said
 
-__all__ = ["LANGUAGES", "MissingTranslation", "catalogue", "catalogue_path", "gettext", "ngettext", "pick_language"]
+__all__ = ["LANGUAGES", "MissingTranslation", "catalogue", "catalogue_path", "gettext", "ngettext", "pick_language",
+           "said"]
 
 
 def pick_language(query: str | None, cookie: str | None, accept: str | None) -> str:

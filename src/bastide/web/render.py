@@ -32,6 +32,7 @@ def _templates(lang: str) -> Jinja2Templates:
     env.install_gettext_callables(words, i18n.ngettext(lang), newstyle=True)
     env.globals["state"] = _state_in(words)
     env.globals["error_kind"] = lambda exc: type(exc).code  # its class's code, titled in words (`error_<code>`)
+    env.globals["said"] = lambda exc: i18n.said(lang, exc.code, exc.details, exc.message)  # its own words, by code
     return Jinja2Templates(env=env)
 
 
@@ -74,6 +75,8 @@ def render(request: Request, template: str, context: dict, *, who: Principal | N
     }, status_code=status)
     if request.query_params.get("lang") in i18n.LANGUAGES:
         keep_language(response, lang)
+    if isinstance(context.get("error"), DomainError):  # the same code the API's envelope would carry
+        response.headers["X-Error-Code"] = context["error"].code
     return response
 
 
@@ -102,9 +105,7 @@ def error_page(request: Request, exc: DomainError) -> Response:
         return see_other(f"/login?next={quote(request.url.path)}")
     if isinstance(exc, TermsRequired) and request.method == "GET":
         return see_other(f"/terms?next={quote(request.url.path)}")
-    response = render(request, "error.html", {"error": exc}, status=exc.http_status)
-    response.headers["X-Error-Code"] = exc.code  # the same code the API's envelope would carry
-    return response
+    return render(request, "error.html", {"error": exc}, status=exc.http_status)
 
 
 def safe_next(target: str) -> str:
