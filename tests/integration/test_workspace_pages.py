@@ -99,6 +99,7 @@ def test_the_console_keeps_opens_and_forgets_a_query(ready):
     refused = _post(alice, f"/workspaces/{ws_id}/queries/keep", {"sql": sql, "query_name": "../x"})
     assert refused.status_code == 422 and 'id="query_name" name="query_name" type="text" value="../x" aria-invalid' \
         in refused.text and sql in refused.text  # nothing typed is lost
+    assert '<p class="field-error" id="e_query_name">Le nom d&#39;une requête a 1 à 100 lettres' in refused.text
     forgot = _post(alice, f"/workspaces/{ws_id}/queries/{query_id}/forget", {})
     assert forgot.status_code == 303
     with platform.db.unit_of_work() as s:

@@ -45,7 +45,8 @@ def comment(session: Session, *, actor: Actor, request: ReleaseRequest, body: st
     check_can_comment(actor, request)
     text = body.strip()
     if not text or len(text) > MAX_LENGTH:
-        raise InvalidInput(f"a comment says something, in at most {MAX_LENGTH} characters", details={"field": "body"})
+        raise InvalidInput(f"a comment says something, in at most {MAX_LENGTH} characters",
+                           details={"field": "body", "max": MAX_LENGTH}, code="comment_length")
     check_text("body", text)
     if file is not None and file not in {f.name for f in request.files}:
         raise NotFound(f"{request.reference} has no file {file}", details={"field": "file"})

@@ -65,13 +65,15 @@ def request_import(session: Session, *, platform: Platform, actor: Actor, ws: Wo
     require_member(session, actor, ws)
     if not NAME.match(name) or name.startswith("."):
         raise InvalidInput("name the file with letters, digits, '.', '-' or '_' only (no folder)",
-                           details={"field": "name"})
+                           details={"field": "name"}, code="file_name")
     if Path(name).suffix.lower() not in ALLOWED:
-        raise InvalidInput(f"only {', '.join(ALLOWED)} files come in", details={"field": "name"})
+        raise InvalidInput(f"only {', '.join(ALLOWED)} files come in", details={"field": "name", "allowed": ALLOWED},
+                           code="file_type")
     if not content or len(content) > MAX_BYTES:
-        raise InvalidInput(f"a file comes in with 1 byte to {MAX_BYTES // 2**20} MiB", details={"field": "content"})
+        raise InvalidInput(f"a file comes in with 1 byte to {MAX_BYTES // 2**20} MiB",
+                           details={"field": "content", "mib": MAX_BYTES // 2**20}, code="file_size")
     if not purpose.strip():
-        raise InvalidInput("say what the file is for", details={"field": "purpose"})
+        raise InvalidInput("say what the file is for", details={"field": "purpose"}, code="file_purpose")
     if ws.files_key_id is None:
         raise Conflict(f"{ws.reference} predates imports: provision it again", code="no_files_key")
     imp = ImportRequest(workspace_id=ws.id, status=IMPORT_WORKFLOW.initial, requested_by=actor.id, name=name,
@@ -107,7 +109,8 @@ def decide(session: Session, *, actor: Actor, imp: ImportRequest, action: str, c
         if action == "approve" and imp.report["status"] == BLOCKED:
             raise Conflict(f"{imp.name} holds identifiers: it cannot come in", code="identifiers")
         if action == "reject" and not comment.strip():
-            raise InvalidInput("say why (the researcher reads it)", details={"field": "comment"})
+            raise InvalidInput("say why (the researcher reads it)", details={"field": "comment"},
+                               code="comment_required")
     transitions.apply(session, IMPORT_WORKFLOW, imp, action=action, actor=actor, target=target(imp),
                       details={"comment": comment.strip()} if comment.strip() else None)
     imp.reviewer = actor.id if action != "withdraw" else imp.reviewer

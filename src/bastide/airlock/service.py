@@ -88,13 +88,15 @@ def require_member(session: Session, actor: Actor, ws: Workspace) -> None:
 
 def _editable(request: ReleaseRequest) -> None:
     if request.status not in ("draft", "returned"):
-        raise Conflict(f"{request.reference} is {request.status}: files change only in a draft or a returned request")
+        raise Conflict(f"{request.reference} is {request.status}: files change only in a draft or a returned request",
+                       code="request_locked")
 
 
 def create_request(session: Session, *, actor: Actor, ws: Workspace, title: str, settings: Settings) -> ReleaseRequest:
     require_member(session, actor, ws)
     if not title.strip():
-        raise InvalidInput("give the request a title (what the outputs are for)", details={"field": "title"})
+        raise InvalidInput("give the request a title (what the outputs are for)", details={"field": "title"},
+                           code="request_title_required")
     now = utcnow()
     document = json.loads(ws.permit.document)
     policy = document.get("outputs", {})  # the permit's own, if the access body set one
@@ -218,7 +220,7 @@ def add_file(session: Session, *, platform: Platform, actor: Actor, request: Rel
         raise NotFound(f"no output {output_id} in {request.workspace.reference}")
     if not description.strip():
         raise InvalidInput("describe the file: what it shows, the population, how it was computed",
-                           details={"field": "description"})
+                           details={"field": "description"}, code="description_required")
     report = check_output(session, platform, output, Parameters(**request.parameters))
     file = next((f for f in request.files if f.name == output.name), None)
     if file is None:
@@ -254,18 +256,19 @@ def submit(session: Session, *, platform: Platform, actor: Actor, request: Relea
     """The same checks again; a blocked file goes on only with a written exception, never past the gate."""
     require_member(session, actor, request.workspace)
     if not request.files:
-        raise InvalidInput("add at least one output to the request", details={"field": "files"})
+        raise InvalidInput("add at least one output to the request", details={"field": "files"}, code="no_outputs")
     params = Parameters(**request.parameters)
     for file in request.files:
         file.report = check_output(session, platform, file.output, params)
         blocked = sorted({f["rule"] for f in file.report["findings"] if f["outcome"] == BLOCKED})
         if set(blocked) & set(GATE_RULES):
             raise InvalidInput(f"{file.name} cannot leave: {file.report['findings'][0]['message']}",
-                               details={"file": file.name, "rules": blocked})
+                               details={"file": file.name, "rules": blocked}, code="output_refused")
         if blocked and not file.exception:
             raise InvalidInput(f"{file.name} is blocked by {', '.join(blocked)}: fix the output (suppress, group, "
                                "remove), or explain in an exception why it is safe", details={"file": file.name,
-                                                                                             "rules": blocked})
+                                                                                             "rules": blocked},
+                               code="output_blocked")
     _move(session, actor=actor, request=request, action="submit",
           details={"files": [{"name": f.name, "sha256": f.sha256, "checks": f.report["status"]} for f in request.files]})
 
@@ -340,9 +343,10 @@ def vote(session: Session, *, actor: Actor, request: ReleaseRequest, name: str, 
          comment: str = "") -> ReleaseVote:
     require_independent(actor, request)
     if decision not in DECISIONS:
-        raise InvalidInput(f"a vote is one of {', '.join(DECISIONS)}", details={"field": "decision"})
+        raise InvalidInput(f"a vote is one of {', '.join(DECISIONS)}", details={"field": "decision"},
+                           code="decision_unknown")
     if decision != "approve" and not comment.strip():
-        raise InvalidInput("say why (the researcher reads it)", details={"field": "comment"})
+        raise InvalidInput("say why (the researcher reads it)", details={"field": "comment"}, code="comment_required")
     file = _file(request, name)
     if any(v.reviewer == actor.id for v in current_votes(file)):
         raise Conflict(f"{actor.id} has already voted on {name} in this round", code="already_voted")
@@ -389,9 +393,9 @@ def decide(session: Session, *, platform: Platform, actor: Actor, request: Relea
     require_independent(actor, request)
     check_can_decide(actor, request, action)
     if action not in ("approve", "return", "reject"):
-        raise InvalidInput("decide approve, return or reject", details={"field": "action"})
+        raise InvalidInput("decide approve, return or reject", details={"field": "action"}, code="decision_unknown")
     if action != "approve" and not comment.strip():
-        raise InvalidInput("say why (the researcher reads it)", details={"field": "comment"})
+        raise InvalidInput("say why (the researcher reads it)", details={"field": "comment"}, code="comment_required")
     ended = ended_permit(session, request.workspace) if action == "approve" else None
     if ended is not None:  # outputs of a project whose permit ended are not released (return or reject it)
         raise Conflict(f"{why_ended(ended)}: nothing more leaves {request.workspace.reference}; return or reject "
@@ -498,6 +502,6 @@ def download(session: Session, *, platform: Platform, actor: Actor, release: Rel
 def revoke(session: Session, *, actor: Actor, release: Release, reason: str) -> None:
     """After release, a checker can withdraw it (a disclosure found later): downloads stop."""
     if not reason.strip():
-        raise InvalidInput("say why the release is revoked", details={"field": "reason"})
+        raise InvalidInput("say why the release is revoked", details={"field": "reason"}, code="reason_required")
     _move(session, actor=actor, request=release.request, action="revoke", details={"reason": reason.strip()})
     release.revoked_at, release.revoked_reason = utcnow(), reason.strip()

@@ -76,7 +76,8 @@ def list_outputs(session: Session, ws: Workspace) -> list[Output]:
 def submit(platform: Platform, *, actor: Actor, ws_id: int, name: str, kind: str, script: str) -> int:
     if kind not in KINDS or not script.strip() or len(script) > MAX_SCRIPT:
         raise InvalidInput(f"a job is a python or sql script of at most {MAX_SCRIPT:,} characters",
-                           details={"field": "script" if kind in KINDS else "kind"})
+                           details={"field": "script" if kind in KINDS else "kind", "max": MAX_SCRIPT},
+                           code="script_invalid")
     with platform.db.unit_of_work() as session:
         ws = get_workspace(session, ws_id)
         error = enter(session, actor=actor, ws=ws)

@@ -197,7 +197,7 @@ def save_result(platform: Platform, *, actor: Actor, ws_id: int, sql: str, name:
 
     stem = "".join(c for c in name if c.isalnum() or c in "-_") or "result"
     if fmt not in FORMATS:
-        raise InvalidInput(f"save as {' or '.join(FORMATS)}", details={"field": "format"})
+        raise InvalidInput(f"save as {' or '.join(FORMATS)}", details={"field": "format"}, code="format_unknown")
     settings = platform.settings
     files = admitted_files(platform, actor=actor, ws_id=ws_id)
     engine = engines(platform).engine(files)

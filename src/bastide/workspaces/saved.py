@@ -41,9 +41,10 @@ def keep(session: Session, *, actor: Actor, ws: Workspace, name: str, sql: str) 
     name, sql = name.strip(), sql.strip()
     if not NAME.match(name):
         raise InvalidInput("a query's name is 1 to 100 letters, digits, spaces or . - ( ) _",
-                           details={"field": "query_name"})
+                           details={"field": "query_name"}, code="query_name_format")
     if not sql or len(sql) > MAX_SQL:
-        raise InvalidInput(f"write the query to keep (at most {MAX_SQL} characters)", details={"field": "sql"})
+        raise InvalidInput(f"write the query to keep (at most {MAX_SQL} characters)",
+                           details={"field": "sql", "max": MAX_SQL}, code="query_length")
     check_text("sql", sql)
     row = session.execute(select(SavedQuery).where(SavedQuery.workspace_id == ws.id, SavedQuery.name == name)
                           ).scalar_one_or_none()

@@ -68,7 +68,8 @@ def current_extract(session: Session, ws: Workspace) -> Extract | None:
 def _start(session: Session, *, keys, actor: Actor, permit: Permit) -> tuple[int, int]:
     """Record the workspace (created on the project's first permit) and a building extract."""
     if permit.status != "active":
-        raise Conflict(f"{permit.reference} is {permit.status}: only an active permit is provisioned")
+        raise Conflict(f"{permit.reference} is {permit.status}: only an active permit is provisioned",
+                       code="permit_not_active")
     ws = session.execute(select(Workspace).where(Workspace.application_id == permit.application_id)).scalar_one_or_none()
     if ws is None:
         now = utcnow()
