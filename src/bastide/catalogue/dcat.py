@@ -1,11 +1,11 @@
 """HealthDCAT-AP description of a dataset (CAT-01…CAT-10), with its CSVW variable list, in a
 DCAT-AP catalogue (issue 18, item 13).
 
-The export conforms to the official DCAT-AP 3.0.0 SHACL shapes, kept in `catalogue/shapes/`
-with their licence (HealthDCAT-AP is a profile of DCAT-AP 3; its own shapes were not at hand):
-every value a shape wants of a class is typed so (a licence a `dct:LicenseDocument`, a theme a
-`skos:Concept` with its label…), and the catalogue, the publisher and the health data access body
-are described as the profile asks. The healthdcatap namespace is provisional upstream (CAT-10):
+The export conforms to HealthDCAT-AP Release 8's NON_PUBLIC shapes on top of the DCAT-AP 3.0.0
+shapes they import, both kept in `catalogue/shapes/` with their licence: every value a shape
+wants of a class is typed so (a licence a `dct:LicenseDocument`, a theme a `skos:Concept` with its
+label…), and the catalogue, the publisher and the health data access body are described as the
+profile asks. The healthdcatap namespace is provisional upstream (CAT-10):
 it comes from Settings.
 """
 
@@ -69,12 +69,13 @@ def dataset_graph(dataset: Dataset, *, base_iri: str, publisher: str, email: str
     g.add((ds, hd.hdab, agent))
     g.add((ds, DCAT.contactPoint, _contact(g, email)))
     published = [s for s in dataset.snapshots if s.status == "published"]
-    g.add((ds, hd.hasStructuredData, Literal(True)))
     for snapshot in published:
         _distribution(g, ds, snapshot, base_iri)
     covered = sorted({year for snapshot in published for year in years_of(snapshot)})
     if covered:
         g.add((ds, DCTERMS.temporal, _period(g, covered[0], covered[-1])))
+    # structured data is described by its variables: none before a first release (the profile's rule)
+    g.add((ds, hd.hasStructuredData, Literal(bool(published))))
     if published:
         latest = published[-1]
         g.add((ds, hd.numberOfRecords, Literal(latest.rows, datatype=XSD.nonNegativeInteger)))
@@ -112,6 +113,7 @@ def _catalogue(g: Graph, base_iri: str, publisher: str, agent: URIRef, ds: URIRe
     g.add((catalogue, DCTERMS.description, Literal(
         "Bases de données de santé hébergées par la plateforme, accessibles sur permis (EHDS, art. 68).", lang="fr")))
     g.add((catalogue, DCTERMS.publisher, agent))
+    g.add((catalogue, DCATAP.applicableLegislation, EHDS))  # HealthDCAT-AP asks it of the catalogue too
     g.add((catalogue, DCTERMS.spatial, FRANCE))
     g.add((catalogue, DCTERMS.language, FRENCH))
     g.add((catalogue, DCAT.dataset, ds))
@@ -188,6 +190,7 @@ def _variables(g: Graph, snapshot, base_iri: str) -> URIRef:
             g.add((t, CSVW.column, col))
             g.add((col, RDF.type, CSVW.Column))
             g.add((col, CSVW.name, Literal(var.name)))
+            g.add((col, CSVW.title, Literal(var.name)))  # HealthDCAT-AP R8; `titles` for earlier releases' shapes
             g.add((col, CSVW.titles, Literal(var.name)))
             g.add((col, DCTERMS.description, Literal(var.description or var.name, lang="fr")))
             g.add((col, CSVW.datatype, Literal(CSVW_TYPES.get(var.type, "string"))))
