@@ -192,6 +192,9 @@ def test_the_account_form_keeps_what_was_typed_when_a_role_pair_is_refused(site)
     assert 'value="bob@labo.example"' in refused.text and 'value="2030-12-31"' in refused.text
     assert re.search(r'value="output_checker" checked', refused.text) and 'id="e_roles"' in refused.text
     assert "Contrôleur des sorties" in refused.text  # roles in words, not `output_checker`
+    past = _form(ada, "/admin/users", {"email": "bob@labo.example", "name": "Bob", "organisation": "Labo",
+                                       "sector": "private", "roles": ["researcher"], "end_of_rights": "2020-12-31"})
+    assert past.status_code == 422 and 'id="e_end_of_rights">La date de fin des droits doit être à venir' in past.text
 
 
 def test_an_administrator_manages_accounts_from_the_page(site):

@@ -150,7 +150,7 @@ def test_the_dictionary_adds_a_table_and_its_ticked_variables_to_an_application(
     assert theirs.status_code == 403  # only the applicant changes their application
     unknown = _post(alice, "/applications/scope", {"application": url.rsplit("/", 1)[1], "release": "snds@2024-12",
                                                   "table": "ER_PHA_F", "variable": ["NOPE"]})
-    assert unknown.status_code == 422 and "ER_PHA_F has no variable NOPE" in unknown.text
+    assert unknown.status_code == 422 and "ER_PHA_F n&#39;a pas de variable NOPE." in unknown.text  # in French
     assert _form_of(platform, url)["data"]["tables"] == ["ER_PHA_F", "ER_PRS_F"]  # nothing half-written
 
 

@@ -69,14 +69,16 @@ def score(session: Session, *, actor: Actor, app: Application, criterion: str, v
     check_permission(actor, Permission.APPLICATION_REVIEW)
     call = get_call(session, app.call_id) if app.call_id else None
     if call is None or app.submitted_at is None:
-        raise InvalidInput(f"{app.reference} answers no call or is not submitted: nothing to score")
+        raise InvalidInput(f"{app.reference} answers no call or is not submitted: nothing to score",
+                           code="nothing_to_score")
     if call.selected_at is not None:
-        raise Conflict(f"the selection of {call.title!r} is made: scores are final")
+        raise Conflict(f"the selection of {call.title!r} is made: scores are final", code="selection_made")
     if criterion not in {c["name"] for c in call.criteria}:
         raise InvalidInput(f"criterion must be one of {', '.join(c['name'] for c in call.criteria)}",
                            details={"field": "criterion"})
     if not isinstance(value, int) or not 0 <= value <= MAX_SCORE:
-        raise InvalidInput(f"a score is a whole number from 0 to {MAX_SCORE}", details={"field": "score"})
+        raise InvalidInput(f"a score is a whole number from 0 to {MAX_SCORE}",
+                           details={"field": "score", "max": MAX_SCORE}, code="score_range")
     mark = session.execute(select(Score).where(Score.application_id == app.id, Score.reviewer == actor.id,
                                                Score.criterion == criterion)).scalar_one_or_none()
     if mark is None:
@@ -112,11 +114,12 @@ def select_applications(session: Session, *, actor: Actor, call: CallForProjects
     """Close the call's competition: the chosen applications go to pre-screening (their next step)."""
     check_permission(actor, Permission.CALL_MANAGE)
     if call.selected_at is not None:
-        raise Conflict(f"the selection of {call.title!r} was already made")
+        raise Conflict(f"the selection of {call.title!r} was already made", code="selection_made")
     candidates = {a.id: a for a in applications_of(session, call)}
     unknown = sorted(set(chosen) - set(candidates))
     if not chosen or unknown:
-        raise InvalidInput("choose among the call's submitted applications", details={"not_in_call": unknown})
+        raise InvalidInput("choose among the call's submitted applications", details={"not_in_call": unknown},
+                           code="not_in_call")
     call.selected_at = utcnow()
     record(session, actor=actor, action=AuditAction.CALL_SELECT, target=_target(call),
            details={"selected": [candidates[i].reference for i in chosen]})

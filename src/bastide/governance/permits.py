@@ -31,7 +31,8 @@ MAX_MONTHS = 120  # EHDS Art. 68(12): at most 10 years
 
 def _check_months(months) -> int:
     if not isinstance(months, int) or not 1 <= months <= MAX_MONTHS:
-        raise InvalidInput(f"a permit lasts at most {MAX_MONTHS} months (10 years)", details={"field": "duration_months"})
+        raise InvalidInput(f"a permit lasts at most {MAX_MONTHS} months (10 years)",
+                           details={"field": "duration_months"}, code="duration_range")
     return months
 
 
@@ -133,7 +134,8 @@ def _move(session: Session, *, actor: Actor, permit: Permit, action: str, reason
           details: dict | None = None) -> None:
     PERMIT_WORKFLOW.check(permit.status, action, actor)  # a move that cannot happen is said before a missing reason
     if not reason.strip():
-        raise InvalidInput(f"say why (the reason is kept with the permit): {action}", details={"field": "reason"})
+        raise InvalidInput(f"say why (the reason is kept with the permit): {action}", details={"field": "reason"},
+                           code="reason_required")
     apply(session, PERMIT_WORKFLOW, permit, action=action, actor=actor, target=target(permit),
           details={"reason": reason.strip(), **(details or {})})
     permit.status_reason, permit.ended_at = reason.strip(), now
@@ -174,7 +176,7 @@ def extend(session: Session, *, actor: Actor, permit: Permit, signer: Signer, mo
     until = add_months(permit.valid_until, months) if 1 <= months <= MAX_MONTHS else None
     if until is None or until > add_months(first.valid_from, MAX_MONTHS):
         raise InvalidInput(f"a permit lasts at most {MAX_MONTHS} months (10 years) in all, extension included",
-                           details={"field": "months"})
+                           details={"field": "months"}, code="permit_too_long")
     _move(session, actor=actor, permit=permit, action="extend", reason=reason, now=now, details={"months": months})
     new = _issue(session, signer, app=permit.application, form=permit.terms, version=permit.version + 1, valid_from=now, valid_until=until, optout_as_of=permit.optout_as_of,
                  now=now, supersedes=permit, extended=True)

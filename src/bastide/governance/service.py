@@ -217,7 +217,8 @@ def record_opinion(session: Session, *, actor: Actor, app: Application, kind: st
     """CESREES opinion (`ethics`) or CNIL authorisation / MR declaration (`cnil`), GOV-22."""
     check_permission(actor, Permission.OPINION_RECORD)
     if app.status != "processing":
-        raise Conflict(f"{app.reference} is {app.status}: opinions are recorded while it is processing")
+        raise Conflict(f"{app.reference} is {app.status}: opinions are recorded while it is processing",
+                       code="opinion_out_of_time")
     if kind not in ("ethics", "cnil") or not reference.strip():
         raise InvalidInput("kind is ethics or cnil, and the reference is mandatory", details={"field": "reference"},
                            code="opinion_incomplete")

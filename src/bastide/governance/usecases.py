@@ -53,7 +53,9 @@ def add_to_scope(session: Session, *, actor: Actor, app: Application, snapshot, 
         raise NotFound(f"{snapshot.ref} has no table {table}")
     unknown = sorted(set(variables) - names[table])
     if unknown:
-        raise InvalidInput(f"{table} has no variable {', '.join(unknown)}", details={"field": "data.columns"})
+        raise InvalidInput(f"{table} has no variable {', '.join(unknown)}",
+                           details={"field": "data.columns", "table": table, "unknown": unknown},
+                           code="no_such_variable")
     columns = data.get("columns") or {}
     if not isinstance(columns, dict):
         columns = {t: sorted(set(columns) & names.get(t, set())) for t in data.get("tables") or ()}
@@ -70,9 +72,9 @@ def add_codes(session: Session, *, actor: Actor, app: Application, criterion: st
         raise InvalidInput(f"codes are added to {' or '.join(scope.PICKED)}", details={"field": "criterion"})
     wanted = [c.strip().upper().replace(".", "") for c in codes if c.strip()]
     if not wanted:
-        raise InvalidInput("tick the codes to add", details={"field": "code"})
+        raise InvalidInput("tick the codes to add", details={"field": "code"}, code="codes_unticked")
     if any(not c.isascii() or not c.isalnum() or len(c) > 16 for c in wanted):  # they become SQL literals
-        raise InvalidInput("a code is letters and digits (E11, AHQP001)", details={"field": "code"})
+        raise InvalidInput("a code is letters and digits (E11, AHQP001)", details={"field": "code"}, code="code_format")
     data = dict(app.form.get("data") or {})
     population = dict(data.get("population") or {})
     population[criterion] = list(dict.fromkeys([*(population.get(criterion) or []), *wanted]))

@@ -143,7 +143,7 @@ def confirm_activation(session: Session, *, keys: KeyManager, secret: str, code:
     now = now or utcnow()
     user = _activating(session, secret, now)
     if not user.password_hash:
-        raise InvalidInput("choose a password first", details={"field": "password"})
+        raise InvalidInput("choose a password first", details={"field": "password"}, code="password_first")
     identity.confirm_mfa(session, keys=keys, actor=identity.actor_of(user), user=user, code=code, now=now)
     user.activation_hash, user.activation_expires_at, user.activation_kind = None, None, None
     return user

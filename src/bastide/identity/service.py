@@ -51,9 +51,11 @@ def actor_of(user: User) -> Actor:
 def create_organisation(session: Session, *, actor: Actor, name: str, sector: str) -> Organisation:
     check_permission(actor, Permission.USER_MANAGE)
     if sector not in ("public", "private"):
-        raise InvalidInput("sector must be public or private (EHDS Art. 53 purposes depend on it)")
+        raise InvalidInput("sector must be public or private (EHDS Art. 53 purposes depend on it)",
+                           details={"field": "sector"}, code="sector_unknown")
     if find_organisation(session, name) is not None:
-        raise Conflict(f"organisation {name!r} already exists")
+        raise Conflict(f"organisation {name!r} already exists", details={"field": "organisation"},
+                       code="organisation_exists")
     org = Organisation(name=name, sector=sector, created_at=utcnow())
     session.add(org)
     session.flush()
@@ -98,12 +100,13 @@ def create_user(session: Session, *, actor: Actor, email: str, name: str, organi
     check_permission(actor, Permission.USER_MANAGE)
     email = email.strip().lower()
     if "@" not in email or len(email) > EMAIL_MAX:
-        raise InvalidInput(f"{email!r} is not an e-mail address")
+        raise InvalidInput(f"{email!r} is not an e-mail address", details={"field": "email"}, code="email_invalid")
     if end_of_rights <= utcnow().date():
-        raise InvalidInput("the end-of-rights date must be in the future (IAM-06)")
+        raise InvalidInput("the end-of-rights date must be in the future (IAM-06)", details={"field": "end_of_rights"},
+                           code="end_of_rights_past")
     chosen = check_roles(set(roles))
     if find_user(session, email) is not None:
-        raise Conflict(f"a user {email} already exists")
+        raise Conflict(f"a user {email} already exists", details={"field": "email"}, code="user_exists")
     user = User(email=email, name=name, organisation=organisation, roles=sorted(r.value for r in chosen),
                 end_of_rights=end_of_rights, created_at=utcnow(), recovery_hashes=[])
     if password is not None:
@@ -117,7 +120,8 @@ def create_user(session: Session, *, actor: Actor, email: str, name: str, organi
 
 def _hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters",
+                           details={"field": "password", "min": MIN_PASSWORD}, code="password_short")
     return HASHER.hash(password)
 
 

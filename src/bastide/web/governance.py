@@ -325,7 +325,7 @@ def _criterion(line: str) -> dict:
         return {"name": name.strip(), "weight": float(weight) if weight.strip() else 1}
     except ValueError:
         raise InvalidInput(f"{line.strip()!r}: a criterion's weight is a number (`science: 2`)",
-                           details={"field": "criteria"}) from None
+                           details={"field": "criteria"}, code="weight_number") from None
 
 
 @router.get("/calls/{call_id}", response_class=HTMLResponse)
