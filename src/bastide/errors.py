@@ -14,12 +14,16 @@ class DomainError(Exception):
     http_status = 400
     exit_code = 1
 
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None, code: str | None = None):
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None, code: str | None = None,
+                 words: str | None = None):
         super().__init__(message)
         self.message = message
         self.details = details or {}
         if code:
             self.code = code
+        # the catalogue text that words it on a page, its values from `details`: `said_<code>` unless
+        # a family of texts already says it (a scope problem is `scope_<rule>`)
+        self.words = words or f"said_{self.code}"
 
 
 class ConfigError(DomainError):

@@ -64,11 +64,11 @@ def gettext(lang: str) -> Callable[[str], str]:
     return get
 
 
-def said(lang: str, code: str, values: dict, fallback: str) -> str:
-    """What an error with this code says in `lang` (`said_<code>`, its %(names)s taken from the
-    error's details, a list as "a, b"), or `fallback` (its English message) when no catalogue
-    text was written for the code. A text asking for a value the error lacks is warned about."""
-    key = f"said_{code}"
+def said(lang: str, key: str, values: dict, fallback: str) -> str:
+    """What an error says in `lang`: the catalogue's text `key` (`said_<code>` for most), its
+    %(names)s taken from the error's details (a list as "a, b"), or `fallback` (its English
+    message) when no text was written for it. A text asking for a value the error lacks is
+    warned about."""
     if key not in _known(lang):
         return fallback
     shown = {k: ", ".join(map(str, v)) if isinstance(v, list | tuple) else str(v) for k, v in values.items()}

@@ -97,6 +97,8 @@ def test_an_unknown_code_or_variable_stops_the_submission_and_is_said_beside_its
     assert sent.status_code == 422
     assert re.search(r'id="f_icd10"[^>]*aria-invalid="true"', sent.text)
     assert "Aucun code de IR_CIM_V ne commence par U99." in html.unescape(sent.text)
+    top = re.search(r'<div class="error"[^>]*>(.*?)</div>', sent.text, re.DOTALL).group(1)
+    assert html.unescape(top).endswith("Aucun code de IR_CIM_V ne commence par U99.")  # the error, in French too
     assert re.search(r'name="scope_var:ER_PRS_F" value="PRS_NAT_REF" checked', sent.text)  # nothing ticked is lost
     assert _form_of(platform, url)["data"]["columns"] == {"ER_PRS_F": ["PRS_NAT_REF"]}  # saved before the refusal
 

@@ -191,12 +191,15 @@ def test_an_errors_words_ask_for_the_same_values_in_both_languages():
 
 def test_an_error_is_said_by_its_code_with_its_details_or_by_its_message():
     said = i18n_platform.said
-    assert said("fr", "assessment_unfavourable", {"against": ["c", "risk_a"]}, "x").startswith("c, risk_a : non rempli")
-    assert said("en", "call_closed", {"opens_on": "2027-01-01", "closes_on": "2027-02-01"}, "x") == \
+    assert said("fr", "said_assessment_unfavourable", {"against": ["c", "risk_a"]}, "x").startswith(
+        "c, risk_a : non rempli")
+    assert said("en", "said_call_closed", {"opens_on": "2027-01-01", "closes_on": "2027-02-01"}, "x") == \
         "The call is open from 2027-01-01 to 2027-02-01."
-    assert said("fr", "a_code_without_words", {}, "the English message") == "the English message"
+    assert said("fr", "said_a_code_without_words", {}, "the English message") == "the English message"
     with pytest.warns(i18n.MissingTranslation, match="said_call_closed asks for a value"):
-        assert said("fr", "call_closed", {}, "the English message") == "the English message"
+        assert said("fr", "said_call_closed", {}, "the English message") == "the English message"
+    assert DomainError("x", code="call_closed").words == "said_call_closed"
+    assert DomainError("x", words="scope_unlinked").words == "scope_unlinked"  # a family that already says it
 
 
 def test_the_english_catalogue_says_what_a_finding_says():

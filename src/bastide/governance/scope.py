@@ -104,7 +104,8 @@ def check(snapshot, data: dict) -> None:
     for problem in problems(snapshot, data):
         if problem.blocking:
             raise InvalidInput(problem.message, details={"field": f"data.{problem.field}", "rule": problem.code,
-                                                         **problem.values, **problem.data})
+                                                         **problem.values, **problem.data},
+                               words=f"scope_{problem.code}")  # the scope builder's own words for it
 
 
 def _tables(release: str, variables: dict, tables: list[str]) -> list[Problem]:

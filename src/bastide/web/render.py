@@ -32,7 +32,7 @@ def _templates(lang: str) -> Jinja2Templates:
     env.install_gettext_callables(words, i18n.ngettext(lang), newstyle=True)
     env.globals["state"] = _state_in(words)
     env.globals["error_kind"] = lambda exc: type(exc).code  # its class's code, titled in words (`error_<code>`)
-    env.globals["said"] = lambda exc: i18n.said(lang, exc.code, exc.details, exc.message)  # its own words, by code
+    env.globals["said"] = lambda exc: i18n.said(lang, exc.words, exc.details, exc.message)  # its own words, by code
     return Jinja2Templates(env=env)
 
 
