@@ -98,7 +98,8 @@ def test_signed_out_visits_go_to_the_sign_in_page_and_errors_are_pages(site):
     assert redirect.status_code == 303 and redirect.headers["location"] == "/login?next=/queue"
     forbidden = alice.get("/queue")
     assert forbidden.status_code == 403 and forbidden.headers["x-error-code"] == "forbidden"
-    assert "<h1>Erreur</h1>" in forbidden.text
+    assert "<h1>Erreur</h1>" in forbidden.text and "ne permet pas cette action" in forbidden.text
+    assert "may not" not in forbidden.text  # the English detail (`user:… may not …`) stays for the API
     alice.headers.pop("X-CSRF-Token")  # a form posted from another site carries no token
     no_csrf = alice.post("/applications", data={"title": "x", "procedure": "standard"})
     assert no_csrf.status_code == 403 and no_csrf.headers["x-error-code"] == "csrf_failed"

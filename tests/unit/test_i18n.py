@@ -72,6 +72,7 @@ def shown_by_code() -> set[str]:
     wanted |= {f"bool_{answer}" for answer in ("yes", "no")}  # a yes/no field (web.forms)
     wanted |= {f"sex_{s}" for s in (*SEXES, "both")} | {f"combine_{c}" for c in COMBINE}  # the population's choices
     wanted |= {f"said_{code}" for code in coded_errors()}  # what an error says, by its code
+    wanted |= {"said_forbidden"}  # every refusal of a role or a person, in one sentence (its detail names codes)
     mailed = {*notices.KINDS, "activation", "reset_asked", "reset_done"}  # notices, account links, resets
     wanted |= {f"reset_what_{kind}" for kind in resets.KINDS}  # what a reset message says was reset
     wanted |= {f"mail_{kind}_{part}" for kind in mailed for part in ("subject", "body")}
