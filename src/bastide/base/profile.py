@@ -50,12 +50,15 @@ class Profile:
         real = pc.and_(pc.greater_equal(days, pa.scalar(_FIRST)), pc.less_equal(days, pa.scalar(_LAST)))
         kept = days.filter(real)
         span = pc.min_max(kept)
-        first, last, placeholders = self.dates.get(name, [None, None, 0])
-        placeholders += len(days) - days.null_count - len(kept)
-        if span["min"].is_valid:
-            low, high = span["min"].as_py().isoformat(), span["max"].as_py().isoformat()
-            first, last = min(filter(None, (first, low))), max(filter(None, (last, high)))
-        self.dates[name] = [first, last, placeholders]
+        low, high = (span["min"].as_py().isoformat(), span["max"].as_py().isoformat()) if span["min"].is_valid \
+            else (None, None)
+        self._join_dates(name, [low, high, len(days) - days.null_count - len(kept)])
+
+    def _join_dates(self, name: str, other: list) -> None:
+        """The widest span of both (either end may be unknown) and the sum of their placeholders."""
+        mine = self.dates.get(name, [None, None, 0])
+        firsts, lasts = [d for d in (mine[0], other[0]) if d], [d for d in (mine[1], other[1]) if d]
+        self.dates[name] = [min(firsts, default=None), max(lasts, default=None), mine[2] + other[2]]
 
     def _add_codes(self, name: str, column: pa.Array) -> None:
         kept = self.codes.setdefault(name, set())
@@ -68,10 +71,8 @@ class Profile:
     def merge(self, other: Profile) -> None:
         self.nulls.update(other.nulls)
         self.complete = self.complete and other.complete
-        for name, (first, last, placeholders) in other.dates.items():
-            mine = self.dates.get(name, [None, None, 0])
-            firsts, lasts = [d for d in (mine[0], first) if d], [d for d in (mine[1], last) if d]
-            self.dates[name] = [min(firsts, default=None), max(lasts, default=None), mine[2] + placeholders]
+        for name, span in other.dates.items():
+            self._join_dates(name, span)
         for name, codes in other.codes.items():
             mine = self.codes.setdefault(name, set())
             self.codes[name] = None if mine is None or codes is None or len(mine | codes) > CODES_KEPT else mine | codes
