@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bastide.airlock.check import check_file
+from bastide.airlock.check import ALLOWED, check_file
 from bastide.airlock.rules import Parameters
+from bastide.airlock.tables import UnreadableTable, read
+from bastide.i18n import said
 from bastide.workspaces.pseudonym import pseudonym
 
 
@@ -152,6 +154,30 @@ def test_unreadable_tables_are_blocked_with_the_reason(tmp_path, text, says):
     report = check_file(_csv(tmp_path, text))
     assert report.status == "blocked" and says in report.findings[0].message
 
+
+
+def test_a_refused_or_unreadable_file_is_said_in_each_language(tmp_path):
+    """Issue 18, item 4: the gate's refusals and an unreadable table are findings by code, worded by
+    the catalogues (French written by hand here), the English text kept for the API and the reports."""
+    unreadable = check_file(_csv(tmp_path, "sex,n\n1,lots\n")).findings[0].to_dict()
+    assert unreadable["said"] == "cell_not_a_number"
+    assert unreadable["values"] == {"row": "1", "column": "n", "text": "lots"}
+    assert said("fr", "finding_cell_not_a_number", unreadable["values"], unreadable["message"]) == \
+        "ligne 1, colonne n : « lots » n'est ni un nombre ni une marque de cellule masquée"
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    (outputs / "table.exe").write_text("MZ")
+    refused = check_file(outputs / "table.exe", root=outputs).findings[0].to_dict()
+    assert refused["said"] == "gate_extension" and refused["parameters"] == {"allowed": list(ALLOWED)}
+    assert said("fr", "finding_gate_extension", refused["values"], refused["message"]).startswith(
+        "les fichiers .exe ne peuvent pas sortir : sont admis .csv, .parquet")
+    (outputs / "README").write_text("no extension")
+    assert check_file(outputs / "README", root=outputs).findings[0].to_dict()["said"] == "gate_no_extension"
+    with pytest.raises(UnreadableTable) as raised:  # the same words when the error itself reaches a page
+        read(_csv(tmp_path, "", name="empty.csv"))
+    error = raised.value
+    assert error.words == "finding_table_empty" and said("fr", error.words, error.details, error.message) == \
+        "empty.csv est vide"
 
 def test_a_2_gb_file_is_refused_without_being_read(tmp_path):
     big = tmp_path / "big.csv"

@@ -43,7 +43,7 @@ def check_file(path: Path, *, params: Parameters = Parameters(), root: Path | No
         try:
             table = read(path, declared=declared)
         except UnreadableTable as exc:
-            return _report(path.name, [Finding("readable", BLOCKED, exc.message, path.name, {})])
+            return _report(path.name, [Finding("readable", BLOCKED, exc.said, path.name, {})])
         if len(table.cells) and max(c.row for c in table.cells) > params.max_rows:
             return _report(path.name, [Finding("gate", BLOCKED, Said("too_many_rows", file=path.name,
                                                                      max_rows=params.max_rows), path.name,
@@ -58,27 +58,29 @@ def check_file(path: Path, *, params: Parameters = Parameters(), root: Path | No
 
 
 def _gate(path: Path, params: Parameters, root: Path | None) -> Finding | None:
-    def refuse(message: str, **parameters) -> Finding:
-        return Finding("gate", BLOCKED, message, path.name, parameters)
+    def refuse(code: str, parameters: dict | None = None, **values) -> Finding:
+        return Finding("gate", BLOCKED, Said(code, file=path.name, **values), path.name, parameters or {})
 
     if root is not None:
         if ".." in Path(path).parts or path.is_symlink():
-            return refuse(f"{path.name} is a link or leads outside the outputs: only files the workspace wrote leave")
+            return refuse("gate_outside")
         try:
             path.resolve().relative_to(root.resolve())
         except ValueError:
-            return refuse(f"{path} is not in the workspace's outputs")
+            return refuse("gate_not_in_outputs")
     if not path.is_file():
-        return refuse(f"{path} is not a file")
+        return refuse("gate_not_a_file")
     if is_evidence(path.name):
-        return refuse(f"{path.name} is for the checks (a table's declaration or evidence): it stays in the workspace")
+        return refuse("gate_evidence")
+    allowed = {"allowed": list(ALLOWED)}
+    if not path.suffix:
+        return refuse("gate_no_extension", allowed, allowed=", ".join(ALLOWED))
     if path.suffix.lower() not in ALLOWED:
-        return refuse(f"{path.suffix or 'a file without extension'} cannot leave: allowed are "
-                      f"{', '.join(ALLOWED)}", allowed=list(ALLOWED))
+        return refuse("gate_extension", allowed, extension=path.suffix, allowed=", ".join(ALLOWED))
     size = path.stat().st_size
     if size > params.max_bytes:
-        return refuse(f"{path.name} is {size / 2**20:.0f} MiB, more than {params.max_bytes / 2**20:.0f} MiB",
-                      max_bytes=params.max_bytes)
+        return refuse("gate_too_large", {"max_bytes": params.max_bytes}, size=f"{size / 2**20:.0f}",
+                      max_size=f"{params.max_bytes / 2**20:.0f}")
     return None
 
 

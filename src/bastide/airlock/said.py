@@ -49,6 +49,26 @@ ENGLISH = {
     "differencing": "compared with {other} of {release}, {where} differs by {size} (fewer than {threshold}): "
                     "subtracting one table from the other isolates them",
     "import_identifier": "line {line} holds what looks like a pseudonym or a NIR: personal data cannot be brought in",
+    # the gate: what may be checked at all (check._gate)
+    "gate_outside": "{file} is a link or leads outside the outputs: only files the workspace wrote leave",
+    "gate_not_in_outputs": "{file} is not in the workspace's outputs",
+    "gate_not_a_file": "{file} is not a file",
+    "gate_evidence": "{file} is for the checks (a table's declaration or evidence): it stays in the workspace",
+    "gate_extension": "{extension} files cannot leave: allowed are {allowed}",
+    "gate_no_extension": "a file without extension cannot leave: allowed are {allowed}",
+    "gate_too_large": "{file} is {size} MiB, more than {max_size} MiB",
+    # a table the checks cannot read (tables.UnreadableTable)
+    "table_empty": "{file} is empty",
+    "table_no_rows": "{file} has a header but no rows: nothing to release",
+    "table_nested": "{file}: {columns} hold nested or binary values, which the checks cannot read: write plain "
+                    "numbers, text or dates",
+    "table_malformed": "{file} is not a well-formed table: {detail}",
+    "declaration_not_json": "{file} is not valid JSON: {detail}",
+    "declared_column_unknown": "the declared column '{column}' is not in the table (columns: {columns})",
+    "cell_not_a_number": "row {row}, column {column} holds \"{text}\", neither a number nor a suppression marker",
+    "evidence_lacks": "the evidence file needs the table's dimensions and top1, top2… (lacks {lacks})",
+    "evidence_mismatch": "the evidence file does not match its table: it has {stray} cell(s) the table lacks, such "
+                         "as ({cell}); write both from the same grouping",
 }
 
 

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from bastide.airlock.said import Said
 from bastide.errors import InvalidInput
 
 COUNT_NAMES = frozenset({"n", "count", "counts", "nb", "effectif", "effectifs", "freq", "frequency", "persons",
@@ -44,7 +45,12 @@ EVIDENCE_EXTRA = ("smallest", "negatives", "missing", "total")
 
 
 class UnreadableTable(InvalidInput):
+    """A table the checks cannot read, said by code (airlock/said.py) so that a page words it."""
     code = "unreadable_table"
+
+    def __init__(self, code: str, **values):
+        self.said = Said(code, **values)
+        super().__init__(str(self.said), details=self.said.values, words=f"finding_{code}")
 
 
 @dataclass(frozen=True)
@@ -98,11 +104,10 @@ def read(path: Path, *, declared: dict | None = None) -> OutputTable:
     """The file's cells under its declared (argument, else sidecar) or inferred structure."""
     data = load(path)
     if data.num_rows == 0:
-        raise UnreadableTable(f"{path.name} has a header but no rows: nothing to release")
+        raise UnreadableTable("table_no_rows", file=path.name)
     hidden = [f.name for f in data.schema if not _plain(f.type)]
     if hidden:  # values the rules cannot read would leave unread (issue 14)
-        raise UnreadableTable(f"{path.name}: {', '.join(hidden)} hold nested or binary values, which the checks "
-                              "cannot read: write plain numbers, text or dates")
+        raise UnreadableTable("table_nested", file=path.name, columns=", ".join(hidden))
     declared = declared if declared is not None else _sidecar(path)
     structure = _declared(declared, data.column_names) if declared else _inferred(data)
     cells = _wide_cells(data, structure) if structure.layout == "wide" else _long_cells(data, structure)
@@ -147,7 +152,7 @@ def dialect(path: Path) -> Dialect:
 def load(path: Path) -> pa.Table:
     """The table's columns and rows, CSV in its dialect (every column as text) or Parquet."""
     if path.stat().st_size == 0:
-        raise UnreadableTable(f"{path.name} is empty")
+        raise UnreadableTable("table_empty", file=path.name)
     try:
         if path.suffix.lower() == ".parquet":
             return pq.read_table(path)
@@ -161,7 +166,7 @@ def load(path: Path) -> pa.Table:
         return pa_csv.read_csv(path, read_options=read, parse_options=parse, convert_options=options)
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UnreadableTable(f"{path.name} is not a well-formed table: {first}") from None
+        raise UnreadableTable("table_malformed", file=path.name, detail=first) from None
 
 
 def _plain(kind: pa.DataType) -> bool:
@@ -177,13 +182,13 @@ def _sidecar(path: Path) -> dict | None:
     try:
         return json.loads(side.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise UnreadableTable(f"{side.name} is not valid JSON: {exc}") from None
+        raise UnreadableTable("declaration_not_json", file=side.name, detail=exc) from None
 
 
 def _declared(spec: dict, names: list[str]) -> Structure:
     def known(column: str | None) -> str | None:
         if column is not None and column not in names:
-            raise UnreadableTable(f"the declared column {column!r} is not in the table (columns: {', '.join(names)})")
+            raise UnreadableTable("declared_column_unknown", column=column, columns=", ".join(names))
         return column
 
     layout = spec.get("layout", "long")
@@ -230,7 +235,7 @@ def _is_marker(value: Any) -> bool:
     return isinstance(value, str) and (value.strip().lower() in SUPPRESSED or bool(SUPPRESSED_BELOW.match(value.strip())))
 
 
-def _number(value: Any, *, where: str) -> tuple[float | None, bool]:
+def _number(value: Any, *, row: int, column: str) -> tuple[float | None, bool]:
     """(the value, suppressed?) of one cell; None and not suppressed when missing."""
     if value is None:
         return None, False
@@ -244,7 +249,7 @@ def _number(value: Any, *, where: str) -> tuple[float | None, bool]:
     try:
         number = float(text.replace(",", "."))
     except ValueError:
-        raise UnreadableTable(f"{where} holds {text!r}, neither a number nor a suppression marker") from None
+        raise UnreadableTable("cell_not_a_number", row=row, column=column, text=text) from None
     return number, False
 
 
@@ -257,7 +262,7 @@ def _numbers(data: pa.Table, name: str | None) -> tuple[list, list[bool]]:
         values = column.cast(pa.float64()).to_pylist()
         return [None if v is None or v != v else v for v in values], [False] * data.num_rows
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        parsed = [_number(v, where=f"row {i}, column {name}") for i, v in enumerate(column.to_pylist(), start=1)]
+        parsed = [_number(v, row=i, column=name) for i, v in enumerate(column.to_pylist(), start=1)]
         return [v for v, _ in parsed], [hidden for _, hidden in parsed]
 
 
@@ -278,14 +283,12 @@ def _with_evidence(s: Structure, cells: list[Cell], evidence: pa.Table) -> tuple
     top = tuple(sorted((c for c in evidence.column_names if TOP.match(c)), key=lambda c: int(TOP.match(c).group(1))))
     missing = [d for d in s.dimensions if d not in evidence.column_names]
     if not top or missing:
-        raise UnreadableTable(f"the evidence file needs the table's dimensions and top1, top2… (lacks "
-                              f"{', '.join(missing) or 'top columns'})")
+        raise UnreadableTable("evidence_lacks", lacks=", ".join(missing) or "top1")
     keys = [tuple("" if v is None else str(v) for v in key)
             for key in zip(*(evidence.column(d).to_pylist() for d in s.dimensions), strict=True)]
     stray = sorted(set(keys) - {c.key for c in cells})
     if stray:
-        raise UnreadableTable(f"the evidence file does not match its table: it has {len(stray)} cell(s) the table "
-                              f"lacks, such as ({', '.join(stray[0])}); write both from the same grouping")
+        raise UnreadableTable("evidence_mismatch", stray=len(stray), cell=", ".join(stray[0]))
     tops = list(zip(*(_numbers(evidence, t)[0] for t in top), strict=True))
     extra = {name: _numbers(evidence, name if name in evidence.column_names else None)[0] for name in EVIDENCE_EXTRA}
     by_key = {key: i for i, key in enumerate(keys)}
@@ -312,7 +315,7 @@ def _wide_cells(data: pa.Table, s: Structure) -> list[Cell]:
     cells = []
     for i, row in enumerate(data.to_pylist(), start=1):
         for category in categories:
-            count, suppressed = _number(row[category], where=f"row {i}, column {category}")
+            count, suppressed = _number(row[category], row=i, column=category)
             cells.append(Cell((str(row[label]), category), i, category, None if count is None else int(count),
                               suppressed))
     return cells
