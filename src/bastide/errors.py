@@ -97,3 +97,11 @@ class LimitReached(DomainError):
     code = "limit_reached"
     http_status = 429
     exit_code = 9
+
+
+def not_among(field: str, choices) -> InvalidInput:
+    """A value outside its field's few choices (a crafted form, a script's typo), said the same way
+    for every such field so that one catalogue text words them all."""
+    choices = [str(c) for c in choices]
+    return InvalidInput(f"{field} is one of {', '.join(choices)}", details={"field": field, "choices": choices},
+                        code="not_a_choice")

@@ -52,7 +52,7 @@ def test_a_call_from_creation_to_selection_through_the_pages(site):
     ranking = ines.get(call_url)
     assert 'id="ranking"' in ranking.text and "3.00 (1)" in ranking.text  # (4 × 2 + 1) / 3
     bad = _form(ines, f"/calls/{call_id}/scores", {"score:999:science": "4"})
-    assert bad.status_code == 422 and bad.headers["x-error-code"] == "invalid_input"
+    assert bad.status_code == 422 and bad.headers["x-error-code"] == "not_a_score"
     selected = ines.post(f"/calls/{call_id}/selection",
                          data={"selected": str(app_id), "csrf_token": ines.headers["X-CSRF-Token"]})
     assert selected.status_code == 303
@@ -106,6 +106,10 @@ def test_signed_out_visits_go_to_the_sign_in_page_and_errors_are_pages(site):
     wrong = client_for(app).post("/login", data={"email": "alice@labo.example", "password": "nope", "code": "1"})
     assert wrong.status_code == 401 and "wrong" in wrong.text
     assert "Vous n'avez pas ce droit" in forbidden.text  # the kind of error in words, then what happened
+    missing = alice.get("/applications/999999")  # issue 18, item 4: what is missing or refused, in French too
+    assert missing.status_code == 404 and "existe pas, ou plus" in missing.text and "no application" not in missing.text
+    language = client_for(app).get("/lang/xx")
+    assert language.status_code == 422 and "une de ces valeurs : fr, en" in language.text
 
 
 def test_statuses_history_and_purposes_are_words_in_each_language(site):

@@ -88,7 +88,10 @@ def test_a_form_holds_only_its_fields_and_typed_text():
                        ({"data": {"tables": ["ER_PRS_F\x00"]}}, "data")):
         with pytest.raises(InvalidInput) as refused:
             check_fields(bad)
-        assert refused.value.details == {"field": field}
+        assert refused.value.details["field"] == field
+    with pytest.raises(InvalidInput) as unknown:
+        check_fields({"favourite_colour": "blue", "zodiac": "leo"})
+    assert unknown.value.code == "unknown_field" and unknown.value.details["unknown"] == ["favourite_colour", "zodiac"]
 
 
 @pytest.mark.parametrize("raw", ["abc", "-3", "0", "1.5", str(2**31), str(10**40)])

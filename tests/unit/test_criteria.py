@@ -48,8 +48,10 @@ def test_the_missing_are_named_before_the_unfavourable():
 
 @pytest.mark.parametrize("item", ["i", "A", "68(1)(a)", "risk_c", ""])
 def test_only_the_articles_items_are_recorded(item):
-    with pytest.raises(InvalidInput, match="must be one of Art. 68"):
+    with pytest.raises(InvalidInput) as refused:
         criteria.check_item(item)
+    assert refused.value.code == "not_a_choice" and refused.value.details["choices"][:2] == ["a", "b"]
+    assert refused.value.details["choices"][-2:] == ["risk_a", "risk_b"]  # Art. 68(2)
 
 
 def test_each_item_is_weighed_against_fields_the_application_has():

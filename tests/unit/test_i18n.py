@@ -16,7 +16,7 @@ from bastide.airlock import rules
 from bastide.audit.actions import AuditAction
 from bastide.airlock.workflow import IMPORT_WORKFLOW, RELEASE_WORKFLOW
 from bastide.catalogue.workflow import SNAPSHOT_WORKFLOW
-from bastide.errors import DomainError
+from bastide.errors import DomainError, not_among
 from bastide.airlock import said
 from bastide.governance import criteria, scope
 from bastide.governance.form import ENGINES, PURPOSES
@@ -73,6 +73,7 @@ def shown_by_code() -> set[str]:
     wanted |= {f"sex_{s}" for s in (*SEXES, "both")} | {f"combine_{c}" for c in COMBINE}  # the population's choices
     wanted |= {f"said_{code}" for code in coded_errors()}  # what an error says, by its code
     wanted |= {"said_forbidden"}  # every refusal of a role or a person, in one sentence (its detail names codes)
+    wanted |= {"said_not_found"}  # every missing thing, in one sentence (the address names it)
     mailed = {*notices.KINDS, "activation", "reset_asked", "reset_done"}  # notices, account links, resets
     wanted |= {f"reset_what_{kind}" for kind in resets.KINDS}  # what a reset message says was reset
     wanted |= {f"mail_{kind}_{part}" for kind in mailed for part in ("subject", "body")}
@@ -201,6 +202,10 @@ def test_an_error_is_said_by_its_code_with_its_details_or_by_its_message():
         assert said("fr", "said_call_closed", {}, "the English message") == "the English message"
     assert DomainError("x", code="call_closed").words == "said_call_closed"
     assert DomainError("x", words="scope_unlinked").words == "scope_unlinked"  # a family that already says it
+    choice = not_among("action", ("approve", "return"))  # a value outside its few choices, one sentence for all
+    assert choice.code == "not_a_choice" and choice.message == "action is one of approve, return"
+    assert said("fr", choice.words, choice.details, choice.message) == \
+        "« action » ne prend que l'une de ces valeurs : approve, return."
 
 
 def test_the_english_catalogue_says_what_a_finding_says():

@@ -10,7 +10,7 @@ from bastide.airlock import imports
 from bastide.airlock import service as airlock
 from bastide.airlock.models import ImportRequest, Release, ReleaseRequest
 from bastide.airlock.rules import Parameters
-from bastide.errors import InvalidInput, NotFound
+from bastide.errors import NotFound, not_among
 from bastide.platform import Platform
 from bastide.statemachine import Actor
 from bastide.workspaces.viewing import workspace_output
@@ -35,7 +35,7 @@ def act(session: Session, *, platform: Platform, actor: Actor, request: ReleaseR
     elif action in ("approve", "return", "reject"):
         airlock.decide(session, platform=platform, actor=actor, request=request, action=action, comment=comment)
     else:
-        raise InvalidInput(f"the action is {', '.join(ACTIONS[:-1])} or {ACTIONS[-1]}", details={"field": "action"})
+        raise not_among("action", ACTIONS)
 
 
 def review_queue(session: Session, actor: Actor) -> list[ReleaseRequest]:

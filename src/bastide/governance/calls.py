@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bastide.audit.actions import AuditAction
 from bastide.audit.service import record
 from bastide.db import utcnow
-from bastide.errors import Conflict, InvalidInput, NotFound
+from bastide.errors import Conflict, InvalidInput, NotFound, not_among
 from bastide.governance.models import Application, CallForProjects, Score
 from bastide.governance.service import act
 from bastide.identity.policy import check_permission
@@ -74,8 +74,7 @@ def score(session: Session, *, actor: Actor, app: Application, criterion: str, v
     if call.selected_at is not None:
         raise Conflict(f"the selection of {call.title!r} is made: scores are final", code="selection_made")
     if criterion not in {c["name"] for c in call.criteria}:
-        raise InvalidInput(f"criterion must be one of {', '.join(c['name'] for c in call.criteria)}",
-                           details={"field": "criterion"})
+        raise not_among("criterion", [c["name"] for c in call.criteria])
     if not isinstance(value, int) or not 0 <= value <= MAX_SCORE:
         raise InvalidInput(f"a score is a whole number from 0 to {MAX_SCORE}",
                            details={"field": "score", "max": MAX_SCORE}, code="score_range")

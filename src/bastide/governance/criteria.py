@@ -9,7 +9,7 @@ The Art. 70 templates (due 26 March 2027) may reshape this list: it is data, not
 
 from __future__ import annotations
 
-from bastide.errors import InvalidInput
+from bastide.errors import InvalidInput, not_among
 
 LEGAL_TEXT = "https://eur-lex.europa.eu/eli/reg/2025/327/oj"
 
@@ -35,8 +35,7 @@ ITEMS = (*CRITERIA, *RISKS)
 
 def check_item(item: str) -> None:
     if item not in ITEMS:
-        raise InvalidInput(f"criterion must be one of Art. 68(1) {', '.join(CRITERIA)} or the Art. 68(2) risks "
-                           f"{', '.join(RISKS)}, not {item!r}", details={"field": "criterion"})
+        raise not_among("criterion", ITEMS)  # Art. 68(1) a–h, then the Art. 68(2) risks
 
 
 def check_decidable(assessment: dict) -> None:

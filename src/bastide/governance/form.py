@@ -66,7 +66,8 @@ def check_fields(form: dict) -> None:
     unknown = sorted(str(k) for k in form if k not in FIELDS)
     if unknown:
         raise InvalidInput(f"the application form has no field {', '.join(repr(k) for k in unknown)}: its fields are "
-                           f"{', '.join(sorted(FIELDS))}", details={"field": unknown[0]})
+                           f"{', '.join(sorted(FIELDS))}", details={"field": unknown[0], "unknown": unknown},
+                           code="unknown_field")
     for key, value in form.items():
         check_text(key, value)
 

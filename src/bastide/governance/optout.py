@@ -25,7 +25,7 @@ def record_optout(session: Session, *, actor: Actor, pseudonym: str, now: dateti
     if not pseudonym or len(pseudonym) > 100:
         raise InvalidInput("give the person's pseudonym in the base (BEN_IDT_ANO, or a BEN_NIR_PSA: twins share "
                            "theirs, and both would be left out), never the NIR",
-                           details={"field": "pseudonym"})
+                           details={"field": "pseudonym"}, code="optout_pseudonym")
     existing = session.execute(select(OptOut).where(OptOut.pseudonym == pseudonym)).scalar_one_or_none()
     if existing is not None:
         return existing

@@ -99,7 +99,7 @@ def _output_policy(policy) -> dict:
         isinstance(v, int) and not isinstance(v, bool) for v in policy.values())
     if not ok or not 1 <= policy.get("approvals", 2) <= 5 or policy.get("threshold", 10) < 2:
         raise InvalidInput("output_policy is {\"approvals\": 1 to 5, \"threshold\": 2 or more}",
-                           details={"field": "output_policy"})
+                           details={"field": "output_policy"}, code="output_policy")
     return dict(policy)
 
 
@@ -121,7 +121,7 @@ def verify_file(text: str, *, public_pem: str) -> dict:
         return verify_document(text, public_pem=public_pem, format=FORMAT)
     except BadSignature as exc:
         if str(exc).startswith("not a signed"):
-            raise InvalidInput(f"not a Bastide permit file: {exc}") from None
+            raise InvalidInput(f"not a Bastide permit file: {exc}", code="permit_invalid") from None
         raise InvalidInput(f"the permit's {exc}", code="permit_invalid") from None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bastide.errors import InvalidInput, NotFound
+from bastide.errors import InvalidInput, NotFound, not_among
 from bastide.governance import permits, scope
 from bastide.governance import service as gov
 from bastide.governance.models import Application, Permit
@@ -47,10 +47,13 @@ def add_to_scope(session: Session, *, actor: Actor, app: Application, snapshot, 
     ref = data.get("snapshot") or snapshot.ref
     if ref != snapshot.ref:
         raise InvalidInput(f"{app.reference} asks for {ref} and {table} is a table of {snapshot.ref}: an application "
-                           "asks for one release", details={"field": "data.snapshot"})
+                           "asks for one release", code="one_release",
+                           details={"field": "data.snapshot", "application": app.reference, "asked": ref,
+                                    "table": table, "release": snapshot.ref})
     names = {t.name: {v.name for v in t.variables} for t in snapshot.tables}
     if table not in names:
-        raise NotFound(f"{snapshot.ref} has no table {table}")
+        raise NotFound(f"{snapshot.ref} has no table {table}", details={"release": snapshot.ref, "tables": table},
+                       words="scope_unknown_table")  # the scope builder's words for it
     unknown = sorted(set(variables) - names[table])
     if unknown:
         raise InvalidInput(f"{table} has no variable {', '.join(unknown)}",
@@ -69,7 +72,7 @@ def add_codes(session: Session, *, actor: Actor, app: Application, criterion: st
     """The nomenclature browser's "add to my application": codes ticked there join one of the
     population's criteria (ICD-10 diagnoses, CCAM acts), after those already asked."""
     if criterion not in scope.PICKED:
-        raise InvalidInput(f"codes are added to {' or '.join(scope.PICKED)}", details={"field": "criterion"})
+        raise not_among("criterion", scope.PICKED)
     wanted = [c.strip().upper().replace(".", "") for c in codes if c.strip()]
     if not wanted:
         raise InvalidInput("tick the codes to add", details={"field": "code"}, code="codes_unticked")

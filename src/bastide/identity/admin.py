@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from bastide.errors import InvalidInput
+from bastide.errors import not_among
 from bastide.identity import invitations, resets
 from bastide.identity import service as identity
 from bastide.identity.models import User
@@ -51,5 +51,5 @@ def act(session: Session, *, settings, actor: Actor, user: User, action: str, re
     check_permission(actor, Permission.USER_MANAGE)
     step = ACTIONS.get(action)
     if step is None:
-        raise InvalidInput(f"an account action is one of {', '.join(ACTIONS)}", details={"field": "action"})
+        raise not_among("action", ACTIONS)
     step(session, settings=settings, actor=actor, user=user, reason=reason.strip())

@@ -192,14 +192,16 @@ def create_token(session: Session, *, user: User, name: str, scopes: list[str], 
     """A token for scripts; its scopes are some of its owner's permissions, never more."""
     now = now or utcnow()
     if not name.strip():
-        raise InvalidInput("name the token (what it is for)", details={"field": "name"})
+        raise InvalidInput("name the token (what it is for)", details={"field": "name"}, code="token_name")
     if not 1 <= days <= TOKEN_MAX_DAYS:
-        raise InvalidInput(f"a token lasts from 1 to {TOKEN_MAX_DAYS} days", details={"field": "days"})
+        raise InvalidInput(f"a token lasts from 1 to {TOKEN_MAX_DAYS} days", code="token_days",
+                           details={"field": "days", "max_days": TOKEN_MAX_DAYS})
     owned = {str(p) for p in permissions_of(frozenset(user.roles))}
     beyond = sorted(set(scopes) - owned)
     if not scopes or beyond:
         raise InvalidInput(f"scopes must be some of your permissions: {', '.join(sorted(owned)) or 'none'}",
-                           details={"field": "scopes", "not_yours": beyond})
+                           details={"field": "scopes", "not_yours": beyond, "yours": sorted(owned)},
+                           code="token_scopes")
     body = secrets.token_urlsafe(32)
     secret = f"{TOKEN_PREFIX}{body}"
     token = ApiToken(token_hash=digest(secret), prefix=secret[:12], name=name.strip(), user=user,

@@ -24,7 +24,7 @@ from bastide import i18n
 from bastide.audit.actions import AuditAction
 from bastide.audit.service import record
 from bastide.db import utcnow
-from bastide.errors import Conflict, InvalidInput
+from bastide.errors import Conflict, not_among
 from bastide.identity import credentials
 from bastide.identity.models import ApiToken, User, WebSession
 from bastide.identity.policy import Forbidden, check_permission
@@ -52,7 +52,7 @@ def reset(session: Session, *, settings, actor: Actor, user: User, kind: str) ->
     """An administrator resets `kind` of `user`'s credentials (a full reset is only asked here)."""
     check_permission(actor, Permission.USER_MANAGE)
     if kind not in KINDS:
-        raise InvalidInput(f"a reset is one of {', '.join(KINDS)}", details={"field": "kind"})
+        raise not_among("kind", KINDS)
     if kind == "full":
         user.reset_requested_by, user.reset_requested_at = actor.id, utcnow()
         record(session, actor=actor, action=AuditAction.USER_RESET_REQUEST, target=_target(user),

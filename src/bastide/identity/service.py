@@ -167,7 +167,7 @@ def enrol_mfa(session: Session, *, keys: KeyManager, actor: Actor, user: User) -
 
 def confirm_mfa(session: Session, *, keys: KeyManager, actor: Actor, user: User, code: str, now: datetime | None = None) -> None:
     if user.mfa_secret_wrapped is None:
-        raise InvalidInput("enrol MFA before confirming it")
+        raise InvalidInput("enrol MFA before confirming it", code="mfa_not_enrolled")
     if not _accept_totp(keys, user, code, now or utcnow()):
         raise AuthenticationFailed("the code is wrong or was already used: type the current code of your app")
     user.mfa_confirmed = True

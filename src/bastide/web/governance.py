@@ -350,7 +350,8 @@ def score_call(request: Request, call_id: int, who: Reviewer, fields: Fields):
                 continue
             _, app_id, criterion = key.split(":", 2)
             if not app_id.isdigit() or int(app_id) not in candidates or not str(value).isdigit():
-                raise InvalidInput(f"{key} is not a score of this call's applications", details={"field": key})
+                raise InvalidInput(f"{key} is not a score of this call's applications", details={"field": key},
+                                   code="not_a_score")
             calls.score(session, actor=who.actor, app=candidates[int(app_id)], criterion=criterion, value=int(value))
     return see_other(f"/calls/{call_id}")
 

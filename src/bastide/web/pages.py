@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from bastide.catalogue import service as catalogue
-from bastide.errors import DomainError, InvalidInput, NotFound
+from bastide.errors import DomainError, NotFound, not_among
 from bastide.gate.auth import SESSION_COOKIE, cookie_options
 from bastide.gate.egress import Egress, allows
 from bastide.gate.request import unit_of_work as _db
@@ -47,7 +47,7 @@ def static_file(name: str) -> FileResponse:
 def switch_language(request: Request, code: str, next: str = "/"):
     """Keep the chosen language (a cookie) and go back to the page it was chosen on."""
     if code not in i18n.LANGUAGES:
-        raise InvalidInput(f"the languages are {', '.join(i18n.LANGUAGES)}", details={"field": "code"})
+        raise not_among("code", i18n.LANGUAGES)
     response = see_other(safe_next(re.sub(r"([?&])lang=[a-z]+&?", r"\1", next).rstrip("?&") or "/"))
     keep_language(response, code)
     return response

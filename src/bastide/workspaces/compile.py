@@ -107,7 +107,8 @@ def _dispensed(atc: tuple[str, ...], schemas: dict[str, pa.Schema], spec: Extrac
     dcir = {t: schemas[t].names for t in ("ER_PRS_F", "ER_PHA_F") if t in schemas}
     if "IR_PHA_R" not in schemas and any(len(code) > 3 for code in atc):
         raise InvalidInput(f"ATC criteria of more than 3 characters ({', '.join(atc)}) need IR_PHA_R in the "
-                           "snapshot (IR_CIP_V classes drugs by 3 characters only)")
+                           "snapshot (IR_CIP_V classes drugs by 3 characters only)", code="atc_needs_pha",
+                           details={"codes": list(atc)})
     flat = {name for _t, _c, name in flat_columns(dcir)} if "ER_PRS_F" in dcir else set()
     others = ", ".join(f"f.{q(n)}" for n in sorted(flat - {"BEN_NIR_PSA"}))
     by_person = (f"(SELECT i.person AS BEN_NIR_PSA, {others} FROM ({flat_dcir_sql(dcir, table=src)}) AS f "
@@ -115,7 +116,7 @@ def _dispensed(atc: tuple[str, ...], schemas: dict[str, pa.Schema], spec: Extrac
     dispensed = drug_dispensations_sql(flat, set(schemas), by_person, table=src)
     if dispensed is None:
         raise InvalidInput("ATC criteria need ER_PRS_F, ER_PHA_F and a drug referential (IR_PHA_R or IR_CIP_V) "
-                           "in the snapshot")
+                           "in the snapshot", code="atc_needs_tables")
     return f"SELECT person FROM ({dispensed}) AS d WHERE ({_like_any(['atc'], atc)}) AND {_in_years('day', spec)}"
 
 
@@ -264,7 +265,8 @@ def _link(table: str, names: list[str], source: str, present: frozenset[str] | N
     if set(VISIT_KEYS) <= set(names) and table.startswith("T_MCO"):
         if present is not None and VISITS not in present:
             raise InvalidInput(f"{table} meets its patients through {VISITS}, which the snapshot lacks: it cannot "
-                               "be linked to the cohort", details={"table": table, "rule": "unlinkable_table"})
+                               "be linked to the cohort", details={"table": table, "rule": "unlinkable_table",
+                                                                   "through": VISITS}, code="visits_missing")
         return "visit_keys", _through_patients(source, VISITS, VISIT_KEYS, names)
     if "BEN_IDT_ANO" in names:
         persons = f"{src('IR_BEN_R')} AS b JOIN {IDENTITIES} AS i ON {same_person('b', ['BEN_NIR_PSA', 'BEN_RNG_GEM'])}"
@@ -273,7 +275,7 @@ def _link(table: str, names: list[str], source: str, present: frozenset[str] | N
     if not holds_no_person(table):
         raise InvalidInput(f"{table} cannot be linked to the cohort (no person, claim, stay or visit key the "
                            "extract knows): it is refused rather than copied whole",
-                           details={"table": table, "rule": "unlinkable_table"})
+                           details={"table": table, "rule": "unlinkable_table"}, code="unlinkable_table")
     return "none", source
 
 

@@ -55,14 +55,16 @@ def build(session: Session, *, engine: QueryEngine, store: ObjectStore, keys: Ke
         raise IntegrityError(f"the permit pins {spec.snapshot} to another Merkle root than the published one")
     missing = sorted(set(spec.tables) - files.tables)
     if missing:
-        raise InvalidInput(f"{spec.snapshot} has no tables {missing}", details={"missing": missing})
+        raise InvalidInput(f"{spec.snapshot} has no tables {missing}", code="release_lacks_tables",
+                           details={"release": spec.snapshot, "missing": missing})
     schemas = register_sources(session, engine=engine, store=store, keys=keys, files=files,
                                tables=sorted(set(spec.tables) | (set(LINK_TABLES) & files.tables)), years=spec.years,
                                last_flux_month=spec.last_flux_month)
     engine.register(OPTOUT, pa.table({"pseudonym": pa.array(excluded, pa.string())}))
     progress("resolving the cohort")
     if "IR_BEN_R" not in schemas:
-        raise InvalidInput(f"{spec.snapshot} has no IR_BEN_R: its persons cannot be identified")
+        raise InvalidInput(f"{spec.snapshot} has no IR_BEN_R: its persons cannot be identified",
+                           code="persons_unidentified", details={"release": spec.snapshot})
     engine.materialise(IDENTITIES, identities_sql(schemas["IR_BEN_R"].names, '"src_IR_BEN_R"'))
     persons = engine.materialise(COHORT, cohort_sql(spec, schemas, pseudonym_key, engine.dialect))
     for name, sql in ((CLAIMS, claims_sql(spec, schemas, pseudonym_key, engine.dialect)),

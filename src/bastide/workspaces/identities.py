@@ -36,7 +36,8 @@ def person_of(names, alias: str = "") -> str:
 def identities_sql(ben_names, source: str) -> str:
     """SELECT BEN_NIR_PSA, BEN_RNG_GEM, person, shared, lead from IR_BEN_R (`source`)."""
     if not {"BEN_NIR_PSA", "BEN_RNG_GEM"} <= set(ben_names):
-        raise InvalidInput("the snapshot's IR_BEN_R lacks BEN_NIR_PSA or BEN_RNG_GEM: persons cannot be identified")
+        raise InvalidInput("the snapshot's IR_BEN_R lacks BEN_NIR_PSA or BEN_RNG_GEM: persons cannot be identified",
+                           code="persons_unidentified_keys")
     rows = f"SELECT DISTINCT BEN_NIR_PSA, BEN_RNG_GEM, {person_of(ben_names)} AS person FROM {source}"
     per_nir = ("SELECT BEN_NIR_PSA, count(DISTINCT person) > 1 AS shared, min(BEN_RNG_GEM) AS first_rank "
                f"FROM ({rows}) AS r GROUP BY BEN_NIR_PSA")

@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
-from bastide.errors import InvalidInput
+from bastide.errors import InvalidInput, not_among
 
 # Person identifiers of the SNDS model (schema-snds): replaced by the project pseudonym.
 PERSON_IDS = frozenset({"BEN_NIR_PSA", "BEN_NIR_ANO", "BEN_IDT_ANO", "NIR_ANO_17", "BEN_NIR_IDT", "NIR_ANO_MAM",
@@ -125,27 +125,29 @@ def _columns(columns) -> tuple[str, ...]:
 def _lag(value) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 24:
         raise InvalidInput("flux_lag_months is a whole number of months from 0 to 24",
-                           details={"field": "flux_lag_months"})
+                           details={"field": "flux_lag_months"}, code="flux_lag")
     return value
 
 
 def _codes(values, name: str) -> tuple[str, ...]:
     codes = tuple(sorted({str(v).strip().upper().replace(".", "") for v in values or () if str(v).strip()}))
     if any(not c.isalnum() for c in codes):  # they become SQL literals: letters and digits only
-        raise InvalidInput(f"{name} codes are letters and digits (e.g. E11, I10)", details={"field": name})
+        raise InvalidInput(f"{name} codes are letters and digits (e.g. E11, I10)", details={"field": name},
+                           code="code_format")
     return codes
 
 
 def _population(raw: dict, data: dict) -> Population:
     combine = raw.get("combine", "all")
     if combine not in ("all", "any"):
-        raise InvalidInput("population.combine is all or any", details={"field": "population.combine"})
+        raise not_among("population.combine", ("all", "any"))
     sex = tuple(sorted({int(s) for s in raw.get("sex") or ()}))
     if set(sex) - {1, 2}:
-        raise InvalidInput("population.sex lists 1 (male) and/or 2 (female)", details={"field": "population.sex"})
+        raise not_among("population.sex", (1, 2))
     ages = [raw.get("age_min"), raw.get("age_max")]
     if any(a is not None and (not isinstance(a, int) or not 0 <= a <= 130) for a in ages):
-        raise InvalidInput("ages are whole numbers of years from 0 to 130", details={"field": "population.age_min"})
+        raise InvalidInput("ages are whole numbers of years from 0 to 130", details={"field": "population.age_min"},
+                           code="age_range")
     return Population(icd10=_codes(raw.get("icd10"), "icd10"), ccam=_codes(raw.get("ccam"), "ccam"),
                       atc=_codes(raw.get("atc"), "atc"), sex=sex,
                       age_min=ages[0], age_max=ages[1], age_on=raw.get("age_on"), combine=combine)
