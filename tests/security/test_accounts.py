@@ -18,7 +18,7 @@ import pytest
 
 from bastide.server import create_app
 from bastide.audit import service as audit
-from tests.portal import PASSWORD, activate, client_for, operator_creates, person, sign_in
+from tests.portal import PASSWORD, activate, client_for, operator_creates, person, previous_step_code, sign_in
 from tests.services import Relay
 
 OTHER = "another password, long enough"
@@ -66,7 +66,7 @@ def test_an_mfa_reset_hands_the_administrator_nothing_and_ends_the_persons_sessi
     enrolled = alice.post("/api/auth/activate", json={"token": secret, "current_password": PASSWORD})
     assert enrolled.status_code == 200
     new = re.search(r"secret=([A-Z2-7]+)", enrolled.json()["otpauth_uri"]).group(1)
-    code = pyotp.TOTP(new).at(time.time() - 30)
+    code = previous_step_code(new)
     confirmed = alice.post("/api/auth/activate/confirm", json={"token": secret, "code": code})
     assert confirmed.status_code == 204, confirmed.text
     sign_in(alice, "alice@labo.example", new)
