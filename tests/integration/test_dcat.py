@@ -9,12 +9,13 @@ import pyshacl
 import pytest
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
-from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF
+from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS
 
 from bastide.base.ingest import IngestRequest, ingest
-from bastide.catalogue import dcat
+from bastide.catalogue import dcat, vocabulary
 from bastide.catalogue import service as catalogue
 from bastide.catalogue.dcat import CSVW, CV, DCATAP, NON_PUBLIC, VCARD, export
+from bastide.errors import InvalidInput
 from tests.conftest import make_platform
 
 
@@ -48,6 +49,40 @@ def test_mandatory_dataset_properties(exported):  # CAT-03, CAT-04
     assert g.value(g.value(hdab, CV.contactPoint), CV.email) is not None  # CAT-07
     assert g.value(g.value(ds, DCAT.contactPoint), VCARD.hasEmail) is not None
 
+
+EU_TABLE = "http://publications.europa.eu/resource/authority/"
+HDEU = "https://hdeu-dcat.data.health.europa.eu/resource/authority/"
+
+
+def test_each_controlled_concept_states_the_table_it_is_taken_from(exported):  # CAT-08
+    """HealthDCAT-AP R8's controlled-vocabulary shapes accept a value when it is skos:inScheme of
+    the authority table its property names; the health categories are EHDS Art. 51's as
+    HealthData@EU codes them (healthcategories.rdf): the SNDS is claims (HRAD), causes of death
+    (MRMR) and the professionals who treat (IDHP), not codes of our own."""
+    texts, HD = exported
+    g = Graph().parse(data=texts["turtle"], format="turtle")
+    (ds,) = list(g.subjects(RDF.type, DCAT.Dataset))
+    tables = {DCTERMS.accessRights: EU_TABLE + "access-right", DCAT.theme: EU_TABLE + "data-theme",
+              DCTERMS.type: EU_TABLE + "dataset-type", DCTERMS.spatial: EU_TABLE + "country",
+              DCTERMS.language: EU_TABLE + "language", HD.healthCategory: HDEU + "healthcategories"}
+    for prop, table in tables.items():
+        values = list(g.objects(ds, prop))
+        assert values and all((v, SKOS.inScheme, URIRef(table)) in g for v in values), prop
+    for dist in g.objects(ds, DCAT.distribution):
+        assert (g.value(dist, DCTERMS["format"]), SKOS.inScheme, URIRef(EU_TABLE + "file-type")) in g
+        assert (g.value(dist, DCATAP.availability), SKOS.inScheme, URIRef(EU_TABLE + "planned-availability")) in g
+    kind = g.value(g.value(ds, DCTERMS.publisher), DCTERMS.type)
+    assert (kind, SKOS.inScheme, URIRef(HDEU + "publisher-type")) in g
+    assert {str(c) for c in g.objects(ds, HD.healthCategory)} == {
+        HDEU + "healthcategories/HRAD", HDEU + "healthcategories/MRMR", HDEU + "healthcategories/IDHP"}
+
+
+def test_a_health_category_is_one_of_the_seventeen_of_article_51():
+    assert len(vocabulary.HEALTH_CATEGORIES) == 17  # EHDS Art. 51(1) (a)–(q)
+    assert vocabulary.check_health_categories(["HRAD", "MRMR"]) == ["HRAD", "MRMR"]
+    with pytest.raises(InvalidInput) as refused:
+        vocabulary.check_health_categories(["MORTALITY", "HRAD", "EHR"])
+    assert refused.value.code == "unknown_health_category" and refused.value.details["unknown"] == ["EHR", "MORTALITY"]
 
 def test_distributions_and_variables(exported):  # CAT-05, CAT-06
     texts, HD = exported
@@ -172,7 +207,7 @@ def test_catalogue_agents_coverage_and_distributions(exported):
     (cat,) = list(g.subjects(RDF.type, DCAT.Catalog))
     assert list(g.objects(cat, DCAT.dataset)) == [ds] and g.value(cat, DCTERMS.publisher) == g.value(ds, HD.hdab)
     agent = g.value(ds, DCTERMS.publisher)
-    assert g.value(agent, DCTERMS.type) == URIRef("http://purl.org/adms/publishertype/NationalAuthority")
+    assert g.value(agent, DCTERMS.type) == URIRef(HDEU + "publisher-type/national-authority")
     assert (g.value(agent, DCAT.contactPoint), RDF.type, VCARD.Kind) in g
     assert g.value(ds, DCTERMS.spatial) == URIRef("http://publications.europa.eu/resource/authority/country/FRA")
     period = g.value(ds, DCTERMS.temporal)

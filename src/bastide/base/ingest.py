@@ -48,7 +48,9 @@ SNDS_INFO = catalogue.DatasetInfo(
     description="Données de remboursement de l'Assurance maladie (DCIR), hospitalisations (PMSI), causes de décès "
                 "et référentiels, pseudonymisés.",
     schema_source="schema-snds",
-    health_categories=["EHR", "PHYSICAL_HEALTH", "HEALTHCARE_PROVISION", "MORTALITY"],
+    # EHDS Art. 51 as HealthData@EU codes them: claims and reimbursements (DCIR, PMSI), causes of death
+    # (CépiDc), the executing professionals' specialty and establishment (catalogue/vocabulary.py)
+    health_categories=["HRAD", "MRMR", "IDHP"],
     keywords=["SNDS", "DCIR", "PMSI", "CépiDc", "assurance maladie"],
 )
 

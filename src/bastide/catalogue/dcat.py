@@ -17,26 +17,26 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
 
 from bastide.catalogue.models import Dataset
+from bastide.catalogue.vocabulary import EU, HDEU, NAMED, health_category
 
 CSVW = Namespace("http://www.w3.org/ns/csvw#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 DCATAP = Namespace("http://data.europa.eu/r5r/")
 CV = Namespace("http://data.europa.eu/m8g/")
 ELI = Namespace("http://data.europa.eu/eli/ontology#")
-EU = "http://publications.europa.eu/resource/authority/"
-HEALTH_CATEGORIES = "http://healthdataportal.eu/ns/health#healthcategories/"  # hdeu NAL base (CAT-08)
 EHDS = URIRef("http://data.europa.eu/eli/reg/2025/327/oj")
 NON_PUBLIC = URIRef(EU + "access-right/NON_PUBLIC")
 FRANCE = URIRef(EU + "country/FRA")
 FRENCH = URIRef(EU + "language/FRA")
-PUBLISHER_TYPE = URIRef("http://purl.org/adms/publishertype/NationalAuthority")
-STABLE = URIRef(DCATAP + "availability/stable")
+PARQUET = URIRef(EU + "file-type/PARQUET")
+HEALTH = URIRef(EU + "data-theme/HEAL")
+STATISTICAL = URIRef(EU + "dataset-type/STATISTICAL")
+# the health data access body's type, from HealthData@EU's table (the Dataset's publisher must be)
+PUBLISHER_TYPE = URIRef(HDEU + "publisher-type/national-authority")
+STABLE = URIRef(EU + "planned-availability/STABLE")
 # CSVW's built-in datatypes, named as a string (csvw:datatype is a literal, not an IRI)
 CSVW_TYPES = {"string": "string", "integer": "integer", "number": "decimal", "date": "date", "datetime": "datetime",
               "boolean": "boolean", "year": "gYear", "yearmonth": "gYearMonth"}
-# the controlled vocabularies' terms the export names, with the label DCAT-AP wants of a concept
-CONCEPTS = {URIRef(EU + "data-theme/HEAL"): "Health", URIRef(EU + "dataset-type/STATISTICAL"): "Statistical",
-            PUBLISHER_TYPE: "National authority", STABLE: "Stable"}
 YEARLY = re.compile(r"aa")  # a yearly SNDS table is named with `aa` where its folders hold the year's 2 digits
 
 
@@ -46,7 +46,7 @@ def dataset_graph(dataset: Dataset, *, base_iri: str, publisher: str, email: str
     for prefix, ns in (("dcat", DCAT), ("dct", DCTERMS), ("csvw", CSVW), ("vcard", VCARD), ("dcatap", DCATAP),
                        ("healthdcatap", hd), ("foaf", FOAF), ("cv", CV), ("skos", SKOS), ("eli", ELI)):
         g.bind(prefix, ns)
-    _vocabulary(g)
+    _vocabulary(g, dataset.health_categories)
     ds = URIRef(f"{base_iri}dataset/{dataset.name}")
     agent = _agent(g, base_iri, publisher, email)
     _catalogue(g, base_iri, publisher, agent, ds)
@@ -56,15 +56,15 @@ def dataset_graph(dataset: Dataset, *, base_iri: str, publisher: str, email: str
     g.add((ds, DCTERMS.description, Literal(dataset.description or dataset.title, lang="fr")))
     g.add((ds, DCTERMS.accessRights, NON_PUBLIC))
     g.add((ds, DCATAP.applicableLegislation, EHDS))
-    g.add((ds, DCAT.theme, URIRef(EU + "data-theme/HEAL")))
-    g.add((ds, DCTERMS.type, URIRef(EU + "dataset-type/STATISTICAL")))
+    g.add((ds, DCAT.theme, HEALTH))
+    g.add((ds, DCTERMS.type, STATISTICAL))
     g.add((ds, DCTERMS.provenance, _provenance(g, dataset)))
     g.add((ds, DCTERMS.spatial, FRANCE))
     g.add((ds, DCTERMS.language, FRENCH))
     for keyword in dataset.keywords or [dataset.name]:
         g.add((ds, DCAT.keyword, Literal(keyword)))
     for category in dataset.health_categories:
-        g.add((ds, hd.healthCategory, URIRef(HEALTH_CATEGORIES + category)))
+        g.add((ds, hd.healthCategory, URIRef(health_category(category)[0])))
     g.add((ds, DCTERMS.publisher, agent))
     g.add((ds, hd.hdab, agent))
     g.add((ds, DCAT.contactPoint, _contact(g, email)))
@@ -94,16 +94,20 @@ def years_of(snapshot) -> set[int]:
     return years
 
 
-def _vocabulary(g: Graph) -> None:
-    """What the shapes ask of the controlled terms the export names: their class, a concept's label."""
+def _vocabulary(g: Graph, categories: list[str]) -> None:
+    """What the shapes ask of the controlled terms the export names: their class, a concept's label
+    and the scheme it is taken from (CAT-08), so that a validator without the tables loaded sees
+    the same as one with them."""
     g.add((EHDS, RDF.type, ELI.LegalResource))
     g.add((NON_PUBLIC, RDF.type, DCTERMS.RightsStatement))
     g.add((FRANCE, RDF.type, DCTERMS.Location))
     g.add((FRENCH, RDF.type, DCTERMS.LinguisticSystem))
-    g.add((URIRef(EU + "file-type/PARQUET"), RDF.type, DCTERMS.MediaTypeOrExtent))
-    for concept, label in CONCEPTS.items():
-        g.add((concept, RDF.type, SKOS.Concept))
-        g.add((concept, SKOS.prefLabel, Literal(label, lang="en")))
+    g.add((PARQUET, RDF.type, DCTERMS.MediaTypeOrExtent))
+    named = {**NAMED, **{c: (scheme, label) for c, scheme, label in map(health_category, categories)}}
+    for concept, (scheme, label) in named.items():
+        g.add((URIRef(concept), RDF.type, SKOS.Concept))
+        g.add((URIRef(concept), SKOS.prefLabel, Literal(label, lang="en")))
+        g.add((URIRef(concept), SKOS.inScheme, URIRef(scheme)))
 
 
 def _catalogue(g: Graph, base_iri: str, publisher: str, agent: URIRef, ds: URIRef) -> None:
@@ -170,7 +174,7 @@ def _distribution(g: Graph, ds: URIRef, snapshot, base_iri: str) -> None:
         f"empreinte de Merkle {snapshot.merkle_root or 'à venir'}.", lang="fr")))
     g.add((dist, DCAT.accessURL, URIRef(f"{base_iri}api/catalogue/datasets/{snapshot.dataset.name}")))
     g.add((dist, DCATAP.applicableLegislation, EHDS))
-    g.add((dist, DCTERMS.format, URIRef(EU + "file-type/PARQUET")))
+    g.add((dist, DCTERMS.format, PARQUET))
     g.add((dist, DCTERMS.license, licence))
     g.add((dist, DCATAP.availability, STABLE))
     g.add((dist, DCAT.byteSize, Literal(snapshot.bytes, datatype=XSD.nonNegativeInteger)))

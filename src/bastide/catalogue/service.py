@@ -13,6 +13,7 @@ from bastide.audit.actions import AuditAction
 from bastide.audit.service import record
 from bastide.catalogue.models import Dataset, Snapshot, SnapshotSource, SnapshotTable, Variable
 from bastide.catalogue.schemas import DatasetOut
+from bastide.catalogue.vocabulary import check_health_categories
 from bastide.catalogue.workflow import SNAPSHOT_WORKFLOW
 from bastide.db import utcnow
 from bastide.errors import Conflict, InvalidInput, NotFound
@@ -72,7 +73,7 @@ def ensure_dataset(session: Session, *, actor: Actor, name: str, info: DatasetIn
         title=info.title,
         description=info.description,
         schema_source=info.schema_source,
-        health_categories=list(info.health_categories),
+        health_categories=check_health_categories(info.health_categories),
         keywords=list(info.keywords),
         created_at=utcnow(),
     )
