@@ -126,9 +126,9 @@ def _fits(page) -> None:
 
 # What the journey reads on its pages, in each language (issue 18: the whole journey in both)
 WORDS = {"fr-FR": {"submitted": "soumise", "register": "registre public", "revoked": "révoquée",
-                   "permit": "Permis d'accès"},
+                   "permit": "Permis d'accès", "check": "Contrôler"},
          "en-GB": {"submitted": "submitted", "register": "public register", "revoked": "revoked",
-                   "permit": "Data permit"}}
+                   "permit": "Data permit", "check": "Check"}}
 
 
 @pytest.mark.slow
@@ -245,14 +245,17 @@ def test_done_when_in_chromium(served, chromium, tmp_path, locale):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("deployment_kind", ["sqlite+local"], indirect=True)
-def test_workspace_in_chromium(ready, chromium):
-    """Issue 4's pages: the named researcher finds the workspace, its tables, runs SQL and a job."""
+@pytest.mark.parametrize("locale", list(WORDS))
+def test_workspace_in_chromium(ready, chromium, locale):
+    """Issue 4's pages: the named researcher finds the workspace, its tables, runs SQL and a job,
+    in each language (issue 18: the whole journey in both)."""
     platform, _people, _permit_id, ws_id, done = ready
     with platform.db.unit_of_work() as s:
         link = credentials.issue_activation(s, actor=operator_actor(), user=identity.get_user(s, "alice@labo.example"))
     with serving(create_app(platform)) as url, working(platform):  # the API queues the job, a worker runs it
-        alice = _sign_in(chromium, url, "alice@labo.example", _activate(chromium, url, f"{url}/activate/{link}"))
-        alice.goto(url + "/workspaces?lang=en")
+        alice = _sign_in(chromium, url, "alice@labo.example", _activate(chromium, url, f"{url}/activate/{link}"),
+                         locale)
+        alice.goto(url + "/workspaces")
         _go(alice, f"a:has-text('{done.workspace}')")
         assert alice.locator("#tables tr", has_text="IR_BEN_R").count() == 1
         alice.fill("#sql", "SELECT BEN_SEX_COD, count(*) AS n FROM IR_BEN_R GROUP BY 1 ORDER BY 1")
@@ -278,9 +281,11 @@ def test_workspace_in_chromium(ready, chromium):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("deployment_kind", ["sqlite+local"], indirect=True)
-def test_airlock_in_chromium(ready, chromium):
+@pytest.mark.parametrize("locale", list(WORDS))
+def test_airlock_in_chromium(ready, chromium, locale):
     """Issue 5's pages: a small cell is named by the check; the suppressed table is asked for,
-    two checkers vote blind and approve, and the researcher downloads the signed record."""
+    two checkers vote blind and approve, and the researcher downloads the signed record; in each
+    language (issue 18: the whole journey in both)."""
     from bastide.airlock.service import FORMAT
     from bastide.keys.signing import verify_document
     from bastide.workspaces import service as workspaces
@@ -299,10 +304,11 @@ def test_airlock_in_chromium(ready, chromium):
                                           roles={"output_checker"})
     with serving(create_app(platform)) as url:
         pages = {who: _sign_in(chromium, url, f"{who}@{'labo' if who == 'alice' else 'hdh'}.example",
-                               _activate(chromium, url, f"{url}/activate/{link}")) for who, link in links.items()}
+                               _activate(chromium, url, f"{url}/activate/{link}"), locale)
+                 for who, link in links.items()}
         alice = pages["alice"]
-        alice.goto(f"{url}/workspaces/{ws_id}?lang=en")
-        _go(alice, "#outputs tr:has-text('small.csv') a:has-text('Check')")
+        alice.goto(f"{url}/workspaces/{ws_id}")
+        _go(alice, f"#outputs tr:has-text('small.csv') a:has-text('{WORDS[locale]['check']}')")
         assert alice.locator("#check-status").get_attribute("data-state") == "blocked"
         assert "sex=1, age=65+" in alice.locator(".finding.blocked").first.inner_text()
         alice.goto(f"{url}/workspaces/{ws_id}")
@@ -348,7 +354,7 @@ def test_airlock_in_chromium(ready, chromium):
         assert len(document["files"][0]["votes"]) == 2
 
         # the import lane: a codelist comes in once a checker approved it
-        alice.goto(f"{url}/workspaces/{ws_id}?lang=en")
+        alice.goto(f"{url}/workspaces/{ws_id}")
         alice.set_input_files("#import_file", files=[{"name": "codelist.csv", "mimeType": "text/csv",
                                                       "buffer": b"code,label\nE11,type 2 diabetes\n"}])
         alice.fill("#import_purpose", "the outcome's ICD-10 codes")

@@ -61,6 +61,9 @@ def test_a_grouped_answer_is_drawn_as_bars(ready):
     bars = re.findall(r"<title>(\d+) : ([\d.]+)</title>", page)
     assert 'id="chart"' in page and "n selon annee" in page and len(shown) >= 2
     assert [(y, float(n)) for y, n in shown[:40]] == [(y, float(n)) for y, n in bars]  # the same rows, drawn
+    refused = html.unescape(_post(alice, f"/workspaces/{ws_id}/query", {"sql": "CREATE TABLE t AS SELECT 1"}).text)
+    assert "Une requête d'espace de travail est une seule instruction en lecture" in refused  # said by the engine,
+    assert "read-only statement" not in refused  # worded by the page in the person's language (issue 18, item 4)
 
 
 def test_queries_are_kept_by_name_for_the_project(ready):

@@ -57,7 +57,7 @@ def stream(scope: Scope, sql: str, *, limit: int | None, seconds: int) -> pa.Rec
     engine's errors raise QueryFailed, before the first batch or while batches come."""
     engine = scope.engine
     if not engine.read_only(sql):
-        raise QueryFailed(READ_ONLY)
+        raise QueryFailed(READ_ONLY, words="said_query_not_read_only")
     try:
         scope.prepare(sql)
         reader = engine.stream(sql, BATCH_ROWS, limit=limit)

@@ -100,7 +100,7 @@ def duckdb_connections(config: Config, tables: dict[str, ParquetSource]) -> Conn
 
 
 def _refusal(exc: DomainError) -> flight.FlightServerError:
-    said = json.dumps({"code": exc.code, "message": exc.message}).encode()
+    said = json.dumps({"code": exc.code, "message": exc.message, "words": exc.words}).encode()
     return flight.FlightServerError(exc.message, extra_info=said)
 
 

@@ -264,8 +264,10 @@ def _refusal(exc: flight.FlightServerError) -> QueryFailed:
         said = {}
     if "message" not in said:  # not one of the engine's own answers: its text is not for the researcher
         LOG.error("a workspace engine failed: %s", exc)
-        return QueryFailed("the query failed in the engine; the operators have the details")
-    return QueryFailed(said["message"], code=said.get("code", QueryFailed.code))
+        return QueryFailed("the query failed in the engine; the operators have the details",
+                           words="said_query_engine_failed")
+    # its code (the audit's outcome) and the words a page says it in, as the engine raised them
+    return QueryFailed(said["message"], code=said.get("code", QueryFailed.code), words=said.get("words"))
 
 
 def _inside(prefix: str, key: str) -> str:
