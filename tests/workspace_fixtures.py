@@ -30,6 +30,9 @@ def ready(world):
 
 SPARK_TABLES = ["ER_PRS_F", "ER_PHA_F", "ER_CAM_F", "ER_ETE_F", "IR_BEN_R", "IR_PHA_R", "IR_IMB_R", "KI_CCI_R",
                 "KI_ECD_R", "T_MCOaaA", "T_MCOaaB", "T_MCOaaC", "T_MCOaaD"]
+# the first Spark test builds the session's JVM and extract (minutes on a busy 2-core runner): the
+# suite's 600 s per test would kill it, and its rebuild on the next worker, again and again
+SPARK_TIME = pytest.mark.timeout(1500)
 SPARK_SCOPE = {"snapshot": "snds@2024-12", "tables": SPARK_TABLES, "years": [2023], "population": {"sex": [1, 2]}}
 
 

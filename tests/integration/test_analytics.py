@@ -27,9 +27,10 @@ from bastide.workspaces.models import Extract
 from tests.integration.test_spark import pyspark  # noqa: F401 (pyspark is installed by the test set-up)
 from tests.portal import session_client
 from tests.snds_rules import chained, counted
-from tests.workspace_fixtures import SPARK_TABLES
+from tests.workspace_fixtures import SPARK_TABLES, SPARK_TIME
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]  # one worker, one JVM, fixtures built once
+# one worker, one JVM, fixtures built once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark"), SPARK_TIME]
 
 DOC = (Path(__file__).parents[2] / "docs" / "analytics.md").read_text()
 WORKED = re.search(r"<!-- worked-example -->\n```sql\n(.*?)```", DOC, re.S).group(1)

@@ -41,8 +41,9 @@ from bastide.workspaces.spark.engine import SparkEngine
 from bastide.workspaces.spec import ExtractSpec, Population
 from tests.conftest import make_platform
 from tests.integration.test_spark import _tables_of
+from tests.workspace_fixtures import SPARK_TIME
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark"), SPARK_TIME]
 pytest.importorskip("pyspark")
 
 KEY, DATA_KEY = b"p" * 32, b"d" * 32

@@ -31,8 +31,10 @@ from tests.integration.test_permit_lifecycle import _granted
 from tests.integration.test_workspaces import _beneficiaries, _snapshot_table
 from tests.snds_rules import Persons
 from tests.unit.test_application_form import FULL
+from tests.workspace_fixtures import SPARK_TIME
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]  # one worker, one JVM, fixtures built once
+# one worker, one JVM, fixtures built once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark"), SPARK_TIME]
 pyspark = pytest.importorskip("pyspark")  # installed by the test set-up; never skipped there
 
 KEY = secrets.token_bytes(32)
