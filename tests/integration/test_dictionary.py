@@ -11,7 +11,9 @@ import pytest
 from bastide.server import create_app
 from bastide.base import nomenclatures
 from bastide.catalogue import dictionary
+from bastide.catalogue import service as catalogue
 from bastide.errors import InvalidInput, NotFound
+from bastide.platform import operator_actor
 from tests.portal import client_for
 
 REF = "snds@2024-12"
@@ -59,6 +61,7 @@ def test_a_search_finds_tables_and_variables_by_name_or_description(site):
     assert page.status_code == 200 and f'href="/dictionary/{REF}/IR_BEN_R#BEN_NAI_ANN"' in page.text
     short = anonymous.get("/dictionary?q=a")
     assert short.status_code == 422 and 'class="error"' in short.text and 'id="releases"' in short.text
+    assert "Cherchez avec au moins 2 caractères." in short.text
 
 
 def test_the_shipped_nomenclatures_are_browsed_and_searched_accents_aside(site):
@@ -80,7 +83,14 @@ def test_what_is_not_a_published_release_is_not_in_the_dictionary(site):
     platform, anonymous = site
     assert anonymous.get("/dictionary/snds@1999-01").status_code == 404
     assert anonymous.get(f"/dictionary/{REF}/NOT_A_TABLE").status_code == 404
-    assert anonymous.get("/dictionary/not a ref").status_code in (404, 422)
+    bad = anonymous.get("/dictionary/not a ref")
+    assert bad.status_code == 422 and "n&#39;est pas une référence de version" in bad.text  # said in French
+    with platform.db.unit_of_work() as s:  # a release being loaded: the public learns nothing of it
+        catalogue.stage_snapshot(s, actor=operator_actor(), keys=platform.keys,
+                                 dataset=catalogue.get_dataset(s, "snds"), release="2025-06")
+    staging = anonymous.get("/dictionary/snds@2025-06")
+    assert staging.status_code == 404 and staging.text.replace("2025-06", "x") == \
+        anonymous.get("/dictionary/snds@2025-07").text.replace("2025-07", "x")  # the same as one that never was
     with platform.db.unit_of_work() as s:
         assert [r.ref for r in dictionary.latest(s)] == [REF]
         with pytest.raises(NotFound):

@@ -95,7 +95,7 @@ def error_kinds() -> set[type]:
 
 
 # the operators' domains: their errors reach a terminal (the CLI prints the message), not a page
-OPERATORS = ("backup", "migration", "export", "cli", "storage", "base", "catalogue")
+OPERATORS = ("backup", "migration", "export", "cli", "storage", "base")  # the catalogue is the dictionary's
 
 
 @cache

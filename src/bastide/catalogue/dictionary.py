@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bastide.catalogue.models import Dataset, Snapshot, SnapshotTable, Variable
 from bastide.catalogue.service import get_snapshot, get_table
-from bastide.errors import InvalidInput
+from bastide.errors import InvalidInput, NotFound
 
 SEARCH_LIMIT = 200
 MIN_SEARCH = 2  # characters: one letter would match most of the dictionary
@@ -53,8 +53,8 @@ def latest(session: Session) -> list[Snapshot]:
 def release(session: Session, ref: str) -> Snapshot:
     """A published release (a staging or rejected one is nobody's dictionary)."""
     snapshot = get_snapshot(session, ref)
-    if snapshot.status != "published":
-        raise InvalidInput(f"{ref} is not published", details={"field": "ref"})
+    if snapshot.status != "published":  # as if it did not exist: the public learns nothing of it
+        raise NotFound(f"no published snapshot {ref}", details={"snapshot": ref})
     return snapshot
 
 
@@ -67,7 +67,8 @@ def search(session: Session, text: str, *, limit: int = SEARCH_LIMIT) -> list[Hi
     in the newest release of each dataset; tables first."""
     text = text.strip()
     if len(text) < MIN_SEARCH:
-        raise InvalidInput(f"search with {MIN_SEARCH} characters at least", details={"field": "q"})
+        raise InvalidInput(f"search with {MIN_SEARCH} characters at least", details={"field": "q", "least": MIN_SEARCH},
+                           code="search_too_short")
     like = f"%{_escaped(text.casefold())}%"
     snapshots = {s.id: s for s in latest(session)}
     if not snapshots:

@@ -29,15 +29,18 @@ RELEASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$")
 def parse_ref(ref: str) -> tuple[str, str]:
     name, sep, release = ref.partition("@")
     if not sep or not NAME.match(name) or not RELEASE.match(release):
-        raise InvalidInput(f"{ref!r} is not a snapshot reference: write DATASET@RELEASE, e.g. snds@2024-12")
+        raise InvalidInput(f"{ref!r} is not a snapshot reference: write DATASET@RELEASE, e.g. snds@2024-12",
+                           code="release_ref_format", details={"ref": ref})
     return name, release
 
 
 def check_names(dataset: str, release: str) -> None:
     if not NAME.match(dataset):
-        raise InvalidInput(f"dataset name {dataset!r}: use lower-case letters, digits, - and _ (e.g. snds)")
+        raise InvalidInput(f"dataset name {dataset!r}: use lower-case letters, digits, - and _ (e.g. snds)",
+                           code="dataset_name_format", details={"name": dataset})
     if not RELEASE.match(release):
-        raise InvalidInput(f"release {release!r}: use letters, digits, '.', '-' and '_' (e.g. 2024-12)")
+        raise InvalidInput(f"release {release!r}: use letters, digits, '.', '-' and '_' (e.g. 2024-12)",
+                           code="release_format", details={"release": release})
 
 
 def find_dataset(session: Session, name: str) -> Dataset | None:
