@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bastide.catalogue.models import Dataset, Snapshot, SnapshotTable, Variable
 from bastide.catalogue.service import get_snapshot, get_table
-from bastide.errors import InvalidInput, NotFound
+from bastide.errors import InvalidInput
 
 SEARCH_LIMIT = 200
 MIN_SEARCH = 2  # characters: one letter would match most of the dictionary
@@ -50,16 +50,10 @@ def latest(session: Session) -> list[Snapshot]:
     return newest
 
 
-def release(session: Session, ref: str) -> Snapshot:
-    """A published release (a staging or rejected one is nobody's dictionary)."""
-    snapshot = get_snapshot(session, ref)
-    if snapshot.status != "published":  # as if it did not exist: the public learns nothing of it
-        raise NotFound(f"no published snapshot {ref}", details={"snapshot": ref})
-    return snapshot
-
-
 def table(session: Session, ref: str, name: str) -> SnapshotTable:
-    return get_table(release(session, ref), name)
+    """A table of a published release: get_snapshot answers a staging or rejected one as it
+    answers one that never was (the public learns nothing of it)."""
+    return get_table(get_snapshot(session, ref), name)
 
 
 def search(session: Session, text: str, *, limit: int = SEARCH_LIMIT) -> list[Hit]:

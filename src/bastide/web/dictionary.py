@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from bastide.gate.egress import Egress, allows
 from bastide.base import nomenclatures
 from bastide.catalogue import dictionary
+from bastide.catalogue import service as catalogue
 from bastide.catalogue.dictionary import completeness
 from bastide.errors import DomainError
 from bastide.gate.auth import peek
@@ -57,7 +58,7 @@ def nomenclature(request: Request, name: str, q: str = "", page: int = 1):
 @router.get("/dictionary/{ref}", response_class=HTMLResponse)
 def release(request: Request, ref: str):
     with _db(request) as session:
-        snapshot = dictionary.release(session, ref)
+        snapshot = catalogue.get_snapshot(session, ref)  # published only
         tables = [(t.name, t.title, t.product, t.rows, len(t.variables)) for t in snapshot.tables]
         title = snapshot.dataset.title
     return render(request, "dictionary_release.html", {"ref": ref, "title": title, "tables": tables})
