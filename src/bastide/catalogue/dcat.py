@@ -17,7 +17,8 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
 
 from bastide.catalogue.models import Dataset
-from bastide.catalogue.vocabulary import EU, HDEU, NAMED, health_category
+from bastide.catalogue.vocabulary import (FRANCE, FRENCH, HEALTH, HEALTH_CATEGORIES, LABELS, NON_PUBLIC, PARQUET,
+                                          PUBLISHER_TYPE, STABLE, STATISTICAL, health_category, scheme_of)
 
 CSVW = Namespace("http://www.w3.org/ns/csvw#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
@@ -25,15 +26,6 @@ DCATAP = Namespace("http://data.europa.eu/r5r/")
 CV = Namespace("http://data.europa.eu/m8g/")
 ELI = Namespace("http://data.europa.eu/eli/ontology#")
 EHDS = URIRef("http://data.europa.eu/eli/reg/2025/327/oj")
-NON_PUBLIC = URIRef(EU + "access-right/NON_PUBLIC")
-FRANCE = URIRef(EU + "country/FRA")
-FRENCH = URIRef(EU + "language/FRA")
-PARQUET = URIRef(EU + "file-type/PARQUET")
-HEALTH = URIRef(EU + "data-theme/HEAL")
-STATISTICAL = URIRef(EU + "dataset-type/STATISTICAL")
-# the health data access body's type, from HealthData@EU's table (the Dataset's publisher must be)
-PUBLISHER_TYPE = URIRef(HDEU + "publisher-type/national-authority")
-STABLE = URIRef(EU + "planned-availability/STABLE")
 # CSVW's built-in datatypes, named as a string (csvw:datatype is a literal, not an IRI)
 CSVW_TYPES = {"string": "string", "integer": "integer", "number": "decimal", "date": "date", "datetime": "datetime",
               "boolean": "boolean", "year": "gYear", "yearmonth": "gYearMonth"}
@@ -64,7 +56,7 @@ def dataset_graph(dataset: Dataset, *, base_iri: str, publisher: str, email: str
     for keyword in dataset.keywords or [dataset.name]:
         g.add((ds, DCAT.keyword, Literal(keyword)))
     for category in dataset.health_categories:
-        g.add((ds, hd.healthCategory, URIRef(health_category(category)[0])))
+        g.add((ds, hd.healthCategory, health_category(category)))
     g.add((ds, DCTERMS.publisher, agent))
     g.add((ds, hd.hdab, agent))
     g.add((ds, DCAT.contactPoint, _contact(g, email)))
@@ -103,11 +95,11 @@ def _vocabulary(g: Graph, categories: list[str]) -> None:
     g.add((FRANCE, RDF.type, DCTERMS.Location))
     g.add((FRENCH, RDF.type, DCTERMS.LinguisticSystem))
     g.add((PARQUET, RDF.type, DCTERMS.MediaTypeOrExtent))
-    named = {**NAMED, **{c: (scheme, label) for c, scheme, label in map(health_category, categories)}}
-    for concept, (scheme, label) in named.items():
-        g.add((URIRef(concept), RDF.type, SKOS.Concept))
-        g.add((URIRef(concept), SKOS.prefLabel, Literal(label, lang="en")))
-        g.add((URIRef(concept), SKOS.inScheme, URIRef(scheme)))
+    labels = {**LABELS, **{health_category(code): HEALTH_CATEGORIES[code] for code in categories}}
+    for concept, label in labels.items():
+        g.add((concept, RDF.type, SKOS.Concept))
+        g.add((concept, SKOS.prefLabel, Literal(label, lang="en")))
+        g.add((concept, SKOS.inScheme, scheme_of(concept)))
 
 
 def _catalogue(g: Graph, base_iri: str, publisher: str, agent: URIRef, ds: URIRef) -> None:

@@ -12,10 +12,25 @@ cd7841f); the labels are that file's English ones, shortened.
 
 from __future__ import annotations
 
+from rdflib import URIRef
+
 from bastide.errors import InvalidInput
 
 EU = "http://publications.europa.eu/resource/authority/"
 HDEU = "https://hdeu-dcat.data.health.europa.eu/resource/authority/"
+
+NON_PUBLIC = URIRef(EU + "access-right/NON_PUBLIC")
+HEALTH = URIRef(EU + "data-theme/HEAL")
+STATISTICAL = URIRef(EU + "dataset-type/STATISTICAL")
+FRANCE = URIRef(EU + "country/FRA")
+FRENCH = URIRef(EU + "language/FRA")
+PARQUET = URIRef(EU + "file-type/PARQUET")
+STABLE = URIRef(EU + "planned-availability/STABLE")
+# the health data access body's type, from HealthData@EU's table (the Dataset's publisher must be)
+PUBLISHER_TYPE = URIRef(HDEU + "publisher-type/national-authority")
+# every concept the export names but the health categories, with its English label
+LABELS = {NON_PUBLIC: "Non-public", HEALTH: "Health", STATISTICAL: "Statistical", FRANCE: "France",
+          FRENCH: "French", PARQUET: "Parquet", STABLE: "Stable", PUBLISHER_TYPE: "National authority"}
 
 HEALTH_CATEGORIES = {
     "EHRS": "Electronic health data from EHRs",
@@ -42,9 +57,13 @@ HEALTH_CATEGORIES = {
 }
 
 
-def health_category(code: str) -> tuple[str, str, str]:
-    """(concept, scheme, label) of an Article 51 category."""
-    return f"{HDEU}healthcategories/{code}", f"{HDEU}healthcategories", HEALTH_CATEGORIES[code]
+def health_category(code: str) -> URIRef:
+    return URIRef(f"{HDEU}healthcategories/{code}")
+
+
+def scheme_of(concept: URIRef) -> URIRef:
+    """The table a concept is taken from: each of these tables names its concepts under its own IRI."""
+    return URIRef(concept.rsplit("/", 1)[0])
 
 
 def check_health_categories(codes) -> list[str]:
@@ -58,15 +77,3 @@ def check_health_categories(codes) -> list[str]:
                                     "choices": list(HEALTH_CATEGORIES)})
     return list(codes)
 
-
-# every other concept the export names: (scheme, English label)
-NAMED = {
-    f"{EU}access-right/NON_PUBLIC": (f"{EU}access-right", "Non-public"),
-    f"{EU}data-theme/HEAL": (f"{EU}data-theme", "Health"),
-    f"{EU}dataset-type/STATISTICAL": (f"{EU}dataset-type", "Statistical"),
-    f"{EU}country/FRA": (f"{EU}country", "France"),
-    f"{EU}language/FRA": (f"{EU}language", "French"),
-    f"{EU}file-type/PARQUET": (f"{EU}file-type", "Parquet"),
-    f"{EU}planned-availability/STABLE": (f"{EU}planned-availability", "Stable"),
-    f"{HDEU}publisher-type/national-authority": (f"{HDEU}publisher-type", "National authority"),
-}

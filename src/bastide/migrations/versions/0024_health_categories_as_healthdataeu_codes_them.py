@@ -38,5 +38,6 @@ def _rewrite(change) -> None:
     bind = op.get_bind()
     for row in bind.execute(sa.select(dataset.c.id, dataset.c.health_categories)).all():
         codes = list(row.health_categories or [])
-        if change(codes) != codes:
-            bind.execute(dataset.update().where(dataset.c.id == row.id).values(health_categories=change(codes)))
+        changed = change(codes)
+        if changed != codes:
+            bind.execute(dataset.update().where(dataset.c.id == row.id).values(health_categories=changed))
